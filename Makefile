@@ -1,0 +1,45 @@
+# Two entry points: `make demo` (set up, then build the exam 2 PDFs) and `make test`.
+# Both install what is missing: TeX and poppler via apt-get (when root), Python packages in .venv.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+APT_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
+            texlive-fonts-recommended latexmk lmodern poppler-utils
+
+.PHONY: demo test lint bench tex setup clean
+
+demo: setup tex
+	$(BIN)/nnreport build problems/exam2.yaml
+	@echo "PDFs are in output/exam2/"
+
+test: setup tex
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check nnreport tests bench
+	$(BIN)/mypy nnreport
+
+bench: setup tex
+	$(BIN)/python bench/run.py
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# TeX comes from Debian's packages; skipped when latexmk is already there.
+tex:
+	@if ! command -v latexmk >/dev/null || ! command -v pdftotext >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS); \
+	  else \
+	    echo "TeX missing: sudo apt-get install $(APT_PKGS)"; exit 3; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf output/* build .pytest_cache

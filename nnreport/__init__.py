@@ -1,0 +1,50 @@
+"""nnreport: YAML neural-network problems -> worked solutions in LaTeX and PDF.
+
+Pipeline, one package per stage, each ignorant of the ones after it:
+spec (YAML -> setups) -> engine (NumPy) -> render (LaTeX strings) -> document (Jinja -> .tex)
+-> compile (latexmk, sandboxed). `build.build()` runs them in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CompileError, ComputeError, NNReportError, SpecError, TexMissingError
+
+__version__ = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated spec, ready to solve or build."""
+
+    path: Path
+    document: Any  # spec.Document
+
+    def solve(self) -> dict[str, Any]:
+        """Every problem's solution, keyed by problem id."""
+        from .engine.solve import solve
+
+        return solve(self.document)
+
+    def answers(self) -> dict[str, Any]:
+        """The JSON contract: {"title", "problems": {id: {name: value}}} as plain lists."""
+        from .engine.solve import to_jsonable
+
+        sols = self.solve()
+        return {"title": self.document.spec.title,
+                "problems": {k: {n: to_jsonable(v) for n, v in s.values().items()}
+                             for k, s in sols.items()}}
+
+
+def load(path: str | Path) -> Loaded:
+    """Read and validate a spec file (raises SpecError with every issue found)."""
+    from .spec import load as load_spec
+
+    return Loaded(Path(path), load_spec(path))
+
+
+__all__ = ["CompileError", "ComputeError", "Loaded", "NNReportError", "SpecError",
+           "TexMissingError", "load"]

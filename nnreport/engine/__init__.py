@@ -1,0 +1,1 @@
+"""Stage 2: NumPy. Forward/backward passes, optimisers, training, compute expressions."""

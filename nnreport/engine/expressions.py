@@ -1,0 +1,94 @@
+"""Evaluate a checked `compute:` expression tree over NumPy arrays (no eval, no attributes)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import ComputeError
+from .functions import sigmoid, softmax
+
+Array = np.ndarray
+MAX_ELEMENTS = 1_000_000
+
+
+def _reduce(fn: Callable[..., Array]) -> Callable[..., Array]:
+    def call(x: Array, axis: Array | None = None) -> Array:
+        return fn(x) if axis is None else fn(x, axis=int(axis))
+    return call
+
+
+FUNCS: dict[str, Callable[..., Array]] = {
+    "sigmoid": sigmoid,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "softmax": lambda x: softmax(np.atleast_1d(x)),
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "sum": _reduce(np.sum),
+    "mean": _reduce(np.mean),
+    "max": _reduce(np.max),
+    "min": _reduce(np.min),
+    "outer": np.outer,
+    "transpose": np.transpose,
+}
+
+
+def _size_check(shape: tuple[int, ...], name: str) -> None:
+    if int(np.prod(shape)) > MAX_ELEMENTS:
+        raise ComputeError(f"compute '{name}': result would have {int(np.prod(shape)):,} entries")
+
+
+def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "") -> Array:
+    def ev(node: ast.AST) -> Array:
+        if isinstance(node, ast.Constant):
+            return np.asarray(float(node.value))
+        if isinstance(node, ast.Name):
+            return env[node.id]
+        if isinstance(node, ast.List | ast.Tuple):
+            return np.array([ev(e) for e in node.elts], dtype=float)
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Attribute):  # only .T passes the checker
+            return np.transpose(ev(node.value))
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            return np.asarray(FUNCS[node.func.id](*[ev(a) for a in node.args]), dtype=float)
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            op = node.op
+            if isinstance(op, ast.MatMult):
+                if a.ndim == 0 or b.ndim == 0:
+                    raise ComputeError(f"compute '{name}': @ needs vectors or matrices, not numbers")
+                if a.shape[-1] != b.shape[0]:
+                    raise ComputeError(
+                        f"compute '{name}': cannot multiply shapes {list(a.shape)} @ {list(b.shape)}",
+                    )
+                return a @ b
+            try:
+                _size_check(np.broadcast_shapes(a.shape, b.shape), name)
+            except ValueError:
+                raise ComputeError(f"compute '{name}': shapes {list(a.shape)} and "
+                                   f"{list(b.shape)} do not fit together") from None
+            if isinstance(op, ast.Add):
+                return a + b
+            if isinstance(op, ast.Sub):
+                return a - b
+            if isinstance(op, ast.Mult):
+                return a * b
+            if isinstance(op, ast.Div):
+                return a / b
+            return np.power(a, b)
+        raise ComputeError(f"compute '{name}': unsupported {type(node).__name__}")
+
+    with np.errstate(all="ignore"):
+        try:
+            out = ev(tree.body)
+        except (ValueError, TypeError) as e:
+            raise ComputeError(f"compute '{name}': {e}") from None
+    return np.asarray(out, dtype=float)

@@ -1,0 +1,177 @@
+"""Solve resolved problems: the worked first step, the training run, and named values.
+
+`Solution.values()` is the JSON contract: canonical names, the problem's layout, full precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ComputeError
+from ..spec.resolve import Document, ExpressionSetup, NetworkSetup, Setup
+from .expressions import evaluate
+from .functions import LossSpec
+from .network import Net, Pass, loss_of, run
+from .optim import Optimizer, OptimizerSpec
+
+Array = np.ndarray
+
+
+def make_net(s: NetworkSetup) -> Net:
+    return Net(s.activations, s.alphas, LossSpec(s.loss, s.eps, s.reduction, s.factor), s.l2)
+
+
+def _shown(a: Array, layout: str) -> Array:
+    """A rows-layout matrix as the problem's layout shows it."""
+    return a.T if layout == "columns" and a.ndim == 2 else a
+
+
+@dataclass
+class NetworkSolution:
+    setup: NetworkSetup
+    Xb: Array  # first batch, rows layout
+    Yb: Array
+    step: Pass
+    new_params: dict[str, Array]
+    history: list[float]
+    final_params: dict[str, Array]
+    yhat_final: Array
+    loss_final: float
+    accuracy_final: float | None
+    kind: str = "network"
+
+    def values(self) -> dict[str, Any]:
+        s, L, lay = self.setup, self.setup.depth, self.setup.layout
+        v: dict[str, Any] = {}
+        for l in range(1, L + 1):
+            v[f"Z{l}"] = _shown(self.step.Z[l - 1], lay)
+            if l < L:
+                v[f"H{l}"] = _shown(self.step.H[l], lay)
+        v["yhat"] = _shown(self.step.H[L], lay)
+        v["loss"] = self.step.loss
+        v["loss_per_sample"] = self.step.loss_per_sample
+        for l in range(1, L + 1):
+            v[f"dZ{l}"] = _shown(self.step.dZ[l - 1], lay)
+        for p in ("W", "b"):
+            for l in range(1, L + 1):
+                v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
+        for p in ("W", "b"):
+            for l in range(1, L + 1):
+                ps = self.step.per_sample[f"{p}{l}"]
+                v[f"d{p}{l}_per_sample"] = [_shown(m, lay) for m in ps]
+        for p in ("W", "b"):
+            for l in range(1, L + 1):
+                v[f"{p}{l}_new"] = _shown(self.new_params[f"{p}{l}"], lay)
+        v["loss_history"] = self.history
+        v["loss_final"] = self.loss_final
+        v["yhat_final"] = _shown(self.yhat_final, lay)
+        for p in ("W", "b"):
+            for l in range(1, L + 1):
+                v[f"{p}{l}_final"] = _shown(self.final_params[f"{p}{l}"], lay)
+        if self.accuracy_final is not None:
+            v["accuracy_final"] = self.accuracy_final
+        return v
+
+
+@dataclass
+class ExpressionSolution:
+    setup: ExpressionSetup
+    results: dict[str, Array] = field(default_factory=dict)
+    kind: str = "expression"
+
+    def values(self) -> dict[str, Any]:
+        return dict(self.results)
+
+
+Solution = NetworkSolution | ExpressionSolution
+
+
+def accuracy(yhat: Array, Y: Array) -> float | None:
+    """Share of samples classified right, when Y holds class labels (binary or one-hot)."""
+    if not np.all((Y == 0) | (Y == 1)):
+        return None
+    if Y.shape[1] == 1:
+        return float(((yhat >= 0.5) == (Y == 1)).mean())
+    if not np.all(Y.sum(axis=1) == 1):
+        return None
+    return float((yhat.argmax(axis=1) == Y.argmax(axis=1)).mean())
+
+
+def _batches(m: int, size: int, order: Array) -> list[Array]:
+    return [order[i:i + size] for i in range(0, m, size)]
+
+
+def solve_network(s: NetworkSetup) -> NetworkSolution:
+    net = make_net(s)
+    X, Y = s.X, s.Y
+    m = X.shape[0]
+    opt = Optimizer(OptimizerSpec(**s.optimizer), s.lr)
+    rs = np.random.RandomState(s.shuffle_seed) if s.shuffle_seed is not None else None
+    params = {k: v.copy() for k, v in s.params.items()}
+    history: list[float] = []
+    first: tuple[Array, Array, Pass, dict[str, Array]] | None = None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in range(1, s.epochs + 1):
+            order = rs.permutation(m) if rs is not None else np.arange(m)
+            batches = _batches(m, s.batch_size, order)
+            start_loss: float | None = None
+            for j, idx in enumerate(batches):
+                Xb, Yb = X[idx], Y[idx]
+                is_first = first is None
+                p = run(net, params, Xb, Yb, per_sample=is_first)
+                if j == 0 and len(idx) == m and rs is None:
+                    start_loss = p.loss  # full batch, same params: no second forward pass
+                elif j == 0:
+                    start_loss = loss_of(net, params, X, Y)
+                params = opt.step(params, p.grads, set(s.freeze))
+                if is_first:
+                    first = (Xb, Yb, p, params)
+            assert start_loss is not None
+            history.append(start_loss)
+            bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
+            if not np.isfinite(start_loss) or bad:
+                what = f"loss {start_loss:g}" if not np.isfinite(start_loss) else f"{bad[0]} has NaN/inf"
+                raise ComputeError(
+                    f"problem '{s.id}': training diverged in epoch {epoch} ({what})\n"
+                    f"    hint: lower the learning rate (lr: {s.lr:g}) or scale the inputs")
+        final_loss = loss_of(net, params, X, Y)
+        from .network import forward
+
+        _, H = forward(net, params, X)
+    assert first is not None
+    Xb, Yb, p, new = first
+    return NetworkSolution(
+        setup=s, Xb=Xb, Yb=Yb, step=p, new_params=new, history=history, final_params=params,
+        yhat_final=H[-1], loss_final=final_loss, accuracy_final=accuracy(H[-1], Y),
+    )
+
+
+def solve_expression(s: ExpressionSetup) -> ExpressionSolution:
+    env = dict(s.given)
+    out = ExpressionSolution(s)
+    for st in s.steps:
+        val = evaluate(st.tree, env, f"{s.id}.{st.name}")
+        env[st.name] = val
+        out.results[st.name] = val
+    return out
+
+
+def solve_problem(s: Setup) -> Solution:
+    return solve_network(s) if isinstance(s, NetworkSetup) else solve_expression(s)
+
+
+def solve(doc: Document) -> dict[str, Solution]:
+    return {p.id: solve_problem(p) for p in doc.problems}
+
+
+def to_jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, list):
+        return [to_jsonable(x) for x in v]
+    if isinstance(v, np.floating | np.integer):
+        return v.item()
+    return v

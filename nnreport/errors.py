@@ -1,0 +1,63 @@
+"""One exception hierarchy: every failure a user can cause ends as one of these.
+
+The CLI maps them to exit codes (spec 2, TeX missing 3, TeX failed 4, compute 5) and prints
+`message` only: a traceback reaching the user is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NNReportError(Exception):
+    """Base class; `exit_code` is what the CLI returns."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One located spec problem: `file:line:col: message (hint)`."""
+
+    file: str
+    line: int | None
+    col: int | None
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}:{self.col or 1}"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class SpecError(NNReportError):
+    """The spec is wrong; carries every issue found in one pass."""
+
+    exit_code = 2
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = list(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class ComputeError(NNReportError):
+    """The numbers went wrong (divergence, NaN) for a valid spec."""
+
+    exit_code = 5
+
+
+class TexMissingError(NNReportError):
+    """No latexmk/pdflatex on this machine; the .tex was still written."""
+
+    exit_code = 3
+
+
+class CompileError(NNReportError):
+    """TeX ran and failed; message names the first error and where it came from."""
+
+    exit_code = 4

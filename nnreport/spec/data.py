@@ -1,0 +1,149 @@
+"""Where a problem's X and Y come from: inline, scikit-learn generators and bundled data
+sets, or a CSV file inside the spec's folder. Returns rows-layout float arrays."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from .models import Data
+
+Array = np.ndarray
+
+
+class DataError(ValueError):
+    """A data problem; `field` names the offending key under data:."""
+
+    def __init__(self, message: str, field: str = "", hint: str = ""):
+        super().__init__(message)
+        self.field = field
+        self.hint = hint
+
+
+def _one_hot(y: Array) -> Array:
+    classes = np.unique(y)
+    return (y[:, None] == classes[None, :]).astype(float)
+
+
+def _labels(y: Array, one_hot: bool | None) -> Array:
+    y = np.asarray(y)
+    n_classes = len(np.unique(y))
+    if one_hot or (one_hot is None and n_classes > 2):
+        return _one_hot(y)
+    return y.astype(float).reshape(-1, 1)
+
+
+def _generate(d: Data) -> tuple[Array, Array]:
+    from sklearn import datasets as ds
+
+    n = d.n_samples or 100
+    seed = d.seed
+    if d.generate == "moons":
+        X, y = ds.make_moons(n_samples=n, noise=d.noise, random_state=seed)
+    elif d.generate == "circles":
+        X, y = ds.make_circles(n_samples=n, noise=d.noise, factor=d.factor or 0.8, random_state=seed)
+    elif d.generate == "blobs":
+        X, y = ds.make_blobs(n_samples=n, n_features=d.n_features or 2,
+                             centers=d.n_classes or 3, random_state=seed)
+    elif d.generate == "classification":
+        f = d.n_features or 2
+        X, y = ds.make_classification(n_samples=n, n_features=f, n_informative=min(f, 2),
+                                      n_redundant=0, n_classes=d.n_classes or 2,
+                                      n_clusters_per_class=1, random_state=seed)
+    else:  # random: X ~ U[0,1), binary labels, one RandomState stream (X first, then Y)
+        rs = np.random.RandomState(seed)
+        X = rs.rand(n, d.n_features or 2)
+        return X, rs.randint(0, 2, size=(n, 1)).astype(float)
+    return X.astype(float), _labels(y, d.one_hot)
+
+
+def _load(d: Data) -> tuple[Array, Array]:
+    from sklearn import datasets as ds
+
+    loader = {"iris": ds.load_iris, "digits": ds.load_digits, "wine": ds.load_wine,
+              "breast_cancer": ds.load_breast_cancer}[d.load or ""]
+    X, y = loader(return_X_y=True)
+    if d.n_samples:
+        X, y = X[: d.n_samples], y[: d.n_samples]
+    return X.astype(float), _labels(y, d.one_hot)
+
+
+def _csv(d: Data, folder: Path) -> tuple[Array, Array]:
+    rel = Path(d.csv or "")
+    if rel.is_absolute() or ".." in rel.parts:
+        raise DataError(f"csv path '{d.csv}' leaves the spec's folder", "csv",
+                        "give a path relative to the spec file, inside its folder")
+    path = (folder / rel).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise DataError(f"csv path '{d.csv}' leaves the spec's folder", "csv",
+                        "symbolic links out of the folder are not followed")
+    if not path.is_file():
+        raise DataError(f"csv file '{d.csv}' not found next to the spec", "csv")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if len(rows) < 2:
+        raise DataError(f"csv file '{d.csv}' has no data rows", "csv")
+    header, body = rows[0], rows[1:]
+    targets = [d.target] if isinstance(d.target, str) else list(d.target or [header[-1]])
+    for t in targets:
+        if t not in header:
+            raise DataError(f"target column '{t}' is not in the csv header", "target",
+                            "columns: " + ", ".join(header))
+    feats = d.features or [h for h in header if h not in targets]
+    try:
+        table = np.array([[float(v) for v in r] for r in body if r], dtype=float)
+    except ValueError as e:
+        raise DataError(f"csv file '{d.csv}': non-numeric entry ({e})", "csv") from None
+    if table.ndim != 2 or table.shape[1] != len(header):
+        raise DataError(f"csv file '{d.csv}': rows of different lengths", "csv")
+    X = table[:, [header.index(f) for f in feats]]
+    Y = table[:, [header.index(t) for t in targets]]
+    if d.n_samples:
+        X, Y = X[: d.n_samples], Y[: d.n_samples]
+    if d.one_hot:
+        Y = _one_hot(Y[:, 0])
+    return X, Y
+
+
+def _matrix(rows: list[list[float]], what: str) -> Array:
+    lengths = {len(r) for r in rows}
+    if len(lengths) > 1:
+        raise DataError(f"{what}: rows have different lengths {sorted(lengths)}", what)
+    a = np.array(rows, dtype=float)
+    if a.size == 0:
+        raise DataError(f"{what} is empty", what)
+    return a
+
+
+def load_data(d: Data, layout: str, folder: Path) -> tuple[Array, Array]:
+    """X (samples, features) and Y (samples, outputs), whatever the problem's layout."""
+    if d.X is not None:
+        X = _matrix(d.X, "X")
+        if d.Y and not isinstance(d.Y[0], list):
+            Y = np.array(d.Y, dtype=float).reshape(-1, 1)
+            if layout == "columns":
+                Y = Y.reshape(1, -1)
+        else:
+            Y = _matrix(d.Y or [], "Y")  # type: ignore[arg-type]
+        if layout == "columns":
+            X, Y = X.T, Y.T
+    elif d.generate:
+        X, Y = _generate(d)
+    elif d.load:
+        X, Y = _load(d)
+    else:
+        X, Y = _csv(d, folder)
+    if d.normalize == "standard":
+        sd = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    elif d.normalize == "minmax":
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        X = (X - lo) / np.where(hi > lo, hi - lo, 1.0)
+    if X.shape[0] != Y.shape[0]:
+        raise DataError(f"X has {X.shape[0]} samples but Y has {Y.shape[0]}", "Y",
+                        "in the rows layout samples are rows; in columns, columns")
+    if X.shape[0] == 0:
+        raise DataError("the data set is empty", "X")
+    return X, Y

@@ -1,0 +1,238 @@
+"""The spec as validated pydantic models (shape only; cross-field checks live in check.py).
+
+docs/spec.md documents every field and convention; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ACTIVATION_NAMES = ("sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax")
+LOSS_NAMES = ("mse", "sse", "bce", "cce")
+OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
+SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
+FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
+MAX_SIZE = 1_000_000  # entries in any one given matrix or data set
+
+
+def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else "choose one of: " + ", ".join(choices)
+
+
+def _one_of(value: Any, choices: tuple[str, ...], what: str) -> str:
+    v = str(value).strip().lower()
+    if v not in choices:
+        raise ValueError(f"unknown {what} '{value}'; {suggest(v, choices)}")
+    return v
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Number = float
+Matrix = list[list[float]]
+
+
+class Fill(Strict):
+    fill: float
+    shape: list[Annotated[int, Field(ge=1, le=100_000)]] | None = None
+
+
+Value = float | list[float] | Matrix | Fill
+
+
+class Layer(Strict):
+    units: Annotated[int, Field(ge=1, le=100_000)]
+    activation: str = "sigmoid"
+    alpha: float = 0.01
+
+    @field_validator("activation", mode="before")
+    @classmethod
+    def _act(cls, v: Any) -> str:
+        return _one_of(v, ACTIVATION_NAMES, "activation")
+
+
+class Init(Strict):
+    method: str = "randn"
+    seed: int = 0
+    scale: float = 0.01
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _m(cls, v: Any) -> str:
+        return _one_of(v, ("randn", "xavier", "he", "uniform"), "init method")
+
+
+class Network(Strict):
+    layers: Annotated[list[Layer], Field(min_length=1, max_length=50)]
+    init: Init = Init()
+
+
+class Loss(Strict):
+    name: str
+    eps: float | None = Field(default=None, ge=0, le=0.1)
+    reduction: Literal["mean", "sum"] = "mean"
+    factor: float = Field(default=1.0, gt=0)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _n(cls, v: Any) -> str:
+        return _one_of(v, LOSS_NAMES, "loss")
+
+
+class Optimizer(Strict):
+    name: str = "sgd"
+    beta: float = Field(default=0.9, ge=0, lt=1)
+    beta1: float = Field(default=0.9, ge=0, lt=1)
+    beta2: float = Field(default=0.999, ge=0, lt=1)
+    eps: float = Field(default=1e-8, gt=0)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _n(cls, v: Any) -> str:
+        return _one_of(v, OPTIMIZER_NAMES, "optimizer")
+
+
+class Shuffle(Strict):
+    seed: int = 0
+
+
+class Train(Strict):
+    optimizer: Optimizer = Optimizer()
+    lr: float = Field(default=0.1, gt=0)
+    epochs: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    shuffle: Shuffle | None = None
+    freeze: list[str] = []
+    log_every: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _opt(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+
+class Regularization(Strict):
+    l2: float = Field(default=0.0, ge=0)
+
+
+class Data(Strict):
+    X: Matrix | None = None
+    Y: Matrix | list[float] | None = None
+    generate: str | None = None
+    load: str | None = None
+    csv: str | None = None
+    target: str | list[str] | None = None
+    n_samples: Annotated[int, Field(ge=1, le=MAX_SIZE)] | None = None
+    n_features: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    n_classes: Annotated[int, Field(ge=2, le=1000)] | None = None
+    noise: float | None = Field(default=None, ge=0)
+    factor: float | None = None
+    seed: int | None = None
+    one_hot: bool | None = None
+    features: list[str] | None = None
+    normalize: Literal["none", "standard", "minmax"] = "none"
+
+    @field_validator("generate", mode="before")
+    @classmethod
+    def _g(cls, v: Any) -> Any:
+        return None if v is None else _one_of(
+            v, ("moons", "circles", "blobs", "classification", "random"), "generator")
+
+    @field_validator("load", mode="before")
+    @classmethod
+    def _l(cls, v: Any) -> Any:
+        return None if v is None else _one_of(
+            v, ("iris", "digits", "wine", "breast_cancer"), "data set")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Data:
+        sources = [k for k in ("X", "generate", "load", "csv") if getattr(self, k) is not None]
+        if len(sources) != 1:
+            raise ValueError(
+                "data needs exactly one source: inline X (with Y), generate, load or csv; "
+                f"found {', '.join(sources) or 'none'}")
+        if self.X is not None and self.Y is None:
+            raise ValueError("inline data needs Y as well as X")
+        return self
+
+
+class Section(Strict):
+    title: str
+    text: str = ""
+
+
+class Figures(Strict):
+    include: list[str] | None = None
+
+    @field_validator("include", mode="before")
+    @classmethod
+    def _k(cls, v: Any) -> Any:
+        return v if v is None else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
+
+
+class Problem(Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=64)]
+    title: str = ""
+    text: str = ""
+    layout: Literal["rows", "columns"] | None = None
+    digits: Annotated[int, Field(ge=1, le=12)] | None = None
+    # network problems
+    data: Data | None = None
+    network: Network | None = None
+    params: dict[str, Value] = {}
+    names: dict[str, str] = {}
+    loss: Loss | None = None
+    regularization: Regularization = Regularization()
+    train: Train = Train()
+    show: list[str] | None = None
+    figures: list[str] | None = None
+    # expression problems
+    given: dict[str, Value] = {}
+    compute: list[dict[str, str | float]] = []
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("show", mode="before")
+    @classmethod
+    def _show(cls, v: Any) -> Any:
+        return v if v is None else [_one_of(x, SHOW_STEPS, "step to show") for x in v]
+
+    @field_validator("figures", mode="before")
+    @classmethod
+    def _fig(cls, v: Any) -> Any:
+        return v if v is None else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, name in v.items():
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,15}", name):
+                raise ValueError(f"display name '{name}' for {k}: use a letter then letters/digits")
+        return v
+
+    @property
+    def kind(self) -> str:
+        return "network" if self.network is not None else "expression"
+
+
+class Spec(Strict):
+    title: str
+    course: str = ""
+    author: str = ""
+    date: str = ""
+    instructions: str = ""
+    layout: Literal["rows", "columns"] = "rows"
+    document: Literal["exam", "report"] = "exam"
+    digits: Annotated[int, Field(ge=1, le=12)] = 4
+    sections: list[Section | Literal["results"]] = []
+    problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]

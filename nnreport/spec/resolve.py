@@ -1,0 +1,328 @@
+"""From a validated Spec to concrete problem setups: arrays, shapes checked, init drawn.
+
+This is the contract with the engine: `NetworkSetup` and `ExpressionSetup` hold numbers in
+the rows layout (samples x features, W as (in, out)); `layout` only says how to show them.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import Issue, SpecError
+from . import expr as exprlang
+from .data import DataError, load_data
+from .models import Fill, Problem, Spec
+from .yamlio import Located
+
+Array = np.ndarray
+MAX_PARAMETERS = 5_000_000
+MAX_ACTIVATIONS = 50_000_000  # samples x widest layer
+
+
+@dataclass(frozen=True)
+class NetworkSetup:
+    id: str
+    title: str
+    text: str
+    layout: str
+    digits: int
+    X: Array
+    Y: Array
+    units: tuple[int, ...]  # input width first
+    activations: tuple[str, ...]
+    alphas: tuple[float, ...]
+    loss: str
+    eps: float | None
+    reduction: str
+    factor: float
+    l2: float
+    params: dict[str, Array]  # initial values, rows layout
+    optimizer: dict[str, Any]
+    lr: float
+    epochs: int
+    batch_size: int
+    shuffle_seed: int | None
+    freeze: frozenset[str]
+    names: dict[str, str]
+    show: tuple[str, ...]
+    figures: tuple[str, ...] | None
+    explicit: frozenset[str]  # parameters given in the spec rather than drawn
+    init: dict[str, Any] = field(default_factory=dict)
+    data_source: str = "inline"
+    kind: str = "network"
+
+    @property
+    def depth(self) -> int:
+        return len(self.activations)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    source: str
+    tree: ast.Expression
+
+
+@dataclass(frozen=True)
+class ExpressionSetup:
+    id: str
+    title: str
+    text: str
+    layout: str
+    digits: int
+    given: dict[str, Array]
+    steps: tuple[Step, ...]
+    names: dict[str, str]
+    kind: str = "expression"
+
+
+Setup = NetworkSetup | ExpressionSetup
+
+
+@dataclass(frozen=True)
+class Document:
+    """A whole resolved spec: metadata plus its problems, in order."""
+
+    spec: Spec
+    file: str
+    problems: tuple[Setup, ...]
+
+
+def _value(v: Any, shape: tuple[int, ...] | None, what: str) -> Array:
+    """A spec value (number, list, matrix or fill) as an array; checks `shape` if given."""
+    if isinstance(v, Fill):
+        if v.shape is None and shape is None:
+            raise ValueError(f"{what}: {{fill: {v.fill}}} needs shape: [rows, cols] here")
+        want = tuple(v.shape) if v.shape else shape
+        assert want is not None
+        if int(np.prod(want)) > 1_000_000:
+            raise ValueError(f"{what}: shape {list(want)} is too large")
+        if shape is not None and tuple(want) != shape:
+            raise ValueError(f"{what}: shape {list(want)} does not fit; expected {list(shape)}")
+        return np.full(want, float(v.fill))
+    if isinstance(v, list) and v and isinstance(v[0], list):
+        lengths = {len(r) for r in v}
+        if len(lengths) > 1:
+            raise ValueError(f"{what}: rows have different lengths {sorted(lengths)}")
+    a = np.array(v, dtype=float)
+    if shape is not None:
+        if a.ndim == 0:
+            return np.full(shape, float(a))
+        if a.ndim == 1 and 1 in shape and a.size == int(np.prod(shape)):
+            return a.reshape(shape)
+        if a.shape != shape:
+            raise ValueError(f"{what} has shape {list(a.shape)}, expected {list(shape)}")
+    return a
+
+
+def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
+          fan_in: int, fan_out: int) -> Array:
+    if method == "randn":
+        return rs.randn(*shape) * scale
+    if method == "xavier":
+        return rs.randn(*shape) * np.sqrt(2.0 / (fan_in + fan_out))
+    if method == "he":
+        return rs.randn(*shape) * np.sqrt(2.0 / fan_in)
+    return rs.uniform(-scale, scale, size=shape)
+
+
+class _Checker:
+    def __init__(self, doc: Located, folder: Path):
+        self.doc, self.folder, self.issues = doc, folder, []  # type: ignore[var-annotated]
+
+    def add(self, path: tuple[Any, ...], message: str, hint: str = "") -> None:
+        self.issues.append(self.doc.issue(path, message, hint))
+
+    # ---- network problems -------------------------------------------------------------
+    def network(self, p: Problem, i: int, spec: Spec) -> NetworkSetup | None:
+        at = ("problems", i)
+        layout = p.layout or spec.layout
+        if p.data is None:
+            self.add(at, f"problem '{p.id}' has a network but no data:")
+            return None
+        if p.loss is None:
+            self.add(at, f"problem '{p.id}' has a network but no loss:", "e.g. loss: bce")
+            return None
+        assert p.network is not None
+        try:
+            X, Y = load_data(p.data, layout, self.folder)
+        except DataError as e:
+            self.add(at + ("data", e.field) if e.field else at + ("data",), str(e), e.hint)
+            return None
+        if not np.all(np.isfinite(X)) or not np.all(np.isfinite(Y)):
+            self.add(at + ("data",), "data contains NaN or infinite values")
+            return None
+        layers = p.network.layers
+        units = (X.shape[1],) + tuple(layer.units for layer in layers)
+        acts = tuple(layer.activation for layer in layers)
+        L = len(layers)
+        n_params = sum(units[k] * units[k + 1] + units[k + 1] for k in range(L))
+        if n_params > MAX_PARAMETERS or X.shape[0] * max(units) > MAX_ACTIVATIONS:
+            self.add(at + ("network",), f"network too large: {n_params:,} parameters on "
+                     f"{X.shape[0]:,} samples", f"the limit is {MAX_PARAMETERS:,} parameters "
+                     f"and {MAX_ACTIVATIONS:,} samples x widest layer")
+            return None
+        ok = True
+        if Y.shape[1] != units[-1]:
+            ok = False
+            self.add(at + ("network", "layers", L - 1, "units"),
+                     f"the output layer has {units[-1]} units but Y has {Y.shape[1]} "
+                     f"column{'s' if Y.shape[1] != 1 else ''} per sample",
+                     "make the last layer's units equal the number of targets")
+        loss = p.loss.name
+        if loss == "bce" and acts[-1] != "sigmoid":
+            ok = False
+            self.add(at + ("loss",), f"bce needs a sigmoid output layer, not {acts[-1]}",
+                     "use cce with softmax, or a sigmoid output")
+        if loss == "cce" and acts[-1] != "softmax":
+            ok = False
+            self.add(at + ("loss",), f"cce needs a softmax output layer, not {acts[-1]}",
+                     "use bce with sigmoid outputs, or a softmax output")
+        if loss in ("bce", "cce") and (Y.min() < 0 or Y.max() > 1):
+            ok = False
+            self.add(at + ("data",), f"{loss} needs labels in [0, 1]; Y ranges from "
+                     f"{Y.min():g} to {Y.max():g}", "one-hot encode classes, or use mse")
+        # parameters: draw all in order (explicit values do not shift the stream), then override
+        init = p.network.init
+        rs = np.random.RandomState(init.seed)
+        params: dict[str, Array] = {}
+        for k in range(1, L + 1):
+            fi, fo = units[k - 1], units[k]
+            shape = (fi, fo) if layout == "rows" else (fo, fi)
+            w = _draw(init.method, rs, shape, init.scale, fi, fo)
+            params[f"W{k}"] = w if layout == "rows" else w.T
+            params[f"b{k}"] = np.zeros((1, fo))
+        valid = set(params)
+        for name, v in p.params.items():
+            if name not in valid:
+                self.add(at + ("params", name), f"unknown parameter '{name}'",
+                         "this network has " + ", ".join(sorted(valid)))
+                ok = False
+                continue
+            k = int(name[1:])
+            fi, fo = units[k - 1], units[k]
+            if name[0] == "W":
+                shape = (fi, fo) if layout == "rows" else (fo, fi)
+            else:
+                shape = (1, fo) if layout == "rows" else (fo, 1)
+            try:
+                a = _value(v, shape, name)
+            except ValueError as e:
+                ok = False
+                side = "in x out" if layout == "rows" else "out x in"
+                hint = (f"{name} connects {fi} inputs to {fo} units; in the {layout} layout "
+                        f"a weight matrix is {side}") if name[0] == "W" else (
+                        f"{name} has one entry per unit of layer {k} ({fo})")
+                self.add(at + ("params", name), str(e), hint)
+                continue
+            params[name] = a if layout == "rows" else a.T
+        for key in p.names:
+            if key not in valid | {"X", "Y"}:
+                ok = False
+                self.add(at + ("names", key), f"cannot name '{key}': not a parameter",
+                         "names apply to " + ", ".join(sorted(valid)))
+        for j, name in enumerate(p.train.freeze):
+            if name not in valid:
+                ok = False
+                self.add(at + ("train", "freeze", j), f"cannot freeze '{name}': no such parameter",
+                         "this network has " + ", ".join(sorted(valid)))
+        m = X.shape[0]
+        bs = p.train.batch_size or m
+        if bs > m:
+            ok = False
+            self.add(at + ("train", "batch_size"),
+                     f"batch_size {bs} is larger than the {m} samples", f"use at most {m}")
+        if not ok:
+            return None
+        opt = p.train.optimizer
+        source = "inline" if p.data.X is not None else (
+            p.data.generate or p.data.load or "csv")
+        return NetworkSetup(
+            id=p.id, title=p.title, text=p.text, layout=layout, digits=p.digits or spec.digits,
+            X=X, Y=Y, units=units, activations=acts,
+            alphas=tuple(layer.alpha for layer in layers),
+            loss=loss, eps=p.loss.eps, reduction=p.loss.reduction, factor=p.loss.factor,
+            l2=p.regularization.l2, params=params, optimizer=opt.model_dump(),
+            lr=p.train.lr, epochs=p.train.epochs, batch_size=bs,
+            shuffle_seed=p.train.shuffle.seed if p.train.shuffle else None,
+            freeze=frozenset(p.train.freeze), names=dict(p.names),
+            show=tuple(p.show) if p.show is not None else (
+                "given", "forward", "loss", "backward", "update", "training"),
+            figures=tuple(p.figures) if p.figures is not None else None,
+            explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
+        )
+
+    # ---- expression problems ----------------------------------------------------------
+    def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
+        at = ("problems", i)
+        given: dict[str, Array] = {}
+        ok = True
+        for name, v in p.given.items():
+            if not name.isidentifier() or name in exprlang.FUNCTIONS:
+                ok = False
+                self.add(at + ("given", name), f"'{name}' cannot be a name",
+                         "use letters, digits and _, not a function name")
+                continue
+            try:
+                given[name] = _value(v, None, name)
+            except ValueError as e:
+                ok = False
+                self.add(at + ("given", name), str(e))
+        names = set(given)
+        steps = []
+        for j, item in enumerate(p.compute):
+            if len(item) != 1:
+                ok = False
+                self.add(at + ("compute", j), "each compute step is one 'name: expression'")
+                continue
+            (name, src), = item.items()
+            if not name.isidentifier() or name in exprlang.FUNCTIONS or name in names:
+                ok = False
+                what = "is already defined" if name in names else "cannot be a name"
+                self.add(at + ("compute", j, name), f"'{name}' {what}")
+                continue
+            try:
+                tree = exprlang.parse(str(src), names)
+            except exprlang.ExprError as e:
+                ok = False
+                line, col = self.doc.where(at + ("compute", j, name))
+                self.issues.append(Issue(self.doc.file, line, (col or 1) + e.col,
+                                         f"compute '{name}': {e}", e.hint))
+                continue
+            steps.append(Step(name, str(src), tree))
+            names.add(name)
+        if not ok:
+            return None
+        return ExpressionSetup(id=p.id, title=p.title, text=p.text,
+                               layout=p.layout or spec.layout, digits=p.digits or spec.digits,
+                               given=given, steps=tuple(steps), names=dict(p.names))
+
+
+def resolve(spec: Spec, doc: Located) -> Document:
+    folder = Path(doc.file).resolve().parent
+    ch = _Checker(doc, folder)
+    seen: dict[str, int] = {}
+    out: list[Setup] = []
+    for i, p in enumerate(spec.problems):
+        at = ("problems", i)
+        if p.id in seen:
+            ch.add(at + ("id",), f"duplicate problem id '{p.id}'",
+                   f"problem {seen[p.id] + 1} already uses it")
+            continue
+        seen[p.id] = i
+        is_net, is_expr = p.network is not None, bool(p.compute)
+        if is_net == is_expr:
+            ch.add(at, f"problem '{p.id}' needs either network: (with data: and loss:) or "
+                   "compute: (with given:), not " + ("both" if is_net else "neither"))
+            continue
+        setup = ch.network(p, i, spec) if is_net else ch.expression(p, i, spec)
+        if setup is not None:
+            out.append(setup)
+    if ch.issues:
+        raise SpecError(ch.issues)
+    return Document(spec=spec, file=doc.file, problems=tuple(out))
