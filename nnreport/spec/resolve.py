@@ -135,8 +135,8 @@ class _Checker:
     def __init__(self, doc: Located, folder: Path):
         self.doc, self.folder, self.issues = doc, folder, []  # type: ignore[var-annotated]
 
-    def add(self, path: tuple[Any, ...], message: str, hint: str = "") -> None:
-        self.issues.append(self.doc.issue(path, message, hint))
+    def add(self, path: tuple[Any, ...], message: str, hint: str = "", key: bool = False) -> None:
+        self.issues.append(self.doc.issue(path, message, hint, key=key))
 
     # ---- network problems -------------------------------------------------------------
     def network(self, p: Problem, i: int, spec: Spec) -> NetworkSetup | None:
@@ -185,7 +185,7 @@ class _Checker:
                      "use bce with sigmoid outputs, or a softmax output")
         if loss in ("bce", "cce") and (Y.min() < 0 or Y.max() > 1):
             ok = False
-            self.add(at + ("data",), f"{loss} needs labels in [0, 1]; Y ranges from "
+            self.add(at + ("data", "Y"), f"{loss} needs labels in [0, 1]; Y ranges from "
                      f"{Y.min():g} to {Y.max():g}", "one-hot encode classes, or use mse")
         # parameters: draw all in order (explicit values do not shift the stream), then override
         init = p.network.init
@@ -201,7 +201,7 @@ class _Checker:
         for name, v in p.params.items():
             if name not in valid:
                 self.add(at + ("params", name), f"unknown parameter '{name}'",
-                         "this network has " + ", ".join(sorted(valid)))
+                         "this network has " + ", ".join(sorted(valid)), key=True)
                 ok = False
                 continue
             k = int(name[1:])
@@ -225,7 +225,7 @@ class _Checker:
             if key not in valid | {"X", "Y"}:
                 ok = False
                 self.add(at + ("names", key), f"cannot name '{key}': not a parameter",
-                         "names apply to " + ", ".join(sorted(valid)))
+                         "names apply to " + ", ".join(sorted(valid)), key=True)
         for j, name in enumerate(p.train.freeze):
             if name not in valid:
                 ok = False

@@ -77,7 +77,18 @@ def to_issues(err: ValidationError, doc: Located) -> list[Issue]:
         path = _clean(tuple(e["loc"]), doc.data)
         grouped.setdefault(path, []).append(e)
     issues: list[Issue] = []
+    # a misspelt required key shows up twice (missing + unknown): keep only the unknown one
+    suggested = set()
     for path, errs in grouped.items():
+        if errs[0]["type"] == "extra_forbidden":
+            model = _model_at(path[:-1])
+            if model:
+                for name in model.model_fields:
+                    if suggest(path[-1], [name]).startswith("did you mean"):
+                        suggested.add(path[:-1] + (name,))
+    for path, errs in grouped.items():
+        if errs[0]["type"] == "missing" and path in suggested:
+            continue
         first = errs[0]
         field = _describe(path) or "spec"
         if first["type"] == "extra_forbidden":
