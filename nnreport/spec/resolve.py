@@ -54,6 +54,7 @@ class NetworkSetup:
     explicit: frozenset[str]  # parameters given in the spec rather than drawn
     init: dict[str, Any] = field(default_factory=dict)
     data_source: str = "inline"
+    log_every: int | None = None
     kind: str = "network"
 
     @property
@@ -255,6 +256,7 @@ class _Checker:
                 "given", "forward", "loss", "backward", "update", "training"),
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
+            log_every=p.train.log_every,
         )
 
     # ---- expression problems ----------------------------------------------------------

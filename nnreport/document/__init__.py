@@ -1,0 +1,1 @@
+"""Stage 4: solutions -> LaTeX source, through Jinja templates in templates/."""

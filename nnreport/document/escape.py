@@ -1,0 +1,60 @@
+"""Prose from YAML to LaTeX: text is escaped (pylatexenc), `$...$` math passes through, and a
+little Markdown is understood: blank-line paragraphs, '- ' bullets, **bold**, *italic*, `code`.
+
+Math passing through is by design (teachers write formulas); the compile stage is the
+sandbox that makes that safe.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pylatexenc.latexencode import unicode_to_latex
+
+_MATH = re.compile(r"(\$\$.+?\$\$|(?<!\\)\$.+?(?<!\\)\$)", re.S)
+_INLINE = [
+    (re.compile(r"\*\*(.+?)\*\*"), r"\\textbf{\1}"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\\emph{\1}"),
+    (re.compile(r"`([^`]+)`"), r"\\texttt{\1}"),
+]
+
+
+def escape(text: str) -> str:
+    """Plain text, every special character escaped."""
+    return unicode_to_latex(str(text), non_ascii_only=False, unknown_char_warning=False)
+
+
+def _inline(text: str) -> str:
+    out = []
+    for k, chunk in enumerate(_MATH.split(text)):
+        if k % 2 == 1:
+            out.append(chunk)
+            continue
+        # mark Markdown spans with private-use characters, escape, then put LaTeX in
+        marks: list[str] = []
+
+        def keep(m: re.Match[str], cmd: str) -> str:
+            marks.append(cmd.replace(r"\1", escape(m.group(1))).replace("\\\\", "\\"))
+            return f"\ue000{len(marks) - 1}\ue001"
+
+        for pat, cmd in _INLINE:
+            chunk = pat.sub(lambda m, c=cmd: keep(m, c), chunk)
+        esc = escape(chunk.replace("$", "\ue002"))
+        esc = esc.replace("\ue002", r"\$")
+        esc = re.sub("\ue000(\\d+)\ue001", lambda m: marks[int(m.group(1))], esc)
+        out.append(esc)
+    return "".join(out)
+
+
+def prose(text: str) -> str:
+    """Paragraphs and bullet lists of escaped text with math kept."""
+    blocks = re.split(r"\n\s*\n", str(text).strip())
+    out = []
+    for block in blocks:
+        lines = block.splitlines()
+        if lines and all(line.lstrip().startswith(("- ", "* ")) for line in lines):
+            items = "\n".join(r"  \item " + _inline(line.lstrip()[2:]) for line in lines)
+            out.append("\\begin{itemize}\n" + items + "\n\\end{itemize}")
+        else:
+            out.append(_inline(" ".join(line.strip() for line in lines)))
+    return "\n\n".join(out)

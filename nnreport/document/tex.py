@@ -1,0 +1,88 @@
+"""Jinja2 -> .tex. LaTeX-friendly delimiters, StrictUndefined, and a finalize that escapes
+every value unless it was marked as LaTeX (`|latex`), so prose from YAML can never break
+out of its text while generated math passes unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..engine.solve import ExpressionSolution, NetworkSolution
+from ..spec.resolve import Document
+from .content import ProblemDoc
+from .escape import escape, prose
+from .expression import expression_parts
+from .worked import network_parts
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+KIND_LABEL = {"key": "Answer key", "questions": "Questions", "report": "Report"}
+
+
+class LaTeX(str):
+    """A string that is already LaTeX and must not be escaped."""
+
+
+def _finalize(v: Any) -> str:
+    if isinstance(v, LaTeX):
+        return str(v)
+    if v is None:
+        return ""
+    return escape(str(v))
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        block_start_string="((*", block_end_string="*))",
+        variable_start_string="(((", variable_end_string=")))",
+        comment_start_string="((=", comment_end_string="=))",
+        undefined=jinja2.StrictUndefined, finalize=_finalize,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True,
+    )
+    env.filters["latex"] = lambda s: LaTeX(s)
+    return env
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Figure items per problem id, made by the figures stage (may be empty)."""
+
+    by_problem: dict[str, list[Any]]
+
+
+def problem_docs(doc: Document, solutions: dict[str, Any],
+                 figures: dict[str, list[Any]] | None = None) -> list[ProblemDoc]:
+    out = []
+    for setup in doc.problems:
+        sol = solutions[setup.id]
+        if isinstance(sol, NetworkSolution):
+            parts = network_parts(sol)
+        else:
+            assert isinstance(sol, ExpressionSolution)
+            parts = expression_parts(sol)
+        for fig_part in (figures or {}).get(setup.id, []):
+            parts.append(fig_part)
+        out.append(ProblemDoc(setup.id, setup.title or setup.id,
+                              prose(setup.text) if setup.text else "", parts))
+    return out
+
+
+def render(doc: Document, solutions: dict[str, Any], kind: str,
+           figures: dict[str, list[Any]] | None = None, variant: str = "") -> str:
+    """The .tex source of one document: kind is key, questions or report."""
+    spec = doc.spec
+    env = environment()
+    name = "report.tex.j2" if kind == "report" else "exam.tex.j2"
+    sections = [s if s == "results" else {"title": s.title, "text": LaTeX(prose(s.text))}
+                for s in spec.sections] or ["results"]
+    if "results" not in sections:
+        sections.append("results")
+    return env.get_template(name).render(
+        title=spec.title, course=spec.course, author=spec.author, date=spec.date,
+        instructions=LaTeX(prose(spec.instructions)) if spec.instructions else "",
+        kind_label=KIND_LABEL[kind], variant=variant, mode=kind,
+        problems=problem_docs(doc, solutions, figures), sections=sections,
+    )

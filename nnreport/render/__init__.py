@@ -1,0 +1,1 @@
+"""Stage 3: numbers and formulas -> LaTeX strings. Knows nothing of documents or TeX runs."""
