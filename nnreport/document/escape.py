@@ -47,14 +47,20 @@ def _inline(text: str) -> str:
 
 
 def prose(text: str) -> str:
-    """Paragraphs and bullet lists of escaped text with math kept."""
-    blocks = re.split(r"\n\s*\n", str(text).strip())
+    """Paragraphs and bullet lists of escaped text with math kept. A bullet item may run on
+    over several lines; a paragraph ends at a blank line."""
     out = []
-    for block in blocks:
-        lines = block.splitlines()
-        if lines and all(line.lstrip().startswith(("- ", "* ")) for line in lines):
-            items = "\n".join(r"  \item " + _inline(line.lstrip()[2:]) for line in lines)
-            out.append("\\begin{itemize}\n" + items + "\n\\end{itemize}")
+    for block in re.split(r"\n\s*\n", str(text).strip()):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and lines[0].startswith(("- ", "* ")):
+            items: list[str] = []
+            for line in lines:
+                if line.startswith(("- ", "* ")):
+                    items.append(line[2:])
+                else:
+                    items[-1] += " " + line
+            body = "\n".join(r"  \item " + _inline(item) for item in items)
+            out.append("\\begin{itemize}\n" + body + "\n\\end{itemize}")
         else:
-            out.append(_inline(" ".join(line.strip() for line in lines)))
+            out.append(_inline(" ".join(lines)))
     return "\n\n".join(out)

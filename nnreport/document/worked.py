@@ -156,9 +156,10 @@ class Worked:
             act = s.activations[l - 1]
             if act != "linear":
                 zt = self.v(sol.step.Z[l - 1])
-                lines.append(self.line(n(f"H{l}"), F.apply(act, n(f"Z{l}")),
-                                       [T(F.apply(act, zt.tex).split(zt.tex)[0]), zt, T(r"\right)")],
-                                       self.H(l)))
+                applied = Tex(F.apply(act, zt.tex), zt.width + text_width(F.apply(act, "")))
+                # Z is shown just above; write it out again only while it fits on a line
+                sub = [applied] if applied.width < LINE_BUDGET_EM - 6 else None
+                lines.append(self.line(n(f"H{l}"), F.apply(act, n(f"Z{l}")), sub, self.H(l)))
             else:
                 lines.append(Line(n(f"H{l}"), [[T(n(f"Z{l}"))]], None))
         part.items.append(Eqs(lines))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numbers import common_exponent, fmt
+from .numbers import common_exponent, fmt, fmt_column
 
 MAX_ROWS = 8
-MAX_COLS = 8
+MAX_COLS = 6
 COLSEP_EM = 0.9  # 2 x \arraycolsep (5pt) at 11pt
 DELIM_EM = 1.0   # the two brackets
 
@@ -79,10 +79,24 @@ def as_matrix(a: np.ndarray | list | float) -> np.ndarray:
     return a
 
 
+MAX_WIDTH_EM = 38.0
+WIDTH_SAFETY = 1.12  # the estimate runs about 10% short of what TeX sets (measured on logs)
+
+
 def matrix(a: np.ndarray | list | float, digits: int = 4, *, max_rows: int = MAX_ROWS,
            max_cols: int = MAX_COLS, factor: bool = True, env: str = "bmatrix",
-           blank: bool = False) -> Tex:
-    """A bmatrix of `a`; 1-D arrays are shown as rows. `blank` gives empty cells to fill in."""
+           blank: bool = False, max_width: float = MAX_WIDTH_EM) -> Tex:
+    """A bmatrix of `a`; 1-D arrays are shown as rows. `blank` gives empty cells to fill in.
+    Columns are elided further while the matrix would be wider than `max_width` em."""
+    while True:
+        t = _matrix(a, digits, max_rows, max_cols, factor, env, blank)
+        if t.width <= max_width or max_cols <= 3 or as_matrix(a).shape[1] <= 3:
+            return t
+        max_cols = min(max_cols, as_matrix(a).shape[1]) - 1
+
+
+def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: int,
+            factor: bool, env: str, blank: bool) -> Tex:
     m = as_matrix(a)
     r, c = m.shape
     rows, cut_r = _keep(r, max_rows)
@@ -94,7 +108,8 @@ def matrix(a: np.ndarray | list | float, digits: int = 4, *, max_rows: int = MAX
     if blank:
         cells = [[r"\rule{0pt}{1.5em}\hspace{3.4em}" for _ in cols] for _ in rows]
     else:
-        cells = [[fmt(v, digits) for v in row] for row in sub.tolist()]
+        flat = fmt_column(sub.ravel().tolist(), digits)
+        cells = [flat[i * len(cols):(i + 1) * len(cols)] for i in range(len(rows))]
     if cut_c:
         for row in cells:
             row.insert(len(cols) - 1, r"\cdots")
@@ -107,10 +122,10 @@ def matrix(a: np.ndarray | list | float, digits: int = 4, *, max_rows: int = MAX
               for j in range(len(cells[0]))]
     body = r" \\ ".join(" & ".join(row) for row in cells)
     tex = f"\\begin{{{env}}} {body} \\end{{{env}}}"
-    width = sum(widths) + COLSEP_EM * len(widths) + DELIM_EM
+    width = (sum(widths) + COLSEP_EM * len(widths)) * WIDTH_SAFETY + DELIM_EM
     if cut_r or cut_c:
         tex += f"_{{{r} \\times {c}}}"
-        width += 1.5
+        width += 0.7 * _plain_width(f"{r}x{c}") + 1.0
     if scale is not None:
         tex = f"10^{{{scale}}} {tex}"
         width += 1.8

@@ -71,3 +71,32 @@ def common_exponent(values: list[float], digits: int) -> int | None:
     if (big < 0.01 and needs_sci) or min(nz) >= SCI_LARGE:
         return math.floor(math.log10(big))
     return None
+
+
+def fmt_column(values: list[float], digits: int = 4) -> list[str]:
+    """Entries of one matrix, as a careful table-maker writes them: decimal places set by the
+    largest entry (0.06856 and -0.00014, not -1.350 x 10^{-4} beside 0.06856); an entry
+    that is exact at that precision stays short (0.41, 1); an entry that would round to zero
+    although it is not zero is written in scientific notation."""
+    finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
+    if not finite:
+        return [fmt(v, digits) for v in values]
+    big = max(finite)
+    if big < SCI_SMALL or big >= SCI_LARGE:
+        return [fmt(v, digits) for v in values]
+    lead = math.floor(math.log10(big))
+    places = max(digits - 1 - lead, 0)
+    out = []
+    for v in values:
+        if not math.isfinite(v) or v == 0:
+            out.append(fmt(v, digits))
+            continue
+        d = Decimal(repr(float(v)))
+        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if q == 0:  # not zero, but below the column's precision: short scientific form
+            out.append(fmt(v, 2))
+        elif q == d:
+            out.append(_strip(f"{q:f}") if places else f"{q:f}")
+        else:
+            out.append(f"{q:f}")
+    return out
