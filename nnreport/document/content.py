@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..render.matrices import Tex
+from ..render.matrices import Tex, text_width
 
 LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
 
@@ -24,7 +24,7 @@ class Line:
     def rows(self, budget: float = LINE_BUDGET_EM) -> list[str]:
         """The align* rows: whole steps packed greedily ('lhs &= a = b'); a step too wide
         for a row of its own is broken between its pieces, continuation rows indented."""
-        lhs_w = len(self.lhs) * 0.3 + 1.0
+        lhs_w = text_width(self.lhs) + 1.0
         out: list[str] = []
         cur: list[str] = []
         width = lhs_w
@@ -82,7 +82,7 @@ class Values:
         out: list[list[str]] = [[]]
         width = 0.0
         for name, tex in self.pairs:
-            w = tex.width + len(name) * 0.3 + 3.0
+            w = tex.width + text_width(name) + 3.0
             if out[-1] and width + w > budget:
                 out.append([])
                 width = 0.0

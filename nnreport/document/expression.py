@@ -3,6 +3,8 @@ formula = substitution = result."""
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 
 from ..engine.solve import ExpressionSolution
@@ -26,7 +28,13 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
         steps: list[list[Tex]] = [[formula]]
         if subst.tex != formula.tex:
             steps.append([subst])
-        res = value(result, d)
+        body = st.tree.body
+        if (isinstance(body, ast.BinOp) and isinstance(body.op, ast.MatMult)
+                and isinstance(body.right, ast.Name) and np.ndim(env[body.right.id]) == 1
+                and np.ndim(result) == 1):
+            res = value(np.asarray(result).reshape(-1, 1), d)  # M v is a column
+        else:
+            res = value(result, d)
         steps.append([res])
         arr = np.asarray(result)
         blank = value(np.zeros(arr.shape if arr.ndim else (1, 1)), blank=True) if arr.size > 1 else \

@@ -24,6 +24,11 @@ def T(s: str) -> Tex:
     return Tex(s, text_width(s))
 
 
+def paren(t: Tex) -> Tex:
+    """A negative number after an operator goes in parentheses: 0 - 0.5 (-0.85)."""
+    return Tex(rf"\left({t.tex}\right)", t.width + 0.6) if t.tex.startswith("-") else t
+
+
 class Namer:
     """Display names: W1 -> W_{1}, b1 -> B (from names:), H_L -> \\hat{Y}."""
 
@@ -186,7 +191,8 @@ class Worked:
         subst = None
         if self.m <= 6:
             pre = rf"\frac{{1}}{{{self.m}}}" if s.reduction == "mean" else ""
-            subst = [T(pre + r"\left(" + " + ".join(fmt(x, self.digits) for x in ls) + r"\right)")]
+            terms = " + ".join(fmt(x, self.digits) for x in ls)
+            subst = [T(pre + r"\left(" + terms + r"\right)" if pre else terms)]
             if s.l2:
                 pen = sol.step.loss - (ls.mean() if s.reduction == "mean" else ls.sum())
                 subst.append(T(f"+ {fmt(pen, self.digits)}"))
@@ -295,18 +301,19 @@ class Worked:
             lines.append(Line(r"\vdots", [[T(rf"\text{{(samples {PER_SAMPLE_SHOWN + 1} to {m} in answers.json)}}")]]))
         mean = s.reduction == "mean"
         pre = rf"\frac{{1}}{{{m}}}" if mean else ""
-        if not self.cols:
-            f = rf"{pre} {Hp}^{{T}} dZ_{{{l}}}"
-        else:
-            f = rf"{pre} dZ_{{{l}}} {Hp}^{{T}}"
+        lead = pre + " " if pre else ""
+        f = rf"{lead}{Hp}^{{T}} dZ_{{{l}}}" if not self.cols else rf"{lead}dZ_{{{l}}} {Hp}^{{T}}"
         if s.l2:
             f += rf" + \frac{{{fmt(s.l2)}}}{{{m}}} {W}"
         sub = []
         if m <= PER_SAMPLE_SHOWN and not s.l2:
-            sub = [T(pre + r"\left(")]
+            sub = [T(pre + r"\left(")] if pre else []
             for i in range(m):
-                sub.append(value(self.show(ps[i]), self.digits))
-                sub.append(T("+" if i < m - 1 else r"\right)"))
+                sub.append(paren(value(self.show(ps[i]), self.digits)) if i else value(self.show(ps[i]), self.digits))
+                if i < m - 1:
+                    sub.append(T("+"))
+            if pre:
+                sub.append(T(r"\right)"))
             if sum(p.width for p in sub) > LINE_BUDGET_EM - 4:
                 sub = []  # would need a line break inside \left( ... \right): use H^T dZ
         if not sub:
@@ -333,7 +340,7 @@ class Worked:
                 eta = fmt(s.lr, self.digits)
                 if opt == "sgd":
                     f = rf"{name} - \eta\, d{name}"
-                    sub = [self.v(s.params[key]), T(f"- {eta} \\cdot"), self.v(sol.step.grads[key])]
+                    sub = [self.v(s.params[key]), T(f"- {eta} \\cdot"), paren(self.v(sol.step.grads[key]))]
                 elif opt == "momentum":
                     f = rf"{name} - \eta\, v, \; v = (1 - \beta)\, d{name}"
                     sub = None

@@ -89,7 +89,11 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 a, b = wrap(node.left, 5), go(node.right)
                 return Tex(rf"{{{a.tex}}}^{{{b.tex}}}", a.width + 0.7 * b.width)
             a = wrap(node.left, p)
-            b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0))
+            if (isinstance(op, ast.MatMult) and substitute and isinstance(node.right, ast.Name)
+                    and np.ndim(env[node.right.id]) == 1):
+                b = value(np.asarray(env[node.right.id]).reshape(-1, 1), digits)  # v in M v: a column
+            else:
+                b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0))
             if isinstance(op, ast.Add):
                 sym = " + "
             elif isinstance(op, ast.Sub):

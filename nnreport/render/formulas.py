@@ -38,8 +38,8 @@ ACT_APPLY = {
 ACT_DERIV = {
     "sigmoid": r"{H} \circ \left(1 - {H}\right)",
     "relu": r"\mathbb{{1}}\left[{Z} > 0\right]",
-    "leaky_relu": r"\mathbb{{1}}\left[{Z} > 0\right] + \alpha\, \mathbb{{1}}\left[{Z} \le 0\right]",
-    "tanh": r"1 - {H} \circ {H}",
+    "leaky_relu": r"\left(\mathbb{{1}}\left[{Z} > 0\right] + \alpha\, \mathbb{{1}}\left[{Z} \le 0\right]\right)",
+    "tanh": r"\left(1 - {H} \circ {H}\right)",
     "linear": r"1",
 }
 
@@ -101,7 +101,7 @@ def output_delta_formula(loss: str, act: str, eps: float | None, k: int, factor:
         return rf"{scale}\left(\hat{{Y}} - Y\right)" if scale else r"\hat{Y} - Y"
     if act == "linear" and loss in ("mse", "sse"):
         c = 2 * factor / (k if loss == "mse" else 1)
-        return rf"{c:g}\left(\hat{{Y}} - Y\right)"
+        return r"\hat{Y} - Y" if c == 1 else rf"{c:g}\left(\hat{{Y}} - Y\right)"
     return None
 
 

@@ -18,7 +18,8 @@ SCI_LARGE = 1e5
 def _round(x: float, digits: int) -> tuple[Decimal, int, bool]:
     """Round half away from zero on the shortest decimal form of x, as people do (137.25 ->
     137.3, not the binary tie-break 137.2). Returns (rounded, exponent, exact)."""
-    d = Decimal(repr(float(x)))
+    # 12 significant digits first: 0.30000000000000004 is the 0.3 the user wrote
+    d = Decimal(repr(float(f"{float(x):.12g}")))
     e = d.adjusted()
     r = d.quantize(Decimal(1).scaleb(e - digits + 1), rounding=ROUND_HALF_UP)
     if r.adjusted() > e:  # 9.9996 -> 10.00: one digit more before the point
@@ -74,29 +75,27 @@ def common_exponent(values: list[float], digits: int) -> int | None:
 
 
 def fmt_column(values: list[float], digits: int = 4) -> list[str]:
-    """Entries of one matrix, as a careful table-maker writes them: decimal places set by the
-    largest entry (0.06856 and -0.00014, not -1.350 x 10^{-4} beside 0.06856); an entry
-    that is exact at that precision stays short (0.41, 1); an entry that would round to zero
-    although it is not zero is written in scientific notation."""
+    """Entries of one matrix. Each keeps `digits` significant digits, except that an entry
+    so small that it would need scientific notation beside ordinary numbers is written with
+    the decimal places of the largest entry (-0.00014 beside 0.06856, not -1.350 x 10^{-4}),
+    which keeps columns narrow. If even that rounds to zero, a short scientific form is used,
+    so a nonzero value is never shown as 0."""
     finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
     if not finite:
         return [fmt(v, digits) for v in values]
     big = max(finite)
     if big < SCI_SMALL or big >= SCI_LARGE:
         return [fmt(v, digits) for v in values]
-    lead = math.floor(math.log10(big))
-    places = max(digits - 1 - lead, 0)
+    places = max(digits - 1 - math.floor(math.log10(big)), 0)
     out = []
     for v in values:
-        if not math.isfinite(v) or v == 0:
+        if not math.isfinite(v) or v == 0 or abs(v) >= SCI_SMALL:
             out.append(fmt(v, digits))
             continue
-        d = Decimal(repr(float(v)))
+        d = Decimal(repr(float(f"{float(v):.12g}")))
         q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        if q == 0:  # not zero, but below the column's precision: short scientific form
+        if q == 0:
             out.append(fmt(v, 2))
-        elif q == d:
-            out.append(_strip(f"{q:f}") if places else f"{q:f}")
         else:
-            out.append(f"{q:f}")
+            out.append(_strip(f"{q:f}") if q == d else f"{q:f}")
     return out
