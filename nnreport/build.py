@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import load
 from .compile import compile_tex, tex_available
@@ -46,7 +47,8 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     opts.output.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=opts.output))
     try:
-        figures, files = {}, {}
+        figures: dict[str, list[Any]] = {}
+        files: dict[str, Path] = {}
         if opts.figures:                                       # 3. figures (content-hashed)
             from .figures import make_figures
 

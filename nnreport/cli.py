@@ -86,7 +86,8 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 
     Example: nnreport build problems/exam2.yaml  ->  output/exam2/exam2-key.pdf
     """
-    from .build import BuildOptions, build as run_build
+    from .build import BuildOptions
+    from .build import build as run_build
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
     code = 0

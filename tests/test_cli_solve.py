@@ -9,11 +9,11 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import PROBLEMS
+
+from nnreport.engine.solve import solve
 from nnreport.errors import ComputeError
 from nnreport.spec import loads
-from nnreport.engine.solve import solve
 
 
 def nnreport(*args, cwd=None):

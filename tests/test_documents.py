@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import PROBLEMS, ROOT
 
 SHIPPED = ["exam2", "assignment01", "moons", "three_layer", "problemset3"]

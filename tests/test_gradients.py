@@ -9,9 +9,9 @@ import zlib
 import numpy as np
 import pytest
 
-from nnreport.spec import loads
 from nnreport.engine.functions import LossSpec
 from nnreport.engine.network import Net, loss_of, run
+from nnreport.spec import loads
 
 HIDDEN = ["sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax"]
 OUTPUT_LOSS = [("sigmoid", "bce", None), ("sigmoid", "bce", 1e-3), ("softmax", "cce", None),

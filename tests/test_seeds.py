@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import PROBLEMS
 
 import nnreport
-from conftest import PROBLEMS
 
 
 def sig(z):

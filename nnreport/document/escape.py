@@ -33,7 +33,7 @@ def _inline(text: str) -> str:
         # mark Markdown spans with private-use characters, escape, then put LaTeX in
         marks: list[str] = []
 
-        def keep(m: re.Match[str], cmd: str) -> str:
+        def keep(m: re.Match[str], cmd: str, marks: list[str] = marks) -> str:
             marks.append(cmd.replace(r"\1", escape(m.group(1))).replace("\\\\", "\\"))
             return f"\ue000{len(marks) - 1}\ue001"
 
@@ -41,7 +41,10 @@ def _inline(text: str) -> str:
             chunk = pat.sub(lambda m, c=cmd: keep(m, c), chunk)
         esc = escape(chunk.replace("$", "\ue002"))
         esc = esc.replace("\ue002", r"\$")
-        esc = re.sub("\ue000(\\d+)\ue001", lambda m: marks[int(m.group(1))], esc)
+        def put(m: re.Match[str], marks: list[str] = marks) -> str:
+            return marks[int(m.group(1))]
+
+        esc = re.sub("\ue000(\\d+)\ue001", put, esc)
         out.append(esc)
     return "".join(out)
 

@@ -216,7 +216,7 @@ class Worked:
 
     def backward(self) -> Part:
         s, n, sol = self.s, self.n, self.sol
-        L, m = s.depth, self.m
+        L = s.depth
         k = s.Y.shape[1]
         part = Part("Backward pass")
         rowcol = "row" if not self.cols else "column"
@@ -234,7 +234,7 @@ class Worked:
         else:
             g = F.loss_gradient_formula(s.loss, s.eps, k, s.factor)
             if act == "softmax":
-                dz = rf"\hat{{Y}} \circ \left(d\hat{{Y}} - \left(d\hat{{Y}} \circ \hat{{Y}}\right)\mathbf{{1}}\right)"
+                dz = r"\hat{Y} \circ \left(d\hat{Y} - \left(d\hat{Y} \circ \hat{Y}\right)\mathbf{1}\right)"
             else:
                 dz = rf"d\hat{{Y}} \circ {F.derivative(act, ZL, yh)}" if act != "linear" else r"d\hat{Y}"
             dyh = self.dyhat()
@@ -284,10 +284,10 @@ class Worked:
         W, b, Hp = n(f"W{l}"), n(f"b{l}"), n(f"H{l - 1}")
         hp = Hp.lower() if Hp != "X" else "x"
         lines: list[Line] = []
-        ps = sol.step.per_sample[f"W{l}"]
+        ps = sol.step.per_sample.get(f"W{l}")
         dZ = sol.step.dZ[l - 1]
         Hprev = self.H(l - 1)
-        for i in range(min(m, PER_SAMPLE_SHOWN)):
+        for i in range(min(m, PER_SAMPLE_SHOWN) if ps is not None else 0):
             h = Hprev[i:i + 1]  # 1 x n (rows)
             dz = dZ[i:i + 1]
             if not self.cols:
@@ -296,8 +296,9 @@ class Worked:
             else:
                 f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
                 sub = [value(dz.T, self.digits), T(r"\,"), value(h, self.digits)]
+            assert ps is not None
             lines.append(self.line(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i]))
-        if m > PER_SAMPLE_SHOWN:
+        if m > PER_SAMPLE_SHOWN and ps is not None:
             lines.append(Line(r"\vdots", [[T(rf"\text{{(samples {PER_SAMPLE_SHOWN + 1} to {m} in answers.json)}}")]]))
         mean = s.reduction == "mean"
         pre = rf"\frac{{1}}{{{m}}}" if mean else ""
@@ -306,7 +307,7 @@ class Worked:
         if s.l2:
             f += rf" + \frac{{{fmt(s.l2)}}}{{{m}}} {W}"
         sub = []
-        if m <= PER_SAMPLE_SHOWN and not s.l2:
+        if m <= PER_SAMPLE_SHOWN and not s.l2 and ps is not None:
             sub = [T(pre + r"\left(")] if pre else []
             for i in range(m):
                 sub.append(paren(value(self.show(ps[i]), self.digits)) if i else value(self.show(ps[i]), self.digits))

@@ -46,7 +46,7 @@ def _size_check(shape: tuple[int, ...], name: str) -> None:
 def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "") -> Array:
     def ev(node: ast.AST) -> Array:
         if isinstance(node, ast.Constant):
-            return np.asarray(float(node.value))
+            return np.asarray(float(node.value))  # type: ignore[arg-type]
         if isinstance(node, ast.Name):
             return env[node.id]
         if isinstance(node, ast.List | ast.Tuple):

@@ -13,11 +13,12 @@ import numpy as np
 from ..errors import ComputeError
 from ..spec.resolve import Document, ExpressionSetup, NetworkSetup, Setup
 from .expressions import evaluate
-from .functions import LossSpec
-from .network import Net, Pass, loss_of, run
+from .functions import LossSpec, per_sample_loss
+from .network import Net, Pass, forward, l2_penalty, loss_of, reduce, run
 from .optim import Optimizer, OptimizerSpec
 
 Array = np.ndarray
+MAX_PER_SAMPLE = 5_000_000  # entries of all per-sample gradients of the worked step
 
 
 def make_net(s: NetworkSetup) -> Net:
@@ -44,7 +45,7 @@ class NetworkSolution:
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
-        s, L, lay = self.setup, self.setup.depth, self.setup.layout
+        L, lay = self.setup.depth, self.setup.layout
         v: dict[str, Any] = {}
         for l in range(1, L + 1):
             v[f"Z{l}"] = _shown(self.step.Z[l - 1], lay)
@@ -60,8 +61,9 @@ class NetworkSolution:
                 v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
         for p in ("W", "b"):
             for l in range(1, L + 1):
-                ps = self.step.per_sample[f"{p}{l}"]
-                v[f"d{p}{l}_per_sample"] = [_shown(m, lay) for m in ps]
+                if f"{p}{l}" in self.step.per_sample:  # omitted past MAX_PER_SAMPLE entries
+                    ps = self.step.per_sample[f"{p}{l}"]
+                    v[f"d{p}{l}_per_sample"] = [_shown(m, lay) for m in ps]
         for p in ("W", "b"):
             for l in range(1, L + 1):
                 v[f"{p}{l}_new"] = _shown(self.new_params[f"{p}{l}"], lay)
@@ -100,7 +102,10 @@ def accuracy(yhat: Array, Y: Array) -> float | None:
     return float((yhat.argmax(axis=1) == Y.argmax(axis=1)).mean())
 
 
-def _batches(m: int, size: int, order: Array) -> list[Array]:
+def _batches(m: int, size: int, order: Array | None) -> list[Any]:
+    """Index batches in order; plain slices when there is no shuffle (no copies of X)."""
+    if order is None:
+        return [slice(i, min(i + size, m)) for i in range(0, m, size)]
     return [order[i:i + size] for i in range(0, m, size)]
 
 
@@ -115,14 +120,17 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
     first: tuple[Array, Array, Pass, dict[str, Array]] | None = None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(1, s.epochs + 1):
-            order = rs.permutation(m) if rs is not None else np.arange(m)
+            order = rs.permutation(m) if rs is not None else None
             batches = _batches(m, s.batch_size, order)
             start_loss: float | None = None
             for j, idx in enumerate(batches):
                 Xb, Yb = X[idx], Y[idx]
+                size = Xb.shape[0]
                 is_first = first is None
-                p = run(net, params, Xb, Yb, per_sample=is_first)
-                if j == 0 and len(idx) == m and rs is None:
+                n_params = sum(v.size for v in params.values())
+                p = run(net, params, Xb, Yb,
+                        per_sample=is_first and size * n_params <= MAX_PER_SAMPLE)
+                if j == 0 and size == m and rs is None:
                     start_loss = p.loss  # full batch, same params: no second forward pass
                 elif j == 0:
                     start_loss = loss_of(net, params, X, Y)
@@ -137,10 +145,8 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
                 raise ComputeError(
                     f"problem '{s.id}': training diverged in epoch {epoch} ({what})\n"
                     f"    hint: lower the learning rate (lr: {s.lr:g}) or scale the inputs")
-        final_loss = loss_of(net, params, X, Y)
-        from .network import forward
-
-        _, H = forward(net, params, X)
+        Z, H = forward(net, params, X)  # one pass gives the final loss and predictions
+        final_loss = reduce(net, per_sample_loss(net.loss, Z[-1], H[-1], Y)) + l2_penalty(net, params, m)
     assert first is not None
     Xb, Yb, p, new = first
     return NetworkSolution(

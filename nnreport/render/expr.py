@@ -50,7 +50,7 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
 
     def go(node: ast.AST) -> Tex:
         if isinstance(node, ast.Constant):
-            s = fmt(float(node.value), digits)
+            s = fmt(float(node.value), digits)  # type: ignore[arg-type]
             return Tex(s, text_width(s))
         if isinstance(node, ast.Name):
             if substitute:
@@ -60,9 +60,9 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         if isinstance(node, ast.List | ast.Tuple):
             return value(np.asarray(eval_literal(node)), digits)
         if isinstance(node, ast.UnaryOp):
-            inner = wrap(node.operand, 3)
+            operand = wrap(node.operand, 3)
             sign = "-" if isinstance(node.op, ast.USub) else "+"
-            return Tex(sign + inner.tex, inner.width + 0.8)
+            return Tex(sign + operand.tex, operand.width + 0.8)
         if isinstance(node, ast.Attribute):
             inner = wrap(node.value, 5)
             return Tex(rf"{{{inner.tex}}}^{{T}}", inner.width + 0.6)
@@ -76,9 +76,9 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 return Tex(rf"\left|{args[0].tex}\right|", args[0].width + 0.6)
             if fn == "transpose":
                 return Tex(rf"\left({args[0].tex}\right)^{{T}}", args[0].width + 1.6)
-            inner = ", ".join(a.tex for a in args)
+            joined = ", ".join(a.tex for a in args)
             w = sum(a.width for a in args) + 1.0 + text_width(_FUNC[fn]) / 2
-            return Tex(rf"{_FUNC[fn]}\left({inner}\right)", w)
+            return Tex(rf"{_FUNC[fn]}\left({joined}\right)", w)
         if isinstance(node, ast.BinOp):
             p = _PREC[type(node.op)]
             op = node.op

@@ -72,7 +72,7 @@ def _describe(path: tuple[Any, ...]) -> str:
 
 
 def to_issues(err: ValidationError, doc: Located) -> list[Issue]:
-    grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
     for e in err.errors():
         path = _clean(tuple(e["loc"]), doc.data)
         grouped.setdefault(path, []).append(e)

@@ -1,0 +1,121 @@
+"""Benchmarks, printed as ratios (run: make bench). Not a test: numbers vary by machine.
+
+1. `nnreport solve problems/exam2.yaml`: wall time of the command.
+2. One epoch of a 784-128-10 network (seed 003's sizes), Adam, batch 128, 10,000 random
+   samples: nnreport's engine against the same work written in the seeds' NumPy style.
+3. `nnreport build problems/exam2.yaml` against latexmk on its own .tex files alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def timed(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cli(*args):
+    subprocess.run([sys.executable, "-m", "nnreport", *args], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+
+
+def seeds_style_epoch(X, Y, seed=42, lr=0.01, batch=128):
+    """The seeds' way: dict parameters, np.dot, a Python loop over batches, Adam as seed 003."""
+    np.random.seed(seed)
+    p = {"W1": np.random.randn(784, 128) * 0.01, "b1": np.zeros((1, 128)),
+         "W2": np.random.randn(128, 10) * 0.01, "b2": np.zeros((1, 10))}
+    v = {k: np.zeros_like(a) for k, a in p.items()}
+    s = {k: np.zeros_like(a) for k, a in p.items()}
+    t = 0
+    for i in range(0, X.shape[0], batch):
+        x, y = X[i:i + batch], Y[i:i + batch]
+        m = x.shape[0]
+        z1 = np.dot(x, p["W1"]) + p["b1"]
+        a1 = np.maximum(0, z1)
+        z2 = np.dot(a1, p["W2"]) + p["b2"]
+        e = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        a2 = e / e.sum(axis=1, keepdims=True)
+        dz2 = a2 - y
+        g = {"W2": np.dot(a1.T, dz2) / m, "b2": dz2.sum(axis=0, keepdims=True) / m}
+        dz1 = np.dot(dz2, p["W2"].T) * (z1 > 0)
+        g["W1"] = np.dot(x.T, dz1) / m
+        g["b1"] = dz1.sum(axis=0, keepdims=True) / m
+        t += 1
+        for k in p:
+            v[k] = 0.9 * v[k] + 0.1 * g[k]
+            s[k] = 0.999 * s[k] + 0.001 * g[k] ** 2
+            vh, sh = v[k] / (1 - 0.9**t), s[k] / (1 - 0.999**t)
+            p[k] = p[k] - lr * vh / (np.sqrt(sh) + 1e-8)
+    return p
+
+
+def main() -> None:
+    print("== 1. solve exam2 ==")
+    t_solve = timed(lambda: cli("solve", "problems/exam2.yaml"))
+    print(f"nnreport solve problems/exam2.yaml: {t_solve:.2f} s (wall, incl. interpreter start)")
+
+    print("\n== 2. one epoch, 784-128-10, Adam, batch 128, 10,000 samples ==")
+    from nnreport.engine.solve import solve_network
+    from nnreport.spec.resolve import NetworkSetup
+
+    rs = np.random.RandomState(0)
+    X = rs.rand(10_000, 784)
+    Y = np.eye(10)[rs.randint(0, 10, 10_000)]
+    init = np.random.RandomState(42)
+    params = {"W1": init.randn(784, 128) * 0.01, "b1": np.zeros((1, 128)),
+              "W2": init.randn(128, 10) * 0.01, "b2": np.zeros((1, 10))}
+    setup = NetworkSetup(
+        id="bench", title="", text="", layout="rows", digits=4, X=X, Y=Y, units=(784, 128, 10),
+        activations=("relu", "softmax"), alphas=(0.01, 0.01), loss="cce", eps=None,
+        reduction="mean", factor=1.0, l2=0.0, params=params,
+        optimizer={"name": "adam", "beta": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+        lr=0.01, epochs=1, batch_size=128, shuffle_seed=None, freeze=frozenset(), names={},
+        show=(), figures=None, explicit=frozenset())
+    ours = solve_network(setup)
+    theirs = seeds_style_epoch(X, Y)
+    diff = max(float(np.abs(ours.final_params[k] - theirs[k]).max()) for k in theirs)
+    t_ours = timed(lambda: solve_network(setup))
+    t_theirs = timed(lambda: seeds_style_epoch(X, Y))
+    print(f"nnreport engine: {t_ours:.3f} s   seeds' NumPy style: {t_theirs:.3f} s   "
+          f"ratio {t_ours / t_theirs:.2f}   (same final weights within {diff:.1e})")
+    print("  (nnreport also computes the loss history and the worked step's forward/backward)")
+
+    print("\n== 3. build exam2 against latexmk alone ==")
+    if shutil.which("latexmk") is None:
+        print("latexmk missing: skipped")
+        return
+    out = Path(tempfile.mkdtemp())
+    t_build = timed(lambda: cli("build", "problems/exam2.yaml", "-o", str(out)), repeat=3)
+    from nnreport.compile import compile_tex
+
+    texs = sorted((out / "exam2").glob("*.tex"))
+
+    def latexmk_only():
+        for tex in texs:
+            compile_tex(tex.read_text(), tex.stem)
+
+    t_tex = timed(latexmk_only, repeat=3)
+    print(f"nnreport build: {t_build:.2f} s   latexmk on its {len(texs)} .tex alone: {t_tex:.2f} s   "
+          f"ratio {t_build / t_tex:.2f}   (Python side adds {100 * (t_build - t_tex) / t_tex:.0f}%)")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
