@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
-            texlive-fonts-recommended latexmk lmodern poppler-utils
+            texlive-fonts-recommended cm-super-minimal latexmk lmodern poppler-utils
 
 .PHONY: demo test lint bench tex setup clean
 

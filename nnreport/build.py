@@ -47,10 +47,10 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     opts.output.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=opts.output))
     try:
-        figures: dict[str, list[Any]] = {}
+        figures: dict[str, Any] = {}
         files: dict[str, Path] = {}
         if opts.figures:                                       # 3. figures (content-hashed)
-            from .figures import make_figures
+            from .document.figures import make_figures
 
             figures, files = make_figures(doc, solutions, stage, cache=final / "figures")
         answers = {"title": doc.spec.title,

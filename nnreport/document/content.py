@@ -115,6 +115,7 @@ class Part:
     title: str
     items: list[Item] = field(default_factory=list)
     answers_only: bool = False  # left out of the question sheet entirely
+    key: str = ""               # given, forward, loss, backward, update, training
 
 
 @dataclass

@@ -12,7 +12,7 @@ import jinja2
 
 from ..engine.solve import ExpressionSolution, NetworkSolution
 from ..spec.resolve import Document
-from .content import ProblemDoc
+from .content import Part, ProblemDoc
 from .escape import escape, prose
 from .expression import expression_parts
 from .worked import network_parts
@@ -54,7 +54,7 @@ class Figures:
 
 
 def problem_docs(doc: Document, solutions: dict[str, Any],
-                 figures: dict[str, list[Any]] | None = None) -> list[ProblemDoc]:
+                 figures: dict[str, Any] | None = None) -> list[ProblemDoc]:
     out = []
     for setup in doc.problems:
         sol = solutions[setup.id]
@@ -63,15 +63,24 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
         else:
             assert isinstance(sol, ExpressionSolution)
             parts = expression_parts(sol)
-        for fig_part in (figures or {}).get(setup.id, []):
-            parts.append(fig_part)
+        for key, items in (figures or {}).get(setup.id, {}).items():
+            if not items:
+                continue
+            target = next((p for p in parts if p.key == key), None)
+            if target is None:  # e.g. training not shown: figures go in a part of their own
+                target = Part("Figures", key=key)
+                parts.append(target)
+            if key == "given":  # diagrams and data right after the table, before the values
+                target.items[1:1] = items
+            else:
+                target.items.extend(items)
         out.append(ProblemDoc(setup.id, setup.title or setup.id,
                               prose(setup.text) if setup.text else "", parts))
     return out
 
 
 def render(doc: Document, solutions: dict[str, Any], kind: str,
-           figures: dict[str, list[Any]] | None = None, variant: str = "") -> str:
+           figures: dict[str, Any] | None = None, variant: str = "") -> str:
     """The .tex source of one document: kind is key, questions or report."""
     spec = doc.spec
     env = environment()

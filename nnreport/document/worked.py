@@ -394,5 +394,7 @@ def network_parts(sol: NetworkSolution) -> list[Part]:
             continue
         if step == "training" and s.epochs == 1 and s.batch_size == s.X.shape[0]:
             continue  # one step of one batch: the update above is the whole training
-        parts.append(builders[step]())
+        part = builders[step]()
+        part.key = step
+        parts.append(part)
     return parts

@@ -37,8 +37,8 @@ ACT_APPLY = {
 # f'(Z) written with the layer's output H = f(Z) where that is how courses write it
 ACT_DERIV = {
     "sigmoid": r"{H} \circ \left(1 - {H}\right)",
-    "relu": r"\mathbb{{1}}\left[{Z} > 0\right]",
-    "leaky_relu": r"\left(\mathbb{{1}}\left[{Z} > 0\right] + \alpha\, \mathbb{{1}}\left[{Z} \le 0\right]\right)",
+    "relu": r"\mathbf{{1}}\left[{Z} > 0\right]",
+    "leaky_relu": r"\left(\mathbf{{1}}\left[{Z} > 0\right] + \alpha\, \mathbf{{1}}\left[{Z} \le 0\right]\right)",
     "tanh": r"\left(1 - {H} \circ {H}\right)",
     "linear": r"1",
 }
@@ -46,7 +46,7 @@ ACT_DERIV = {
 # scalar definitions, for the derivative check in the tests and the report's appendix
 ACT_SCALAR = {
     "sigmoid": (r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
-    "relu": (r"\operatorname{ReLU}(z) = \max(0, z)", r"\operatorname{ReLU}'(z) = \mathbb{1}[z > 0]"),
+    "relu": (r"\operatorname{ReLU}(z) = \max(0, z)", r"\operatorname{ReLU}'(z) = \mathbf{1}[z > 0]"),
     "leaky_relu": (r"\operatorname{LReLU}_\alpha(z) = \max(\alpha z, z)",
                    r"\operatorname{LReLU}_\alpha'(z) = 1 \text{ if } z > 0 \text{ else } \alpha"),
     "tanh": (r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", r"\tanh'(z) = 1 - \tanh^2(z)"),

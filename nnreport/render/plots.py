@@ -1,0 +1,177 @@
+"""Figures drawn with matplotlib (Agg, Figure API, never pyplot state): loss curves,
+activation functions, decision boundaries, data scatters. Vector PDFs in Computer-Modern-like
+fonts, reproducible bytes (no creation date), cached by a hash of what they show: a rebuild
+without changes copies the previous file and draws nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+STYLE_VERSION = "1"  # bump when the drawing code changes, to invalidate cached figures
+DRAWN: list[str] = []  # names of figures actually drawn in this process (for tests)
+
+RC = {
+    "font.family": "serif",
+    "font.serif": ["cmr10", "Computer Modern Roman", "DejaVu Serif"],
+    "mathtext.fontset": "cm",
+    "axes.formatter.use_mathtext": True,
+    "axes.unicode_minus": False,
+    "font.size": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "pdf.fonttype": 42,
+}
+
+
+def content_hash(*parts: Any) -> str:
+    h = hashlib.sha256(STYLE_VERSION.encode())
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(np.ascontiguousarray(p, dtype=float).tobytes())
+            h.update(str(p.shape).encode())
+        else:
+            h.update(repr(p).encode())
+    return h.hexdigest()[:16]
+
+
+def cached(kind: str, key: str, folder: Path, cache: Path | None,
+           draw: Callable[[Any], None], size: tuple[float, float]) -> str:
+    """Write figures/<kind>-<key>.pdf into folder (copying from cache when present)."""
+    name = f"figures/{kind}-{key}.pdf"
+    dst = folder / name
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if cache is not None and (cache / f"{kind}-{key}.pdf").is_file():
+        shutil.copyfile(cache / f"{kind}-{key}.pdf", dst)
+        return name
+    import logging
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    # fontTools complains about the old timestamp inside matplotlib's own cmr10 font
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    with rc_context(RC):
+        fig = Figure(figsize=size, layout="constrained")
+        draw(fig)
+        fig.savefig(dst, format="pdf", metadata={"CreationDate": None, "Creator": None,
+                                                 "Producer": None})
+    DRAWN.append(name)
+    return name
+
+
+def loss_curve(history: list[float], folder: Path, cache: Path | None) -> str:
+    h = np.asarray(history, dtype=float)
+
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot()
+        ax.plot(np.arange(1, len(h) + 1), h, color="#1f4e99", lw=1.4)
+        pos = h[h > 0]
+        if len(pos) and pos.max() / pos.min() > 100:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        ax.grid(alpha=0.3)
+
+    return cached("loss", content_hash(h), folder, cache, draw, (5.0, 2.8))
+
+
+def activations(names: list[str], alphas: dict[str, float], folder: Path,
+                cache: Path | None) -> str:
+    from ..engine.functions import ACTIVATIONS
+
+    z = np.linspace(-5, 5, 401)
+    shown = [n for n in names if n != "softmax"] or ["sigmoid"]
+
+    def draw(fig: Any) -> None:
+        ax1, ax2 = fig.subplots(1, 2)
+        for n in shown:
+            act = ACTIVATIONS[n]
+            a = act(z, alphas.get(n, 0.01))
+            assert act.deriv is not None
+            line, = ax1.plot(z, a, lw=1.4, label=n.replace("_", " "))
+            ax2.plot(z, act.deriv(z, a, alphas.get(n, 0.01)), lw=1.4, color=line.get_color(),
+                     label=n.replace("_", " "))
+        ax1.set_title("activation $f(z)$")
+        ax2.set_title("derivative $f'(z)$")
+        for ax in (ax1, ax2):
+            ax.set_xlabel("$z$")
+            ax.grid(alpha=0.3)
+            ax.axhline(0, color="k", lw=0.5)
+        ax1.set_ylim(-1.5, 3)
+        ax1.legend(loc="upper left")
+
+    key = content_hash(shown, sorted(alphas.items()))
+    return cached("activations", key, folder, cache, draw, (6.2, 2.6))
+
+
+def _classes(Y: np.ndarray) -> np.ndarray:
+    return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] >= 0.5).astype(int)
+
+
+def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np.ndarray], np.ndarray],
+                      predict_after: Callable[[np.ndarray], np.ndarray], folder: Path,
+                      cache: Path | None, key_parts: tuple[Any, ...]) -> str:
+    pad = 0.5
+    x0 = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 160)
+    x1 = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 160)
+    gx, gy = np.meshgrid(x0, x1)
+    grid = np.c_[gx.ravel(), gy.ravel()]
+    cls = _classes(Y)
+
+    def draw(fig: Any) -> None:
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, predict, title in ((axes[0], predict_before, "before training"),
+                                   (axes[1], predict_after, "after training")):
+            P = predict(grid)
+            if P.shape[1] == 1:
+                ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
+                            cmap="RdBu_r", alpha=0.55)
+                ax.contour(gx, gy, P[:, 0].reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
+            else:
+                ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
+                            levels=np.arange(P.shape[1] + 1) - 0.5)
+            for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
+                pts = X[cls == c]
+                ax.scatter(pts[:, 0], pts[:, 1], s=12, marker=marker, edgecolor="k", lw=0.4,
+                           label=f"class {c}")
+            ax.set_title(title)
+            ax.set_xlabel("$x_1$")
+        axes[0].set_ylabel("$x_2$")
+        axes[1].legend(loc="lower right", fontsize=8)
+
+    key = content_hash(X, Y, *key_parts)
+    return cached("boundary", key, folder, cache, draw, (6.4, 3.0))
+
+
+def scatter(X: np.ndarray, Y: np.ndarray, folder: Path, cache: Path | None) -> str:
+    cls = _classes(Y) if np.all((Y == 0) | (Y == 1)) else None
+    three = X.shape[1] >= 3
+
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot(projection="3d" if three else None)
+        groups = np.unique(cls) if cls is not None else [None]
+        for c, marker in zip(groups, "os^vD<>", strict=False):
+            pts = X if c is None else X[cls == c]
+            coords = (pts[:, 0], pts[:, 1], pts[:, 2]) if three else (pts[:, 0], pts[:, 1])
+            ax.scatter(*coords, s=30 if three else 14, marker=marker, edgecolor="k", lw=0.4,
+                       label=None if c is None else f"class {c}", depthshade=False) if three else \
+                ax.scatter(*coords, s=14, marker=marker, edgecolor="k", lw=0.4,
+                           label=None if c is None else f"class {c}")
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        if three:
+            ax.set_zlabel("$x_3$")
+        if cls is not None:
+            ax.legend(loc="upper right", fontsize=8)
+
+    size = (4.2, 3.6) if three else (4.2, 3.2)
+    return cached("data", content_hash(X, Y), folder, cache, draw, size)

@@ -1,0 +1,121 @@
+"""Figures: the TikZ diagram puts the right weight on the right edge in both layouts, every
+shipped PDF carries its figures, and an unchanged rebuild draws nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import PROBLEMS
+from nnreport.build import BuildOptions, build
+from nnreport.render import plots
+
+EDGE = re.compile(r"\\draw\[edge\] \(L(\d)N(\d)\) -- node\[[^\]]*\] \{\$([-\d.]+)\$\} \(L(\d)N(\d)\);")
+
+NET222 = """
+title: diagram
+layout: {layout}
+problems:
+  - id: d
+    data: {{X: {X}, Y: {Y}}}
+    network: {{layers: [{{units: 2, activation: sigmoid}}, {{units: 2, activation: softmax}}]}}
+    params: {{W1: {W1}, W2: {W2}, b1: [0.5, -0.5], b2: [0.25, 0.75]}}
+    loss: cce
+"""
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns"])
+def test_diagram_edges_carry_the_right_weights(tmp_path, layout):
+    # weight from input i to unit j is "0.ij" (layer 1) and "0.9ij"... written in each layout
+    w1_rows = [[0.11, 0.12], [0.21, 0.22]]          # rows: W[i][j], (in, out)
+    w2_rows = [[0.311, 0.312], [0.321, 0.322]]
+    if layout == "rows":
+        W1, W2, X, Y = w1_rows, w2_rows, [[1, 0], [0, 1]], [[1, 0], [0, 1]]
+    else:                                            # columns: W[j][i], (out, in)
+        W1 = [list(r) for r in zip(*w1_rows, strict=True)]
+        W2 = [list(r) for r in zip(*w2_rows, strict=True)]
+        X, Y = [[1, 0], [0, 1]], [[1, 0], [0, 1]]
+    spec = tmp_path / "d.yaml"
+    spec.write_text(NET222.format(layout=layout, W1=W1, W2=W2, X=X, Y=Y))
+    build(spec, BuildOptions(output=tmp_path / "out", pdf=False, kinds=("key",)))
+    tex = (tmp_path / "out" / "d" / "d-key.tex").read_text()
+    first_picture = tex[tex.index(r"\begin{tikzpicture}"):tex.index(r"\end{tikzpicture}")]
+    edges = {(int(a), int(b), int(c), int(d)): v for a, b, v, c, d in EDGE.findall(first_picture)}
+    assert len(edges) == 8
+    for i in (1, 2):
+        for j in (1, 2):
+            assert edges[(0, i, 1, j)] == f"0.{i}{j}"
+            assert edges[(1, i, 2, j)] == f"0.3{i}{j}"
+    assert r"B{=}" not in first_picture and r"b_{1}{=}0.5" in first_picture
+    assert r"b_{2}{=}0.75" in first_picture
+
+
+def test_large_layers_collapse(tmp_path):
+    from nnreport.render.diagram import tikz_network
+
+    t = tikz_network((64, 32, 10), ("relu", "linear"))
+    assert "64 units" in t and "32 units" in t and "10 units" in t and r"\vdots" in t
+    assert t.count(r"\node[neuron]") == 12  # units 1, 2, 3, dots, n: 4 neurons a layer
+    assert "node[w" not in t                # no weights written on a big network
+
+
+def _pdf_text(path):
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figs")
+    for name in ["exam2", "moons", "problemset3", "assignment01"]:
+        build(PROBLEMS / f"{name}.yaml", BuildOptions(output=out))
+    return out
+
+
+@pytest.mark.parametrize("name,expect", [
+    ("exam2", {"tikz": 4, "files": ["data-"]}),
+    ("moons", {"tikz": 2, "files": ["loss-", "boundary-"]}),
+    ("problemset3", {"tikz": 1, "files": ["loss-", "activations-"]}),
+    ("assignment01", {"tikz": 2, "files": ["loss-"]}),
+])
+def test_shipped_pdfs_have_their_figures(shipped, name, expect):
+    folder = shipped / name
+    main = f"{name}-report" if name == "problemset3" else f"{name}-key"
+    tex = (folder / f"{main}.tex").read_text()
+    assert tex.count(r"\begin{tikzpicture}") == expect["tikz"]
+    included = re.findall(r"\\includegraphics\[[^\]]*\]\{([^}]*)\}", tex)
+    for prefix in expect["files"]:
+        hits = [p for p in included if p.startswith("figures/" + prefix)]
+        assert hits, (prefix, included)
+        assert all((folder / p).is_file() for p in hits)
+    text = _pdf_text(folder / f"{main}.pdf")
+    if "loss-" in expect["files"]:
+        assert "training loss" in text and "epoch" in text   # axis labels, as vector text
+    if "boundary-" in expect["files"]:
+        assert "before training" in text and "after training" in text
+
+
+def test_rebuild_without_changes_draws_nothing(tmp_path):
+    out = tmp_path / "out"
+    plots.DRAWN.clear()
+    build(PROBLEMS / "moons.yaml", BuildOptions(output=out, pdf=False))
+    assert len(plots.DRAWN) == 2
+    first = sorted(p.read_bytes() for p in (out / "moons" / "figures").glob("*.pdf"))
+    plots.DRAWN.clear()
+    build(PROBLEMS / "moons.yaml", BuildOptions(output=out, pdf=False))
+    assert plots.DRAWN == []
+    again = sorted(p.read_bytes() for p in (out / "moons" / "figures").glob("*.pdf"))
+    assert first == again
+
+
+def test_figures_are_reproducible_bytes(tmp_path):
+    a = plots.loss_curve([3.0, 2.0, 1.0], tmp_path / "a", None)
+    b = plots.loss_curve([3.0, 2.0, 1.0], tmp_path / "b", None)
+    assert (tmp_path / "a" / a).read_bytes() == (tmp_path / "b" / b).read_bytes()
+
+
+def test_loss_curve_uses_log_scale_when_spanning_decades(tmp_path):
+    name = plots.loss_curve([100.0, 1.0, 0.01], tmp_path, None)
+    # a log axis labels its ticks as powers of ten
+    assert "10" in _pdf_text(tmp_path / name)
