@@ -7,8 +7,8 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import PROBLEMS
+
 from nnreport.build import BuildOptions, build
 from nnreport.render import plots
 

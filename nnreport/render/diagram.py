@@ -33,7 +33,7 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
     dx = min(4.6, 14.0 / max(L, 1))
     dy = 1.6 if values else 0.9
     lines = [
-        r"\begin{tikzpicture}[x=%.2fcm, y=%.2fcm, >=stealth," % (dx, dy),
+        rf"\begin{{tikzpicture}}[x={dx:.2f}cm, y={dy:.2f}cm, >=stealth,",
         r"  neuron/.style={circle, draw, thick, fill=white, minimum size=8mm, inner sep=0pt, font=\footnotesize},",
         r"  edge/.style={->, gray!60},",
         r"  w/.style={font=\scriptsize, text=black, inner sep=0.8pt, sloped, above},",

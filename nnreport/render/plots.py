@@ -16,7 +16,7 @@ import numpy as np
 STYLE_VERSION = "1"  # bump when the drawing code changes, to invalidate cached figures
 DRAWN: list[str] = []  # names of figures actually drawn in this process (for tests)
 
-RC = {
+RC: dict[str, Any] = {
     "font.family": "serif",
     "font.serif": ["cmr10", "Computer Modern Roman", "DejaVu Serif"],
     "mathtext.fontset": "cm",
