@@ -59,7 +59,7 @@ def cached(kind: str, key: str, folder: Path, cache: Path | None,
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    with rc_context(RC):
+    with rc_context(RC):  # type: ignore[arg-type]
         fig = Figure(figsize=size, layout="constrained")
         draw(fig)
         fig.savefig(dst, format="pdf", metadata={"CreationDate": None, "Creator": None,
