@@ -100,6 +100,9 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
         except NNReportError as e:
             click.echo(str(e), err=True)
             code = code or e.exit_code
+        except KeyboardInterrupt:  # build() has removed its staging folder on the way out
+            click.echo(f"{spec}: interrupted; nothing in {output} was changed", err=True)
+            sys.exit(130)
     sys.exit(code)
 
 

@@ -102,6 +102,10 @@ def compile_tex(tex: str, name: str = "main", files: dict[str, Path] | None = No
             proc.communicate()
             raise CompileError(f"{name}.tex: TeX did not finish within {timeout:g} s "
                                "(a macro that never stops?)") from None
+        except BaseException:  # Ctrl-C: TeX runs in its own session, so stop it too
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
         seconds = time.perf_counter() - t0
         log_path = work / f"{name}.log"
         log = log_path.read_text(encoding="latin-1") if log_path.exists() else out.decode("latin-1")

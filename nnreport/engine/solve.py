@@ -147,6 +147,11 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
                     f"    hint: lower the learning rate (lr: {s.lr:g}) or scale the inputs")
         Z, H = forward(net, params, X)  # one pass gives the final loss and predictions
         final_loss = reduce(net, per_sample_loss(net.loss, Z[-1], H[-1], Y)) + l2_penalty(net, params, m)
+        if not np.isfinite(final_loss) or not np.all(np.isfinite(H[-1])):
+            raise ComputeError(
+                f"problem '{s.id}': training diverged in epoch {s.epochs} (loss {final_loss:g} "
+                f"after the last update)\n    hint: lower the learning rate (lr: {s.lr:g}) or "
+                "scale the inputs")
     assert first is not None
     Xb, Yb, p, new = first
     return NetworkSolution(

@@ -103,3 +103,89 @@ def parse(src: str, names: set[str] | frozenset[str]) -> ast.Expression:
         raise ExprError("expression too complex") from None
     _check(tree.body, set(names), 0)
     return tree
+
+
+_ELEMENTWISE = {"sigmoid", "relu", "tanh", "softmax", "exp", "log", "sqrt", "abs"}
+
+
+def infer_shape(tree: ast.Expression, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape a checked expression will have, from the shapes of its names alone, so that
+    operands that do not fit are a spec error naming both (before anything is computed)."""
+
+    def src(node: ast.AST) -> str:
+        return ast.unparse(node)
+
+    def go(node: ast.AST) -> tuple[int, ...]:
+        col = getattr(node, "col_offset", 0)
+        if isinstance(node, ast.Constant):
+            return ()
+        if isinstance(node, ast.Name):
+            return shapes[node.id]
+        if isinstance(node, ast.List | ast.Tuple):
+            inner = {go(e) for e in node.elts}
+            if len(inner) > 1:
+                raise ExprError("list entries have different shapes", col)
+            return (len(node.elts),) + (inner.pop() if inner else ())
+        if isinstance(node, ast.UnaryOp):
+            return go(node.operand)
+        if isinstance(node, ast.Attribute):
+            return tuple(reversed(go(node.value)))
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            fn, args = node.func.id, [go(a) for a in node.args]
+            if fn in _ELEMENTWISE:
+                return args[0]
+            if fn == "transpose":
+                return tuple(reversed(args[0]))
+            if fn == "outer":
+                if len(args) != 2:
+                    raise ExprError("outer() takes two arguments", col)
+                return (_size(args[0]), _size(args[1]))
+            # sum, mean, max, min: everything, or along a literal axis
+            if len(args) == 1:
+                return ()
+            axis = _literal_number(node.args[1])
+            if axis is None or int(axis) != axis or not -len(args[0]) <= int(axis) < len(args[0]):
+                raise ExprError(f"{fn}(): the axis must be 0 or 1 for a shape {list(args[0])}", col)
+            k = int(axis) % len(args[0])
+            return args[0][:k] + args[0][k + 1:]
+        if isinstance(node, ast.BinOp):
+            a, b = go(node.left), go(node.right)
+            if isinstance(node.op, ast.MatMult):
+                return _matmul(a, b, f"{src(node.left)} @ {src(node.right)}", col)
+            try:
+                return _broadcast(a, b)
+            except ValueError:
+                raise ExprError(f"{src(node.left)} (shape {list(a)}) and {src(node.right)} "
+                                f"(shape {list(b)}) do not fit together element by element", col,
+                                "shapes must match, or one side must be a number or a single row or column that repeats") from None
+        raise ExprError(f"{type(node).__name__} is not part of the expression language", col)
+
+    return go(tree.body)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    out = []
+    for x, y in zip(reversed((1,) * (len(b) - len(a)) + a), reversed((1,) * (len(a) - len(b)) + b), strict=True):
+        if x != y and 1 not in (x, y):
+            raise ValueError
+        out.append(max(x, y))
+    return tuple(reversed(out))
+
+
+def _matmul(a: tuple[int, ...], b: tuple[int, ...], what: str, col: int) -> tuple[int, ...]:
+    if not a or not b:
+        raise ExprError(f"{what}: @ needs vectors or matrices, not numbers", col, "use * for numbers")
+    inner_a, inner_b = a[-1], b[0] if len(b) == 1 else b[-2]
+    if len(a) > 2 or len(b) > 2 or inner_a != inner_b:
+        raise ExprError(f"{what}: shapes {list(a)} and {list(b)} do not chain", col,
+                        f"the left operand's last size ({inner_a}) must equal the right "
+                        f"operand's first ({inner_b}); .T transposes")
+    return a[:-1] + b[1:]

@@ -31,6 +31,9 @@ def _one_of(value: Any, choices: tuple[str, ...], what: str) -> str:
     return v
 
 
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,7 +63,7 @@ class Layer(Strict):
 
 class Init(Strict):
     method: str = "randn"
-    seed: int = 0
+    seed: Seed = 0
     scale: float = 0.01
 
     @field_validator("method", mode="before")
@@ -100,7 +103,7 @@ class Optimizer(Strict):
 
 
 class Shuffle(Strict):
-    seed: int = 0
+    seed: Seed = 0
 
 
 class Train(Strict):
@@ -134,7 +137,7 @@ class Data(Strict):
     n_classes: Annotated[int, Field(ge=2, le=1000)] | None = None
     noise: float | None = Field(default=None, ge=0)
     factor: float | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     one_hot: bool | None = None
     features: list[str] | None = None
     normalize: Literal["none", "standard", "minmax"] = "none"

@@ -276,6 +276,7 @@ class _Checker:
                 ok = False
                 self.add(at + ("given", name), str(e))
         names = set(given)
+        shapes = {k: tuple(v.shape) for k, v in given.items()}
         steps = []
         for j, item in enumerate(p.compute):
             if len(item) != 1:
@@ -290,6 +291,7 @@ class _Checker:
                 continue
             try:
                 tree = exprlang.parse(str(src), names)
+                shapes[name] = exprlang.infer_shape(tree, shapes)
             except exprlang.ExprError as e:
                 ok = False
                 line, col = self.doc.where(at + ("compute", j, name))

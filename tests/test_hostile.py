@@ -1,0 +1,212 @@
+"""Hostile specs: TeX reads no file outside its build folder, runs no command, cannot hang;
+an interrupted build changes nothing; expressions cannot escape or blow up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from nnreport.errors import SpecError
+from nnreport.spec import loads
+
+
+def run(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "nnreport", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def spec_with_text(tmp_path: Path, text: str, name="h.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text("title: T\nproblems:\n  - id: evil\n    text: '" + text.replace("'", "''")
+                 + "'\n    given: {a: 1}\n    compute: [{b: a + 1}]\n")
+    return p
+
+
+@pytest.fixture
+def secret(tmp_path_factory):
+    d = tmp_path_factory.mktemp("elsewhere")
+    token = "SECRET" + uuid.uuid4().hex[:12].upper()
+    f = d / "secret.tex"
+    f.write_text(token + "\n")
+    return f, token
+
+
+def _all_output_text(folder: Path) -> str:
+    chunks = []
+    for pdf in folder.rglob("*.pdf"):
+        chunks.append(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                     text=True).stdout)
+    for tex in folder.rglob("*.tex"):
+        chunks.append(tex.read_text())
+    return "\n".join(chunks)
+
+
+ATTACKS = [
+    "Leak: $\\input{SECRET}$",
+    "Leak: $\\include{SECRET}$",
+    "Leak: $\\newread\\r \\openin\\r=SECRET \\read\\r to\\x \\x$",
+    "Leak: $\\csname input\\endcsname{SECRET}$",
+    "Leak: $\\catcode`\\%=12 \\input{SECRET}$",
+    "Leak: $\\lowercase{\\input{SECRET}}$",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_tex_cannot_read_a_file_outside_its_folder(tmp_path, secret, attack):
+    path, token = secret
+    spec = spec_with_text(tmp_path, attack.replace("SECRET", str(path)))
+    out = tmp_path / "out"
+    r = run("build", str(spec), "-o", str(out))
+    assert "Traceback" not in r.stderr
+    assert token not in _all_output_text(out) + r.stdout + r.stderr
+    # either a clear TeX error (exit 4) or a PDF without the secret
+    assert r.returncode in (0, 4), r.stderr
+
+
+def test_relative_paths_reach_nothing_either(tmp_path, secret):
+    path, token = secret
+    rel = os.path.relpath(path, tmp_path)
+    spec = spec_with_text(tmp_path, f"Leak: $\\input{{{rel}}}$")
+    r = run("build", str(spec), "-o", str(tmp_path / "out"))
+    assert token not in _all_output_text(tmp_path / "out") + r.stderr
+    assert r.returncode in (0, 4)
+
+
+@pytest.mark.parametrize("cmd", ["\\write18{touch MARK}", "\\immediate\\write18{touch MARK}",
+                                 "\\directlua{os.execute('touch MARK')}"])
+def test_tex_runs_no_command(tmp_path, cmd):
+    mark = tmp_path / f"pwned-{uuid.uuid4().hex}"
+    spec = spec_with_text(tmp_path, f"Run: ${cmd.replace('MARK', str(mark))}$")
+    r = run("build", str(spec), "-o", str(tmp_path / "out"))
+    time.sleep(0.2)
+    assert not mark.exists()
+    assert r.returncode in (0, 4) and "Traceback" not in r.stderr
+
+
+def test_tex_cannot_write_outside_its_folder(tmp_path):
+    target = tmp_path / f"written-{uuid.uuid4().hex}.txt"
+    spec = spec_with_text(tmp_path, f"$\\newwrite\\w \\immediate\\openout\\w={target} "
+                                    "\\immediate\\write\\w{x} \\immediate\\closeout\\w$")
+    r = run("build", str(spec), "-o", str(tmp_path / "out"))
+    assert not target.exists()
+    assert r.returncode in (0, 4)
+
+
+def test_infinite_macro_loop_times_out(tmp_path):
+    spec = spec_with_text(tmp_path, "Loop: $\\def\\x{\\x}\\x$")
+    t0 = time.perf_counter()
+    r = run("build", str(spec), "-o", str(tmp_path / "out"), "--timeout", "5", timeout=60)
+    assert time.perf_counter() - t0 < 30
+    assert r.returncode == 4 and "did not finish within 5 s" in r.stderr
+
+
+def test_exponential_macro_is_a_tex_error(tmp_path):
+    spec = spec_with_text(tmp_path, "Boom: $\\def\\a{\\a\\a}\\a$")
+    r = run("build", str(spec), "-o", str(tmp_path / "out"), "--timeout", "20", timeout=60)
+    assert r.returncode == 4 and "Traceback" not in r.stderr
+
+
+def test_latexmkrc_in_the_spec_folder_is_ignored(tmp_path):
+    mark = tmp_path / f"rc-ran-{uuid.uuid4().hex}"
+    (tmp_path / "latexmkrc").write_text(f'system("touch {mark}");\n')
+    (tmp_path / ".latexmkrc").write_text(f'system("touch {mark}");\n')
+    spec = spec_with_text(tmp_path, "Fine.")
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o", "out"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not mark.exists()
+
+
+def test_titles_are_escaped_not_executed(tmp_path, secret):
+    path, token = secret
+    p = tmp_path / "t.yaml"
+    p.write_text(f"title: '\\input{{{path}}} $\\input{{{path}}}$'\ncourse: '\\def\\x{{\\x}}\\x'\n"
+                 "problems:\n  - id: e\n    given: {a: 1}\n    compute: [{b: a}]\n")
+    r = run("build", str(p), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    text = _all_output_text(tmp_path / "out")
+    assert token not in text and "\\input{" + str(path) in text  # printed, not read
+
+
+def test_interrupted_build_changes_nothing(tmp_path):
+    spec = tmp_path / "slow.yaml"
+    quick = """
+title: T
+problems:
+  - id: p
+    data: {generate: moons, n_samples: 200, noise: 0.2, seed: 1}
+    network: {layers: [{units: 8, activation: tanh}, {units: 1, activation: sigmoid}]}
+    loss: bce
+    train: {lr: 0.1, epochs: EPOCHS}
+    figures: []
+"""
+    spec.write_text(quick.replace("EPOCHS", "2"))
+    out = tmp_path / "out"
+    assert run("build", str(spec), "-o", str(out)).returncode == 0
+    before = {p: p.read_bytes() for p in (out / "slow").rglob("*") if p.is_file()}
+    spec.write_text(quick.replace("EPOCHS", "400000"))  # long enough to be interrupted
+    proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted; nothing in" in err
+    after = {p: p.read_bytes() for p in (out / "slow").rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in out.iterdir()] == ["slow"]  # no staging folder left behind
+
+
+@pytest.mark.parametrize("expr,fragment", [
+    ("a.__class__.__mro__", "attribute"),
+    ("__import__('os').system('true')", "not allowed"),
+    ("open('/etc/passwd')", "not allowed"),
+    ("(lambda: 1)()", "not allowed"),
+    ("[x for x in a]", "ListComp"),
+    ("10**10**10", "exponent"),
+    ("a ** b", "exponent"),
+    ("(" * 200 + "a" + ")" * 200, "too many brackets"),
+    ("-" * 5000 + "a", "longer than"),
+    ("sum(a, axis=0)", "positional"),
+    ("a if a else a", "IfExp"),
+    ("a[0]", "Subscript"),
+    ("'text'", "only numbers"),
+])
+def test_expressions_cannot_escape(expr, fragment):
+    text = f"title: t\nproblems:\n  - id: e\n    given: {{a: [1, 2], b: 2}}\n    compute:\n      - c: {expr!r}\n"
+    with pytest.raises(SpecError) as info:
+        loads(text.replace("{expr!r}", repr(expr)))
+    assert fragment in str(info.value)
+
+
+def test_huge_given_shape_is_refused():
+    with pytest.raises(SpecError, match="too large"):
+        loads("title: t\nproblems:\n  - id: e\n    given: {a: {fill: 1, shape: [100000, 100000]}}\n"
+              "    compute: [{b: a}]\n")
+
+
+def test_network_over_the_parameter_budget_is_refused():
+    with pytest.raises(SpecError, match="network too large"):
+        loads("title: t\nproblems:\n  - id: n\n    data: {X: [[1, 2]], Y: [[1]]}\n"
+              "    network: {layers: [{units: 100000}, {units: 100000}, {units: 1}]}\n    loss: bce\n")
+
+
+def test_empty_data_is_refused():
+    with pytest.raises(SpecError, match="empty"):
+        loads("title: t\nproblems:\n  - id: n\n    data: {X: [], Y: []}\n"
+              "    network: {layers: [{units: 1}]}\n    loss: bce\n")
+
+
+def test_shape_mismatch_in_compute_names_both_operands():
+    with pytest.raises(SpecError) as info:
+        loads("title: t\nproblems:\n  - id: e\n    given: {X: [1, 2], W: [[1, 2, 3]]}\n"
+              "    compute: [{y: X @ W}]\n")
+    msg = str(info.value)
+    assert "X @ W" in msg and "[2]" in msg and "[1, 3]" in msg and ":5:" in msg
