@@ -49,6 +49,8 @@ class Line:
             cur, width = [], lhs_w
         if cur:
             out.append(self._lead(len(out)) + " = ".join(cur))
+        if self.tag:
+            out[-1] += rf" \tag*{{\footnotesize\color{{gray}}${self.tag}$}}"
         return out
 
     def _lead(self, k: int) -> str:

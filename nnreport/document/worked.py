@@ -66,7 +66,9 @@ class Worked:
     def v(self, a: np.ndarray | float) -> Tex:
         return value(self.show(np.asarray(a, dtype=float)) if np.ndim(a) == 2 else a, self.digits)
 
-    def line(self, lhs: str, formula: str | None, subst: list[Tex] | None, result: np.ndarray | float) -> Line:
+    def line(self, lhs: str, formula: str | None, subst: list[Tex] | None,
+             result: np.ndarray | float, shape: bool = False) -> Line:
+        want_shape = shape
         steps: list[list[Tex]] = []
         if formula:
             steps.append([T(formula)])
@@ -77,7 +79,8 @@ class Worked:
         arr = np.asarray(result, dtype=float)
         shape = self.show(arr).shape if arr.ndim == 2 else arr.shape
         blank = value(np.zeros(shape), blank=True) if arr.size > 1 else Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
-        return Line(lhs, steps, blank)
+        tag = rf"{shape[0]} \times {shape[1]}" if want_shape and len(shape) == 2 else ""
+        return Line(lhs, steps, blank, tag)
 
     def H(self, l: int) -> np.ndarray:
         return self.sol.step.H[l]
@@ -157,14 +160,14 @@ class Worked:
             formula = f"{Hp} {W} + {b}" if not self.cols else f"{W} {Hp} + {b}"
             Hv, Wv, bv = self.v(self.H(l - 1)), self.v(s.params[f"W{l}"]), self.v(s.params[f"b{l}"])
             subst = [Hv, T(r"\,"), Wv, T("+"), bv] if not self.cols else [Wv, T(r"\,"), Hv, T("+"), bv]
-            lines.append(self.line(n(f"Z{l}"), formula, subst, sol.step.Z[l - 1]))
+            lines.append(self.line(n(f"Z{l}"), formula, subst, sol.step.Z[l - 1], shape=True))
             act = s.activations[l - 1]
             if act != "linear":
                 zt = self.v(sol.step.Z[l - 1])
                 applied = Tex(F.apply(act, zt.tex), zt.width + text_width(F.apply(act, "")))
                 # Z is shown just above; write it out again only while it fits on a line
                 sub = [applied] if applied.width < LINE_BUDGET_EM - 6 else None
-                lines.append(self.line(n(f"H{l}"), F.apply(act, n(f"Z{l}")), sub, self.H(l)))
+                lines.append(self.line(n(f"H{l}"), F.apply(act, n(f"Z{l}")), sub, self.H(l), shape=True))
             else:
                 lines.append(Line(n(f"H{l}"), [[T(n(f"Z{l}"))]], None))
         part.items.append(Eqs(lines))
