@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
@@ -106,14 +107,39 @@ def main() -> None:
     from nnreport.compile import compile_tex
 
     texs = sorted((out / "exam2").glob("*.tex"))
+    figs = {f"figures/{p.name}": p for p in (out / "exam2" / "figures").glob("*.pdf")}
 
     def latexmk_only():
         for tex in texs:
-            compile_tex(tex.read_text(), tex.stem)
+            compile_tex(tex.read_text(), tex.stem, figs)
 
     t_tex = timed(latexmk_only, repeat=3)
     print(f"nnreport build: {t_build:.2f} s   latexmk on its {len(texs)} .tex alone: {t_tex:.2f} s   "
           f"ratio {t_build / t_tex:.2f}   (Python side adds {100 * (t_build - t_tex) / t_tex:.0f}%)")
+    shutil.rmtree(out, ignore_errors=True)
+
+    n = int(os.environ.get("BENCH_VERSIONS", "40"))
+    print(f"\n== 4. {n} versions of problems/exam2_variants.yaml ==")
+    from nnreport.build import BuildOptions, build_variants
+    from nnreport.variants import numbered
+
+    out = Path(tempfile.mkdtemp())
+    t0 = time.perf_counter()
+    res = build_variants(ROOT / "problems/exam2_variants.yaml", numbered(n), 2026,
+                         BuildOptions(output=out), jobs=2, progress=False)
+    t_par = time.perf_counter() - t0
+    assert not res.failed, res.failed
+    t0 = time.perf_counter()
+    for k in range(n):
+        cli("build", "problems/exam2_variants.yaml", "--variants", "1", "--seed", str(k),
+            "--jobs", "1", "-o", str(out / "serial"))
+    t_ser = time.perf_counter() - t0
+    print(f"--jobs 2: {t_par:.1f} s   {n} single builds one after another: {t_ser:.1f} s   "
+          f"ratio {t_par / t_ser:.2f} (goal < 0.6)")
+    print(f"per version: Python side (draw, solve, render) {res.python_seconds / n:.2f} s, "
+          f"TeX {res.tex_seconds / n:.2f} s: {100 * res.python_seconds / res.tex_seconds:.0f}% "
+          "of TeX (goal < 20%)")
+    print(f"{60 * n / t_par:.1f} versions per minute on {os.cpu_count()} cores")
     shutil.rmtree(out, ignore_errors=True)
 
 

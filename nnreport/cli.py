@@ -57,13 +57,24 @@ def _summary(answers: dict, digits: int = 4) -> str:
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable values on stdout.")
-def solve(spec: Path, as_json: bool) -> None:
+@click.option("--variant", type=click.IntRange(1, 10_000),
+              help="Solve this version (as built with --variants).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Base seed of the versions.")
+def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
     """Compute every value of every problem and print it.
 
     Example: nnreport solve problems/exam2.yaml --json
     """
     try:
-        answers = load(spec).answers()
+        if variant:
+            from .build import answers_of
+            from .variants import Version, solve_version
+
+            doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"))
+            answers = answers_of(doc, solutions)
+        else:
+            answers = load(spec).answers()
     except NNReportError as e:
         _fail(e)
     if as_json:
@@ -80,22 +91,41 @@ def solve(spec: Path, as_json: bool) -> None:
 @click.option("--questions", "only_questions", is_flag=True, help="Only the question sheet.")
 @click.option("--no-pdf", is_flag=True, help="Write the .tex and figures, do not run TeX.")
 @click.option("--timeout", default=120, show_default=True, help="Seconds TeX may run.")
+@click.option("--variants", type=click.IntRange(1, 10_000), help="Build this many versions.")
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV with a name (and id) column: one version per student.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Base seed of the versions' random draws.")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
-          no_pdf: bool, timeout: int) -> None:
+          no_pdf: bool, timeout: int, variants: int | None, roster: Path | None, seed: int,
+          jobs: int | None) -> None:
     """Build the answer key and question sheet (or the report) of each spec.
 
     Example: nnreport build problems/exam2.yaml  ->  output/exam2/exam2-key.pdf
+
+    Per-student versions: nnreport build problems/exam2_variants.yaml --variants 40 --seed 2026
     """
-    from .build import BuildOptions
+    from .build import BuildOptions, build_variants
     from .build import build as run_build
+    from .variants import from_roster, numbered
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
+    opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout)
     code = 0
     for spec in specs:
         try:
-            made = run_build(spec, BuildOptions(output=output, kinds=kinds, pdf=not no_pdf,
-                                                timeout=timeout))
-            for path in made:
+            if variants or roster:
+                versions = from_roster(roster) if roster else numbered(variants or 1)
+                res = build_variants(spec, versions, seed, opts, jobs=jobs)
+                rate = 60 * len(res.done) / res.seconds if res.seconds else 0.0
+                click.echo(f"{res.folder}: {len(res.done)} versions in {res.seconds:.1f} s "
+                           f"({rate:.1f} per minute), {len(res.failed)} failed")
+                for label, msg in res.failed.items():
+                    click.echo(f"version {label} failed: {msg}", err=True)
+                code = code or res.exit_code
+                continue
+            for path in run_build(spec, opts):
                 click.echo(str(path))
         except NNReportError as e:
             click.echo(str(e), err=True)
@@ -104,6 +134,63 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
             click.echo(f"{spec}: interrupted; nothing in {output} was changed", err=True)
             sys.exit(130)
     sys.exit(code)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("answers", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--variant", "variant", default="1", show_default=True,
+              help="Version number (17 or v17), or the student's id with --roster.")
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
+@click.option("--rtol", default=1e-3, show_default=True, help="Relative tolerance.")
+@click.option("--atol", default=1e-4, show_default=True, help="Absolute tolerance.")
+@click.option("--tol", "tols", multiple=True, metavar="NAME=RTOL[,ATOL]",
+              help="Tolerance for one value (p2.dW1 or dW1); repeatable.")
+def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: int, rtol: float,
+          atol: float, tols: tuple[str, ...]) -> None:
+    """Mark a student's submitted values against the key of their version.
+
+    ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
+    A value is right when |given - key| <= atol + rtol |key| in every entry.
+
+    Example: nnreport check problems/exam2_variants.yaml answers.yaml --variant 17 --seed 2026
+    """
+    from .build import answers_of
+    from .spec.yamlio import load_file
+    from .variants import Version, check_answers, from_roster, solve_version
+
+    if roster:
+        found = [v for v in from_roster(roster) if v.label == variant]
+        if not found:
+            raise click.BadParameter(f"no id '{variant}' in {roster}", param_hint="--variant")
+        version = found[0]
+    else:
+        num = variant.lower().lstrip("v")
+        if not num.isdigit() or int(num) < 1:
+            raise click.BadParameter("give a version number such as 17", param_hint="--variant")
+        version = Version(int(num) - 1, f"v{int(num):02d}")
+    per_value = {}
+    for t in tols:
+        name, _, nums = t.partition("=")
+        r, _, a = nums.partition(",")
+        try:
+            per_value[name.strip()] = (float(r), float(a) if a else atol)
+        except ValueError:
+            raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
+    try:
+        doc, solutions, _ = solve_version(spec, seed, version)
+        submitted = load_file(answers).data
+    except NNReportError as e:
+        _fail(e)
+    if not isinstance(submitted, dict):
+        raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
+    verdicts = check_answers(answers_of(doc, solutions)["problems"], submitted, rtol, atol, per_value)
+    right = sum(v.ok for v in verdicts)
+    for v in verdicts:
+        click.echo(f"{'right' if v.ok else 'WRONG':6} {v.problem}.{v.name}: {v.detail}")
+    click.echo(f"{right} of {len(verdicts)} right (version {version.label})")
+    sys.exit(0 if right == len(verdicts) else 1)
 
 
 def main() -> None:

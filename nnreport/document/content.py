@@ -118,6 +118,7 @@ class Part:
     items: list[Item] = field(default_factory=list)
     answers_only: bool = False  # left out of the question sheet entirely
     key: str = ""               # given, forward, loss, backward, update, training
+    questions_title: str = ""   # heading on the question sheet, when it differs
 
 
 @dataclass

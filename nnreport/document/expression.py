@@ -41,4 +41,4 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
             Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
         lines.append(Line(symbol(s.names.get(st.name, st.name)), steps, blank))
         env[st.name] = result
-    return [given, Part("Solution", [Eqs(lines)])]
+    return [given, Part("Solution", [Eqs(lines)], questions_title="Answers")]

@@ -68,7 +68,7 @@ class Worked:
 
     def line(self, lhs: str, formula: str | None, subst: list[Tex] | None,
              result: np.ndarray | float, shape: bool = False) -> Line:
-        want_shape = shape
+        """formula = substitution = result; `shape` adds the result's shape at the right."""
         steps: list[list[Tex]] = []
         if formula:
             steps.append([T(formula)])
@@ -77,9 +77,9 @@ class Worked:
         res = self.v(result)
         steps.append([res])
         arr = np.asarray(result, dtype=float)
-        shape = self.show(arr).shape if arr.ndim == 2 else arr.shape
-        blank = value(np.zeros(shape), blank=True) if arr.size > 1 else Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
-        tag = rf"{shape[0]} \times {shape[1]}" if want_shape and len(shape) == 2 else ""
+        dims = self.show(arr).shape if arr.ndim == 2 else arr.shape
+        blank = value(np.zeros(dims), blank=True) if arr.size > 1 else Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
+        tag = rf"{dims[0]} \times {dims[1]}" if shape and len(dims) == 2 else ""
         return Line(lhs, steps, blank, tag)
 
     def H(self, l: int) -> np.ndarray:

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .resolve import Document, ExpressionSetup, NetworkSetup
 from .validate import validate
-from .yamlio import load_file, load_text
+from .variants import has_random, instantiate
+from .yamlio import Located, load_file, load_text
 
 
-def load(path: str | Path) -> Document:
-    """Read, validate and resolve a spec file; raise SpecError listing every issue."""
+def _finish(doc: Located, draw: tuple[int, ...] | None) -> Document:
     from .resolve import resolve
 
-    doc = load_file(path)
+    if has_random(doc.data):
+        doc = instantiate(doc, np.random.default_rng(list(draw or (0, 0, 0))))
     return resolve(validate(doc), doc)
 
 
-def loads(text: str, file: str = "<string>") -> Document:
-    from .resolve import resolve
+def load(path: str | Path, draw: tuple[int, ...] | None = None) -> Document:
+    """Read, validate and resolve a spec file; raise SpecError listing every issue.
+    `draw` = (seed, version, attempt) decides random values (default: (0, 0, 0))."""
+    return _finish(load_file(path), draw)
 
-    doc = load_text(text, file)
-    return resolve(validate(doc), doc)
+
+def loads(text: str, file: str = "<string>", draw: tuple[int, ...] | None = None) -> Document:
+    return _finish(load_text(text, file), draw)
 
 
 __all__ = ["Document", "ExpressionSetup", "NetworkSetup", "load", "loads"]

@@ -16,6 +16,7 @@ LOSS_NAMES = ("mse", "sse", "bce", "cce")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
+CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0}
 MAX_SIZE = 1_000_000  # entries in any one given matrix or data set
 
 
@@ -196,6 +197,7 @@ class Problem(Strict):
     train: Train = Train()
     show: list[str] | None = None
     figures: list[str] | None = None
+    constraints: list[str | dict[str, float]] = []
     # expression problems
     given: dict[str, Value] = {}
     compute: list[dict[str, str | float]] = []
@@ -214,6 +216,19 @@ class Problem(Strict):
     @classmethod
     def _fig(cls, v: Any) -> Any:
         return v if v is None else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _constraints(cls, v: Any) -> Any:
+        if not isinstance(v, list):
+            return v
+        out = []
+        for c in v:
+            name = next(iter(c)) if isinstance(c, dict) and len(c) == 1 else c
+            if isinstance(name, str):
+                _one_of(name, tuple(CONSTRAINTS), "constraint")
+            out.append(c)
+        return out
 
     @field_validator("names")
     @classmethod
@@ -238,4 +253,5 @@ class Spec(Strict):
     document: Literal["exam", "report"] = "exam"
     digits: Annotated[int, Field(ge=1, le=12)] = 4
     sections: list[Section | Literal["results"]] = []
+    max_tries: Annotated[int, Field(ge=1, le=10_000)] = 200  # draws per variant for constraints
     problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]

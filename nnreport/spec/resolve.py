@@ -55,6 +55,7 @@ class NetworkSetup:
     init: dict[str, Any] = field(default_factory=dict)
     data_source: str = "inline"
     log_every: int | None = None
+    constraints: tuple[tuple[str, float], ...] = ()
     kind: str = "network"
 
     @property
@@ -119,6 +120,15 @@ def _value(v: Any, shape: tuple[int, ...] | None, what: str) -> Array:
         if a.shape != shape:
             raise ValueError(f"{what} has shape {list(a.shape)}, expected {list(shape)}")
     return a
+
+
+def _constraint(c: str | dict[str, float]) -> tuple[str, float]:
+    from .models import CONSTRAINTS
+
+    if isinstance(c, dict):
+        (name, value), = c.items()
+        return str(name), float(value)
+    return c, CONSTRAINTS[c]
 
 
 def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
@@ -257,6 +267,7 @@ class _Checker:
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every,
+            constraints=tuple(_constraint(c) for c in p.constraints),
         )
 
     # ---- expression problems ----------------------------------------------------------

@@ -1,0 +1,172 @@
+"""Per-student versions of one spec: draws decided by (seed, version, attempt), constraints
+checked by rejection sampling, and the grader's `check` of submitted answers.
+
+A version is reproducible from the base seed and its number alone: version k tries the
+draws (seed, k, 0), (seed, k, 1), ... and keeps the first whose problems meet every
+constraint, or fails after `max_tries` with a count of what went wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .engine.solve import NetworkSolution, solve
+from .errors import ComputeError, Issue, SpecError
+from .spec import load
+from .spec.resolve import Document, NetworkSetup
+from .spec.yamlio import load_file
+
+
+@dataclass(frozen=True)
+class Version:
+    index: int          # decides the draws, with the base seed
+    label: str          # printed on every page and used in file names: v07, or the roster id
+    student: str = ""
+
+
+def numbered(count: int) -> list[Version]:
+    width = max(2, len(str(count)))
+    return [Version(k, f"v{k + 1:0{width}d}") for k in range(count)]
+
+
+def from_roster(path: Path) -> list[Version]:
+    """One version per row of a CSV with a `name` column (and optionally `id`)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError([Issue(str(path), None, None, f"cannot read the roster: {e}")]) from None
+    if not rows or "name" not in rows[0]:
+        raise SpecError([Issue(str(path), 1, 1, "a roster needs a header row with a 'name' column",
+                               "e.g. name,id")])
+    out = []
+    seen: set[str] = set()
+    width = max(2, len(str(len(rows))))
+    for k, row in enumerate(rows):
+        raw = (row.get("id") or "").strip()
+        label = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in raw) or f"s{k + 1:0{width}d}"
+        if label in seen:
+            raise SpecError([Issue(str(path), k + 2, 1, f"duplicate id '{raw}' in the roster")])
+        seen.add(label)
+        out.append(Version(k, label, (row.get("name") or "").strip()))
+    return out
+
+
+def constraint_failures(doc: Document, solutions: dict[str, Any]) -> list[str]:
+    """The constraints this draw breaks, e.g. ['p3: no_dead_relu'] (empty: accepted)."""
+    failed = []
+    for setup in doc.problems:
+        if not isinstance(setup, NetworkSetup) or not setup.constraints:
+            continue
+        sol = solutions[setup.id]
+        assert isinstance(sol, NetworkSolution)
+        for name, limit in setup.constraints:
+            if not _holds(name, limit, setup, sol):
+                failed.append(f"{setup.id}: {name}")
+    return failed
+
+
+def _holds(name: str, limit: float, s: NetworkSetup, sol: NetworkSolution) -> bool:
+    st = sol.step
+    if name == "no_saturation":  # sigmoid/tanh inputs stay within +-limit
+        return all(np.abs(st.Z[l]).max() <= limit for l, a in enumerate(s.activations)
+                   if a in ("sigmoid", "tanh"))
+    if name == "no_dead_relu":  # every ReLU unit is active for at least one sample
+        return all(np.all((st.Z[l] > 0).any(axis=0)) for l, a in enumerate(s.activations[:-1])
+                   if a in ("relu", "leaky_relu"))
+    # nonzero_gradient: every gradient entry that can be nonzero is nonzero
+    for l in range(1, s.depth + 1):
+        g = st.grads[f"W{l}"]
+        live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
+        if np.any(np.abs(g[live_inputs]) < 1e-12) or np.any(np.abs(st.grads[f"b{l}"]) < 1e-12):
+            return False
+    return True
+
+
+def solve_version(path: Path, seed: int, version: Version) -> tuple[Document, dict[str, Any], int]:
+    """Draw, solve and check one version; returns (document, solutions, attempts used)."""
+    doc = load(path, (seed, version.index, 0))
+    tries = doc.spec.max_tries
+    reasons: Counter[str] = Counter()
+    for attempt in range(tries):
+        if attempt:
+            doc = load(path, (seed, version.index, attempt))
+        try:
+            solutions = solve(doc)
+        except ComputeError:
+            reasons["training diverged"] += 1
+            continue
+        failed = constraint_failures(doc, solutions)
+        if not failed:
+            return doc, solutions, attempt + 1
+        reasons.update(failed)
+        if not _has_random(path):
+            break
+    located = load_file(path)
+    where = next((("problems", i, "constraints") for i, p in enumerate(located.data.get("problems", []))
+                  if isinstance(p, dict) and p.get("constraints")), ("problems",))
+    summary = ", ".join(f"{r} failed {n} times" for r, n in reasons.most_common())
+    raise SpecError([located.issue(where, f"version {version.label}: no draw met the constraints "
+                                   f"in {sum(reasons.values())} tries ({summary})",
+                                   "widen the random ranges or relax the constraints")])
+
+
+def _has_random(path: Path) -> bool:
+    from .spec.variants import has_random
+
+    return has_random(load_file(path).data)
+
+
+# --- the grader's check -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Verdict:
+    problem: str
+    name: str
+    ok: bool
+    detail: str
+    abs_err: float = float("nan")
+    rel_err: float = float("nan")
+
+
+def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rtol: float,
+                  atol: float, per_value: dict[str, tuple[float, float]] | None = None) -> list[Verdict]:
+    """Compare submitted {problem: {name: value}} with the key, value by value.
+    A value is right when |given - key| <= atol + rtol * |key| in every entry."""
+    out = []
+    for pid, values in submitted.items():
+        if pid not in key:
+            out.append(Verdict(pid, "*", False, f"no problem '{pid}' in this exam"))
+            continue
+        if not isinstance(values, dict):
+            out.append(Verdict(pid, "*", False, "expected name: value pairs"))
+            continue
+        for name, given in values.items():
+            if name not in key[pid]:
+                out.append(Verdict(pid, name, False, f"no value '{name}' in problem {pid}"))
+                continue
+            r, a = (per_value or {}).get(f"{pid}.{name}", (per_value or {}).get(name, (rtol, atol)))
+            want = np.asarray(key[pid][name], dtype=float)
+            try:
+                got = np.asarray(given, dtype=float)
+            except (TypeError, ValueError):
+                out.append(Verdict(pid, name, False, "not a number or a matrix of numbers"))
+                continue
+            if got.size == want.size and got.shape != want.shape and got.size == 1:
+                got = got.reshape(want.shape)
+            if got.shape != want.shape:
+                out.append(Verdict(pid, name, False, f"shape {list(got.shape)}, expected {list(want.shape)}"))
+                continue
+            err = np.abs(got - want)
+            abs_err = float(err.max()) if err.size else 0.0
+            rel_err = float((err / np.maximum(np.abs(want), 1e-300)).max()) if err.size else 0.0
+            ok = bool(np.all(err <= a + r * np.abs(want)))
+            detail = "right" if ok else f"off by {abs_err:.3g} (relative {rel_err:.3g})"
+            out.append(Verdict(pid, name, ok, detail, abs_err, rel_err))
+    return out
