@@ -60,3 +60,27 @@ def test_large_matrix_is_elided_before_rendering():
     assert r"\ddots" in t.tex and "784 \\times 128" in t.tex
     assert t.tex.count(r"\\") <= 8 and len(t.tex) < 2000
     assert elapsed < 1.0  # an elided matrix; the unelided one has 100k cells
+
+
+def test_digits_per_document_problem_and_value():
+    from nnreport.document.tex import render
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    text = """
+title: t
+digits: 3
+problems:
+  - id: e
+    digits_for: {b: 7}
+    given: {a: 0.123456789}
+    compute: [{b: a * 2}, {c: a * 3}]
+  - id: f
+    digits: 5
+    given: {a: 0.123456789}
+    compute: [{d: a * 4}]
+"""
+    doc = loads(text)
+    tex = render(doc, solve(doc), "key")
+    # document default 3, b overridden to 7, problem f at 5 (0.2469135..., 0.37037..., 0.4938271...)
+    assert "= 0.2469136" in tex and "= 0.370\\end" in tex and "= 0.49383" in tex

@@ -32,9 +32,9 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
         if (isinstance(body, ast.BinOp) and isinstance(body.op, ast.MatMult)
                 and isinstance(body.right, ast.Name) and np.ndim(env[body.right.id]) == 1
                 and np.ndim(result) == 1):
-            res = value(np.asarray(result).reshape(-1, 1), d)  # M v is a column
+            res = value(np.asarray(result).reshape(-1, 1), s.digits_for.get(st.name, d))  # M v: column
         else:
-            res = value(result, d)
+            res = value(result, s.digits_for.get(st.name, d))
         steps.append([res])
         arr = np.asarray(result)
         blank = value(np.zeros(arr.shape if arr.ndim else (1, 1)), blank=True) if arr.size > 1 else \

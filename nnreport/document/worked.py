@@ -18,6 +18,7 @@ from .content import LINE_BUDGET_EM, Eqs, Line, Para, Part, Raw, Values
 from .escape import escape
 
 PER_SAMPLE_SHOWN = 6  # per-sample matrices written out; the rest are in answers.json
+PER_SAMPLE_MAX_UNITS = 10  # wider networks: per-sample gradients only in answers.json
 
 
 def T(s: str) -> Tex:
@@ -67,14 +68,17 @@ class Worked:
         return value(self.show(np.asarray(a, dtype=float)) if np.ndim(a) == 2 else a, self.digits)
 
     def line(self, lhs: str, formula: str | None, subst: list[Tex] | None,
-             result: np.ndarray | float, shape: bool = False) -> Line:
-        """formula = substitution = result; `shape` adds the result's shape at the right."""
+             result: np.ndarray | float, shape: bool = False, key: str = "") -> Line:
+        """formula = substitution = result; `shape` adds the result's shape at the right;
+        `key` (the canonical name) picks up a per-value `digits_for` setting."""
         steps: list[list[Tex]] = []
         if formula:
             steps.append([T(formula)])
         if subst:
             steps.append(subst)
-        res = self.v(result)
+        d = self.s.digits_for.get(key, self.digits) if key else self.digits
+        arr0 = np.asarray(result, dtype=float)
+        res = value(self.show(arr0) if arr0.ndim == 2 else arr0, d)
         steps.append([res])
         arr = np.asarray(result, dtype=float)
         dims = self.show(arr).shape if arr.ndim == 2 else arr.shape
@@ -160,14 +164,14 @@ class Worked:
             formula = f"{Hp} {W} + {b}" if not self.cols else f"{W} {Hp} + {b}"
             Hv, Wv, bv = self.v(self.H(l - 1)), self.v(s.params[f"W{l}"]), self.v(s.params[f"b{l}"])
             subst = [Hv, T(r"\,"), Wv, T("+"), bv] if not self.cols else [Wv, T(r"\,"), Hv, T("+"), bv]
-            lines.append(self.line(n(f"Z{l}"), formula, subst, sol.step.Z[l - 1], shape=True))
+            lines.append(self.line(n(f"Z{l}"), formula, subst, sol.step.Z[l - 1], shape=True, key=f"Z{l}"))
             act = s.activations[l - 1]
             if act != "linear":
                 zt = self.v(sol.step.Z[l - 1])
                 applied = Tex(F.apply(act, zt.tex), zt.width + text_width(F.apply(act, "")))
                 # Z is shown just above; write it out again only while it fits on a line
                 sub = [applied] if applied.width < LINE_BUDGET_EM - 6 else None
-                lines.append(self.line(n(f"H{l}"), F.apply(act, n(f"Z{l}")), sub, self.H(l), shape=True))
+                lines.append(self.line(n(f"H{l}"), F.apply(act, n(f"Z{l}")), sub, self.H(l), shape=True, key=f"H{l}" if l < s.depth else "yhat"))
             else:
                 lines.append(Line(n(f"H{l}"), [[T(n(f"Z{l}"))]], None))
         part.items.append(Eqs(lines))
@@ -185,8 +189,8 @@ class Worked:
         if self.m <= 6:
             for i in range(self.m):
                 sub = self.sample_loss_subst(Yb[i], yh[i])
-                lines.append(self.line(f"L_{{{i + 1}}}", None, [T(sub)] if sub else None, float(ls[i])))
-        lines.append(self.line(r"\mathbf{L}", None, None, ls.reshape(-1, 1) if not self.cols else ls.reshape(-1, 1)))
+                lines.append(self.line(f"L_{{{i + 1}}}", None, [T(sub)] if sub else None, float(ls[i]), key="loss_per_sample"))
+        lines.append(self.line(r"\mathbf{L}", None, None, ls.reshape(-1, 1), key="loss_per_sample"))
         red = rf"\frac{{1}}{{{self.m}}} \sum_{{i=1}}^{{{self.m}}} L_i" if s.reduction == "mean" else \
             rf"\sum_{{i=1}}^{{{self.m}}} L_i"
         if s.l2:
@@ -199,7 +203,7 @@ class Worked:
             if s.l2:
                 pen = sol.step.loss - (ls.mean() if s.reduction == "mean" else ls.sum())
                 subst.append(T(f"+ {fmt(pen, self.digits)}"))
-        lines.append(self.line("L", red, subst, sol.step.loss))
+        lines.append(self.line("L", red, subst, sol.step.loss, key="loss"))
         part.items.append(Eqs(lines))
         return part
 
@@ -233,7 +237,7 @@ class Worked:
         ZL, yh = n(f"Z{L}"), n(f"H{L}")
         if closed:
             sub = [self.v(sol.step.H[-1]), T("-"), self.v(sol.Yb)] if closed == r"\hat{Y} - Y" else None
-            lines.append(self.line(f"dZ_{{{L}}}", closed.replace(r"\hat{Y}", yh), sub, sol.step.dZ[-1]))
+            lines.append(self.line(f"dZ_{{{L}}}", closed.replace(r"\hat{Y}", yh), sub, sol.step.dZ[-1], key=f"dZ{L}"))
         else:
             g = F.loss_gradient_formula(s.loss, s.eps, k, s.factor)
             if act == "softmax":
@@ -242,7 +246,7 @@ class Worked:
                 dz = rf"d\hat{{Y}} \circ {F.derivative(act, ZL, yh)}" if act != "linear" else r"d\hat{Y}"
             dyh = self.dyhat()
             lines.append(self.line(r"d\hat{Y}", g, None, dyh))
-            lines.append(self.line(f"dZ_{{{L}}}", dz, None, sol.step.dZ[-1]))
+            lines.append(self.line(f"dZ_{{{L}}}", dz, None, sol.step.dZ[-1], key=f"dZ{L}"))
         for l in range(L, 0, -1):
             lines.extend(self.layer_grads(l))
             if l > 1:
@@ -254,13 +258,13 @@ class Worked:
                 lines.append(self.line(f"dH_{{{l - 1}}}", f, sub, dH))
                 a = s.activations[l - 2]
                 if a == "softmax":
-                    lines.append(self.line(f"dZ_{{{l - 1}}}", r"\text{softmax}^{\prime} \text{ applied to } dH", None, sol.step.dZ[l - 2]))
+                    lines.append(self.line(f"dZ_{{{l - 1}}}", r"\text{softmax}^{\prime} \text{ applied to } dH", None, sol.step.dZ[l - 2], key=f"dZ{l - 1}"))
                 else:
                     deriv = F.derivative(a, n(f"Z{l - 1}"), n(f"H{l - 1}"))
                     dv = self.act_deriv(l - 1)
                     lines.append(self.line(f"dZ_{{{l - 1}}}", f"dH_{{{l - 1}}} \\circ {deriv}" if a != "linear" else f"dH_{{{l - 1}}}",
                                            [self.v(dH), T(r"\circ"), self.v(dv)] if a != "linear" else None,
-                                           sol.step.dZ[l - 2]))
+                                           sol.step.dZ[l - 2], key=f"dZ{l - 1}"))
         part.items.append(Eqs(lines))
         return part
 
@@ -290,7 +294,12 @@ class Worked:
         ps = sol.step.per_sample.get(f"W{l}")
         dZ = sol.step.dZ[l - 1]
         Hprev = self.H(l - 1)
-        for i in range(min(m, PER_SAMPLE_SHOWN) if ps is not None else 0):
+        small = max(s.units) <= PER_SAMPLE_MAX_UNITS
+        shown = min(m, PER_SAMPLE_SHOWN) if ps is not None and small else 0
+        if ps is not None and not small and l == s.depth:
+            lines.append(Line(r"\frac{\partial L_i}{\partial W}",
+                              [[T(r"\text{per sample: in answers.json (too large to print usefully)}")]]))
+        for i in range(shown):
             h = Hprev[i:i + 1]  # 1 x n (rows)
             dz = dZ[i:i + 1]
             if not self.cols:
@@ -300,8 +309,8 @@ class Worked:
                 f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
                 sub = [value(dz.T, self.digits), T(r"\,"), value(h, self.digits)]
             assert ps is not None
-            lines.append(self.line(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i]))
-        if m > PER_SAMPLE_SHOWN and ps is not None:
+            lines.append(self.line(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i], key=f"dW{l}_per_sample"))
+        if m > PER_SAMPLE_SHOWN and shown:
             lines.append(Line(r"\vdots", [[T(rf"\text{{(samples {PER_SAMPLE_SHOWN + 1} to {m} in answers.json)}}")]]))
         mean = s.reduction == "mean"
         pre = rf"\frac{{1}}{{{m}}}" if mean else ""
@@ -310,7 +319,7 @@ class Worked:
         if s.l2:
             f += rf" + \frac{{{fmt(s.l2)}}}{{{m}}} {W}"
         sub = []
-        if m <= PER_SAMPLE_SHOWN and not s.l2 and ps is not None:
+        if m <= PER_SAMPLE_SHOWN and not s.l2 and shown and ps is not None:
             sub = [T(pre + r"\left(")] if pre else []
             for i in range(m):
                 sub.append(paren(value(self.show(ps[i]), self.digits)) if i else value(self.show(ps[i]), self.digits))
@@ -323,10 +332,12 @@ class Worked:
         if not sub:
             Hv, dZv = value(self.show(Hprev).T, self.digits), self.v(dZ)
             sub = [T(pre), Hv, T(r"\,"), dZv] if not self.cols else [T(pre), dZv, T(r"\,"), Hv]
-        lines.append(self.line(f"d{W}", f, sub, sol.step.grads[f"W{l}"]))
+            if s.l2:  # the L2 term, with the weights it scales
+                sub += [T(rf"+ \frac{{{fmt(s.l2)}}}{{{m}}}"), self.v(s.params[f"W{l}"])]
+        lines.append(self.line(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}"))
         fb = rf"\frac{{1}}{{{m}}} \sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}" if mean else \
             rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
-        lines.append(self.line(f"d{b}", fb, None, sol.step.grads[f"b{l}"]))
+        lines.append(self.line(f"d{b}", fb, None, sol.step.grads[f"b{l}"], key=f"db{l}"))
         return lines
 
     def update(self) -> Part:
@@ -354,7 +365,7 @@ class Worked:
                 else:
                     f = rf"{name} - \eta \frac{{d{name}}}{{\sqrt{{s}} + \epsilon}}"
                     sub = None
-                lines.append(self.line(name + r"^{\text{new}}", f, sub, sol.new_params[key]))
+                lines.append(self.line(name + r"^{\text{new}}", f, sub, sol.new_params[key], key=f"{key}_new"))
         part.items.append(Eqs(lines))
         return part
 
@@ -378,10 +389,10 @@ class Worked:
         for l in range(1, s.depth + 1):
             for p in ("W", "b"):
                 key = f"{p}{l}"
-                lines.append(self.line(n(key) + r"^{\text{final}}", None, None, sol.final_params[key]))
-        lines.append(self.line(r"\hat{Y}^{\text{final}}", None, None, sol.yhat_final))
+                lines.append(self.line(n(key) + r"^{\text{final}}", None, None, sol.final_params[key], key=f"{key}_final"))
+        lines.append(self.line(r"\hat{Y}^{\text{final}}", None, None, sol.yhat_final, key="yhat_final"))
         if sol.accuracy_final is not None:
-            lines.append(self.line(r"\text{accuracy}", None, None, sol.accuracy_final))
+            lines.append(self.line(r"\text{accuracy}", None, None, sol.accuracy_final, key="accuracy_final"))
         part.items.append(Eqs(lines))
         return part
 

@@ -187,6 +187,7 @@ class Problem(Strict):
     text: str = ""
     layout: Literal["rows", "columns"] | None = None
     digits: Annotated[int, Field(ge=1, le=12)] | None = None
+    digits_for: dict[str, Annotated[int, Field(ge=1, le=12)]] = {}  # per value, canonical names
     # network problems
     data: Data | None = None
     network: Network | None = None

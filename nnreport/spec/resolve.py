@@ -55,6 +55,7 @@ class NetworkSetup:
     init: dict[str, Any] = field(default_factory=dict)
     data_source: str = "inline"
     log_every: int | None = None
+    digits_for: dict[str, int] = field(default_factory=dict)
     constraints: tuple[tuple[str, float], ...] = ()
     kind: str = "network"
 
@@ -80,6 +81,7 @@ class ExpressionSetup:
     given: dict[str, Array]
     steps: tuple[Step, ...]
     names: dict[str, str]
+    digits_for: dict[str, int] = field(default_factory=dict)
     kind: str = "expression"
 
 
@@ -266,7 +268,7 @@ class _Checker:
                 "given", "forward", "loss", "backward", "update", "training"),
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
-            log_every=p.train.log_every,
+            log_every=p.train.log_every, digits_for=dict(p.digits_for),
             constraints=tuple(_constraint(c) for c in p.constraints),
         )
 
@@ -315,7 +317,8 @@ class _Checker:
             return None
         return ExpressionSetup(id=p.id, title=p.title, text=p.text,
                                layout=p.layout or spec.layout, digits=p.digits or spec.digits,
-                               given=given, steps=tuple(steps), names=dict(p.names))
+                               given=given, steps=tuple(steps), names=dict(p.names),
+                               digits_for=dict(p.digits_for))
 
 
 def resolve(spec: Spec, doc: Located) -> Document:
