@@ -105,8 +105,7 @@ problems:
     assert v["loss"] == pytest.approx(800.0, rel=1e-15)
 
 
-def test_divergence_stops_with_epoch_and_hint():
-    doc = loads("""
+DIVERGES = """
 title: t
 problems:
   - id: p
@@ -115,7 +114,11 @@ problems:
               init: {seed: 0, scale: 1}}
     loss: mse
     train: {lr: 5, epochs: 500}
-""")
+"""
+
+
+def test_divergence_stops_with_epoch_and_hint():
+    doc = loads(DIVERGES)
     with pytest.raises(ComputeError) as info:
         solve(doc)
     msg = str(info.value)
@@ -123,15 +126,6 @@ problems:
 
 
 def test_divergence_via_cli_exit_code(write_spec):
-    path = write_spec("""
-title: t
-problems:
-  - id: p
-    data: {X: [[1, 2], [3, 4]], Y: [[1000], [-2000]]}
-    network: {layers: [{units: 3, activation: relu}, {units: 1, activation: linear}],
-              init: {seed: 0, scale: 1}}
-    loss: mse
-    train: {lr: 5, epochs: 500}
-""")
+    path = write_spec(DIVERGES)
     r = nnreport("solve", str(path))
     assert r.returncode == 5 and "diverged" in r.stderr and "Traceback" not in r.stderr
