@@ -25,7 +25,7 @@ def test_solve_json_contract():
     r = nnreport("solve", str(PROBLEMS / "exam2.yaml"), "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert data["title"] == "Exam 2 - answer key"
+    assert data["title"] == "Exam 2"
     p2 = data["problems"]["p2"]
     for name in ["Z1", "H1", "Z2", "yhat", "loss", "loss_per_sample", "dZ1", "dZ2", "dW1", "dW2",
                  "db1", "db2", "dW1_per_sample", "db2_per_sample", "W1_new", "b2_new",
