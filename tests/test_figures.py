@@ -115,7 +115,12 @@ def test_figures_are_reproducible_bytes(tmp_path):
     assert (tmp_path / "a" / a).read_bytes() == (tmp_path / "b" / b).read_bytes()
 
 
-def test_loss_curve_uses_log_scale_when_spanning_decades(tmp_path):
-    name = plots.loss_curve([100.0, 1.0, 0.01], tmp_path, None)
-    # a log axis labels its ticks as powers of ten
-    assert "10" in _pdf_text(tmp_path / name)
+@pytest.mark.parametrize("history,scale", [([100.0, 1.0, 0.01], "log"), ([0.7, 0.5, 0.31], "linear"),
+                                           ([5.0, 0.06], "linear"), ([5.0, 0.04], "log")])
+def test_loss_curve_uses_log_scale_when_spanning_decades(history, scale):
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    ax = plots.draw_loss(Figure(), np.array(history))
+    assert ax.get_yscale() == scale
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "training loss"

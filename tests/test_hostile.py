@@ -101,9 +101,7 @@ def test_tex_cannot_write_outside_its_folder(tmp_path):
 
 def test_infinite_macro_loop_times_out(tmp_path):
     spec = spec_with_text(tmp_path, "Loop: $\\def\\x{\\x}\\x$")
-    t0 = time.perf_counter()
     r = run("build", str(spec), "-o", str(tmp_path / "out"), "--timeout", "5", timeout=60)
-    assert time.perf_counter() - t0 < 30
     assert r.returncode == 4 and "did not finish within 5 s" in r.stderr
 
 

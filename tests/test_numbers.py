@@ -49,17 +49,12 @@ def test_all_tiny_matrix_factors_out_a_power_of_ten():
 
 
 def test_large_matrix_is_elided_before_rendering():
-    import time
-
     import numpy as np
 
     a = np.random.RandomState(0).randn(784, 128)
-    t0 = time.perf_counter()
     t = matrix(a)
-    elapsed = time.perf_counter() - t0
     assert r"\ddots" in t.tex and "784 \\times 128" in t.tex
-    assert t.tex.count(r"\\") <= 8 and len(t.tex) < 2000
-    assert elapsed < 1.0  # an elided matrix; the unelided one has 100k cells
+    assert t.tex.count(r"\\") <= 8 and len(t.tex) < 2000  # corners only, not 100k cells
 
 
 def test_digits_per_document_problem_and_value():

@@ -68,20 +68,22 @@ def cached(kind: str, key: str, folder: Path, cache: Path | None,
     return name
 
 
+def draw_loss(fig: Any, h: np.ndarray) -> Any:
+    """Loss per epoch; a log axis when the positive values span more than two decades."""
+    ax = fig.add_subplot()
+    ax.plot(np.arange(1, len(h) + 1), h, color="#1f4e99", lw=1.4)
+    pos = h[h > 0]
+    if len(pos) and pos.max() / pos.min() > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    return ax
+
+
 def loss_curve(history: list[float], folder: Path, cache: Path | None) -> str:
     h = np.asarray(history, dtype=float)
-
-    def draw(fig: Any) -> None:
-        ax = fig.add_subplot()
-        ax.plot(np.arange(1, len(h) + 1), h, color="#1f4e99", lw=1.4)
-        pos = h[h > 0]
-        if len(pos) and pos.max() / pos.min() > 100:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss")
-        ax.grid(alpha=0.3)
-
-    return cached("loss", content_hash(h), folder, cache, draw, (5.0, 2.8))
+    return cached("loss", content_hash(h), folder, cache, lambda fig: draw_loss(fig, h), (5.0, 2.8))
 
 
 def activations(names: list[str], alphas: dict[str, float], folder: Path,
