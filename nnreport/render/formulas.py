@@ -8,16 +8,36 @@ tests/test_render.py checks each derivative below against sympy.diff of its acti
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
-import sympy as sp
+_PLAIN = re.compile(r"([A-Za-z]+?)(\d*)")
+_GREEKISH = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+             "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau",
+             "upsilon", "phi", "chi", "psi", "omega", "lamda", "hbar", "ell", "nabla"}
+
+
+def sympy_symbol(name: str) -> str:
+    """SymPy's LaTeX for a Symbol name (the reference; importing SymPy costs ~0.6 s)."""
+    import sympy as sp
+
+    return sp.latex(sp.Symbol(name))
 
 
 @lru_cache(maxsize=512)
 def symbol(name: str) -> str:
     """LaTeX for a display name: trailing digits become a subscript, Greek names letters,
-    and a multi-letter name is one italic word (\\mathit{nll}, not n l l)."""
-    tex = sp.latex(sp.Symbol(name))
+    and a multi-letter name is one italic word (\\mathit{nll}, not n l l).
+
+    Names of letters then digits (W1, B, XW1) are written directly, exactly as SymPy writes
+    them (tests/test_render.py compares the two); anything else goes through SymPy."""
+    m = _PLAIN.fullmatch(name)
+    if m and m.group(1).lower() not in _GREEKISH and not any(
+            g in name.lower() for g in _GREEKISH if len(g) > 2):
+        letters, digits = m.groups()
+        tex = letters + (f"_{{{digits}}}" if digits else "")
+    else:
+        tex = sympy_symbol(name)
     base = tex.split("_")[0]
     if len(base) > 1 and base.isalpha():
         tex = rf"\mathit{{{base}}}" + tex[len(base):]
