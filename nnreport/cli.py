@@ -12,8 +12,6 @@ import numpy as np
 from . import load
 from .errors import NNReportError
 
-EXIT_USAGE = 2
-
 
 def _fail(e: NNReportError) -> None:
     click.echo(str(e), err=True)

@@ -93,6 +93,7 @@ def solve_version(path: Path, seed: int, version: Version) -> tuple[Document, di
     """Draw, solve and check one version; returns (document, solutions, attempts used)."""
     doc = load(path, (seed, version.index, 0))
     tries = doc.spec.max_tries
+    random = _has_random(path)  # without random values a second draw is the same draw
     reasons: Counter[str] = Counter()
     for attempt in range(tries):
         if attempt:
@@ -106,7 +107,7 @@ def solve_version(path: Path, seed: int, version: Version) -> tuple[Document, di
         if not failed:
             return doc, solutions, attempt + 1
         reasons.update(failed)
-        if not _has_random(path):
+        if not random:
             break
     located = load_file(path)
     where = next((("problems", i, "constraints") for i, p in enumerate(located.data.get("problems", []))

@@ -4,7 +4,6 @@ out of its text while generated math passes unchanged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +43,6 @@ def environment() -> jinja2.Environment:
     )
     env.filters["latex"] = lambda s: LaTeX(s)
     return env
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Figure items per problem id, made by the figures stage (may be empty)."""
-
-    by_problem: dict[str, list[Any]]
 
 
 def problem_docs(doc: Document, solutions: dict[str, Any],

@@ -4,7 +4,6 @@ name replaced by its value (the substitution)."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 
 import numpy as np
 
@@ -111,5 +110,3 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
 def eval_literal(node: ast.AST) -> object:
     return ast.literal_eval(node)
 
-
-Renderer = Callable[..., Tex]

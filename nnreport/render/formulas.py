@@ -63,18 +63,6 @@ ACT_DERIV = {
     "linear": r"1",
 }
 
-# scalar definitions, for the derivative check in the tests and the report's appendix
-ACT_SCALAR = {
-    "sigmoid": (r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
-    "relu": (r"\operatorname{ReLU}(z) = \max(0, z)", r"\operatorname{ReLU}'(z) = \mathbf{1}[z > 0]"),
-    "leaky_relu": (r"\operatorname{LReLU}_\alpha(z) = \max(\alpha z, z)",
-                   r"\operatorname{LReLU}_\alpha'(z) = 1 \text{ if } z > 0 \text{ else } \alpha"),
-    "tanh": (r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", r"\tanh'(z) = 1 - \tanh^2(z)"),
-    "linear": (r"\operatorname{id}(z) = z", r"\operatorname{id}'(z) = 1"),
-    "softmax": (r"\operatorname{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
-                r"\frac{\partial\,\operatorname{softmax}_k}{\partial z_j} = s_k(\delta_{kj} - s_j)"),
-}
-
 ACT_NAME = {"sigmoid": "sigmoid", "relu": "ReLU", "leaky_relu": "leaky ReLU", "tanh": "tanh",
             "linear": "linear", "softmax": "softmax"}
 

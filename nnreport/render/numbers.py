@@ -57,11 +57,6 @@ def fmt(x: float, digits: int = 4) -> str:
     return _strip(s) if exact else s
 
 
-def fmt_plain(x: float, digits: int = 4) -> str:
-    """The same number as plain text (for tables outside math, answers, logs)."""
-    return fmt(x, digits).replace(r" \times 10^{", "e").replace("}", "").replace("10^{", "1e")
-
-
 def common_exponent(values: list[float], digits: int) -> int | None:
     """A power of ten to factor out of a matrix whose entries are all tiny or all huge."""
     nz = [abs(v) for v in values if v != 0 and math.isfinite(v)]

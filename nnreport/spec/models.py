@@ -39,7 +39,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Number = float
 Matrix = list[list[float]]
 
 
@@ -170,15 +169,6 @@ class Data(Strict):
 class Section(Strict):
     title: str
     text: str = ""
-
-
-class Figures(Strict):
-    include: list[str] | None = None
-
-    @field_validator("include", mode="before")
-    @classmethod
-    def _k(cls, v: Any) -> Any:
-        return v if v is None else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
 
 
 class Problem(Strict):
