@@ -125,7 +125,8 @@ def main() -> None:
 
     n = int(os.environ.get("BENCH_VERSIONS", "40"))
     print(f"\n== 4. {n} versions of problems/exam2_variants.yaml ==")
-    from nnreport.build import BuildOptions, build_variants
+    from nnreport.batch import build_variants
+    from nnreport.build import BuildOptions
     from nnreport.variants import numbered
 
     out = Path(tempfile.mkdtemp())

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
 
 from . import load
-from .errors import NNReportError
+from .errors import Interrupted, NNReportError
+
+
+class Seconds(click.FloatRange):
+    """A positive, finite number of seconds (FloatRange lets NaN through)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        v = super().convert(value, param, ctx)
+        if v != v:
+            self.fail("must be a number of seconds, not NaN", param, ctx)
+        return v
 
 
 def _fail(e: NNReportError) -> None:
@@ -88,7 +103,8 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
 @click.option("--key", "only_key", is_flag=True, help="Only the answer key.")
 @click.option("--questions", "only_questions", is_flag=True, help="Only the question sheet.")
 @click.option("--no-pdf", is_flag=True, help="Write the .tex and figures, do not run TeX.")
-@click.option("--timeout", default=120, show_default=True, help="Seconds TeX may run.")
+@click.option("--timeout", default=120.0, show_default=True,
+              type=Seconds(0, 3600, min_open=True), help="Seconds TeX may run.")
 @click.option("--variants", type=click.IntRange(1, 10_000), help="Build this many versions.")
 @click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="CSV with a name (and id) column: one version per student.")
@@ -96,7 +112,7 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
               help="Base seed of the versions' random draws.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
-          no_pdf: bool, timeout: int, variants: int | None, roster: Path | None, seed: int,
+          no_pdf: bool, timeout: float, variants: int | None, roster: Path | None, seed: int,
           jobs: int | None) -> None:
     """Build the answer key and question sheet (or the report) of each spec.
 
@@ -104,12 +120,18 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 
     Per-student versions: nnreport build problems/exam2_variants.yaml --variants 40 --seed 2026
     """
-    from .build import BuildOptions, build_variants
+    from .batch import build_variants
+    from .build import BuildOptions
     from .build import build as run_build
+    from .outdir import output_names
     from .variants import from_roster, numbered
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
     opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout)
+    try:
+        output_names(list(specs))  # before anything runs: names that stay inside, no clashes
+    except NNReportError as e:
+        _fail(e)
     code = 0
     for spec in specs:
         try:
@@ -128,9 +150,9 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
         except NNReportError as e:
             click.echo(str(e), err=True)
             code = code or e.exit_code
-        except KeyboardInterrupt:  # build() has removed its staging folder on the way out
+        except KeyboardInterrupt as e:  # the staging folder is gone, TeX and workers stopped
             click.echo(f"{spec}: interrupted; nothing in {output} was changed", err=True)
-            sys.exit(130)
+            sys.exit(128 + getattr(e, "signum", signal.SIGINT))
     sys.exit(code)
 
 
@@ -159,15 +181,19 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
     from .variants import Version, check_answers, from_roster, solve_version
 
     if roster:
-        found = [v for v in from_roster(roster) if v.label == variant]
+        try:
+            found = [v for v in from_roster(roster) if v.label == variant]
+        except NNReportError as e:
+            _fail(e)
         if not found:
             raise click.BadParameter(f"no id '{variant}' in {roster}", param_hint="--variant")
         version = found[0]
     else:
-        num = variant.lower().lstrip("v")
-        if not num.isdigit() or int(num) < 1:
-            raise click.BadParameter("give a version number such as 17", param_hint="--variant")
-        version = Version(int(num) - 1, f"v{int(num):02d}")
+        m = re.fullmatch(r"[vV]?0*([1-9][0-9]{0,4})", variant.strip(), flags=re.ASCII)
+        if not m:
+            raise click.BadParameter("give a version number from 1 to 99999, such as 17",
+                                     param_hint="--variant")
+        version = Version(int(m.group(1)) - 1, f"v{int(m.group(1)):02d}")
     per_value = {}
     for t in tols:
         name, _, nums = t.partition("=")
@@ -191,5 +217,27 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
     sys.exit(0 if right == len(verdicts) else 1)
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
-    cli(prog_name="nnreport")
+    """Run the CLI. SIGTERM and SIGHUP unwind like Ctrl-C, so every cleanup path (staging
+    folders, TeX process groups, batch workers) runs; the exit code is 128 + the signal."""
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    try:
+        cli.main(prog_name="nnreport", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort as e:  # click turns Ctrl-C into Abort
+        cause = e.__cause__
+        signum = getattr(cause, "signum", signal.SIGINT) if isinstance(cause, KeyboardInterrupt) else 0
+        click.echo("nnreport: interrupted" if signum else "Aborted!", err=True)
+        sys.exit(128 + signum if signum else 1)
+    except KeyboardInterrupt as e:
+        click.echo("nnreport: interrupted", err=True)
+        sys.exit(128 + getattr(e, "signum", signal.SIGINT))

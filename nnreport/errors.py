@@ -1,7 +1,8 @@
 """One exception hierarchy: every failure a user can cause ends as one of these.
 
-The CLI maps them to exit codes (spec 2, TeX missing 3, TeX failed 4, compute 5) and prints
-`message` only: a traceback reaching the user is a bug.
+The CLI maps them to exit codes (spec 2, TeX missing 3, TeX failed 4, compute 5, output
+folder not writable 6; interrupted 130, or 128 + the signal) and prints `message` only: a
+traceback reaching the user is a bug.
 """
 
 from __future__ import annotations
@@ -61,3 +62,18 @@ class CompileError(NNReportError):
     """TeX ran and failed; message names the first error and where it came from."""
 
     exit_code = 4
+
+
+class OutputError(NNReportError):
+    """The output folder cannot be written (not a folder, no permission, disk full)."""
+
+    exit_code = 6
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP: every cleanup path of a KeyboardInterrupt runs, and the CLI
+    exits with 128 + the signal number."""
+
+    def __init__(self, signum: int = 2):
+        super().__init__(signum)
+        self.signum = signum

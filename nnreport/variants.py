@@ -35,13 +35,23 @@ def numbered(count: int) -> list[Version]:
     return [Version(k, f"v{k + 1:0{width}d}") for k in range(count)]
 
 
+MAX_LABEL = 40   # a roster id names a folder and files: short enough for any file system
+MAX_ROSTER = 10_000
+
+
 def from_roster(path: Path) -> list[Version]:
     """One version per row of a CSV with a `name` column (and optionally `id`)."""
     try:
+        if path.stat().st_size > 5_000_000:
+            raise SpecError([Issue(str(path), None, None, "the roster is larger than 5 MB")])
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError([Issue(str(path), None, None, f"cannot read the roster: {e}")]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise SpecError([Issue(str(path), None, None, f"cannot read the roster: {e}",
+                               "a CSV file in UTF-8 with a header row, e.g. name,id")]) from None
+    if len(rows) > MAX_ROSTER:
+        raise SpecError([Issue(str(path), None, None,
+                               f"the roster has {len(rows)} rows; at most {MAX_ROSTER}")])
     if not rows or "name" not in rows[0]:
         raise SpecError([Issue(str(path), 1, 1, "a roster needs a header row with a 'name' column",
                                "e.g. name,id")])
@@ -50,7 +60,12 @@ def from_roster(path: Path) -> list[Version]:
     width = max(2, len(str(len(rows))))
     for k, row in enumerate(rows):
         raw = (row.get("id") or "").strip()
-        label = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in raw) or f"s{k + 1:0{width}d}"
+        label = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_"
+                        for ch in raw).lstrip("-") or f"s{k + 1:0{width}d}"
+        if len(label) > MAX_LABEL:
+            raise SpecError([Issue(str(path), k + 2, 1, f"the id in this row is longer than "
+                                   f"{MAX_LABEL} characters", "ids name folders and files: "
+                                   "use short ids such as student numbers")])
         if label in seen:
             raise SpecError([Issue(str(path), k + 2, 1, f"duplicate id '{raw}' in the roster")])
         seen.add(label)

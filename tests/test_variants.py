@@ -13,7 +13,8 @@ import pytest
 from conftest import PROBLEMS
 from pypdf import PdfReader
 
-from nnreport.build import BuildOptions, build_variants
+from nnreport.batch import build_variants
+from nnreport.build import BuildOptions
 from nnreport.errors import SpecError
 from nnreport.spec import loads
 from nnreport.variants import from_roster, numbered, solve_version
