@@ -99,7 +99,8 @@ def _holds(name: str, limit: float, s: NetworkSetup, sol: NetworkSolution) -> bo
     for l in range(1, s.depth + 1):
         g = st.grads[f"W{l}"]
         live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
-        if np.any(np.abs(g[live_inputs]) < 1e-12) or np.any(np.abs(st.grads[f"b{l}"]) < 1e-12):
+        gb = st.grads.get(f"b{l}")
+        if np.any(np.abs(g[live_inputs]) < 1e-12) or (gb is not None and np.any(np.abs(gb) < 1e-12)):
             return False
     return True
 

@@ -45,7 +45,7 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str) -> Ra
     L = s.depth
     names = [s.names.get(f"b{l}", f"b_{{{l}}}") for l in range(1, L + 1)]
     tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
-                        [params[f"b{l}"] for l in range(1, L + 1)], digits=3, bias_names=names)
+                        [params.get(f"b{l}") for l in range(1, L + 1)], digits=3, bias_names=names)
     return Raw("\\begin{center}\n" + tikz + "\\\\[0.5ex]\n{\\small " + caption + "}\n\\end{center}")
 
 

@@ -7,9 +7,12 @@ Per-sample gradients come from one einsum, never from a Python loop over samples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
+from . import exact
+from .exact import EXACT_MAX_OPS, Exact
 from .functions import ACTIVATIONS, LossSpec, output_delta, per_sample_loss
 
 Array = np.ndarray
@@ -38,13 +41,19 @@ class Pass:
     dZ: list[Array] = field(default_factory=list)
     grads: dict[str, Array] = field(default_factory=dict)
     per_sample: dict[str, Array] = field(default_factory=dict)
+    exact: frozenset[str] = frozenset()  # names whose value is the nearest float to the exact
+
+
+def bias(params: dict[str, Array], l: int) -> Array | float:
+    """b_l, or 0 for a layer without bias (`bias: false`)."""
+    return params.get(f"b{l}", 0.0)
 
 
 def forward(net: Net, params: dict[str, Array], X: Array) -> tuple[list[Array], list[Array]]:
     Z: list[Array] = []
     H: list[Array] = [X]
     for l in range(1, net.depth + 1):
-        z = H[-1] @ params[f"W{l}"] + params[f"b{l}"]
+        z = H[-1] @ params[f"W{l}"] + bias(params, l)
         act = ACTIVATIONS[net.activations[l - 1]]
         Z.append(z)
         H.append(act(z, net.alphas[l - 1]))
@@ -69,21 +78,50 @@ def loss_of(net: Net, params: dict[str, Array], X: Array, Y: Array) -> float:
     return reduce(net, ls) + l2_penalty(net, params, X.shape[0])
 
 
-def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool = False) -> Pass:
-    """Forward pass, loss, and gradients of the batch loss (and of each sample's loss)."""
+def work(net: Net, params: dict[str, Array], m: int) -> int:
+    """Multiply-adds of one forward pass over m samples."""
+    return m * sum(params[f"W{l}"].size for l in range(1, net.depth + 1))
+
+
+def _forward(net: Net, params: dict[str, Array], X: Array,
+             ex: _Exact) -> tuple[list[Array], list[Array]]:
+    Z: list[Array] = []
+    H: list[Array] = [X]
+    for l in range(1, net.depth + 1):
+        name = net.activations[l - 1]
+        z = ex.affine(l, H[-1] @ params[f"W{l}"] + bias(params, l))
+        Z.append(z)
+        H.append(ex.activate(l, name, net.alphas[l - 1], ACTIVATIONS[name](z, net.alphas[l - 1])))
+    return Z, H
+
+
+def forward_exact(net: Net, params: dict[str, Array], X: Array) -> tuple[list[Array], list[Array]]:
+    """`forward`, with Z decided on exact arithmetic of the decimals when the pass is small."""
+    return _forward(net, params, X, _Exact(work(net, params, X.shape[0]) <= EXACT_MAX_OPS,
+                                           params, X))
+
+
+def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool = False,
+        exact: bool = False) -> Pass:
+    """Forward pass, loss, and gradients of the batch loss (and of each sample's loss).
+
+    With `exact`, every value that exact rational arithmetic on the given decimals can reach
+    (engine/exact.py) is the float nearest to its exact value, so kinks and zeros are decided
+    as a hand calculation decides them."""
     m = X.shape[0]
     L = net.depth
-    Z, H = forward(net, params, X)
-    ls = per_sample_loss(net.loss, Z[-1], H[-1], Y)
-    p = Pass(Z=Z, H=H, loss_per_sample=ls, loss=reduce(net, ls) + l2_penalty(net, params, m))
+    ex = _Exact(exact and work(net, params, m) <= EXACT_MAX_OPS, params, X)
+    Z, H = _forward(net, params, X, ex)
+    ls = ex.loss(net.loss, per_sample_loss(net.loss, Z[-1], H[-1], Y), Y)
+    p = Pass(Z=Z, H=H, loss_per_sample=ls, loss=ex.batch_loss(net, params, ls, m))
     dZ: list[Array] = [np.empty(0)] * L
-    dZ[L - 1] = output_delta(
-        net.loss, ACTIVATIONS[net.activations[-1]], Z[-1], H[-1], Y, net.alphas[-1]
-    )
+    dZ[L - 1] = ex.output_delta(net, Y, output_delta(
+        net.loss, ACTIVATIONS[net.activations[-1]], Z[-1], H[-1], Y, net.alphas[-1]))
     for l in range(L - 1, 0, -1):  # hidden layers, from the top down
-        g = dZ[l] @ params[f"W{l + 1}"].T
+        g = ex.back(l, dZ[l] @ params[f"W{l + 1}"].T)
         act = ACTIVATIONS[net.activations[l - 1]]
-        dZ[l - 1] = act.backward(Z[l - 1], H[l], g, net.alphas[l - 1])
+        dZ[l - 1] = ex.through(l, net.activations[l - 1], net.alphas[l - 1],
+                               act.backward(Z[l - 1], H[l], g, net.alphas[l - 1]))
     p.dZ = dZ
     scale = 1.0 if net.loss.reduction == "sum" else 1.0 / m
     for l in range(1, L + 1):
@@ -91,9 +129,117 @@ def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool
         dW = scale * (H[l - 1].T @ dZ[l - 1])
         if net.l2:
             dW = dW + (net.l2 / m) * W
-        p.grads[f"W{l}"] = dW
-        p.grads[f"b{l}"] = scale * dZ[l - 1].sum(axis=0, keepdims=True)
+        p.grads[f"W{l}"] = ex.grad_W(l, net, m, dW)
+        if f"b{l}" in params:
+            p.grads[f"b{l}"] = ex.grad_b(l, net, m, scale * dZ[l - 1].sum(axis=0, keepdims=True))
         if per_sample:
             p.per_sample[f"W{l}"] = np.einsum("mi,mo->mio", H[l - 1], dZ[l - 1])
-            p.per_sample[f"b{l}"] = dZ[l - 1][:, None, :]
+            if f"b{l}" in params:
+                p.per_sample[f"b{l}"] = dZ[l - 1][:, None, :]
+    p.exact = ex.exact_names()
     return p
+
+
+class _Exact:
+    """The exact shadow of one pass: for each value, its exact rational (or None once an
+    exponential or a logarithm has broken the chain). Each method takes the float result and
+    returns the float nearest to the exact one when there is an exact one."""
+
+    def __init__(self, on: bool, params: dict[str, Array], X: Array):
+        self.on = on
+        self.P = {k: exact.rational(v) for k, v in params.items()} if on else {}
+        self.H: dict[int, Exact | None] = {0: exact.rational(X) if on else None}
+        self.Z: dict[int, Exact | None] = {}
+        self.dZ: dict[int, Exact | None] = {}
+        self.dH: dict[int, Exact | None] = {}
+        self.names: set[str] = set()
+        self.yhat_minus_y: Exact | None = None
+        self.ls: Exact | None = None
+
+    def _set(self, name: str, e: Exact | None, fallback: Array) -> Array:
+        if e is None:
+            return fallback
+        self.names.add(name)
+        return exact.to_float(e)
+
+    def affine(self, l: int, z: Array) -> Array:
+        b = self.P.get(f"b{l}", np.asarray(Fraction(0), dtype=object)) if self.on else None
+        e = exact.maybe(lambda h, w, b: h @ w + b, self.H.get(l - 1), self.P.get(f"W{l}"), b)
+        self.Z[l] = e
+        return self._set(f"Z{l}", e, z)
+
+    def activate(self, l: int, name: str, alpha: float, h: Array) -> Array:
+        z = self.Z.get(l)
+        e = None
+        if z is not None:
+            e = z if name == "linear" else exact.relu(z) if name == "relu" else                 exact.leaky_relu(z, alpha) if name == "leaky_relu" else None
+        self.H[l] = e
+        return self._set(f"H{l}", e, h)
+
+    def loss(self, loss: LossSpec, ls: Array, Y: Array) -> Array:
+        L = len(self.Z)
+        yhat = self.H.get(L)
+        if yhat is None or loss.name not in ("mse", "sse"):
+            return ls
+        self.yhat_minus_y = exact.maybe(lambda a, b: a - b, yhat, exact.rational(Y))
+        f = exact.const(loss.factor)
+        k = Y.shape[1]
+        self.ls = exact.maybe(lambda d: (d * d).sum(axis=1) * f / (k if loss.name == "mse" else 1),
+                              self.yhat_minus_y)
+        return self._set("loss_per_sample", self.ls, ls)
+
+    def batch_loss(self, net: Net, params: dict[str, Array], ls: Array, m: int) -> float:
+        value = reduce(net, ls) + l2_penalty(net, params, m)
+        Ws = [w for l in range(1, net.depth + 1) if (w := self.P.get(f"W{l}")) is not None]
+        if self.ls is None or (net.l2 and len(Ws) < net.depth):
+            return value
+        total = self.ls.sum() * (1 if net.loss.reduction == "sum" else Fraction(1, m))
+        if net.l2:
+            total += exact.const(net.l2) / (2 * m) * sum((w * w).sum() for w in Ws)
+        self.names.add("loss")
+        return float(total)
+
+    def output_delta(self, net: Net, Y: Array, dz: Array) -> Array:
+        L = net.depth
+        act = net.activations[-1]
+        e = None
+        if self.yhat_minus_y is not None and act in ("linear", "relu", "leaky_relu"):
+            k = Y.shape[1]
+            c = 2 * exact.const(net.loss.factor) / (k if net.loss.name == "mse" else 1)
+            e = self.yhat_minus_y * c
+            zL = self.Z[L]
+            if act != "linear" and zL is not None:
+                e = e * exact.relu_grad(zL, net.alphas[-1] if act == "leaky_relu" else 0.0)
+        self.dZ[L] = e
+        return self._set(f"dZ{L}", e, dz)
+
+    def back(self, l: int, g: Array) -> Array:
+        e = exact.maybe(lambda d, w: d @ w.T, self.dZ.get(l + 1), self.P.get(f"W{l + 1}"))
+        self.dH[l] = e
+        return g if e is None else exact.to_float(e)
+
+    def through(self, l: int, name: str, alpha: float, dz: Array) -> Array:
+        e = None
+        g, z = self.dH.get(l), self.Z.get(l)
+        if g is not None and name == "linear":
+            e = g
+        elif g is not None and z is not None and name in ("relu", "leaky_relu"):
+            e = g * exact.relu_grad(z, alpha if name == "leaky_relu" else 0.0)
+        # (without an exact dH the float dz is still right at the kinks: Z itself is exact)
+        self.dZ[l] = e
+        return self._set(f"dZ{l}", e, dz)
+
+    def grad_W(self, l: int, net: Net, m: int, dW: Array) -> Array:
+        red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
+        e = exact.maybe(lambda h, d: (h.T @ d) * red, self.H.get(l - 1), self.dZ.get(l))
+        if e is not None and net.l2:
+            e = exact.maybe(lambda g, w: g + exact.const(net.l2) / m * w, e, self.P.get(f"W{l}"))
+        return self._set(f"dW{l}", e, dW)
+
+    def grad_b(self, l: int, net: Net, m: int, db: Array) -> Array:
+        red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
+        e = exact.maybe(lambda d: d.sum(axis=0, keepdims=True) * red, self.dZ.get(l))
+        return self._set(f"db{l}", e, db)
+
+    def exact_names(self) -> frozenset[str]:
+        return frozenset(self.names)

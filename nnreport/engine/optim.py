@@ -1,10 +1,17 @@
-"""Optimisers, exactly as docs/spec.md states them (t counts steps from 1)."""
+"""Optimisers, exactly as docs/spec.md states them (t counts steps from 1).
+
+`step(..., trace=...)` also records, per parameter, the optimiser state the worked step shows
+and the JSON holds under canonical names: momentum `v`; RMSprop `s`; Adam `m`, `v`, `mhat`,
+`vhat`; every optimiser `step` (what is subtracted from the parameter).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import exact
 
 Array = np.ndarray
 
@@ -26,29 +33,56 @@ class Optimizer:
     v: dict[str, Array] = field(default_factory=dict)
     s: dict[str, Array] = field(default_factory=dict)
 
-    def step(self, params: dict[str, Array], grads: dict[str, Array], frozen: set[str]) -> dict[str, Array]:
-        """Return updated parameters (new arrays; the inputs are left untouched)."""
+    def step(self, params: dict[str, Array], grads: dict[str, Array], frozen: set[str],
+             trace: dict[str, dict[str, Array]] | None = None,
+             exact_grads: frozenset[str] = frozenset()) -> dict[str, Array]:
+        """Return updated parameters (new arrays; the inputs are left untouched). With `trace`,
+        record each parameter's state; gradients named in `exact_grads` (as d<name>) are exact
+        decimals, so SGD and a first momentum step are computed exactly too."""
         self.t += 1
         o, lr, t = self.spec, self.lr, self.t
         new = dict(params)
         for k, g in grads.items():
             if k in frozen:
                 continue
+            state: dict[str, Array] = {}
             if o.name == "sgd":
                 upd = g
             elif o.name == "momentum":
                 self.v[k] = o.beta * self.v.get(k, 0.0) + (1 - o.beta) * g
-                upd = self.v[k]
+                upd = state["v"] = self.v[k]
             elif o.name == "rmsprop":
                 self.s[k] = o.beta * self.s.get(k, 0.0) + (1 - o.beta) * g * g
+                state["s"] = self.s[k]
                 upd = g / (np.sqrt(self.s[k]) + o.eps)
             elif o.name == "adam":
                 self.v[k] = o.beta1 * self.v.get(k, 0.0) + (1 - o.beta1) * g
                 self.s[k] = o.beta2 * self.s.get(k, 0.0) + (1 - o.beta2) * g * g
                 vh = self.v[k] / (1 - o.beta1**t)
                 sh = self.s[k] / (1 - o.beta2**t)
+                state.update(m=self.v[k], v=self.s[k], mhat=vh, vhat=sh)
                 upd = vh / (np.sqrt(sh) + o.eps)
             else:  # pragma: no cover - refused by the spec layer
                 raise ValueError(o.name)
-            new[k] = params[k] - lr * upd
+            state["step"] = lr * upd
+            new[k] = params[k] - state["step"]
+            if f"d{k}" in exact_grads and (o.name == "sgd" or (o.name == "momentum" and t == 1)):
+                new[k], state = self._exact(k, params[k], g, state)
+            if trace is not None:
+                trace[k] = state
         return new
+
+    def _exact(self, k: str, p: Array, g: Array,
+               state: dict[str, Array]) -> tuple[Array, dict[str, Array]]:
+        """p - lr g (SGD) or p - lr (1 - beta) g (a first momentum step), exactly."""
+        eg, ep = exact.rational(g), exact.rational(p)
+        if eg is None or ep is None:
+            return p - state["step"], state
+        lr = exact.const(self.lr)
+        out = dict(state)
+        if self.spec.name == "momentum":
+            ev = (1 - exact.const(self.spec.beta)) * eg
+            out["v"] = self.v[k] = exact.to_float(ev)
+            eg = ev
+        out["step"] = exact.to_float(lr * eg)
+        return exact.to_float(ep - lr * eg), out

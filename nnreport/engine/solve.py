@@ -14,7 +14,7 @@ from ..errors import ComputeError
 from ..spec.resolve import Document, ExpressionSetup, NetworkSetup, Setup
 from .expressions import evaluate
 from .functions import LossSpec, per_sample_loss
-from .network import Net, Pass, forward, l2_penalty, loss_of, reduce, run
+from .network import Net, Pass, forward_exact, l2_penalty, loss_of, reduce, run
 from .optim import Optimizer, OptimizerSpec
 
 Array = np.ndarray
@@ -42,6 +42,8 @@ class NetworkSolution:
     yhat_final: Array
     loss_final: float
     accuracy_final: float | None
+    opt_state: dict[str, dict[str, Array]] = field(default_factory=dict)  # worked step, per param
+    batches: list[list[int]] = field(default_factory=list)  # epoch 1: 0-based sample rows
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
@@ -58,21 +60,23 @@ class NetworkSolution:
             v[f"dZ{l}"] = _shown(self.step.dZ[l - 1], lay)
         for p in ("W", "b"):
             for l in range(1, L + 1):
-                v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
-        for p in ("W", "b"):
-            for l in range(1, L + 1):
-                if f"{p}{l}" in self.step.per_sample:  # omitted past MAX_PER_SAMPLE entries
-                    ps = self.step.per_sample[f"{p}{l}"]
-                    v[f"d{p}{l}_per_sample"] = [_shown(m, lay) for m in ps]
-        for p in ("W", "b"):
-            for l in range(1, L + 1):
-                v[f"{p}{l}_new"] = _shown(self.new_params[f"{p}{l}"], lay)
+                if f"{p}{l}" in self.step.grads:  # no db for a layer without bias
+                    v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
+        names = [f"{p}{l}" for p in ("W", "b") for l in range(1, L + 1) if f"{p}{l}" in self.new_params]
+        for k in names:
+            if k in self.step.per_sample:  # omitted past MAX_PER_SAMPLE entries
+                v[f"d{k}_per_sample"] = [_shown(m, lay) for m in self.step.per_sample[k]]
+        for k in names:
+            for state, value in self.opt_state.get(k, {}).items():
+                v[f"{k}_{state}"] = _shown(value, lay)
+        for k in names:
+            v[f"{k}_new"] = _shown(self.new_params[k], lay)
+        v["batches"] = self.batches
         v["loss_history"] = self.history
         v["loss_final"] = self.loss_final
         v["yhat_final"] = _shown(self.yhat_final, lay)
-        for p in ("W", "b"):
-            for l in range(1, L + 1):
-                v[f"{p}{l}_final"] = _shown(self.final_params[f"{p}{l}"], lay)
+        for k in names:
+            v[f"{k}_final"] = _shown(self.final_params[k], lay)
         if self.accuracy_final is not None:
             v["accuracy_final"] = self.accuracy_final
         return v
@@ -118,23 +122,28 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
     params = {k: v.copy() for k, v in s.params.items()}
     history: list[float] = []
     first: tuple[Array, Array, Pass, dict[str, Array]] | None = None
+    trace: dict[str, dict[str, Array]] = {}
+    batches: list[list[int]] = []
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(1, s.epochs + 1):
             order = rs.permutation(m) if rs is not None else None
-            batches = _batches(m, s.batch_size, order)
+            epoch_batches = _batches(m, s.batch_size, order)
+            if epoch == 1:
+                batches = [np.arange(m)[idx].tolist() for idx in epoch_batches]
             start_loss: float | None = None
-            for j, idx in enumerate(batches):
+            for j, idx in enumerate(epoch_batches):
                 Xb, Yb = X[idx], Y[idx]
                 size = Xb.shape[0]
                 is_first = first is None
                 n_params = sum(v.size for v in params.values())
                 p = run(net, params, Xb, Yb,
-                        per_sample=is_first and size * n_params <= MAX_PER_SAMPLE)
+                        per_sample=is_first and size * n_params <= MAX_PER_SAMPLE, exact=is_first)
                 if j == 0 and size == m and rs is None:
                     start_loss = p.loss  # full batch, same params: no second forward pass
                 elif j == 0:
                     start_loss = loss_of(net, params, X, Y)
-                params = opt.step(params, p.grads, set(s.freeze))
+                params = opt.step(params, p.grads, set(s.freeze), trace if is_first else None,
+                                  p.exact if is_first else frozenset())
                 if is_first:
                     first = (Xb, Yb, p, params)
             assert start_loss is not None
@@ -145,7 +154,7 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
                 raise ComputeError(
                     f"problem '{s.id}': training diverged in epoch {epoch} ({what})\n"
                     f"    hint: lower the learning rate (lr: {s.lr:g}) or scale the inputs")
-        Z, H = forward(net, params, X)  # one pass gives the final loss and predictions
+        Z, H = forward_exact(net, params, X)  # one pass: the final loss and predictions
         final_loss = reduce(net, per_sample_loss(net.loss, Z[-1], H[-1], Y)) + l2_penalty(net, params, m)
         if not np.isfinite(final_loss) or not np.all(np.isfinite(H[-1])):
             raise ComputeError(
@@ -156,7 +165,9 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
     Xb, Yb, p, new = first
     return NetworkSolution(
         setup=s, Xb=Xb, Yb=Yb, step=p, new_params=new, history=history, final_params=params,
-        yhat_final=H[-1], loss_final=final_loss, accuracy_final=accuracy(H[-1], Y),
+        yhat_final=H[-1], loss_final=final_loss,
+        accuracy_final=accuracy(H[-1], Y) if s.task == "classification" else None,
+        opt_state=trace, batches=batches,
     )
 
 

@@ -25,7 +25,8 @@ def _shown_units(n: int) -> list[int | None]:
 
 
 def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
-                 weights: list[np.ndarray] | None = None, biases: list[np.ndarray] | None = None,
+                 weights: list[np.ndarray] | None = None,
+                 biases: list[np.ndarray | None] | None = None,
                  digits: int = 3, bias_names: list[str] | None = None) -> str:
     """TikZ source. weights[l] is W_{l+1} in the rows layout (in x out), biases[l] is 1 x out."""
     L = len(units) - 1
@@ -54,8 +55,9 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
             else:
                 label = f"h_{{{j}}}" if L == 2 else f"h^{{({l})}}_{{{j}}}"
             lines.append(rf"  \node[neuron] (L{l}N{j}) at ({l}, {y:.2f}) {{${label}$}};")
-            if values and l > 0 and biases is not None:
-                b = float(np.asarray(biases[l - 1]).ravel()[j - 1])
+            bl = biases[l - 1] if biases is not None and l > 0 else None
+            if values and bl is not None:  # a layer without bias has none to show
+                b = float(np.asarray(bl).ravel()[j - 1])
                 name = (bias_names or [])[l - 1] if bias_names else f"b_{{{l}}}"
                 lines.append(rf"  \node[b, above=0.2mm of L{l}N{j}] {{${name}{{=}}{fmt(b, digits)}$}};")
         head = "input" if l == 0 else ACT_NAME[activations[l - 1]]

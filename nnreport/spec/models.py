@@ -54,6 +54,7 @@ class Layer(Strict):
     units: Annotated[int, Field(ge=1, le=100_000)]
     activation: str = "sigmoid"
     alpha: float = 0.01
+    bias: bool = True
 
     @field_validator("activation", mode="before")
     @classmethod

@@ -57,6 +57,7 @@ class NetworkSetup:
     log_every: int | None = None
     digits_for: dict[str, int] = field(default_factory=dict)
     constraints: tuple[tuple[str, float], ...] = ()
+    task: str = "classification"  # or "regression": decides accuracy, plots, wording
     kind: str = "network"
 
     @property
@@ -122,6 +123,17 @@ def _value(v: Any, shape: tuple[int, ...] | None, what: str) -> Array:
         if a.shape != shape:
             raise ValueError(f"{what} has shape {list(a.shape)}, expected {list(shape)}")
     return a
+
+
+def task_of(loss: str, output: str, Y: Array) -> str:
+    """Classification when the targets are 0/1 labels and the problem treats them as classes:
+    a cross-entropy loss, a sigmoid or softmax output, or one-hot rows (seed 003's linear output
+    trained with MSE on one-hot digits); anything else is regression."""
+    labels = bool(np.all((Y == 0) | (Y == 1)))
+    one_hot = labels and Y.shape[1] > 1 and bool(np.all(Y.sum(axis=1) == 1))
+    if labels and (loss in ("bce", "cce") or output in ("sigmoid", "softmax") or one_hot):
+        return "classification"
+    return "regression"
 
 
 def _constraint(c: str | dict[str, float]) -> tuple[str, float]:
@@ -209,7 +221,8 @@ class _Checker:
             shape = (fi, fo) if layout == "rows" else (fo, fi)
             w = _draw(init.method, rs, shape, init.scale, fi, fo)
             params[f"W{k}"] = w if layout == "rows" else w.T
-            params[f"b{k}"] = np.zeros((1, fo))
+            if layers[k - 1].bias:
+                params[f"b{k}"] = np.zeros((1, fo))
         valid = set(params)
         for name, v in p.params.items():
             if name not in valid:
@@ -270,6 +283,7 @@ class _Checker:
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
             constraints=tuple(_constraint(c) for c in p.constraints),
+            task=task_of(loss, acts[-1], Y),
         )
 
     # ---- expression problems ----------------------------------------------------------
