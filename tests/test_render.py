@@ -17,7 +17,14 @@ def test_symbol_matches_sympy(name):
     want = sympy_symbol(name)
     base = want.split("_")[0]
     if len(base) > 1 and base.isalpha():
-        want = rf"\mathit{{{base}}}" + want[len(base):]
+        want = rf"\mathrm{{{base}}}" + want[len(base):]
+    assert symbol(name) == want
+
+
+@pytest.mark.parametrize("name,want", [("yhat", r"\hat{y}"), ("Yhat", r"\hat{Y}"),
+                                       ("yhat2", r"\hat{y}_{2}"), ("nll", r"\mathrm{nll}"),
+                                       ("lr", r"\mathrm{lr}"), ("hat", r"\mathrm{hat}")])
+def test_multi_letter_names_are_words_or_proper_symbols(name, want):
     assert symbol(name) == want
 
 
@@ -37,8 +44,8 @@ def test_printed_derivative_is_the_derivative(act):
     printed = ACT_DERIV[act].format(Z="Z", H="H")
     expr = {"sigmoid": H * (1 - H), "tanh": 1 - H * H, "linear": sp.Integer(1)}[act]
     # the formula in the documents is the expression we check, letter for letter
-    assert printed.replace(r"\circ", "*").replace(r"\left", "").replace(r"\right", "").replace(" ", "") \
-        in {"H*(1-H)", "(1-H*H)", "1"}
+    assert printed.replace(r"\odot", "*").replace(r"\left", "").replace(r"\right", "").replace(" ", "") \
+        in {"H*(1-H)", "1-H*H", "1"}
     assert sp.simplify(expr.subs(H, f) - sp.diff(f, z)) == 0
 
 

@@ -1,8 +1,7 @@
 """What a document holds, independent of how the template lays it out.
 
 A problem is a list of Parts (Given, Forward pass, ...); a part is a list of items: prose,
-equations, raw LaTeX (tables) and figures. An equation Line knows its successive right-hand
-sides (formula, substitution, result) and breaks itself across lines to stay in the margins.
+worked steps (steps.py, rendered by lines.py), given values, raw LaTeX (tables) and figures.
 """
 
 from __future__ import annotations
@@ -10,54 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..render.matrices import Tex, text_width
-
-LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
-
-
-@dataclass
-class Line:
-    lhs: str
-    steps: list[list[Tex]]      # each right-hand side, as breakable pieces
-    blank: Tex | None = None    # the empty answer box for the question sheet
-    tag: str = ""               # small note at the right (shape)
-
-    def rows(self, budget: float = LINE_BUDGET_EM) -> list[str]:
-        """The align* rows: whole steps packed greedily ('lhs &= a = b'); a step too wide
-        for a row of its own is broken between its pieces, continuation rows indented."""
-        lhs_w = text_width(self.lhs) + 1.0
-        out: list[str] = []
-        cur: list[str] = []
-        width = lhs_w
-        for step in self.steps:
-            w = sum(p.width for p in step) + 1.2
-            if cur and width + w > budget:
-                out.append(self._lead(len(out)) + " = ".join(cur))
-                cur, width = [], lhs_w
-            if width + w <= budget or len(step) == 1:
-                cur.append(" ".join(p.tex for p in step))
-                width += w
-                continue
-            chunk: list[str] = []
-            cw, first = width, True
-            for piece in step:
-                if chunk and cw + piece.width > budget:
-                    out.append((self._lead(len(out)) if first else r"&\quad ") + " ".join(chunk))
-                    first, chunk, cw = False, [], lhs_w + 2.0
-                chunk.append(piece.tex)
-                cw += piece.width
-            out.append((self._lead(len(out)) if first else r"&\quad ") + " ".join(chunk))
-            cur, width = [], lhs_w
-        if cur:
-            out.append(self._lead(len(out)) + " = ".join(cur))
-        if self.tag:
-            out[-1] += rf" \tag*{{\footnotesize\color{{gray}}${self.tag}$}}"
-        return out
-
-    def _lead(self, k: int) -> str:
-        return f"{self.lhs} &= " if k == 0 else "&= "
-
-    def blank_row(self) -> str:
-        return f"{self.lhs} &= {self.blank.tex if self.blank else ''}"
+from .lines import LINE_BUDGET_EM, align_body, blank_row
+from .steps import Step
 
 
 @dataclass
@@ -68,9 +21,17 @@ class Para:
 
 @dataclass
 class Eqs:
-    lines: list[Line]
-    asked: bool = True
+    """Worked steps, one align* block; on the question sheet the asked ones become blanks."""
+
+    steps: list[Step]
     kind: str = "eqs"
+
+    def body(self) -> str:
+        return align_body(self.steps)
+
+    def blanks(self) -> str:
+        asked = [s for s in self.steps if s.asked and s.result is not None]
+        return " \\\\[1.5ex]\n  ".join(blank_row(s) for s in asked)
 
 
 @dataclass

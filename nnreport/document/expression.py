@@ -1,44 +1,88 @@
 """The worked solution of an expression problem: given values, then each compute step as
-formula = substitution = result."""
+formula = substitution = (the function's argument evaluated) = result.
+
+A scalar sigmoid or tanh also shows its arithmetic (sigma(6) = 1 / (1 + e^{-6})), a softmax of
+a vector its exponentials over their sum, so every line can be followed with a calculator."""
 
 from __future__ import annotations
 
 import ast
+import re
 
 import numpy as np
 
+from ..engine.expressions import evaluate
 from ..engine.solve import ExpressionSolution
-from ..render.expr import to_latex
+from ..render.expr import is_column, to_latex
 from ..render.formulas import symbol
-from ..render.matrices import Tex, value
-from .content import Eqs, Line, Part, Values
+from ..render.matrices import Tex, text_width
+from ..render.numbers import fmt
+from .content import Eqs, Part, Values
+from .lines import piece_tex
+from .steps import Piece, Step, Val
+
+
+def _plain(tex: str) -> str:
+    """A formula with its formatting stripped, to see whether it only repeats the name."""
+    return re.sub(r"\\(mathit|mathrm|operatorname)|[{}\s_]", "", tex)
+
+
+def _arith(fn: str, v: np.ndarray, d: int) -> str | None:
+    """The arithmetic of fn at a known value, or None when there is nothing to show."""
+    if v.size == 1 and fn in ("sigmoid", "tanh"):
+        zs = fmt(float(v.ravel()[0]), d)
+        neg = rf"\left({zs}\right)" if zs.startswith("-") else zs
+        if fn == "sigmoid":
+            return rf"\frac{{1}}{{1 + e^{{-{neg}}}}}"
+        return rf"\frac{{e^{{{zs}}} - e^{{-{neg}}}}}{{e^{{{zs}}} + e^{{-{neg}}}}}"
+    if fn == "softmax" and v.ndim == 1 and 1 < v.size <= 6:
+        exps = [rf"e^{{{fmt(float(x), d)}}}" for x in v]
+        return (r"\frac{\left[" + r" \;\; ".join(exps) + r"\right]}{" + " + ".join(exps) + "}")
+    return None
 
 
 def expression_parts(sol: ExpressionSolution) -> list[Part]:
     s = sol.setup
     d = s.digits
-    given = Part("Given", [Values([(symbol(s.names.get(k, k)), value(v, d))
+    given = Part("Given", [Values([(symbol(s.names.get(k, k)), piece_tex(Val(v, d)))
                                    for k, v in s.given.items()])])
     env = dict(s.given)
-    lines = []
+    columns: set[str] = set()
+    steps: list[Step] = []
     for st in s.steps:
-        result = sol.results[st.name]
-        formula = to_latex(st.tree, env, d, names=s.names)
-        subst = to_latex(st.tree, env, d, substitute=True)
-        steps: list[list[Tex]] = [[formula]]
-        if subst.tex != formula.tex:
-            steps.append([subst])
+        result = np.asarray(sol.results[st.name])
+        cache: dict[int, np.ndarray] = {}
+
+        def ev(node: ast.AST, env: dict[str, np.ndarray] = env,
+               cache: dict[int, np.ndarray] = cache) -> np.ndarray:
+            if id(node) not in cache:
+                cache[id(node)] = evaluate(ast.Expression(body=node), env)  # type: ignore[arg-type]
+            return cache[id(node)]
+
+        formula = to_latex(st.tree, env, d, names=s.names, columns=columns, ev=ev)
+        subst = to_latex(st.tree, env, d, substitute=True, columns=columns, ev=ev)
+        lhs = symbol(s.names.get(st.name, st.name))
+        more: list[list[Piece]] = []
         body = st.tree.body
-        if (isinstance(body, ast.BinOp) and isinstance(body.op, ast.MatMult)
-                and isinstance(body.right, ast.Name) and np.ndim(env[body.right.id]) == 1
-                and np.ndim(result) == 1):
-            res = value(np.asarray(result).reshape(-1, 1), s.digits_for.get(st.name, d))  # M v: column
-        else:
-            res = value(result, s.digits_for.get(st.name, d))
-        steps.append([res])
-        arr = np.asarray(result)
-        blank = value(np.zeros(arr.shape if arr.ndim else (1, 1)), blank=True) if arr.size > 1 else \
-            Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
-        lines.append(Line(symbol(s.names.get(st.name, st.name)), steps, blank))
+        if isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.args:
+            arg = body.args[0]
+            fn = body.func.id
+            if not isinstance(arg, ast.Name | ast.Constant) and fn not in ("outer", "transpose"):
+                inner = Tex(fmt(float(ev(arg).ravel()[0]), d), 0.0) if ev(arg).size == 1 else \
+                    piece_tex(Val(ev(arg), d, is_column(arg, ev, columns)))
+                tex = subst.tex.split(r"\left(")[0] + rf"\left({inner.tex}\right)"
+                more.append([Tex(tex, inner.width + text_width(subst.tex.split(r"\left(")[0]) + 1)])
+            arith = _arith(fn, np.asarray(ev(arg)), d)
+            if arith:
+                more.append([arith])
+        col = is_column(body, ev, columns)
+        if col:
+            columns.add(st.name)
+        digits = s.digits_for.get(st.name, d)
+        steps.append(Step(
+            lhs,
+            formula.tex if _plain(formula.tex) != _plain(lhs) else None,
+            [subst] if subst.tex != formula.tex else None,
+            Val(result, digits, col), key=st.name, more=more))
         env[st.name] = result
-    return [given, Part("Solution", [Eqs(lines)], questions_title="Answers")]
+    return [given, Part("Solution", [Eqs(steps)], questions_title="Answers")]

@@ -1,9 +1,18 @@
 """A `compute:` expression as LaTeX: once with symbols (the formula) and once with every
-name replaced by its value (the substitution)."""
+name replaced by its value (the substitution).
+
+Notation (docs/spec.md): `@` is juxtaposition (A x), with a \\cdot between names of several
+letters; `*` is \\cdot when one side is a number and \\odot (elementwise) otherwise; sums,
+means, maxima and minima along an axis are colsum/rowsum, colmean/rowmean, ...; `outer(a, b)`
+is a b^T. A 1-D value that multiplies a matrix from the right (the v in M v) is a column, and
+so is everything computed elementwise from it (M v + b, relu(M v + b)) and every later use of
+a name that holds such a value (`columns`).
+"""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,9 +24,14 @@ _PREC = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.MatMult: 2, ast.Po
 _FUNC = {
     "sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "tanh": r"\tanh",
     "softmax": r"\operatorname{softmax}", "exp": r"\exp", "log": r"\log", "sqrt": "",
-    "abs": "", "sum": r"\sum", "mean": r"\operatorname{mean}", "max": r"\max", "min": r"\min",
-    "outer": r"\operatorname{outer}", "transpose": "",
+    "abs": "", "sum": r"\operatorname{sum}", "mean": r"\operatorname{mean}", "max": r"\max",
+    "min": r"\min", "outer": "", "transpose": "",
 }
+_AXIS = {"sum": ("colsum", "rowsum"), "mean": ("colmean", "rowmean"),
+         "max": ("colmax", "rowmax"), "min": ("colmin", "rowmin")}
+ELEMENTWISE = {"sigmoid", "relu", "tanh", "softmax", "exp", "log", "sqrt", "abs"}
+
+Evaluate = Callable[[ast.AST], np.ndarray]
 
 
 def _prec(node: ast.AST) -> int:
@@ -28,85 +42,139 @@ def _prec(node: ast.AST) -> int:
     return 5
 
 
+def is_column(node: ast.AST, ev: Evaluate, columns: set[str]) -> bool:
+    """Whether the 1-D value of `node` is shown as a column (see the module docstring)."""
+    if np.ndim(ev(node)) != 1:
+        return False
+    if isinstance(node, ast.Name):
+        return node.id in columns
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.MatMult):
+            return np.ndim(ev(node.left)) == 2
+        return is_column(node.left, ev, columns) or is_column(node.right, ev, columns)
+    if isinstance(node, ast.UnaryOp):
+        return is_column(node.operand, ev, columns)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ELEMENTWISE:
+        return is_column(node.args[0], ev, columns)
+    return False
+
+
+def _multi_letter(node: ast.AST, names: dict[str, str]) -> bool:
+    if isinstance(node, ast.Name):
+        shown = names.get(node.id, node.id)
+        return len(shown.rstrip("0123456789").rstrip("_")) > 1
+    return False
+
+
 def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
-             substitute: bool = False, names: dict[str, str] | None = None) -> Tex:
+             substitute: bool = False, names: dict[str, str] | None = None,
+             columns: set[str] | None = None, ev: Evaluate | None = None) -> Tex:
+    """`ev(node)` gives a subexpression's value (for shapes); `columns` are the names whose
+    1-D values are columns."""
     names = names or {}
+    columns = columns or set()
+
+    def default_ev(node: ast.AST) -> np.ndarray:
+        if isinstance(node, ast.Name):
+            return np.asarray(env[node.id])
+        if isinstance(node, ast.Constant):
+            return np.asarray(node.value)
+        return np.zeros(2)  # shape unknown: treated as a vector
+
+    evaluate = ev or default_ev
 
     def is_scalar(node: ast.AST) -> bool:
-        if isinstance(node, ast.Constant):
-            return True
-        if isinstance(node, ast.Name):
-            return np.asarray(env.get(node.id, 0.0)).size == 1
-        if isinstance(node, ast.UnaryOp):
-            return is_scalar(node.operand)
-        return False
+        try:
+            return bool(np.asarray(evaluate(node)).size == 1)
+        except Exception:  # noqa: BLE001 - a shape question only
+            return False
 
-    def wrap(node: ast.AST, limit: int) -> Tex:
-        t = go(node)
+    def wrap(node: ast.AST, limit: int, col: bool = False) -> Tex:
+        t = go(node, col)
         if _prec(node) < limit:
             return Tex(rf"\left({t.tex}\right)", t.width + 1.0)
         return t
 
-    def go(node: ast.AST) -> Tex:
+    def go(node: ast.AST, col: bool = False) -> Tex:
         if isinstance(node, ast.Constant):
             s = fmt(float(node.value), digits)  # type: ignore[arg-type]
             return Tex(s, text_width(s))
         if isinstance(node, ast.Name):
             if substitute:
-                return value(env[node.id], digits)
+                v = np.asarray(env[node.id])
+                if v.ndim == 1 and (col or node.id in columns):
+                    v = v.reshape(-1, 1)
+                return value(v, digits)
             s = symbol(names.get(node.id, node.id))
             return Tex(s, text_width(s))
         if isinstance(node, ast.List | ast.Tuple):
-            return value(np.asarray(eval_literal(node)), digits)
+            v = np.asarray(ast.literal_eval(node), dtype=float)
+            return value(v.reshape(-1, 1) if col and v.ndim == 1 else v, digits)
         if isinstance(node, ast.UnaryOp):
-            operand = wrap(node.operand, 3)
+            operand = wrap(node.operand, 3, col)
             sign = "-" if isinstance(node.op, ast.USub) else "+"
             return Tex(sign + operand.tex, operand.width + 0.8)
         if isinstance(node, ast.Attribute):
             inner = wrap(node.value, 5)
             return Tex(rf"{{{inner.tex}}}^{{T}}", inner.width + 0.6)
         if isinstance(node, ast.Call):
-            assert isinstance(node.func, ast.Name)
-            fn = node.func.id
-            args = [go(a) for a in node.args]
-            if fn == "sqrt":
-                return Tex(rf"\sqrt{{{args[0].tex}}}", args[0].width + 1.0)
-            if fn == "abs":
-                return Tex(rf"\left|{args[0].tex}\right|", args[0].width + 0.6)
-            if fn == "transpose":
-                return Tex(rf"\left({args[0].tex}\right)^{{T}}", args[0].width + 1.6)
-            joined = ", ".join(a.tex for a in args)
-            w = sum(a.width for a in args) + 1.0 + text_width(_FUNC[fn]) / 2
-            return Tex(rf"{_FUNC[fn]}\left({joined}\right)", w)
+            return call(node, col)
         if isinstance(node, ast.BinOp):
-            p = _PREC[type(node.op)]
-            op = node.op
-            if isinstance(op, ast.Div):
-                a, b = go(node.left), go(node.right)
-                return Tex(rf"\frac{{{a.tex}}}{{{b.tex}}}", max(a.width, b.width) + 0.4)
-            if isinstance(op, ast.Pow):
-                a, b = wrap(node.left, 5), go(node.right)
-                return Tex(rf"{{{a.tex}}}^{{{b.tex}}}", a.width + 0.7 * b.width)
-            a = wrap(node.left, p)
-            if (isinstance(op, ast.MatMult) and substitute and isinstance(node.right, ast.Name)
-                    and np.ndim(env[node.right.id]) == 1):
-                b = value(np.asarray(env[node.right.id]).reshape(-1, 1), digits)  # v in M v: a column
-            else:
-                b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0))
-            if isinstance(op, ast.Add):
-                sym = " + "
-            elif isinstance(op, ast.Sub):
-                sym = " - "
-            elif isinstance(op, ast.MatMult):
-                sym = r" \, " if substitute else " "
-            else:
-                sym = r" \cdot " if is_scalar(node.left) or is_scalar(node.right) else r" \odot "
-            return Tex(a.tex + sym + b.tex, a.width + b.width + 1.2)
+            return binop(node, col)
         raise TypeError(type(node).__name__)  # pragma: no cover - parse() refuses the rest
 
-    return go(tree.body)
+    def call(node: ast.Call, col: bool) -> Tex:
+        assert isinstance(node.func, ast.Name)
+        fn = node.func.id
+        inner_col = col and fn in ELEMENTWISE
+        if fn == "outer":  # a b^T: a column times a row
+            a, b = go(node.args[0], True), go(node.args[1], False)
+            if substitute:
+                return Tex(rf"{a.tex} \, {b.tex}", a.width + b.width + 0.4)
+            return Tex(rf"{a.tex} \, {{{b.tex}}}^{{T}}", a.width + b.width + 1.0)
+        args = [go(a, inner_col) for a in node.args[:1]]
+        if fn == "sqrt":
+            return Tex(rf"\sqrt{{{args[0].tex}}}", args[0].width + 1.0)
+        if fn == "abs":
+            return Tex(rf"\left|{args[0].tex}\right|", args[0].width + 0.6)
+        if fn == "transpose":
+            return Tex(rf"\left({args[0].tex}\right)^{{T}}", args[0].width + 1.6)
+        name = _FUNC[fn]
+        if fn in _AXIS and len(node.args) == 2:
+            axis = int(ast.literal_eval(node.args[1])) % max(np.ndim(evaluate(node.args[0])), 1)
+            if np.ndim(evaluate(node.args[0])) == 2:
+                name = rf"\operatorname{{{_AXIS[fn][axis]}}}"
+        w = args[0].width + 1.0 + text_width(name) / 2
+        return Tex(rf"{name}\left({args[0].tex}\right)", w)
 
+    def binop(node: ast.BinOp, col: bool) -> Tex:
+        p = _PREC[type(node.op)]
+        op = node.op
+        if isinstance(op, ast.Div):
+            a, b = go(node.left, col), go(node.right, col)
+            return Tex(rf"\frac{{{a.tex}}}{{{b.tex}}}", max(a.width, b.width) + 0.4)
+        if isinstance(op, ast.Pow):
+            a, b = wrap(node.left, 5, col), go(node.right)
+            return Tex(rf"{{{a.tex}}}^{{{b.tex}}}", a.width + 0.7 * b.width)
+        if isinstance(op, ast.MatMult):
+            a = wrap(node.left, p)
+            b = wrap(node.right, p, np.ndim(evaluate(node.right)) == 1)  # v in M v: a column
+            if substitute:
+                sym = r" \, "
+            elif _multi_letter(node.left, names) or _multi_letter(node.right, names):
+                sym = r" \cdot "  # Resources Allocation would read as one product of letters
+            else:
+                sym = " "
+            return Tex(a.tex + sym + b.tex, a.width + b.width + 1.2)
+        sub_col = col or is_column(node, evaluate, columns)
+        a = wrap(node.left, p, sub_col)
+        b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0), sub_col)
+        if isinstance(op, ast.Add):
+            sym = " + "
+        elif isinstance(op, ast.Sub):
+            sym = " - "
+        else:
+            sym = r" \cdot " if is_scalar(node.left) or is_scalar(node.right) else r" \odot "
+        return Tex(a.tex + sym + b.tex, a.width + b.width + 1.2)
 
-def eval_literal(node: ast.AST) -> object:
-    return ast.literal_eval(node)
-
+    return go(tree.body, is_column(tree.body, evaluate, columns))

@@ -26,8 +26,9 @@ def sympy_symbol(name: str) -> str:
 
 @lru_cache(maxsize=512)
 def symbol(name: str) -> str:
-    """LaTeX for a display name: trailing digits become a subscript, Greek names letters,
-    and a multi-letter name is one italic word (\\mathit{nll}, not n l l).
+    """LaTeX for a display name: trailing digits become a subscript, Greek names letters, a
+    name ending in 'hat' a hat (yhat -> \\hat{y}), and a multi-letter name one upright word
+    (\\mathrm{nll}, not the product n l l of italic letters).
 
     Names of letters then digits (W1, B, XW1) are written directly, exactly as SymPy writes
     them (tests/test_render.py compares the two); anything else goes through SymPy."""
@@ -39,8 +40,12 @@ def symbol(name: str) -> str:
     else:
         tex = sympy_symbol(name)
     base = tex.split("_")[0]
-    if len(base) > 1 and base.isalpha():
-        tex = rf"\mathit{{{base}}}" + tex[len(base):]
+    if len(base) > 3 and base.isalpha() and base.endswith("hat"):
+        inner = base[:-3]
+        inner = inner if len(inner) == 1 else rf"\mathrm{{{inner}}}"
+        tex = rf"\hat{{{inner}}}" + tex[len(base):]
+    elif len(base) > 1 and base.isalpha():
+        tex = rf"\mathrm{{{base}}}" + tex[len(base):]
     return tex
 
 
@@ -56,10 +61,10 @@ ACT_APPLY = {
 
 # f'(Z) written with the layer's output H = f(Z) where that is how courses write it
 ACT_DERIV = {
-    "sigmoid": r"{H} \circ \left(1 - {H}\right)",
+    "sigmoid": r"{H} \odot \left(1 - {H}\right)",
     "relu": r"\mathbf{{1}}\left[{Z} > 0\right]",
     "leaky_relu": r"\left(\mathbf{{1}}\left[{Z} > 0\right] + \alpha\, \mathbf{{1}}\left[{Z} \le 0\right]\right)",
-    "tanh": r"\left(1 - {H} \circ {H}\right)",
+    "tanh": r"1 - {H} \odot {H}",
     "linear": r"1",
 }
 

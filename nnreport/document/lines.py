@@ -1,0 +1,160 @@
+"""Steps -> rows of an align* environment, broken to stay inside the margins.
+
+One step is `lhs &= formula = substitution = result`; right-hand sides are packed greedily,
+and a side too wide for a row of its own is broken between its pieces, continuation rows
+indented. Rows of one step are joined with `\\\\*` (no page break inside a step); steps are
+separated with a breakable `\\\\[0.8ex]`, so a page breaks only between steps.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..render.matrices import WIDTH_SAFETY, Tex, text_width, value
+from .steps import Piece, Step, Val
+
+LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
+BLANK_SCALAR = Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
+
+
+def piece_tex(p: Piece) -> Tex:
+    if isinstance(p, Tex):
+        return p
+    if isinstance(p, Val):
+        return value(p.array, p.digits)
+    return Tex(p, text_width(p) * WIDTH_SAFETY)
+
+
+def applied(template: str, v: Val) -> Tex:
+    """A function applied to a value, f([Z]), as one piece (the format string has one {})."""
+    t = piece_tex(v)
+    empty = template.format("")
+    return Tex(template.format(t.tex), t.width + text_width(empty) + 0.6)
+
+
+def side(pieces: list[Piece]) -> list[Tex]:
+    """Render one right-hand side. A negative number after another factor or an operator is
+    put in parentheses, so [0.9991; 0.9991] (-0.04755) never reads as a subtraction."""
+    out: list[Tex] = []
+    for p in pieces:
+        t = piece_tex(p)
+        opened = not out or out[-1].tex.rstrip().endswith(("(", "[", "{"))
+        if isinstance(p, Val) and t.tex.startswith("-") and not opened:
+            if out[-1].tex.strip() in ("+", "-") and p.array.size == 1:  # a + -b: a - b
+                sign = "-" if out[-1].tex.strip() == "+" else "+"
+                out[-1] = Tex(sign, out[-1].width)
+                t = Tex(t.tex[1:], t.width - 0.8)
+            else:
+                t = Tex(rf"\left({t.tex}\right)", t.width + 0.6)
+        out.append(t)
+    return out
+
+
+def sides(step: Step) -> list[list[Tex]]:
+    out: list[list[Tex]] = []
+    if step.formula:
+        out.append([Tex(step.formula, text_width(step.formula))])
+    if step.subst:
+        out.append(side(step.subst))
+    out += [side(more) for more in step.more]
+    if step.result is not None:
+        out.append([piece_tex(step.result)])
+    return out
+
+
+def shape_tag(step: Step) -> str:
+    if not step.shape or step.result is None:
+        return ""
+    a = step.result.array
+    dims = a.shape if a.ndim == 2 else (1, a.size) if a.ndim == 1 else (1, 1)
+    return rf"{dims[0]} \times {dims[1]}"
+
+
+_LEFT = re.compile(r"\\left(?![a-zA-Z])")
+_RIGHT = re.compile(r"\\right(?![a-zA-Z])")
+
+
+def _balanced(rows: list[str]) -> list[str]:
+    """Close every \\left a row leaves open with \\right. and reopen it with \\left. on the next
+    row, so a bracket may span a line break (TeX needs each row balanced)."""
+    out, carry = [], 0
+    for r in rows:
+        opened = carry + len(_LEFT.findall(r)) - len(_RIGHT.findall(r))
+        body = r
+        if carry:
+            head, sep, tail = r.partition("&")
+            lead = r"\left. " * carry
+            body = head + sep + (r"\quad " + lead + tail.removeprefix(r"\quad ") if sep else lead + r)
+        out.append(body + r" \right." * max(opened, 0))
+        carry = max(opened, 0)
+    return out
+
+
+def rows(step: Step, budget: float = LINE_BUDGET_EM) -> list[str]:
+    """The align* rows of one step: whole sides packed greedily ('lhs &= a = b'); a side too
+    wide for a row of its own is broken between its pieces, continuation rows indented."""
+    lhs_w = text_width(step.lhs) + 1.0
+    out: list[str] = []
+    cur: list[str] = []
+    width = lhs_w
+
+    def lead(k: int) -> str:
+        return f"{step.lhs} &= " if k == 0 else "&= "
+
+    for pieces in sides(step):
+        w = sum(p.width for p in pieces) + 1.2
+        if cur and width + w > budget:
+            out.append(lead(len(out)) + " = ".join(cur))
+            cur, width = [], lhs_w
+        if width + w <= budget or len(pieces) == 1:
+            cur.append(" ".join(p.tex for p in pieces))
+            width += w
+            continue
+        chunk: list[str] = []
+        cw, first = width, True
+        for piece in pieces:
+            if chunk and cw + piece.width > budget:
+                out.append((lead(len(out)) if first else r"&\quad ") + " ".join(chunk))
+                first, chunk, cw = False, [], lhs_w + 2.0
+            chunk.append(piece.tex)
+            cw += piece.width
+        out.append((lead(len(out)) if first else r"&\quad ") + " ".join(chunk))
+        cur, width = [], lhs_w
+    if cur:
+        out.append(lead(len(out)) + " = ".join(cur))
+    if not out:
+        out.append(f"{step.lhs} &")
+    out = _balanced(out)
+    tag = shape_tag(step)
+    if tag:
+        out[-1] += rf" \tag*{{\footnotesize\color{{gray}}${tag}$}}"
+    return out
+
+
+def blank(step: Step) -> Tex:
+    """The empty answer box of a step: a matrix of boxes, or one box for a number."""
+    if step.result is None:
+        return Tex("", 0.0)
+    a = step.result.array
+    if a.size == 1:
+        return BLANK_SCALAR
+    return value(np.zeros(a.shape if a.ndim else (1, 1)), blank=True)
+
+
+def blank_row(step: Step) -> str:
+    return f"{step.lhs} &= {blank(step).tex}"
+
+
+def align_body(steps: list[Step], budget: float = LINE_BUDGET_EM) -> str:
+    """The body of one align*: steps separated by breakable gaps, notes as \\intertext."""
+    parts = []
+    for k, st in enumerate(steps):
+        head = ""
+        if st.note:
+            head = rf"\shortintertext{{\footnotesize\color{{gray}} {st.note}}}" + "\n  "
+        parts.append(head + " \\\\*\n  ".join(rows(st, budget)))
+        if k < len(steps) - 1:
+            parts.append(" \\\\[0.8ex]\n  ")
+    return "  " + "".join(parts)

@@ -1,0 +1,36 @@
+"""The worked solution of a network problem, one module per part: given, forward, loss,
+backward, update, training. Each builds Steps (document/steps.py) from the solved problem;
+lines.py renders them. Values are shown in the problem's layout with its display names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...engine.solve import NetworkSolution
+from ..content import Part
+from .backward import backward
+from .base import Ctx
+from .forward import forward
+from .given import given
+from .loss import loss
+from .training import training
+from .update import update
+
+BUILDERS: dict[str, Callable[[Ctx], Part]] = {
+    "given": given, "forward": forward, "loss": loss, "backward": backward, "update": update,
+    "training": training}
+
+
+def network_parts(sol: NetworkSolution) -> list[Part]:
+    c = Ctx(sol)
+    s = sol.setup
+    parts = []
+    for name, build in BUILDERS.items():
+        if name not in s.show:
+            continue
+        if name == "training" and s.epochs == 1 and s.batch_size == s.X.shape[0]:
+            continue  # one step of one batch: the update above is the whole training
+        part = build(c)
+        part.key = name
+        parts.append(part)
+    return parts

@@ -1,0 +1,287 @@
+"""The backward pass: dZ of the output layer, then for each layer from the top down the
+per-sample and averaged dW, db, and dZ of the layer below, every product with its numbers.
+
+d-notation: dW is the gradient of the batch loss L with respect to W (a matrix of W's shape);
+dz^{(i)} is row i of dZ (column i in the columns layout), the delta of sample i."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...engine.functions import ACTIVATIONS
+from ...render import formulas as F
+from ...render.numbers import fmt
+from ..content import Eqs, Part
+from ..steps import Piece, Step, Val
+from .base import PER_SAMPLE_MAX_UNITS, PER_SAMPLE_SHOWN, Ctx, products, sum_pieces
+
+DERIV_NAME = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\operatorname{ReLU}'",
+              "leaky_relu": r"\operatorname{LReLU}'_{\alpha}", "linear": "1"}
+
+
+def backward(c: Ctx) -> Part:
+    part = Part("Backward pass")
+    steps = output_delta(c)
+    for l in range(c.L, 0, -1):
+        steps += layer_grads(c, l)
+        if l > 1:
+            steps += hidden_delta(c, l - 1)
+    part.items.append(Eqs(steps))
+    return part
+
+
+def _dz_name(l: int) -> str:
+    return f"dZ_{{{l}}}"
+
+
+def output_delta(c: Ctx) -> list[Step]:
+    s, sol, n = c.s, c.sol, c.n
+    L, k = c.L, s.Y.shape[1]
+    act = s.activations[-1]
+    yh = n(f"H{L}")
+    dZ = sol.step.dZ[-1]
+    closed = F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
+    if closed:
+        scale = closed.split(r"\left(")[0] if r"\left(" in closed else ""
+        subst: list[Piece] = [scale + r"\left("] if scale else []
+        subst += [c.v(sol.step.H[-1]), "-", c.v(sol.Yb)]
+        subst += [r"\right)"] if scale else []
+        if act == "sigmoid":
+            why = ("sigmoid with binary cross-entropy: $\\sigma'(z) = \\hat y(1-\\hat y)$ cancels "
+                   "the denominator of the loss's derivative, so $dZ = \\hat Y - Y$")
+            if k > 1:
+                why += f", averaged over the {k} outputs"
+        elif act == "softmax":
+            why = ("softmax with categorical cross-entropy: the softmax Jacobian and the loss's "
+                   "derivative combine to $dZ = \\hat Y - Y$")
+        else:
+            why = ("linear output with squared error: the 2 comes from the square"
+                   + (f", the $\\frac{{1}}{{{k}}}$ from the mean over the {k} outputs"
+                      if s.loss == "mse" and k > 1 else ""))
+        if s.factor != 1:
+            why += f", times the loss factor {fmt(s.factor)}"
+        return [c.step(_dz_name(L), closed.replace(r"\hat{Y}", yh), subst, dZ, key=f"dZ{L}",
+                       note=why)]
+    # the general chain: dL/dYhat, then through the output activation
+    formula, subst = loss_gradient(c)
+    dyh = dyhat(c)
+    steps = [c.step(r"d\hat{Y}", formula, subst, dyh, asked=False,
+                    note="the derivative of each sample's loss with respect to its prediction, "
+                         "elementwise")]
+    if s.loss in ("bce", "cce"):
+        steps.append(gradient_entry(c, dyh))
+    if act == "softmax":
+        dz = r"\hat{Y} \odot \left(d\hat{Y} - \left(d\hat{Y} \odot \hat{Y}\right)\mathbf{1}\right)"
+        inner = (dyh * sol.step.H[-1]).sum(axis=1, keepdims=True)
+        sub: list[Piece] = [c.v(sol.step.H[-1]), r"\odot \left(", c.v(dyh), "-",
+                            c.v(np.broadcast_to(inner, dyh.shape)), r"\right)"]
+        steps.append(c.step(_dz_name(L), dz, sub, dZ, key=f"dZ{L}",
+                            note="through the softmax: its Jacobian applied to each sample's row"))
+        return steps
+    if act == "linear":
+        steps.append(c.step(_dz_name(L), r"d\hat{Y}", [c.v(dyh)], dZ, key=f"dZ{L}"))
+        return steps
+    steps.append(derivative_step(c, L))
+    steps.append(c.step(_dz_name(L), rf"d\hat{{Y}} \odot {DERIV_NAME[act]}\left({n(f'Z{L}')}\right)",
+                        [c.v(dyh), r"\odot", c.v(act_deriv(c, L))], dZ, key=f"dZ{L}"))
+    return steps
+
+
+def dyhat(c: Ctx) -> np.ndarray:
+    s, sol = c.s, c.sol
+    y, yh = sol.Yb, sol.step.H[-1]
+    k = y.shape[1]
+    if s.loss in ("mse", "sse"):
+        return s.factor * 2 * (yh - y) / (k if s.loss == "mse" else 1)
+    e = s.eps or 0.0
+    if s.loss == "bce":
+        return s.factor * (-(y / (yh + e)) + (1 - y) / (1 - yh + e)) / k
+    return s.factor * (-y / (yh + e))
+
+
+def loss_gradient(c: Ctx) -> tuple[str, list[Piece]]:
+    """dL_i/dYhat in symbols and with the matrices put in; division is elementwise."""
+    s, sol, d = c.s, c.sol, c.digits
+    k = s.Y.shape[1]
+    pre = s.factor / (k if s.loss in ("mse", "bce") else 1)
+    Yh, Y = c.v(sol.step.H[-1]), c.v(sol.Yb)
+    if s.loss in ("mse", "sse"):
+        two = fmt(2 * pre, d)
+        return (rf"{two}\left(\hat{{Y}} - Y\right)",
+                [two + r"\left(", Yh, "-", Y, r"\right)"])
+    e = r" + \varepsilon" if s.eps is not None else ""
+    scale = "" if pre == 1 else fmt(pre, d) + r" \cdot "
+    if s.loss == "bce":
+        formula = (rf"{scale}\left(-Y \oslash \left(\hat{{Y}}{e}\right) + \left(1 - Y\right) "
+                   rf"\oslash \left(1 - \hat{{Y}}{e}\right)\right)")
+        return formula, [scale + r"\left(-", Y, r"\oslash \left(", Yh, e + r"\right) + \left(1 -",
+                         Y, r"\right) \oslash \left(1 -", Yh, e + r"\right)\right)"]
+    formula = rf"-{scale}Y \oslash \left(\hat{{Y}}{e}\right)"
+    return formula, ["-" + scale, Y, r"\oslash \left(", Yh, e + r"\right)"]
+
+
+def gradient_entry(c: Ctx, dyh: np.ndarray) -> Step:
+    """Entry (1, 1) of dL/dYhat with its arithmetic (a calculator line)."""
+    s, sol, d = c.s, c.sol, c.digits
+    k = s.Y.shape[1]
+    pre = s.factor / (k if s.loss == "bce" else 1)
+    y, p = float(sol.Yb[0, 0]), fmt(float(sol.step.H[-1][0, 0]), d)
+    e = r" + \varepsilon" if s.eps is not None else ""
+    scale = "" if pre == 1 else fmt(pre, d) + r" \cdot "
+    if s.loss == "bce":
+        entry = (rf"{scale}\left(-\frac{{{fmt(y, d)}}}{{{p}{e}}} + "
+                 rf"\frac{{{fmt(1 - y, d)}}}{{1 - {p}{e}}}\right)")
+    else:
+        entry = rf"-{scale}\frac{{{fmt(y, d)}}}{{{p}{e}}}"
+    i, j = c.entry(0, 0)
+    return c.step(rf"\left(d\hat{{Y}}\right)_{{{i}{j}}}", None, [entry], float(dyh[0, 0]),
+                  asked=False)
+
+
+def act_deriv(c: Ctx, l: int) -> np.ndarray:
+    act = ACTIVATIONS[c.s.activations[l - 1]]
+    assert act.deriv is not None
+    return act.deriv(c.sol.step.Z[l - 1], c.sol.step.H[l], c.s.alphas[l - 1])
+
+
+def derivative_step(c: Ctx, l: int) -> Step:
+    """f'(Z_l) written with H_l where courses do (sigma' = H (1 - H)), with its numbers."""
+    a = c.s.activations[l - 1]
+    Zn, Hn = c.n(f"Z{l}"), c.n(f"H{l}")
+    Z, H = c.sol.step.Z[l - 1], c.sol.step.H[l]
+    lhs = rf"{DERIV_NAME[a]}\left({Zn}\right)"
+    subst: list[Piece]
+    if a == "sigmoid":
+        subst = [c.v(H), r"\odot", c.v(1 - H)]
+    elif a == "tanh":
+        subst = ["1 -", c.v(H), r"\odot", c.v(H)]
+    else:  # relu, leaky relu: the kink decided on exact arithmetic (relu'(0) = 0)
+        subst = [r"\mathbf{1}\left[", c.v(Z), r"> 0\right]"] if a == "relu" else \
+            [rf"\text{{1 where }} {Zn} > 0, \text{{ else }} {fmt(c.s.alphas[l - 1])}\!:\;"]
+    return c.step(lhs, F.derivative(a, Zn, Hn), subst, act_deriv(c, l), asked=False)
+
+
+def hidden_delta(c: Ctx, l: int) -> list[Step]:
+    """dH_l = dZ_{l+1} W_{l+1}^T, then dZ_l = dH_l (elementwise) f'(Z_l)."""
+    s, n, sol = c.s, c.n, c.sol
+    W = n(f"W{l + 1}")
+    f = f"dZ_{{{l + 1}}} {W}^{{T}}" if not c.cols else f"{W}^{{T}} dZ_{{{l + 1}}}"
+    dH = sol.step.dZ[l] @ s.params[f"W{l + 1}"].T
+    dZv = c.v(sol.step.dZ[l])
+    WTv = Val(c.show(s.params[f"W{l + 1}"].T), c.digits)
+    sub: list[Piece] = [dZv, r"\,", WTv] if not c.cols else [WTv, r"\,", dZv]
+    steps = [c.step(f"dH_{{{l}}}", f, sub, dH, asked=False)]
+    a = s.activations[l - 1]
+    dz = sol.step.dZ[l - 1]
+    if a == "softmax":
+        inner = (dH * sol.step.H[l]).sum(axis=1, keepdims=True)
+        steps.append(c.step(_dz_name(l), rf"H_{{{l}}} \odot \left(dH_{{{l}}} - \left(dH_{{{l}}} "
+                            rf"\odot H_{{{l}}}\right)\mathbf{{1}}\right)",
+                            [c.v(sol.step.H[l]), r"\odot \left(", c.v(dH), "-",
+                             c.v(np.broadcast_to(inner, dH.shape)), r"\right)"], dz, key=f"dZ{l}"))
+    elif a == "linear":
+        steps.append(c.step(_dz_name(l), f"dH_{{{l}}}", [c.v(dH)], dz, key=f"dZ{l}"))
+    else:
+        steps.append(derivative_step(c, l))
+        steps.append(c.step(_dz_name(l), rf"dH_{{{l}}} \odot {DERIV_NAME[a]}\left({n(f'Z{l}')}\right)",
+                            [c.v(dH), r"\odot", c.v(act_deriv(c, l))], dz, key=f"dZ{l}"))
+    return steps
+
+
+def _mean(c: Ctx) -> str:
+    return rf"\frac{{1}}{{{c.m}}}" if c.s.reduction == "mean" else ""
+
+
+def layer_grads(c: Ctx, l: int) -> list[Step]:
+    s, n, sol, m = c.s, c.n, c.sol, c.m
+    W, Hp = n(f"W{l}"), n(f"H{l - 1}")
+    hp = Hp.lower() if Hp != "X" else "x"
+    steps: list[Step] = []
+    ps = sol.step.per_sample.get(f"W{l}")
+    dZ = sol.step.dZ[l - 1]
+    Hprev = c.H(l - 1)
+    small = max(s.units) <= PER_SAMPLE_MAX_UNITS
+    shown = min(m, PER_SAMPLE_SHOWN) if ps is not None and small else 0
+    for i in range(shown):
+        h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
+        if not c.cols:
+            f = rf"{hp}^{{({i + 1})T}} dz^{{({i + 1})}}_{{{l}}}"
+            sub: list[Piece] = [Val(h.T, c.digits), r"\,", Val(dz, c.digits)]
+        else:
+            f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
+            sub = [Val(dz.T, c.digits), r"\,", Val(h, c.digits)]
+        assert ps is not None
+        steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
+                            key=f"dW{l}_per_sample"))
+    pre = _mean(c)
+    lead = pre + " " if pre else ""
+    f = lead + (rf"{Hp}^{{T}} dZ_{{{l}}}" if not c.cols else rf"dZ_{{{l}}} {Hp}^{{T}}")
+    if s.l2:
+        f += rf" + \frac{{\lambda}}{{{m}}} {W}"
+    sub = []
+    if shown == m and m > 1 and not s.l2:
+        sub = [pre + r"\left("] if pre else []
+        for i in range(m):
+            sub.append(c.v(ps[i]))  # type: ignore[index]
+            if i < m - 1:
+                sub.append("+")
+        if pre:
+            sub.append(r"\right)")
+        if sum(len(p.array.ravel()) for p in sub if isinstance(p, Val)) > 60:
+            sub = []  # too many numbers for one line: use H^T dZ
+    if not sub:
+        HTv, dZv = Val(c.show(Hprev).T, c.digits), c.v(dZ)
+        sub = [pre] if pre else []
+        sub += [HTv, r"\,", dZv] if not c.cols else [dZv, r"\,", HTv]
+        if s.l2:  # the L2 term, with the weights it scales
+            sub += [rf"+ \frac{{{fmt(s.l2)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
+    note = ""
+    if l == c.L:
+        note = ("the gradient of the batch loss " + (f"averages the {m} samples' gradients"
+                                                      if s.reduction == "mean" else
+                                                      f"adds up the {m} samples' gradients"))
+        if s.l2:
+            note += r", plus the L2 term $\frac{\lambda}{m} W$"
+    main = c.step(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}", note=note)
+    steps.append(main)
+    if main.elided:
+        steps.append(grad_entry(c, l))
+    if c.has_bias(l):
+        steps.append(bias_grad(c, l))
+    return steps
+
+
+def grad_entry(c: Ctx, l: int) -> Step:
+    """Entry (1, 1) of dW_l written out: a sum over the samples of the batch."""
+    s, sol = c.s, c.sol
+    h, dz = c.H(l - 1)[:, 0], sol.step.dZ[l - 1][:, 0]
+    pre = _mean(c)
+    pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)), c.digits), pre)
+    if s.l2:
+        pieces.append(rf"+ \frac{{{fmt(s.l2)}}}{{{c.m}}} \cdot "
+                      + fmt(float(s.params[f"W{l}"][0, 0]), c.digits))
+    i, j = c.entry(0, 0)
+    return c.step(rf"\left(d{c.n(f'W{l}')}\right)_{{{i}{j}}}", None, pieces,
+                  float(sol.step.grads[f"W{l}"][0, 0]), asked=False)
+
+
+def bias_grad(c: Ctx, l: int) -> Step:
+    """db_l: the batch's deltas added up (and averaged), sample by sample or as column sums."""
+    sol, m = c.sol, c.m
+    b = c.n(f"b{l}")
+    dZ = sol.step.dZ[l - 1]
+    pre = _mean(c)
+    f = (pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
+    if m <= PER_SAMPLE_SHOWN and dZ.shape[1] * m <= 24:
+        rows = [Val(c.show(dZ[i:i + 1]), c.digits) for i in range(m)]
+        sub: list[Piece] = [pre + r"\left("] if pre else []
+        for i, r in enumerate(rows):
+            sub += [r] + (["+"] if i < m - 1 else [])
+        sub += [r"\right)"] if pre else []
+    else:
+        sums = dZ.sum(axis=0, keepdims=True)
+        sub = [pre] if pre else []
+        sub.append(c.v(sums))
+    return c.step(f"d{b}", f, sub, sol.step.grads[f"b{l}"], key=f"db{l}",
+                  note="column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L
+                  else "")

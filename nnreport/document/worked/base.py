@@ -1,0 +1,105 @@
+"""What every part of a network's worked solution shares: display names, the layout, values
+as the problem shows them, and a short-hand for building Steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...engine.solve import NetworkSolution
+from ...render import formulas as F
+from ...render.numbers import fmt
+from ..steps import Piece, Step, Val
+
+PER_SAMPLE_SHOWN = 6       # per-sample matrices written out; the rest are in answers.json
+PER_SAMPLE_MAX_UNITS = 10  # wider networks: per-sample gradients only in answers.json
+MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first and last ones
+
+
+class Namer:
+    """Display names: W1 -> W_{1}, b1 -> B (from names:), H_L -> \\hat{Y}."""
+
+    def __init__(self, names: dict[str, str], depth: int):
+        self.names, self.L = names, depth
+
+    def __call__(self, key: str) -> str:
+        if key in self.names:
+            return F.symbol(self.names[key])
+        if key == f"H{self.L}":
+            return r"\hat{Y}"
+        if key == "H0":
+            return "X"
+        if key[0] in "WbZH" and key[1:].isdigit():
+            return f"{key[0]}_{{{key[1:]}}}"
+        return F.symbol(key)
+
+    def d(self, key: str) -> str:
+        """Gradient name: dW_{1}, dB ..."""
+        return "d" + self(key) if key != f"H{self.L}" else r"d\hat{Y}"
+
+
+class Ctx:
+    """One solved network problem, as its document shows it."""
+
+    def __init__(self, sol: NetworkSolution):
+        self.sol, self.s = sol, sol.setup
+        self.cols = self.s.layout == "columns"
+        self.n = Namer(self.s.names, self.s.depth)
+        self.digits = self.s.digits
+        self.m = sol.Xb.shape[0]
+        self.L = self.s.depth
+
+    def show(self, a: np.ndarray) -> np.ndarray:
+        """A rows-layout matrix as the problem's layout shows it."""
+        return a.T if self.cols and np.ndim(a) == 2 else a
+
+    def v(self, a: np.ndarray | float, key: str = "") -> Val:
+        """A value in the problem's layout, with the digits of `key` (digits_for) if given."""
+        d = self.s.digits_for.get(key, self.digits) if key else self.digits
+        arr = np.asarray(a, dtype=float)
+        return Val(self.show(arr) if arr.ndim == 2 else arr, d)
+
+    def step(self, lhs: str, formula: str | None, subst: list[Piece] | None,
+             result: np.ndarray | float | None, key: str = "", shape: bool = False,
+             note: str = "", more: list[list[Piece]] | None = None, asked: bool = True) -> Step:
+        return Step(lhs, formula, subst, None if result is None else self.v(result, key), key,
+                    shape, note, asked, more or [])
+
+    def H(self, l: int) -> np.ndarray:
+        return self.sol.step.H[l]
+
+    def has_bias(self, l: int) -> bool:
+        return f"b{l}" in self.s.params
+
+    def prod(self, a: str, b: str) -> str:
+        """A matrix product in symbols; in the columns layout the factors swap."""
+        return f"{a} {b}" if not self.cols else f"{b} {a}"
+
+    def entry(self, i: int, j: int) -> tuple[int, int]:
+        """Index (i, j) of a rows-layout matrix as the layout shows it, 1-based."""
+        return (j + 1, i + 1) if self.cols else (i + 1, j + 1)
+
+
+def products(pairs: list[tuple[float, float]], d: int) -> list[str]:
+    """'a \\cdot b' for each pair, the first ones and the last one when there are many."""
+    def t(a: float, b: float) -> str:
+        bb = fmt(b, d)
+        return f"{fmt(a, d)} \\cdot " + (rf"\left({bb}\right)" if bb.startswith("-") else bb)
+
+    if len(pairs) <= MAX_TERMS:
+        return [t(a, b) for a, b in pairs]
+    return [t(a, b) for a, b in pairs[:MAX_TERMS - 2]] + [r"\cdots", t(*pairs[-1])]
+
+
+def sum_pieces(terms: list[str], pre: str = "") -> list[Piece]:
+    """`pre (t1 + t2 - t3 ...)` as separate pieces, so a long sum can break between terms."""
+    out: list[Piece] = [pre + r"\left(" if pre else ""]
+    for k, t in enumerate(terms):
+        if k == 0:
+            out[0] = str(out[0]) + t
+        elif t.startswith("-"):
+            out.append("- " + t[1:])
+        else:
+            out.append("+ " + t)
+    if pre:
+        out.append(r"\right)")
+    return out

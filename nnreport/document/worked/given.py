@@ -1,0 +1,95 @@
+"""The Given part: the architecture table, the conventions that change numbers, and every
+given value."""
+
+from __future__ import annotations
+
+from pylatex import NoEscape, Tabular
+
+from ...render import formulas as F
+from ...render.numbers import fmt
+from ..content import Para, Part, Raw, Values
+from ..escape import escape
+from ..lines import piece_tex
+from .base import Ctx
+
+OPTIMIZER_NAME = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Adam",
+                  "rmsprop": "RMSprop"}
+
+
+def given(c: Ctx) -> Part:
+    s, n = c.s, c.n
+    part = Part("Given")
+    part.items.append(Raw(architecture_table(c)))
+    part.items.append(Para(conventions(c)))
+    pairs = [("X", piece_tex(c.v(s.X))), ("Y", piece_tex(c.v(s.Y)))]
+    for l in range(1, s.depth + 1):
+        for p in ("W", "b"):
+            k = f"{p}{l}"
+            if k in s.params:
+                pairs.append((n(k), piece_tex(c.v(s.params[k]))))
+    part.items.append(Values(pairs))
+    return part
+
+
+def architecture_table(c: Ctx) -> str:
+    s, n = c.s, c.n
+    t = Tabular("llrllr", booktabs=True)
+    t.add_row(["Layer", "Activation", "Units", "Weights", "Bias", "Parameters"])
+    t.add_hline()
+    t.add_row(["Input", "", s.units[0], "", "", ""])
+    total = 0
+    for l in range(1, s.depth + 1):
+        fi, fo = s.units[l - 1], s.units[l]
+        wshape = (fi, fo) if not c.cols else (fo, fi)
+        bshape = (1, fo) if not c.cols else (fo, 1)
+        count = fi * fo + (fo if c.has_bias(l) else 0)
+        total += count
+        name = "Output" if l == s.depth else f"Hidden {l}"
+        bias = NoEscape(f"${n(f'b{l}')}$: ${bshape[0]} \\times {bshape[1]}$") if c.has_bias(l) \
+            else "none"
+        t.add_row([name, F.ACT_NAME[s.activations[l - 1]], fo,
+                   NoEscape(f"${n(f'W{l}')}$: ${wshape[0]} \\times {wshape[1]}$"), bias, count])
+    t.add_hline()
+    t.add_row(["Total", "", "", "", "", total])
+    return "\\begin{center}\n" + t.dumps() + "\n\\end{center}"
+
+
+def conventions(c: Ctx) -> str:
+    s = c.s
+    b = "" if all(c.has_bias(l) for l in range(1, s.depth + 1)) else " (no $b$ where a layer has none)"
+    lay = (r"rows layout: $X$ is samples $\times$ features and $Z = X W + b$" + b
+           if not c.cols else
+           r"columns layout: $X$ is features $\times$ samples and $Z = W X + b$" + b)
+    red = "averaged over" if s.reduction == "mean" else "summed over"
+    loss = F.LOSS_NAME[s.loss] + (f" with $\\varepsilon = {fmt(s.eps)}$ inside the logarithm"
+                                  if s.eps is not None else "")
+    if s.factor != 1:
+        loss += f", times ${fmt(s.factor)}$"
+    bits = [lay, f"loss: {loss}, {red} the samples of a batch"]
+    if s.l2:
+        bits.append("L2 regularisation $\\frac{\\lambda}{2m}\\sum_l \\lVert W_l \\rVert^2$ with "
+                    f"$\\lambda = {fmt(s.l2)}$ (biases excluded)")
+    o = s.optimizer
+    opt = OPTIMIZER_NAME[o["name"]]
+    if o["name"] == "momentum":
+        opt += f" ($\\beta = {fmt(o['beta'])}$)"
+    elif o["name"] == "rmsprop":
+        opt += f" ($\\beta = {fmt(o['beta'])}$, $\\varepsilon = {fmt(o['eps'])}$)"
+    elif o["name"] == "adam":
+        opt += (f" ($\\beta_1 = {fmt(o['beta1'])}$, $\\beta_2 = {fmt(o['beta2'])}$, "
+                f"$\\varepsilon = {fmt(o['eps'])}$)")
+    bits.append(f"{opt} with learning rate $\\eta = {fmt(s.lr)}$")
+    m = s.X.shape[0]
+    if s.batch_size < m:
+        if s.shuffle_seed is not None:
+            bits.append(f"batches of {s.batch_size} of the {m} samples, in a new random order "
+                        f"every epoch (shuffle seed {s.shuffle_seed})")
+        else:
+            bits.append(f"batches of {s.batch_size} of the {m} samples, in order")
+    if s.epochs > 1:
+        bits.append(f"{s.epochs} epochs")
+    if s.freeze:
+        bits.append("frozen (never updated): " + ", ".join(f"${c.n(k)}$" for k in sorted(s.freeze)))
+    if s.data_source != "inline":
+        bits.append(f"data: {escape(s.data_source)} ({m} samples)")
+    return "Conventions: " + "; ".join(bits) + "."

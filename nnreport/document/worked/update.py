@@ -1,0 +1,114 @@
+"""The update of the worked step: the optimiser's state with its numbers, then the new value.
+
+Symbols, defined once in the part's first paragraph: t the step count (1 here), g = dW the
+gradient, v the momentum average (momentum), s the running mean of g squared (RMSprop),
+m and v the running means of g and g squared with their bias-corrected m-hat, v-hat (Adam),
+Delta the step that is subtracted. Every state starts at 0, so the first step shows 0 terms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...render.numbers import fmt
+from ..content import Eqs, Para, Part
+from ..lines import applied
+from ..steps import Piece, Step
+from .base import Ctx
+
+INTRO = {
+    "sgd": "",
+    "momentum": (r"Momentum keeps $v$, a running average of the gradient $g$ (0 before the first "
+                 r"step): $v \leftarrow \beta v + (1 - \beta) g$, and steps by $\Delta = \eta v$."),
+    "rmsprop": (r"RMSprop keeps $s$, a running mean of the squared gradient (0 before the first "
+                r"step): $s \leftarrow \beta s + (1 - \beta)\, g \odot g$, and steps by "
+                r"$\Delta = \eta\, g \oslash (\sqrt{s} + \varepsilon)$, elementwise."),
+    "adam": (r"Adam keeps $m$ and $v$, running means of the gradient $g$ and of $g \odot g$ "
+             r"(both 0 before the first step), corrects their bias towards 0 with "
+             r"$\hat m = m / (1 - \beta_1^t)$ and $\hat v = v / (1 - \beta_2^t)$, and steps by "
+             r"$\Delta = \eta\, \hat m \oslash (\sqrt{\hat v} + \varepsilon)$, elementwise; "
+             r"$t = 1$ in the worked step."),
+}
+
+
+def update(c: Ctx) -> Part:
+    s = c.s
+    part = Part("Update")
+    opt = s.optimizer["name"]
+    if INTRO[opt]:
+        part.items.append(Para(INTRO[opt]))
+    steps: list[Step] = []
+    for l in range(1, s.depth + 1):
+        for p in ("W", "b"):
+            key = f"{p}{l}"
+            if key not in s.params:
+                continue
+            if key in s.freeze:
+                name = c.n(key)
+                steps.append(Step(name + r"^{\text{new}}", name, None, None, asked=False,
+                                  note=f"${name}$ is frozen: it is never updated"))
+                continue
+            steps += param_update(c, key)
+    part.items.append(Eqs(steps))
+    return part
+
+
+def param_update(c: Ctx, key: str) -> list[Step]:
+    s, sol, d = c.s, c.sol, c.digits
+    o = s.optimizer
+    name, g = c.n(key), c.n.d(key)
+    state = sol.opt_state.get(key, {})
+    grad = sol.step.grads[key]
+    W = s.params[key]
+    eta = fmt(s.lr, d)
+    new = sol.new_params[key]
+    lhs_new = name + r"^{\text{new}}"
+    if o["name"] == "sgd":
+        return [c.step(lhs_new, rf"{name} - \eta\, {g}", [c.v(W), f"- {eta} \\cdot", c.v(grad)],
+                       new, key=f"{key}_new")]
+    steps: list[Step] = []
+    if o["name"] == "momentum":
+        beta = fmt(o["beta"], d)
+        one_minus = fmt(1 - o["beta"], d)
+        steps.append(c.step(rf"v_{{{name}}}", rf"\beta \cdot 0 + (1 - \beta)\, {g}",
+                            [f"{beta} \\cdot 0 + {one_minus} \\cdot", c.v(grad)], state["v"],
+                            key=f"{key}_v"))
+        steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, v_{{{name}}}",
+                            [f"{eta} \\cdot", c.v(state["v"])], state["step"], key=f"{key}_step"))
+    elif o["name"] == "rmsprop":
+        one_minus = fmt(1 - o["beta"], d)
+        steps.append(c.step(rf"s_{{{name}}}", rf"(1 - \beta)\, {g} \odot {g}",
+                            [f"{one_minus} \\cdot", c.v(grad), r"\odot", c.v(grad)], state["s"],
+                            key=f"{key}_s"))
+        eps = fmt(o["eps"], d)
+        steps.append(c.step(rf"\Delta_{{{name}}}",
+                            rf"\eta\, {g} \oslash \left(\sqrt{{s_{{{name}}}}} + \varepsilon\right)",
+                            _quotient(c, eta, grad, state["s"], eps), state["step"],
+                            key=f"{key}_step"))
+    else:  # adam
+        b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], d)
+        t = 1
+        steps.append(c.step(rf"m_{{{name}}}", rf"(1 - \beta_1)\, {g}",
+                            [f"{fmt(1 - b1, d)} \\cdot", c.v(grad)], state["m"], key=f"{key}_m"))
+        steps.append(c.step(rf"v_{{{name}}}", rf"(1 - \beta_2)\, {g} \odot {g}",
+                            [f"{fmt(1 - b2, d)} \\cdot", c.v(grad), r"\odot", c.v(grad)],
+                            state["v"], key=f"{key}_v"))
+        steps.append(c.step(rf"\hat m_{{{name}}}", rf"\frac{{m_{{{name}}}}}{{1 - \beta_1^{{{t}}}}}",
+                            [rf"\frac{{1}}{{{fmt(1 - b1 ** t, d)}}}", c.v(state["m"])],
+                            state["mhat"], key=f"{key}_mhat"))
+        steps.append(c.step(rf"\hat v_{{{name}}}", rf"\frac{{v_{{{name}}}}}{{1 - \beta_2^{{{t}}}}}",
+                            [rf"\frac{{1}}{{{fmt(1 - b2 ** t, d)}}}", c.v(state["v"])],
+                            state["vhat"], key=f"{key}_vhat"))
+        steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, \hat m_{{{name}}} \oslash "
+                            rf"\left(\sqrt{{\hat v_{{{name}}}}} + \varepsilon\right)",
+                            _quotient(c, eta, state["mhat"], state["vhat"], eps), state["step"],
+                            key=f"{key}_step"))
+    steps.append(c.step(lhs_new, rf"{name} - \Delta_{{{name}}}",
+                        [c.v(W), "-", c.v(state["step"])], new, key=f"{key}_new"))
+    return steps
+
+
+def _quotient(c: Ctx, eta: str, top: np.ndarray, under_root: np.ndarray,
+              eps: str) -> list[Piece]:
+    """eta * top / (sqrt(under_root) + eps), elementwise, with the matrices in."""
+    root = applied(r"\sqrt{{{}}}", c.v(under_root))
+    return [f"{eta} \\cdot", c.v(top), r"\oslash \left(", root, f"+ {eps}" + r"\right)"]
