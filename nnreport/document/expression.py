@@ -79,10 +79,12 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
         if col:
             columns.add(st.name)
         digits = s.digits_for.get(st.name, d)
-        steps.append(Step(
-            lhs,
-            formula.tex if _plain(formula.tex) != _plain(lhs) else None,
-            [subst] if subst.tex != formula.tex else None,
-            Val(result, digits, col), key=st.name, more=more))
+        if subst.tex == formula.tex:  # no names in it: the expression is its own substitution
+            shown_formula, shown_subst = None, [subst]
+        else:
+            shown_formula = formula.tex if _plain(formula.tex) != _plain(lhs) else None
+            shown_subst = [subst]
+        steps.append(Step(lhs, shown_formula, shown_subst, Val(result, digits, col), key=st.name,
+                          more=more))
         env[st.name] = result
     return [given, Part("Solution", [Eqs(steps)], questions_title="Answers")]
