@@ -123,8 +123,10 @@ def _place(nodes: tuple[Node, ...], text: str, cursor: list[int]) -> tuple[Node,
     return tuple(out)
 
 
+@lru_cache(maxsize=64)
 def parse(text: str) -> tuple[Node, ...]:
-    """The block nodes of one prose string."""
+    """The block nodes of one prose string (cached: validation and every document kind
+    rendered parse the same texts)."""
     return _place(_blocks(_parser().parse(str(text))), str(text), [0])
 
 

@@ -19,6 +19,7 @@ from .yamlio import Located
 
 PLAIN = ("title", "course", "author", "date")
 MAX_LIST_DEPTH = 4  # LaTeX nests itemize/enumerate four deep
+PROSE_MAX = 200_000  # characters of prose in one spec: Markdown parses at ~130 KB/s
 
 
 def prose_flaws(text: str) -> list[Flaw]:
@@ -124,33 +125,35 @@ class _Source:
 
 
 def surrogates(doc: Located) -> list[Issue]:
-    """Lone surrogates (from a YAML escape such as "\\ud800") anywhere in the spec, keys
-    included: no later stage can even encode them, so they are refused first."""
+    """Surrogates come from YAML escapes: JSON writes an emoji as the pair "\\ud83d\\ude00",
+    which YAML reads as two halves. Pairs are joined into their character (in place); a
+    lone half, which no later stage can even encode, is an issue."""
     out: list[Issue] = []
 
-    def visit(value: Any, path: tuple[Any, ...]) -> None:
+    def visit(value: Any, path: tuple[Any, ...]) -> Any:
         if isinstance(value, dict):
-            for k, v in value.items():
-                if _has_surrogate(k):
-                    out.append(doc.issue(path + (k,), "a lone surrogate "
-                                         f"(U+{ord(_has_surrogate(k)):04X}) in a key", key=True))
-                visit(v, path + (k,))
+            for k in list(value):
+                if isinstance(k, str) and _lone(k):
+                    out.append(doc.issue(path + (k,), f"a surrogate escape (U+{ord(_lone(k)):04X})"
+                                         " in a key", "keys are plain names", key=True))
+                value[k] = visit(value[k], path + (k,))
         elif isinstance(value, list):
             for i, v in enumerate(value):
-                visit(v, path + (i,))
-        elif isinstance(value, str) and _has_surrogate(value):
-            out.append(doc.issue(path, "a lone surrogate "
-                                 f"(U+{ord(_has_surrogate(value)):04X}) in this value",
-                                 "a \\uD800-\\uDFFF escape is half of a pair: write the "
-                                 "character itself or its \\U escape"))
+                value[i] = visit(v, path + (i,))
+        elif isinstance(value, str) and _lone(value):
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+            if _lone(value):
+                out.append(doc.issue(path, f"a lone surrogate (U+{ord(_lone(value)):04X}) in "
+                                     "this value", "a \\uD800-\\uDFFF escape is half of a pair:"
+                                     " write the character itself or its \\U escape"))
+        return value
 
     visit(doc.data, ())
     return out[:20]
 
 
-def _has_surrogate(s: Any) -> str:
-    if not isinstance(s, str):
-        return ""
+def _lone(s: str) -> str:
+    """The first surrogate in s, or ''."""
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -163,8 +166,16 @@ def check(doc: Located, source: str | None = None) -> list[Issue]:
     `source` is the YAML text (read from doc.file when needed and not given)."""
     src = _Source(doc, source)
     issues = []
+    prose_left = PROSE_MAX
     for path, value, is_prose in _strings(doc.data):
+        prose_left -= len(value) if is_prose else 0
+        if prose_left < 0:
+            issues.append(doc.issue(path, f"more than {PROSE_MAX:,} characters of prose in the "
+                                    "spec", "shorten the texts, or split the document"))
+            break
         flaws = prose_flaws(value) if is_prose else text_flaws(value)
+        if path == ("title",) and not value.strip():  # TeX: "There's no line here to end"
+            flaws.append(Flaw(0, "", "the title is empty", "give the document a title"))
         field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
         for flaw in flaws[:5]:
             line, col = src.locate(path, value, flaw)

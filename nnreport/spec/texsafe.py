@@ -141,8 +141,7 @@ MATH_GROUPS: dict[str, str] = {
     "delimiters": "left right middle big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl "
                   "Biggr langle rangle lVert rVert lvert rvert lfloor rfloor lceil rceil "
                   "vert Vert lbrace rbrace backslash | { }",
-    "layout": "limits nolimits displaystyle textstyle scriptstyle stackrel overset underset "
-              "substack",
+    "layout": "limits nolimits displaystyle textstyle scriptstyle stackrel overset underset",
     "printed characters": "_ % # & $",
 }
 # `\ ` (a backslash before a space or a line break) is a space
