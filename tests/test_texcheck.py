@@ -104,6 +104,7 @@ def test_forbidden_macro_is_a_located_spec_error(math, token, at):
     (r"\begin{pmatrix}1\end{bmatrix}", r"\end{bmatrix} does not close \begin{pmatrix}"),
     (r"\begin{pmatrix}1", r"\begin{pmatrix} without \end{pmatrix}"),
     (r"\begin x", r"\begin without {name}"),
+    (r"\begin{array}{*{100000}{c}}1\end{array}", "array columns may be only l, c, r and |"),
     ("αβ", "U+03B1 (GREEK SMALL LETTER ALPHA) in math"),
     ("x" * 2001, "longer than 2000 characters"),
 ])

@@ -25,7 +25,8 @@ from pylatexenc.latexencode import unicode_to_latex
 
 # Non-ASCII characters that escape to LaTeX pdfLaTeX typesets with the preamble in
 # templates/base.tex.j2 (T1, lmodern, amsmath, amssymb): pylatexenc's table, less what failed
-# to compile when every entry was typeset once. tests/test_texcheck.py compiles them all again.
+# to compile when every entry was typeset once (bench/typeset_chars.py regenerates it);
+# tests/test_texcheck.py compiles them all again.
 _TYPESET = """
 00a0-00b7 00b9-0148 014a-017e 0192 01e7 01f5 0228-0229 02b7 02bc 02c6-02c7 02d8-02dd
 0307-0308 0386 0388-038a 038c 038e-038f 0391-03a1 03a3-03ce 03d1 03d5-03d6 03f0-03f1
@@ -156,6 +157,7 @@ MATH_MAX = 2000  # characters of one formula
 
 _TOKEN = re.compile(r"\\(?:([A-Za-z]+)|(.))|([{}%#&$])|(\^\^)", re.S)
 _ENV_ARG = re.compile(r"\s*\{([A-Za-z*]+)\}")
+_ARRAY_COLS = re.compile(r"\s*\{[lcr| ]+\}")
 
 
 def _suggest(name: str) -> str:
@@ -169,7 +171,7 @@ def math_flaws(src: str, base: int = 0) -> list[Flaw]:
     """Everything in one formula (the text between the dollars) that is not on the list.
     `base` is where the formula starts in the string it came from."""
     if len(src) > MATH_MAX:
-        return [Flaw(base, "$", f"a formula longer than {MATH_MAX} characters",
+        return [Flaw(max(base - 1, 0), "$", f"a formula longer than {MATH_MAX} characters",
                      "split it, or show large values with given: instead")]
     out: list[Flaw] = []
     for i, ch in enumerate(src):
@@ -199,6 +201,10 @@ def math_flaws(src: str, base: int = 0) -> list[Flaw]:
                                 "allowed environments: " + ", ".join(MATH_ENVIRONMENTS)))
             elif name == "begin":
                 envs.append((env, depth))
+                if arg and env == "array" and not _ARRAY_COLS.match(src, arg.end()):
+                    # not @{...}, >{...} or *{1000000}{c}: plain columns only
+                    out.append(Flaw(at, m.group(0), "array columns may be only l, c, r and |",
+                                    "e.g. \\begin{array}{cc|c}"))
             elif not envs or envs[-1] != (env, depth):
                 out.append(Flaw(at, m.group(0), f"\\end{{{env}}} does not close "
                                 + (f"\\begin{{{envs[-1][0]}}}" if envs else "any \\begin")))
