@@ -29,7 +29,8 @@ class Seconds(click.FloatRange):
 
 
 def _fail(e: NNReportError) -> None:
-    click.echo(str(e), err=True)
+    # a message quoting the spec may hold characters the terminal cannot take
+    click.echo(str(e).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(e.exit_code)
 
 

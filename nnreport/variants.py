@@ -20,6 +20,7 @@ from .engine.solve import NetworkSolution, solve
 from .errors import ComputeError, Issue, SpecError
 from .spec import load
 from .spec.resolve import Document, NetworkSetup
+from .spec.texsafe import text_flaws
 from .spec.yamlio import load_file
 
 
@@ -58,18 +59,26 @@ def from_roster(path: Path) -> list[Version]:
     out = []
     seen: set[str] = set()
     width = max(2, len(str(len(rows))))
+    issues = []
     for k, row in enumerate(rows):
         raw = (row.get("id") or "").strip()
+        name = (row.get("name") or "").strip()
+        # the label names a folder and files and is printed on every page: ASCII letters,
+        # digits, - and _, never a leading '-'
         label = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_"
                         for ch in raw).lstrip("-") or f"s{k + 1:0{width}d}"
         if len(label) > MAX_LABEL:
-            raise SpecError([Issue(str(path), k + 2, 1, f"the id in this row is longer than "
-                                   f"{MAX_LABEL} characters", "ids name folders and files: "
-                                   "use short ids such as student numbers")])
-        if label in seen:
-            raise SpecError([Issue(str(path), k + 2, 1, f"duplicate id '{raw}' in the roster")])
+            issues.append(Issue(str(path), k + 2, 1, f"the id in this row is longer than "
+                                f"{MAX_LABEL} characters", "ids name folders and files: "
+                                "use short ids such as student numbers"))
+        elif label in seen:
+            issues.append(Issue(str(path), k + 2, 1, f"duplicate id '{raw}' in the roster"))
+        for flaw in text_flaws(name)[:3]:  # the name is printed in every page header
+            issues.append(Issue(str(path), k + 2, 1, f"name: {flaw.message}", flaw.hint))
         seen.add(label)
-        out.append(Version(k, label, (row.get("name") or "").strip()))
+        out.append(Version(k, label, name))
+    if issues:
+        raise SpecError(issues[:50])
     return out
 
 

@@ -48,26 +48,56 @@ def _all_output_text(folder: Path) -> str:
     return "\n".join(chunks)
 
 
+# (attack in a problem's text, the macro the spec error must name)
 ATTACKS = [
-    "Leak: $\\input{SECRET}$",
-    "Leak: $\\include{SECRET}$",
-    "Leak: $\\newread\\r \\openin\\r=SECRET \\read\\r to\\x \\x$",
-    "Leak: $\\csname input\\endcsname{SECRET}$",
-    "Leak: $\\catcode`\\%=12 \\input{SECRET}$",
-    "Leak: $\\lowercase{\\input{SECRET}}$",
+    ("Leak: $\\input{SECRET}$", "\\input"),
+    ("Leak: $\\include{SECRET}$", "\\include"),
+    ("Leak: $\\newread\\r \\openin\\r=SECRET \\read\\r to\\x \\x$", "\\newread"),
+    ("Leak: $\\csname input\\endcsname{SECRET}$", "\\csname"),
+    ("Leak: $\\catcode`\\%=12 \\input{SECRET}$", "\\catcode"),
+    ("Leak: $\\lowercase{\\input{SECRET}}$", "\\lowercase"),
+    ("Leak: $\\immediate\\pdfobj stream file {SECRET}\\pdfrefobj\\pdflastobj$", "\\immediate"),
+    ("Leak: $\\text{\\input{SECRET}}$", "\\input"),
 ]
 
 
-@pytest.mark.parametrize("attack", ATTACKS)
-def test_tex_cannot_read_a_file_outside_its_folder(tmp_path, secret, attack):
+def _tex_document(math: str) -> str:
+    """A document with `math` passed to TeX as written: the layer under validation."""
+    return ("\\documentclass{article}\n\\begin{document}\nLeak: $" + math
+            + "$\n\\end{document}\n")
+
+
+def _spec_refused(r: subprocess.CompletedProcess, macro: str) -> None:
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "h.yaml:4:" in r.stderr and f"{macro} is not allowed in math" in r.stderr
+
+
+@pytest.mark.parametrize("attack,macro", ATTACKS)
+def test_prose_that_would_read_a_file_is_a_spec_error(tmp_path, secret, attack, macro):
     path, token = secret
     spec = spec_with_text(tmp_path, attack.replace("SECRET", str(path)))
     out = tmp_path / "out"
     r = run("build", str(spec), "-o", str(out))
-    assert "Traceback" not in r.stderr
-    assert token not in _all_output_text(out) + r.stdout + r.stderr
-    # either a clear TeX error (exit 4) or a PDF without the secret
-    assert r.returncode in (0, 4), r.stderr
+    _spec_refused(r, macro)
+    assert not out.exists() or token not in _all_output_text(out)
+
+
+@pytest.mark.parametrize("attack,macro", ATTACKS)
+def test_tex_itself_cannot_read_a_file_outside_its_folder(tmp_path, secret, attack, macro):
+    """Defence in depth: the same math handed straight to the compile stage."""
+    from nnreport.compile import compile_tex
+    from nnreport.errors import CompileError
+
+    path, token = secret
+    math = attack.removeprefix("Leak: $").removesuffix("$").replace("SECRET", str(path))
+    try:
+        pdf = compile_tex(_tex_document(math), "attack", timeout=60).pdf
+    except CompileError as e:
+        assert token not in str(e)
+        return
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout
+    assert token.encode() not in pdf and token.encode() not in text
 
 
 def test_relative_paths_reach_nothing_either(tmp_path, secret):
@@ -75,40 +105,62 @@ def test_relative_paths_reach_nothing_either(tmp_path, secret):
     rel = os.path.relpath(path, tmp_path)
     spec = spec_with_text(tmp_path, f"Leak: $\\input{{{rel}}}$")
     r = run("build", str(spec), "-o", str(tmp_path / "out"))
-    assert token not in _all_output_text(tmp_path / "out") + r.stderr
-    assert r.returncode in (0, 4)
+    _spec_refused(r, "\\input")
+    assert token not in r.stderr
 
 
-@pytest.mark.parametrize("cmd", ["\\write18{touch MARK}", "\\immediate\\write18{touch MARK}",
-                                 "\\directlua{os.execute('touch MARK')}"])
-def test_tex_runs_no_command(tmp_path, cmd):
+@pytest.mark.parametrize("cmd,macro", [("\\write18{touch MARK}", "\\write"),
+                                       ("\\immediate\\write18{touch MARK}", "\\immediate"),
+                                       ("\\directlua{os.execute('touch MARK')}", "\\directlua")])
+def test_tex_runs_no_command(tmp_path, cmd, macro):
+    from nnreport.compile import compile_tex
+    from nnreport.errors import CompileError
+
     mark = tmp_path / f"pwned-{uuid.uuid4().hex}"
     spec = spec_with_text(tmp_path, f"Run: ${cmd.replace('MARK', str(mark))}$")
-    r = run("build", str(spec), "-o", str(tmp_path / "out"))
+    _spec_refused(run("build", str(spec), "-o", str(tmp_path / "out")), macro)
+    try:  # and TeX itself, given the command as written
+        compile_tex(_tex_document(cmd.replace("MARK", str(mark))), "attack", timeout=60)
+    except CompileError:
+        pass
     time.sleep(0.2)
     assert not mark.exists()
-    assert r.returncode in (0, 4) and "Traceback" not in r.stderr
 
 
 def test_tex_cannot_write_outside_its_folder(tmp_path):
+    from nnreport.compile import compile_tex
+    from nnreport.errors import CompileError
+
     target = tmp_path / f"written-{uuid.uuid4().hex}.txt"
-    spec = spec_with_text(tmp_path, f"$\\newwrite\\w \\immediate\\openout\\w={target} "
-                                    "\\immediate\\write\\w{x} \\immediate\\closeout\\w$")
-    r = run("build", str(spec), "-o", str(tmp_path / "out"))
+    math = (f"\\newwrite\\w \\immediate\\openout\\w={target} "
+            "\\immediate\\write\\w{x} \\immediate\\closeout\\w")
+    spec = spec_with_text(tmp_path, f"${math}$")
+    _spec_refused(run("build", str(spec), "-o", str(tmp_path / "out")), "\\newwrite")
+    try:
+        compile_tex(_tex_document(math), "attack", timeout=60)
+    except CompileError:
+        pass
     assert not target.exists()
-    assert r.returncode in (0, 4)
 
 
-def test_infinite_macro_loop_times_out(tmp_path):
+def test_infinite_macro_loop_is_refused_and_times_out_in_tex(tmp_path):
+    from nnreport.compile import compile_tex
+    from nnreport.errors import CompileError
+
     spec = spec_with_text(tmp_path, "Loop: $\\def\\x{\\x}\\x$")
-    r = run("build", str(spec), "-o", str(tmp_path / "out"), "--timeout", "5", timeout=60)
-    assert r.returncode == 4 and "did not finish within 5 s" in r.stderr
+    _spec_refused(run("build", str(spec), "-o", str(tmp_path / "out"), timeout=60), "\\def")
+    with pytest.raises(CompileError, match="did not finish within 5 s"):
+        compile_tex(_tex_document("\\def\\x{\\x}\\x"), "loop", timeout=5)
 
 
-def test_exponential_macro_is_a_tex_error(tmp_path):
+def test_exponential_macro_is_refused_and_a_tex_error(tmp_path):
+    from nnreport.compile import compile_tex
+    from nnreport.errors import CompileError
+
     spec = spec_with_text(tmp_path, "Boom: $\\def\\a{\\a\\a}\\a$")
-    r = run("build", str(spec), "-o", str(tmp_path / "out"), "--timeout", "20", timeout=60)
-    assert r.returncode == 4 and "Traceback" not in r.stderr
+    _spec_refused(run("build", str(spec), "-o", str(tmp_path / "out"), timeout=60), "\\def")
+    with pytest.raises(CompileError):
+        compile_tex(_tex_document("\\def\\a{\\a\\a}\\a"), "boom", timeout=20)
 
 
 def test_latexmkrc_in_the_spec_folder_is_ignored(tmp_path):

@@ -1,69 +1,62 @@
-"""Prose from YAML to LaTeX: text is escaped (pylatexenc), `$...$` math passes through, and a
-little Markdown is understood: blank-line paragraphs, '- ' bullets, **bold**, *italic*, `code`.
+"""Text and prose from YAML to LaTeX.
 
-Math passing through is by design (teachers write formulas); the compile stage is the
-sandbox that makes that safe.
+`escape` writes plain text character by character with pylatexenc's LaTeX for it; `prose`
+renders the tree of spec/prose.py: paragraphs, bullet and numbered lists, **bold**, *italic*,
+`code`, and `$...$` math as written. Both rely on validation (spec/texcheck.py), which refuses
+characters TeX cannot typeset and math off the whitelist; should anything unchecked get here,
+an untypesettable character becomes `?` rather than reach TeX.
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
-from pylatexenc.latexencode import unicode_to_latex
-
-_MATH = re.compile(r"(\$\$.+?\$\$|(?<!\\)\$.+?(?<!\\)\$)", re.S)
-_INLINE = [
-    (re.compile(r"\*\*(.+?)\*\*"), r"\\textbf{\1}"),
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\\emph{\1}"),
-    (re.compile(r"`([^`]+)`"), r"\\texttt{\1}"),
-]
+from ..spec.prose import Node, parse
+from ..spec.texsafe import WHITESPACE, char_tex
 
 
 def escape(text: str) -> str:
-    """Plain text, every special character escaped."""
-    return unicode_to_latex(str(text), non_ascii_only=False, unknown_char_warning=False)
+    """Plain text, every special character escaped; line breaks and tabs become spaces."""
+    s = unicodedata.normalize("NFC", WHITESPACE.sub(" ", str(text)))
+    return "".join(char_tex(ch) or "?" for ch in s)
 
 
-def _inline(text: str) -> str:
+def _inline(nodes: tuple[Node, ...]) -> str:
     out = []
-    for k, chunk in enumerate(_MATH.split(text)):
-        if k % 2 == 1:
-            out.append(chunk)
-            continue
-        # mark Markdown spans with private-use characters, escape, then put LaTeX in
-        marks: list[str] = []
-
-        def keep(m: re.Match[str], cmd: str, marks: list[str] = marks) -> str:
-            marks.append(cmd.replace(r"\1", escape(m.group(1))).replace("\\\\", "\\"))
-            return f"\ue000{len(marks) - 1}\ue001"
-
-        for pat, cmd in _INLINE:
-            chunk = pat.sub(lambda m, c=cmd: keep(m, c), chunk)
-        esc = escape(chunk.replace("$", "\ue002"))
-        esc = esc.replace("\ue002", r"\$")
-        def put(m: re.Match[str], marks: list[str] = marks) -> str:
-            return marks[int(m.group(1))]
-
-        esc = re.sub("\ue000(\\d+)\ue001", put, esc)
-        out.append(esc)
+    for n in nodes:
+        if n.kind == "text":
+            out.append(escape(n.text))
+        elif n.kind == "code":
+            out.append(r"\texttt{" + escape(n.text) + "}")
+        elif n.kind == "math":
+            out.append("$" + n.text + "$")
+        elif n.kind == "display":
+            out.append(r"\[" + n.text + r"\]")
+        elif n.kind == "strong":
+            out.append(r"\textbf{" + _inline(n.children) + "}")
+        elif n.kind == "em":
+            out.append(r"\emph{" + _inline(n.children) + "}")
+        elif n.kind == "break" and out and not out[-1].endswith("\n"):
+            out.append("\n")  # a line break in the source, a space in TeX
+        elif n.kind == "dollar":  # refused by validation; printed, never opened
+            out.append(escape(n.text))
     return "".join(out)
 
 
-def prose(text: str) -> str:
-    """Paragraphs and bullet lists of escaped text with math kept. A bullet item may run on
-    over several lines; a paragraph ends at a blank line."""
+def _blocks(nodes: tuple[Node, ...]) -> str:
     out = []
-    for block in re.split(r"\n\s*\n", str(text).strip()):
-        lines = [line.strip() for line in block.splitlines() if line.strip()]
-        if lines and lines[0].startswith(("- ", "* ")):
-            items: list[str] = []
-            for line in lines:
-                if line.startswith(("- ", "* ")):
-                    items.append(line[2:])
-                else:
-                    items[-1] += " " + line
-            body = "\n".join(r"  \item " + _inline(item) for item in items)
-            out.append("\\begin{itemize}\n" + body + "\n\\end{itemize}")
-        else:
-            out.append(_inline(" ".join(lines)))
+    for n in nodes:
+        if n.kind == "para":
+            out.append(_inline(n.children))
+        elif n.kind in ("bullets", "numbers"):
+            env = "itemize" if n.kind == "bullets" else "enumerate"
+            start = f"[start={n.start}]" if n.kind == "numbers" and n.start != 1 else ""
+            # \item{}: text starting with [ is not read as the item's label
+            items = "\n".join(r"  \item{} " + _blocks(item.children) for item in n.children)
+            out.append(f"\\begin{{{env}}}{start}\n{items}\n\\end{{{env}}}")
     return "\n\n".join(out)
+
+
+def prose(text: str) -> str:
+    """Paragraphs and lists of escaped text with math kept (see docs/spec.md, Prose)."""
+    return _blocks(parse(str(text)))

@@ -79,11 +79,10 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
         if col:
             columns.add(st.name)
         digits = s.digits_for.get(st.name, d)
+        shown_subst: list[Piece] = [subst]
+        shown_formula = formula.tex if _plain(formula.tex) != _plain(lhs) else None
         if subst.tex == formula.tex:  # no names in it: the expression is its own substitution
-            shown_formula, shown_subst = None, [subst]
-        else:
-            shown_formula = formula.tex if _plain(formula.tex) != _plain(lhs) else None
-            shown_subst = [subst]
+            shown_formula = None
         steps.append(Step(lhs, shown_formula, shown_subst, Val(result, digits, col), key=st.name,
                           more=more))
         env[st.name] = result

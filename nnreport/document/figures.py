@@ -17,6 +17,7 @@ from ..engine.network import forward
 from ..engine.solve import NetworkSolution, make_net
 from ..render import plots
 from ..render.diagram import tikz_network
+from ..render.formulas import symbol
 from ..spec.resolve import Document, NetworkSetup
 from .content import Figure, Raw
 
@@ -43,7 +44,9 @@ def default_figures(s: NetworkSetup, document: str) -> list[str]:
 
 def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str) -> Raw:
     L = s.depth
-    names = [s.names.get(f"b{l}", f"b_{{{l}}}") for l in range(1, L + 1)]
+    # display names as in the formulas (b_out -> b_{out}, not b_o ut)
+    names = [symbol(s.names[f"b{l}"]) if f"b{l}" in s.names else f"b_{{{l}}}"
+             for l in range(1, L + 1)]
     tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
                         [params.get(f"b{l}") for l in range(1, L + 1)], digits=3, bias_names=names)
     return Raw("\\begin{center}\n" + tikz + "\\\\[0.5ex]\n{\\small " + caption + "}\n\\end{center}")

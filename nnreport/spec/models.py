@@ -6,10 +6,11 @@ docs/spec.md documents every field and convention; keep the two in step.
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .texsafe import NAME_HINT, name_ok
 
 ACTIVATION_NAMES = ("sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax")
 LOSS_NAMES = ("mse", "sse", "bce", "cce")
@@ -226,8 +227,9 @@ class Problem(Strict):
     @classmethod
     def _names(cls, v: dict[str, str]) -> dict[str, str]:
         for k, name in v.items():
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,15}", name):
-                raise ValueError(f"display name '{name}' for {k}: use a letter then letters/digits")
+            if len(name) > 16 or not name_ok(name):  # x__ or A_ would be x^{} and A_{} in TeX
+                raise ValueError(f"display name {name!r} for {k}: use {NAME_HINT}, "
+                                 "at most 16 characters")
         return v
 
     @property
