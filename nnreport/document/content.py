@@ -63,10 +63,17 @@ class Raw:
 
 @dataclass
 class Figure:
-    path: str      # relative to the .tex
-    caption: str
+    """A numbered figure kept on one page with its caption: a drawn file (`path`) or TikZ
+    source (`tikz`). `intro` is the sentence that refers to it, printed just before it, so
+    a figure left out of the question sheet takes its reference with it."""
+
+    path: str      # relative to the .tex ("" for TikZ)
+    caption: str   # LaTeX
     width: str = r"0.7\linewidth"
     in_questions: bool = True
+    label: str = ""
+    intro: str = ""
+    tikz: str = ""
     kind: str = "figure"
 
 

@@ -19,13 +19,9 @@ from ..render import plots
 from ..render.diagram import tikz_network
 from ..render.formulas import symbol
 from ..spec.resolve import Document, NetworkSetup
-from .content import Figure, Raw
+from .content import Figure
 
 Placed = dict[str, list[Any]]  # part key (given, update, training) -> items
-
-
-def _is_classification(s: NetworkSetup) -> bool:
-    return bool(np.all((s.Y == 0) | (s.Y == 1))) and s.loss in ("bce", "cce", "mse")
 
 
 def default_figures(s: NetworkSetup, document: str) -> list[str]:
@@ -34,22 +30,28 @@ def default_figures(s: NetworkSetup, document: str) -> list[str]:
         out.append("loss_curve")
     if document == "report":
         out.append("activations")
-    two_d = s.X.shape[1] == 2 and _is_classification(s)
+    two_d = s.X.shape[1] == 2 and s.task == "classification"
     if two_d and s.epochs > 1:
         out.append("decision_boundary")
-    elif s.X.shape[1] in (2, 3) and _is_classification(s):
+    elif s.X.shape[1] in (2, 3) and s.task == "classification":
         out.append("data")
     return out
 
 
-def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str) -> Raw:
+def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label: str,
+             intro: str) -> Figure:
     L = s.depth
     # display names as in the formulas (b_out -> b_{out}, not b_o ut)
     names = [symbol(s.names[f"b{l}"]) if f"b{l}" in s.names else f"b_{{{l}}}"
              for l in range(1, L + 1)]
     tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
-                        [params.get(f"b{l}") for l in range(1, L + 1)], digits=3, bias_names=names)
-    return Raw("\\begin{center}\n" + tikz + "\\\\[0.5ex]\n{\\small " + caption + "}\n\\end{center}")
+                        [params.get(f"b{l}") for l in range(1, L + 1)], digits=s.digits,
+                        bias_names=names)
+    return Figure("", caption, label=label, intro=intro, tikz=tikz)
+
+
+def _ref(label: str) -> str:
+    return rf"Figure~\ref{{{label}}}"
 
 
 def network_figures(sol: NetworkSolution, document: str, folder: Path,
@@ -57,28 +59,39 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     s = sol.setup
     kinds = list(s.figures) if s.figures is not None else default_figures(s, document)
     placed: Placed = {"given": [], "update": [], "training": []}
+    lab = f"fig:{s.id}"
     if "network" in kinds:
         small = max(s.units) <= 6
         what = "initial weights on the edges, biases beside the neurons" if small else \
             "layers wider than six units collapsed"
-        placed["given"].append(_diagram(s, s.params, f"The network ({what})."))
+        placed["given"].append(_diagram(s, s.params, f"The network ({what}).", f"{lab}-network",
+                                        f"{_ref(lab + '-network')} draws the network."))
         if small:
-            item = _diagram(s, sol.new_params, "The network after the update.")
+            item = _diagram(s, sol.new_params, "The network after the update.", f"{lab}-updated",
+                            f"{_ref(lab + '-updated')} shows the weights after the update.")
             item.in_questions = False
             placed["update"].append(item)
+    classes = s.task == "classification"
     if "data" in kinds and s.X.shape[1] >= 2:
         path = plots.scatter(s.X, s.Y, folder, cache)
-        placed["given"].append(Figure(path, "The data, coloured by class.", r"0.55\linewidth"))
+        what = "coloured by class" if classes else "coloured by target value"
+        placed["given"].append(Figure(path, f"The data, {what}.", r"0.55\linewidth",
+                                      label=f"{lab}-data",
+                                      intro=f"{_ref(lab + '-data')} plots the data."))
     if "activations" in kinds:
         alphas = {a: al for a, al in zip(s.activations, s.alphas, strict=True)}
         path = plots.activations(list(dict.fromkeys(s.activations)), alphas, folder, cache)
-        placed["given"].append(Figure(path, "The activation functions of this network and their derivatives.",
-                                      r"0.9\linewidth"))
+        placed["given"].append(Figure(
+            path, "The activation functions of this network and their derivatives.",
+            r"0.9\linewidth", label=f"{lab}-activations",
+            intro=f"{_ref(lab + '-activations')} plots the activation functions."))
     if "loss_curve" in kinds and len(sol.history) > 1:
         path = plots.loss_curve(sol.history, folder, cache)
-        placed["training"].append(Figure(path, "Training loss at the start of each epoch.",
-                                         r"0.75\linewidth", in_questions=False))
-    if "decision_boundary" in kinds and s.X.shape[1] == 2:
+        placed["training"].append(Figure(
+            path, "Training loss at the start of each epoch.", r"0.75\linewidth",
+            in_questions=False, label=f"{lab}-loss",
+            intro=f"{_ref(lab + '-loss')} shows the loss over the epochs."))
+    if "decision_boundary" in kinds and s.X.shape[1] == 2 and classes:
         net = make_net(s)
 
         def predictor(params: dict[str, np.ndarray]) -> Any:
@@ -87,8 +100,11 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
         key = (s.params, sol.final_params)
         path = plots.decision_boundary(s.X, s.Y, predictor(s.params), predictor(sol.final_params),
                                        folder, cache, tuple(v for d in key for v in d.values()))
-        placed["training"].append(Figure(path, "Predicted regions before and after training, "
-                                         "with the data on top.", r"0.95\linewidth", in_questions=False))
+        placed["training"].append(Figure(
+            path, "Predicted regions before and after training, with the data on top.",
+            r"0.95\linewidth", in_questions=False, label=f"{lab}-boundary",
+            intro=f"{_ref(lab + '-boundary')} compares the predictions before and after "
+                  "training."))
     return placed
 
 

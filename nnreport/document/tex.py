@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from ..engine.solve import ExpressionSolution, NetworkSolution
-from ..spec.resolve import Document
+from ..spec.resolve import Document, NetworkSetup
 from .content import Part, ProblemDoc
 from .escape import escape, prose
 from .expression import expression_parts
@@ -71,6 +71,22 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
     return out
 
 
+def notation(doc: Document) -> str:
+    """What the symbols of a network's worked solution mean, said once per document."""
+    nets = [p for p in doc.problems if isinstance(p, NetworkSetup)]
+    if not nets:
+        return ""
+    layouts = {p.layout for p in nets}
+    rows = ("rows (columns in the columns layout)" if len(layouts) > 1 else
+            "rows" if layouts == {"rows"} else "columns")
+    return (r"\textbf{Notation.} Subscripts number the layers ($W_1$, $Z_2$) and a superscript "
+            r"$(i)$ the sample; $L_i$ is the loss of sample $i$ and $L$ the loss of the batch. "
+            r"$dW$ is $\partial L / \partial W$, the gradient of the batch loss with respect to "
+            rf"$W$, a matrix of $W$'s shape; the {rows} of $dZ$ are the samples' "
+            r"$dz^{(i)} = \partial L_i / \partial z^{(i)}$. $\odot$ and $\oslash$ multiply and "
+            r"divide entry by entry; $\mathbf{1}$ is a vector of ones.")
+
+
 def render(doc: Document, solutions: dict[str, Any], kind: str,
            figures: dict[str, Any] | None = None, variant: str = "") -> str:
     """The .tex source of one document: kind is key, questions or report."""
@@ -84,6 +100,6 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
     return env.get_template(name).render(
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
         instructions=LaTeX(prose(spec.instructions)) if spec.instructions else "",
-        kind_label=KIND_LABEL[kind], variant=variant, mode=kind,
+        kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
         problems=problem_docs(doc, solutions, figures), sections=sections,
     )
