@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nnreport.render.matrices import matrix
-from nnreport.render.numbers import fmt, fmt_column
+from nnreport.render.numbers import fmt, fmt_entries
 
 CASES = [
     (6.0, 4, "6"),                      # exact values: no trailing zeros
@@ -27,6 +27,29 @@ CASES = [
     (12345678.0, 4, r"1.235 \times 10^{7}"),
     (0.0, 4, "0"),
     (float("inf"), 4, r"\infty"),
+    # the cases (#10): each keeps its 4 significant digits
+    (0.0005477, 4, r"5.477 \times 10^{-4}"),
+    (-0.00099393, 4, r"-9.939 \times 10^{-4}"),
+    (3.4e-9, 4, r"3.4 \times 10^{-9}"),                 # exact and short: as it is
+    (3.4000000000000004e-09, 4, r"3.400 \times 10^{-9}"),  # not exact: all 4 digits
+    (0.9985, 4, "0.9985"),
+    (0.9977, 4, "0.9977"),
+    (0.30000000000000004, 4, "0.3000"),   # repr is the true value; it is not exactly 0.3
+    # a computed tie (137.25 as 137.24999999999997) rounds as the tie; a real miss does not
+    (137.24999999999997, 4, "137.3"),
+    (-137.24999999999997, 4, "-137.3"),
+    (137.249999999, 4, "137.2"),     # 7e-12 below the tie: a real miss
+    (0.15, 1, "0.2"),
+    (224.37, 2, "224"),                   # digits before the point are never rounded away
+    (999.7, 2, "1000"),
+    (95.5, 1, "96"),
+    (9.9996, 4, "10.00"),                 # one more digit before the point, same precision
+    (0.00099996, 4, "0.001000"),          # rounds into plain notation
+    (99999.7, 4, r"1.000 \times 10^{5}"),  # rounds into scientific notation
+    (1e5, 4, "10^{5}"),
+    (-0.0, 4, "0"),
+    (float("nan"), 4, r"\mathrm{NaN}"),
+    (float("-inf"), 4, r"-\infty"),
 ]
 
 
@@ -35,11 +58,22 @@ def test_fmt(x, digits, want):
     assert fmt(x, digits) == want
 
 
-def test_matrix_column_keeps_decimal_places_of_largest_entry():
-    # largest 0.06856 -> 5 places; -0.000135 is written -0.00014, not -1.350 x 10^{-4};
-    # ordinary entries keep their 4 significant digits; 1e-9 does not round to a false 0
-    assert fmt_column([0.06856, -0.000135, 0.004967, 1e-9], 4) == [
-        "0.06856", "-0.00014", "0.004967", "10^{-9}"]
+def test_matrix_entry_keeps_its_digits_beside_larger_ones():
+    # old rule: shared decimal places wrote these -0.001, 0.0005, -0.001, -0.00014 and 10^{-9}
+    assert fmt_entries([1.277, -0.0008, 0.0005477, -0.00099393], 4) == (None, [
+        "1.277", r"-8 \times 10^{-4}", r"5.477 \times 10^{-4}", r"-9.939 \times 10^{-4}"])
+    assert fmt_entries([0.06856, -0.000135, 0.004967, 1.3e-9], 4) == (None, [
+        "0.06856", r"-1.35 \times 10^{-4}", "0.004967", r"1.3 \times 10^{-9}"])
+    assert fmt_entries([0.5, 3.4000000000000004e-09], 4)[1][1] == r"3.400 \times 10^{-9}"
+
+
+def test_matrix_factor_is_applied_exactly():
+    # 10^{-5} * 4.3 by float division is 0.43000000000000005; the Decimal shift is exact
+    assert fmt_entries([4.3e-6, 1.2e-5, 1e-5], 4) == (-5, ["0.43", "1.2", "1"])
+    assert fmt_entries([123456.0, 2.5e6], 4) == (6, ["0.1235", "2.5"])
+    assert fmt_entries([123456.0, 2.5e6], 4, factor=False) == (
+        None, [r"1.235 \times 10^{5}", r"2.5 \times 10^{6}"])
+    assert fmt_entries([1e-4, float("nan")], 4) == (None, [r"10^{-4}", r"\mathrm{NaN}"])
 
 
 def test_all_tiny_matrix_factors_out_a_power_of_ten():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numbers import common_exponent, fmt, fmt_column
+from .numbers import fmt, fmt_entries
 
 MAX_ROWS = 8
 MAX_COLS = 6
@@ -102,13 +102,11 @@ def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: 
     rows, cut_r = _keep(r, max_rows)
     cols, cut_c = _keep(c, max_cols)
     sub = m[np.ix_(rows, cols)]
-    scale = None if blank or not factor else common_exponent(sub.ravel().tolist(), digits)
-    if scale is not None:  # rescale, then drop the division's last-bit noise (0.043 not 0.04300)
-        sub = np.vectorize(lambda v: float(f"{v:.12g}"))(sub / 10.0**scale)
+    scale = None
     if blank:
         cells = [[r"\rule{0pt}{1.5em}\hspace{3.4em}" for _ in cols] for _ in rows]
-    else:
-        flat = fmt_column(sub.ravel().tolist(), digits)
+    else:  # the power of ten is chosen from the shown corners and applied exactly
+        scale, flat = fmt_entries(sub.ravel().tolist(), digits, factor)
         cells = [flat[i * len(cols):(i + 1) * len(cols)] for i in range(len(rows))]
     if cut_c:
         for row in cells:

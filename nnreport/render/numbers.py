@@ -1,35 +1,83 @@
 """Numbers as a careful person writes them.
 
-- `digits` significant digits (default 4).
-- A value shown exactly (6, 0.5, 224) has no trailing zeros; a rounded one keeps all its
-  digits (0.9975, 3.000), so the reader can tell 1 from 0.99999.
-- Tiny or huge values use scientific notation, 2.350 \\times 10^{-3}: never a column of 0.00.
+The rule (docs/spec.md, 'Numbers'): every printed number is its true value -- the float's
+shortest decimal, repr(x) -- rounded half away from zero to `digits` significant digits. It
+may show more correct digits, never fewer:
+
+- an exact shorter decimal prints as it is (6, 0.5, 137.25 at 5 digits);
+- digits before the decimal point are never rounded away (224.37 at 2 digits is 224);
+- a rounded value keeps its trailing zeros (3.000), so 1 and 0.99999 look different;
+- values under 1e-3 or from 1e5 up use scientific notation, 2.346 \\times 10^{-4};
+- exact zero prints 0, a nonzero value never does.
+
+A value within TIE_NOISE (relative) of a half-unit boundary is the float noise of an exact
+tie (137.25 computed as 137.24999999999997) and rounds as the tie does, up: 137.3.
+A matrix may share one power of ten (`common_exponent`), applied exactly in Decimal; each
+entry then follows the same rule, so no entry loses digits to its neighbours.
 """
 
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
-SCI_SMALL = 1e-3
-SCI_LARGE = 1e5
+SCI_SMALL = Decimal("1e-3")
+SCI_LARGE = Decimal("1e5")
+TIE_NOISE = Decimal("1e-12")
+_NUDGE = 1 + TIE_NOISE
+_CTX = Context(prec=80, rounding=ROUND_HALF_UP)  # exact for any float's repr and the nudge
 
 
-def _round(x: float, digits: int) -> tuple[Decimal, int, bool]:
-    """Round half away from zero on the shortest decimal form of x, as people do (137.25 ->
-    137.3, not the binary tie-break 137.2). Returns (rounded, exponent, exact)."""
-    # 12 significant digits first: 0.30000000000000004 is the 0.3 the user wrote
-    d = Decimal(repr(float(f"{float(x):.12g}")))
+def true_decimal(x: float) -> Decimal:
+    """The value the reader is shown: the shortest decimal that reads back as x."""
+    return Decimal(repr(float(x)))
+
+
+def _sig(d: Decimal) -> int:
+    """Significant digits of an exact decimal (224.0 -> 3, 0.0050 -> 1)."""
+    return len(d.normalize(_CTX).as_tuple().digits)
+
+
+def _quantize(d: Decimal, exp: int) -> Decimal:
+    """d rounded half away from zero to a multiple of 10**exp; within TIE_NOISE of a tie
+    counts as the tie. Nudging |d| up by that much only moves values that sit just below a
+    half-unit boundary, which is exactly the noise of a computed tie."""
+    nudged = _CTX.multiply(d, _NUDGE)
+    return nudged.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP, context=_CTX)
+
+
+def _round_sig(d: Decimal, digits: int) -> tuple[Decimal, int]:
+    """d (nonzero) rounded to `digits` significant digits, and its decimal exponent
+    (9.9996 -> 10.00, exponent 1)."""
     e = d.adjusted()
-    r = d.quantize(Decimal(1).scaleb(e - digits + 1), rounding=ROUND_HALF_UP)
-    if r.adjusted() > e:  # 9.9996 -> 10.00: one digit more before the point
+    r = _quantize(d, e - digits + 1)
+    if r.adjusted() > e:
         e = r.adjusted()
-        r = d.quantize(Decimal(1).scaleb(e - digits + 1), rounding=ROUND_HALF_UP)
-    return r, e, r == d
+        r = _quantize(d, e - digits + 1)
+    return r, e
 
 
-def _strip(s: str) -> str:
-    return s.rstrip("0").rstrip(".") if "." in s else s
+def _sci(mantissa: str, e: int) -> str:
+    if mantissa in ("1", "-1"):
+        return ("-" if mantissa == "-1" else "") + f"10^{{{e}}}"
+    return f"{mantissa} \\times 10^{{{e}}}"
+
+
+def fmt_decimal(d: Decimal, digits: int = 4) -> str:
+    """One finite exact decimal as LaTeX math, by the rule above."""
+    if d == 0:
+        return "0"
+    if _sig(d) <= digits:  # exact and short: as it is, no trailing zeros
+        e = d.adjusted()
+        if SCI_SMALL <= abs(d) < SCI_LARGE:
+            return f"{d.normalize(_CTX):f}"
+        return _sci(f"{d.scaleb(-e, _CTX).normalize(_CTX):f}", e)
+    r, e = _round_sig(d, digits)
+    if SCI_SMALL <= abs(r) < SCI_LARGE:
+        if e >= digits:  # never round away digits before the point: 224, not 220
+            r = _quantize(d, 0)
+        return f"{r:f}"
+    return _sci(f"{r.scaleb(-e, _CTX):f}", e)
 
 
 def fmt(x: float, digits: int = 4) -> str:
@@ -39,58 +87,49 @@ def fmt(x: float, digits: int = 4) -> str:
         return r"\mathrm{NaN}"
     if math.isinf(x):
         return r"\infty" if x > 0 else r"-\infty"
-    if x == 0:
-        return "0"
-    r, e, exact = _round(x, digits)
-    ax = abs(float(r))
-    if ax < SCI_SMALL or ax >= SCI_LARGE:
-        m = f"{r.scaleb(-e):.{digits - 1}f}"
-        if exact:
-            m = _strip(m)
-        if m in ("1", "-1"):
-            return ("-" if m == "-1" else "") + f"10^{{{e}}}"
-        return f"{m} \\times 10^{{{e}}}"
-    if e >= digits - 1:  # never round away digits before the point: 224, not 220
-        d = Decimal(repr(x)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return str(d)
-    s = f"{r:f}"
-    return _strip(s) if exact else s
+    return fmt_decimal(true_decimal(x), digits)
+
+
+def _needs_sci(d: Decimal, digits: int) -> bool:
+    return "10^{" in fmt_decimal(d, digits)
 
 
 def common_exponent(values: list[float], digits: int) -> int | None:
-    """A power of ten to factor out of a matrix whose entries are all tiny or all huge."""
-    nz = [abs(v) for v in values if v != 0 and math.isfinite(v)]
-    if not nz or not all(math.isfinite(v) for v in values):
+    """The power of ten to factor out of a matrix, or None. A few tiny or huge entries beside
+    ordinary ones read best in their own scientific notation, and a matrix whose largest
+    entry is ordinary (1 to 1e5) keeps its entries as they are. Otherwise, when more than a
+    quarter of the nonzero entries would need scientific notation, a shared 10^k reads
+    better if one puts the largest entry between 1 and 1000 and lets every entry be written
+    plainly (the first such from 'largest between 1 and 10'). None for NaN/inf, or when no
+    10^k does; a factor and scientific entries together would read worse than either."""
+    if not all(math.isfinite(v) for v in values):
         return None
-    big = max(nz)
-    needs_sci = any(v < SCI_SMALL or v >= SCI_LARGE for v in nz)
-    if (big < 0.01 and needs_sci) or min(nz) >= SCI_LARGE:
-        return math.floor(math.log10(big))
+    nz = [true_decimal(v) for v in values if v != 0]
+    sci = sum(_needs_sci(d, digits) for d in nz)
+    if 4 * sci <= len(nz):
+        return None
+    top = max(abs(d) for d in nz).adjusted()
+    if 0 <= top < 5:
+        return None
+    for k in range(top, top - 3, -1):
+        if not any(_needs_sci(d.scaleb(-k, _CTX), digits) for d in nz):
+            return k
     return None
 
 
-def fmt_column(values: list[float], digits: int = 4) -> list[str]:
-    """Entries of one matrix. Each keeps `digits` significant digits, except that an entry
-    so small that it would need scientific notation beside ordinary numbers is written with
-    the decimal places of the largest entry (-0.00014 beside 0.06856, not -1.350 x 10^{-4}),
-    which keeps columns narrow. If even that rounds to zero, a short scientific form is used,
-    so a nonzero value is never shown as 0."""
-    finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
-    if not finite:
-        return [fmt(v, digits) for v in values]
-    big = max(finite)
-    if big < SCI_SMALL or big >= SCI_LARGE:
-        return [fmt(v, digits) for v in values]
-    places = max(digits - 1 - math.floor(math.log10(big)), 0)
+def fmt_entries(values: list[float], digits: int = 4, factor: bool = True
+                ) -> tuple[int | None, list[str]]:
+    """The entries of one matrix: (power of ten factored out or None, one string each).
+    Each entry is its own true value divided by that power exactly (a Decimal shift, no
+    float division) and written by `fmt_decimal`, so every entry keeps `digits`
+    significant digits whatever its neighbours are; an entry too small or large for plain
+    notation beside ordinary ones is written in scientific notation."""
+    scale = common_exponent(values, digits) if factor else None
     out = []
     for v in values:
-        if not math.isfinite(v) or v == 0 or abs(v) >= SCI_SMALL:
+        if not math.isfinite(v):
             out.append(fmt(v, digits))
-            continue
-        d = Decimal(repr(float(f"{float(v):.12g}")))
-        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        if q == 0:
-            out.append(fmt(v, 2))
         else:
-            out.append(_strip(f"{q:f}") if q == d else f"{q:f}")
-    return out
+            d = true_decimal(v)
+            out.append(fmt_decimal(d if scale is None else d.scaleb(-scale, _CTX), digits))
+    return scale, out
