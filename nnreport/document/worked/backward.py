@@ -13,7 +13,7 @@ from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
 from ..steps import Piece, Step, Val
-from .base import PER_SAMPLE_MAX_UNITS, PER_SAMPLE_SHOWN, Ctx, products, sum_pieces
+from .base import PER_SAMPLE_MAX_UNITS, PER_SAMPLE_SHOWN, Ctx, one_minus, products, sum_pieces
 
 DERIV_NAME = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\operatorname{ReLU}'",
               "leaky_relu": r"\operatorname{LReLU}'_{\alpha}", "linear": "1"}
@@ -130,7 +130,7 @@ def gradient_entry(c: Ctx, dyh: np.ndarray) -> Step:
     scale = "" if pre == 1 else fmt(pre, d) + r" \cdot "
     if s.loss == "bce":
         entry = (rf"{scale}\left(-\frac{{{fmt(y, d)}}}{{{p}{e}}} + "
-                 rf"\frac{{{fmt(1 - y, d)}}}{{1 - {p}{e}}}\right)")
+                 rf"\frac{{{fmt(one_minus(y), d)}}}{{1 - {p}{e}}}\right)")
     else:
         entry = rf"-{scale}\frac{{{fmt(y, d)}}}{{{p}{e}}}"
     i, j = c.entry(0, 0)

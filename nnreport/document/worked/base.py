@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.exact import const
 from ...engine.solve import NetworkSolution
 from ...render import formulas as F
 from ...render.numbers import fmt
@@ -103,3 +104,8 @@ def sum_pieces(terms: list[str], pre: str = "") -> list[Piece]:
     if pre:
         out.append(r"\right)")
     return out
+
+
+def one_minus(x: float, power: int = 1) -> float:
+    """1 - x**power on the decimal as written (1 - 0.999 is 0.001, not 0.0010000000000000009)."""
+    return float(1 - const(x) ** power)

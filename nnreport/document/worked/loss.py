@@ -8,7 +8,7 @@ from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
 from ..steps import Step
-from .base import PER_SAMPLE_SHOWN, Ctx
+from .base import PER_SAMPLE_SHOWN, Ctx, one_minus
 
 MAX_OUTPUT_TERMS = 4  # terms of a per-sample sum over outputs written out
 
@@ -91,7 +91,7 @@ def sample_subst(c: Ctx, y: np.ndarray, yh: np.ndarray) -> str:
         terms = []
         for j in idx:
             yy, p = _pair(float(y[j]), float(yh[j]), d)
-            terms.append(rf"{yy} \log\left({p}{e}\right) + {fmt(1 - float(y[j]), d)} "
+            terms.append(rf"{yy} \log\left({p}{e}\right) + {fmt(one_minus(float(y[j])), d)} "
                          rf"\log\left(1 - {p}{e}\right)")
         inner = join([rf"\left[{t}\right]" for t in terms]) if k > 1 else terms[0]
         scale = rf"\frac{{1}}{{{k}}}" if k > 1 else ""

@@ -13,7 +13,7 @@ from ...render.numbers import fmt
 from ..content import Eqs, Para, Part
 from ..lines import applied
 from ..steps import Piece, Step
-from .base import Ctx
+from .base import Ctx, one_minus
 
 INTRO = {
     "sgd": "",
@@ -68,16 +68,16 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     steps: list[Step] = []
     if o["name"] == "momentum":
         beta = fmt(o["beta"], d)
-        one_minus = fmt(1 - o["beta"], d)
+        rest = fmt(one_minus(o["beta"]), d)
         steps.append(c.step(rf"v_{{{name}}}", rf"\beta \cdot 0 + (1 - \beta)\, {g}",
-                            [f"{beta} \\cdot 0 + {one_minus} \\cdot", c.v(grad)], state["v"],
+                            [f"{beta} \\cdot 0 + {rest} \\cdot", c.v(grad)], state["v"],
                             key=f"{key}_v"))
         steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, v_{{{name}}}",
                             [f"{eta} \\cdot", c.v(state["v"])], state["step"], key=f"{key}_step"))
     elif o["name"] == "rmsprop":
-        one_minus = fmt(1 - o["beta"], d)
+        rest = fmt(one_minus(o["beta"]), d)
         steps.append(c.step(rf"s_{{{name}}}", rf"(1 - \beta)\, {g} \odot {g}",
-                            [f"{one_minus} \\cdot", c.v(grad), r"\odot", c.v(grad)], state["s"],
+                            [f"{rest} \\cdot", c.v(grad), r"\odot", c.v(grad)], state["s"],
                             key=f"{key}_s"))
         eps = fmt(o["eps"], d)
         steps.append(c.step(rf"\Delta_{{{name}}}",
@@ -88,15 +88,15 @@ def param_update(c: Ctx, key: str) -> list[Step]:
         b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], d)
         t = 1
         steps.append(c.step(rf"m_{{{name}}}", rf"(1 - \beta_1)\, {g}",
-                            [f"{fmt(1 - b1, d)} \\cdot", c.v(grad)], state["m"], key=f"{key}_m"))
+                            [f"{fmt(one_minus(b1), d)} \\cdot", c.v(grad)], state["m"], key=f"{key}_m"))
         steps.append(c.step(rf"v_{{{name}}}", rf"(1 - \beta_2)\, {g} \odot {g}",
-                            [f"{fmt(1 - b2, d)} \\cdot", c.v(grad), r"\odot", c.v(grad)],
+                            [f"{fmt(one_minus(b2), d)} \\cdot", c.v(grad), r"\odot", c.v(grad)],
                             state["v"], key=f"{key}_v"))
         steps.append(c.step(rf"\hat m_{{{name}}}", rf"\frac{{m_{{{name}}}}}{{1 - \beta_1^{{{t}}}}}",
-                            [rf"\frac{{1}}{{{fmt(1 - b1 ** t, d)}}}", c.v(state["m"])],
+                            [rf"\frac{{1}}{{{fmt(one_minus(b1, t), d)}}}", c.v(state["m"])],
                             state["mhat"], key=f"{key}_mhat"))
         steps.append(c.step(rf"\hat v_{{{name}}}", rf"\frac{{v_{{{name}}}}}{{1 - \beta_2^{{{t}}}}}",
-                            [rf"\frac{{1}}{{{fmt(1 - b2 ** t, d)}}}", c.v(state["v"])],
+                            [rf"\frac{{1}}{{{fmt(one_minus(b2, t), d)}}}", c.v(state["v"])],
                             state["vhat"], key=f"{key}_vhat"))
         steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, \hat m_{{{name}}} \oslash "
                             rf"\left(\sqrt{{\hat v_{{{name}}}}} + \varepsilon\right)",
