@@ -25,6 +25,7 @@ class Budgets:
     train_steps: int = 1_000_000         # optimiser steps of a training run (epochs x batches)
     compute_entries: int = 1_000_000     # entries of any one value in a compute: problem
     compute_flops: float = 1e9           # multiply-adds of all compute: steps of a problem
+    answer_entries: int = 10_000_000     # numbers in the answers of a spec (solve --json)
     variant_work: float = 5e10           # max_tries x the work of one version
     tex_seconds: float = 0.0             # TeX run time; 0: scaled to the document's size
     pages: int = 500                     # pages of one PDF
@@ -32,7 +33,9 @@ class Budgets:
 
     def hint(self, name: str) -> str:
         """How to raise one budget, for the end of an error message."""
-        return f"the {name} budget is {getattr(self, name):g}; raise it with --budget {name}=N"
+        value = getattr(self, name)
+        shown = str(value) if isinstance(value, int) else f"{value:g}"
+        return f"the {name} budget is {shown}; raise it with --budget {name}=N"
 
     @classmethod
     def parse(cls, items: Iterable[str], base: Budgets | None = None) -> Budgets:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budgets import Budgets
 from .compile import compile_tex, tex_available
 from .compile.latexmk import INSTALL_HINT
 from .document.tex import render
 from .engine.solve import solve, to_jsonable
 from .errors import CompileError, NNReportError, TexMissingError
-from .spec import load
+from .spec import finish, load
 from .spec.resolve import Document
 
 
@@ -34,6 +35,7 @@ class BuildOptions:
     pdf: bool = True
     timeout: float = 120.0
     figures: bool = True
+    budgets: Budgets = field(default_factory=Budgets)  # only the operator raises them
 
 
 def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -60,8 +62,8 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         from .document.figures import make_figures
 
         figures, files = make_figures(doc, solutions, stage, cache=cache)
-    (stage / "answers.json").write_text(json.dumps(answers_of(doc, solutions), indent=1),
-                                        encoding="utf-8")
+    (stage / "answers.json").write_text(json.dumps(answers_of(doc, solutions), indent=1,
+                                                   allow_nan=False), encoding="utf-8")
     texs: dict[str, str] = {}
     for kind in _kinds(doc.spec.document, opts.kinds):         # document: Jinja -> .tex
         texs[f"{name}-{kind}"] = render(doc, solutions, kind, figures, variant=variant)
@@ -97,7 +99,7 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     """Build every document of one spec; return the paths written (PDFs, or .tex without TeX)."""
     spec_path = Path(spec_path)
     stem = spec_path.stem
-    doc = load(spec_path)                                      # 1. spec: YAML -> setups
+    doc = load(spec_path, budgets=opts.budgets)                # 1. spec: YAML -> setups
     solutions = solve(doc)                                     # 2. engine: every value
     final = opts.output / stem
     opts.output.mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,7 @@ def _version_job(spec_path: str, seed: int, version: Any, opts: BuildOptions,
 
     try:
         t0 = time.perf_counter()
-        doc, solutions, attempts = solve_version(Path(spec_path), seed, version)
+        doc, solutions, attempts = solve_version(Path(spec_path), seed, version, opts.budgets)
         folder = Path(stage) / version.label
         folder.mkdir(parents=True, exist_ok=True)
         label = f"Version {version.label}" + (f" -- {version.student}" if version.student else "")
@@ -171,7 +173,11 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
     and does not stop the others."""
     spec_path = Path(spec_path)
     stem = spec_path.stem
-    load(spec_path)  # spec errors are reported once, before any worker starts
+    from .spec.yamlio import load_file
+    from .variants import tries_fit
+
+    located = load_file(spec_path, opts.budgets)  # spec and budget errors are reported once,
+    tries_fit(finish(located, None, opts.budgets), located, opts.budgets)  # before any worker
     jobs = jobs or os.cpu_count() or 1
     final = opts.output / stem / "variants"
     opts.output.mkdir(parents=True, exist_ok=True)
@@ -212,7 +218,8 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
         order = [v.label for v in versions if v.label in rows]
         ordered = [rows[label] for label in order]
         (stage / "answers.json").write_text(json.dumps(
-            {r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, indent=1),
+            {r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, indent=1,
+            allow_nan=False),
             encoding="utf-8")
         _answers_csv(ordered, stage / "answers.csv")
         if opts.pdf and tex_available() and ordered and "key" in _kinds("exam", opts.kinds):

@@ -10,12 +10,26 @@ import click
 import numpy as np
 
 from . import load
+from .budgets import Budgets
 from .errors import NNReportError
 
 
 def _fail(e: NNReportError) -> None:
     click.echo(str(e), err=True)
     sys.exit(e.exit_code)
+
+
+def _budgets(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Budgets:
+    try:
+        return Budgets.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+budget_option = click.option(
+    "--budget", "budgets", multiple=True, metavar="NAME=VALUE", callback=_budgets,
+    help="Raise (or lower) one resource budget, e.g. train_work=1e11; repeatable. "
+         "Names and defaults: docs/spec.md.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,13 +40,14 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-def validate(spec: Path) -> None:
+@budget_option
+def validate(spec: Path, budgets: Budgets) -> None:
     """Check a spec; print nothing but errors.
 
     Example: nnreport validate problems/exam2.yaml
     """
     try:
-        load(spec)
+        load(spec, budgets)
     except NNReportError as e:
         _fail(e)
 
@@ -59,7 +74,8 @@ def _summary(answers: dict, digits: int = 4) -> str:
               help="Solve this version (as built with --variants).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Base seed of the versions.")
-def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
+@budget_option
+def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Budgets) -> None:
     """Compute every value of every problem and print it.
 
     Example: nnreport solve problems/exam2.yaml --json
@@ -69,14 +85,15 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
             from .build import answers_of
             from .variants import Version, solve_version
 
-            doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"))
+            doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"),
+                                              budgets)
             answers = answers_of(doc, solutions)
         else:
-            answers = load(spec).answers()
+            answers = load(spec, budgets).answers()
     except NNReportError as e:
         _fail(e)
-    if as_json:
-        click.echo(json.dumps(answers))
+    if as_json:  # strict JSON: non-finite numbers are already null (docs/spec.md)
+        click.echo(json.dumps(answers, allow_nan=False))
     else:
         click.echo(_summary(answers))
 
@@ -95,9 +112,10 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Base seed of the versions' random draws.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
+@budget_option
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
           no_pdf: bool, timeout: int, variants: int | None, roster: Path | None, seed: int,
-          jobs: int | None) -> None:
+          jobs: int | None, budgets: Budgets) -> None:
     """Build the answer key and question sheet (or the report) of each spec.
 
     Example: nnreport build problems/exam2.yaml  ->  output/exam2/exam2-key.pdf
@@ -109,7 +127,8 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
     from .variants import from_roster, numbered
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
-    opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout)
+    opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout,
+                        budgets=budgets)
     code = 0
     for spec in specs:
         try:
@@ -145,8 +164,9 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @click.option("--atol", default=1e-4, show_default=True, help="Absolute tolerance.")
 @click.option("--tol", "tols", multiple=True, metavar="NAME=RTOL[,ATOL]",
               help="Tolerance for one value (p2.dW1 or dW1); repeatable.")
+@budget_option
 def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: int, rtol: float,
-          atol: float, tols: tuple[str, ...]) -> None:
+          atol: float, tols: tuple[str, ...], budgets: Budgets) -> None:
     """Mark a student's submitted values against the key of their version.
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
@@ -177,8 +197,8 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
         except ValueError:
             raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
     try:
-        doc, solutions, _ = solve_version(spec, seed, version)
-        submitted = load_file(answers).data
+        doc, solutions, _ = solve_version(spec, seed, version, budgets)
+        submitted = load_file(answers, budgets).data
     except NNReportError as e:
         _fail(e)
     if not isinstance(submitted, dict):

@@ -9,7 +9,14 @@ import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ACTIVATION_NAMES = ("sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax")
 LOSS_NAMES = ("mse", "sse", "bce", "cce")
@@ -17,7 +24,6 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
 CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0}
-MAX_SIZE = 1_000_000  # entries in any one given matrix or data set
 
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -36,7 +42,9 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf (`.nan`, `.inf`, `1e400`) are refused wherever a number goes: strict JSON
+    # cannot hold them and no worked solution needs them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Matrix = list[list[float]]
@@ -132,7 +140,7 @@ class Data(Strict):
     load: str | None = None
     csv: str | None = None
     target: str | list[str] | None = None
-    n_samples: Annotated[int, Field(ge=1, le=MAX_SIZE)] | None = None
+    n_samples: Annotated[int, Field(ge=1)] | None = None  # bounded by the data_entries budget
     n_features: Annotated[int, Field(ge=1, le=10_000)] | None = None
     n_classes: Annotated[int, Field(ge=2, le=1000)] | None = None
     noise: float | None = Field(default=None, ge=0)
@@ -163,7 +171,27 @@ class Data(Strict):
                 f"found {', '.join(sources) or 'none'}")
         if self.X is not None and self.Y is None:
             raise ValueError("inline data needs Y as well as X")
+        if self.csv is None and (self.target is not None or self.features is not None):
+            raise ValueError("target: and features: choose columns of a csv: file")
         return self
+
+    @field_validator("factor")
+    @classmethod
+    def _factor(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if v is not None and not 0 <= v < 1:
+            raise ValueError(f"factor {v:g}: the inner circle's radius is at least 0 and "
+                             "below 1 (the outer one's)")
+        return v
+
+    @field_validator("n_classes")
+    @classmethod
+    def _classes(cls, v: int | None, info: ValidationInfo) -> int | None:
+        f = info.data.get("n_features") or 2
+        if v is not None and info.data.get("generate") == "classification" and v > 2 ** min(f, 2):
+            # scikit-learn puts each class on a corner of a hypercube of informative features
+            raise ValueError(f"generate: classification makes at most {2 ** min(f, 2)} classes "
+                             f"from {f} feature{'s' if f > 1 else ''}, not {v}")
+        return v
 
 
 class Section(Strict):
@@ -201,12 +229,12 @@ class Problem(Strict):
     @field_validator("show", mode="before")
     @classmethod
     def _show(cls, v: Any) -> Any:
-        return v if v is None else [_one_of(x, SHOW_STEPS, "step to show") for x in v]
+        return v if not isinstance(v, list) else [_one_of(x, SHOW_STEPS, "step to show") for x in v]
 
     @field_validator("figures", mode="before")
     @classmethod
     def _fig(cls, v: Any) -> Any:
-        return v if v is None else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
+        return v if not isinstance(v, list) else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
 
     @field_validator("constraints", mode="before")
     @classmethod
@@ -215,7 +243,13 @@ class Problem(Strict):
             return v
         out = []
         for c in v:
-            name = next(iter(c)) if isinstance(c, dict) and len(c) == 1 else c
+            if isinstance(c, dict) and len(c) != 1:
+                raise ValueError(f"a constraint with a value is one 'name: value' pair, not "
+                                 f"{len(c)}: write each as its own list entry")
+            name = next(iter(c)) if isinstance(c, dict) else c
+            if isinstance(c, dict) and not (isinstance(c[name], int | float)
+                                            and -1e300 < c[name] < 1e300):
+                raise ValueError(f"{name}: {c[name]!r} is not a finite number")
             if isinstance(name, str):
                 _one_of(name, tuple(CONSTRAINTS), "constraint")
             out.append(c)

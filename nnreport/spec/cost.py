@@ -1,0 +1,47 @@
+"""What a problem will cost, estimated from its resolved shapes before anything runs.
+
+The estimates are what the budgets bound (docs/spec.md, "Budgets"): work in multiply-adds,
+memory in entries (8 bytes each). `STEP_WORK` and `TRY_WORK` turn Python overhead into the
+same unit, so a million tiny optimiser steps cost what they really take; both were measured
+on a 2-core machine (bench/run.py prints the estimate beside the real time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..budgets import Budgets
+
+STEP_WORK = 30_000       # one optimiser step of a small network: ~100 us of Python
+TRY_WORK = 5_000_000     # drawing, validating and resolving one version: ~15 ms
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    parameters: int
+    train_work: float    # samples x parameters x epochs
+    train_steps: int     # epochs x batches
+    activations: int     # samples x (inputs + every layer's units): one pass over all data
+    answers: int         # numbers in this problem's answers (the JSON contract)
+    per_sample: bool     # per-sample gradients kept (they take at most half answer_entries)
+
+    @property
+    def work(self) -> float:
+        """Estimated multiply-adds of solving, Python overhead included."""
+        return self.train_work + STEP_WORK * self.train_steps
+
+
+def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
+                 budgets: Budgets) -> NetworkCost:
+    """Cost of solving a network problem: `units` starts with the input width."""
+    P = sum(units[k] * units[k + 1] + units[k + 1] for k in range(len(units) - 1))
+    B = min(batch_size, samples)
+    batches = -(-samples // max(batch_size, 1))
+    hidden_and_out = sum(units[1:])
+    per_sample = B * P <= budgets.answer_entries // 2
+    answers = (3 * B * hidden_and_out + B + 2      # Z, H, yhat, dZ; loss per sample; loss
+               + 3 * P + (B * P if per_sample else 0)  # gradients, new and final parameters
+               + epochs + samples * units[-1] + 2)  # history, yhat_final, loss/accuracy final
+    return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,
+                       train_steps=epochs * batches, activations=samples * sum(units),
+                       answers=answers, per_sample=per_sample)
