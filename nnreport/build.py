@@ -7,7 +7,6 @@ build is complete, so a failed or interrupted build leaves the previous PDF unto
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -24,6 +23,7 @@ from .compile.latexmk import INSTALL_HINT
 from .document.tex import render
 from .engine.solve import solve, to_jsonable
 from .errors import CompileError, NNReportError, TexMissingError
+from .jsonout import write_json
 from .spec import finish, load
 from .spec.resolve import Document
 
@@ -44,9 +44,11 @@ def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...
     return wanted or ("key", "questions")
 
 
-def answers_of(doc: Document, solutions: dict[str, Any]) -> dict[str, Any]:
+def answers_of(doc: Document, solutions: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+    """The JSON contract; `raw` keeps NumPy arrays (for write_json, pickling, checking)."""
+    conv = (lambda v: v) if raw else to_jsonable
     return {"title": doc.spec.title,
-            "problems": {k: {n: to_jsonable(v) for n, v in s.values().items()}
+            "problems": {k: {n: conv(v) for n, v in s.values().items()}
                          for k, s in solutions.items()}}
 
 
@@ -62,8 +64,8 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         from .document.figures import make_figures
 
         figures, files = make_figures(doc, solutions, stage, cache=cache)
-    (stage / "answers.json").write_text(json.dumps(answers_of(doc, solutions), indent=1,
-                                                   allow_nan=False), encoding="utf-8")
+    with (stage / "answers.json").open("w", encoding="utf-8") as fh:  # streamed from the arrays
+        write_json(answers_of(doc, solutions, raw=True), fh)
     texs: dict[str, str] = {}
     for kind in _kinds(doc.spec.document, opts.kinds):         # document: Jinja -> .tex
         texs[f"{name}-{kind}"] = render(doc, solutions, kind, figures, variant=variant)
@@ -141,7 +143,7 @@ def _version_job(spec_path: str, seed: int, version: Any, opts: BuildOptions,
         label = f"Version {version.label}" + (f" -- {version.student}" if version.student else "")
         name = f"{Path(spec_path).stem}-{version.label}"
         _, t_tex = write_documents(doc, solutions, folder, name, opts, None, variant=label)
-        return {"label": version.label, "ok": True, "answers": answers_of(doc, solutions),
+        return {"label": version.label, "ok": True, "answers": answers_of(doc, solutions, raw=True),
                 "student": version.student, "attempts": attempts,
                 "seconds": time.perf_counter() - t0, "tex_seconds": t_tex}
     except NNReportError as e:
@@ -217,10 +219,8 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
                     bar.update(task, advance=1, failed=len(result.failed))
         order = [v.label for v in versions if v.label in rows]
         ordered = [rows[label] for label in order]
-        (stage / "answers.json").write_text(json.dumps(
-            {r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, indent=1,
-            allow_nan=False),
-            encoding="utf-8")
+        with (stage / "answers.json").open("w", encoding="utf-8") as fh:
+            write_json({r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, fh)
         _answers_csv(ordered, stage / "answers.csv")
         if opts.pdf and tex_available() and ordered and "key" in _kinds("exam", opts.kinds):
             from pypdf import PdfWriter

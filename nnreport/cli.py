@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -80,20 +79,25 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Bu
 
     Example: nnreport solve problems/exam2.yaml --json
     """
+    from .build import answers_of
+
     try:
         if variant:
-            from .build import answers_of
             from .variants import Version, solve_version
 
             doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"),
                                               budgets)
-            answers = answers_of(doc, solutions)
         else:
-            answers = load(spec, budgets).answers()
+            loaded = load(spec, budgets)
+            doc, solutions = loaded.document, loaded.solve()
+        answers = answers_of(doc, solutions, raw=True)
     except NNReportError as e:
         _fail(e)
-    if as_json:  # strict JSON: non-finite numbers are already null (docs/spec.md)
-        click.echo(json.dumps(answers, allow_nan=False))
+    if as_json:  # strict JSON streamed from the arrays; NaN and inf are null (docs/spec.md)
+        from .jsonout import write_json
+
+        write_json(answers, sys.stdout, indent=0)
+        sys.stdout.write("\n")
     else:
         click.echo(_summary(answers))
 
@@ -203,7 +207,8 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
         _fail(e)
     if not isinstance(submitted, dict):
         raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
-    verdicts = check_answers(answers_of(doc, solutions)["problems"], submitted, rtol, atol, per_value)
+    verdicts = check_answers(answers_of(doc, solutions, raw=True)["problems"], submitted, rtol,
+                             atol, per_value)
     right = sum(v.ok for v in verdicts)
     for v in verdicts:
         click.echo(f"{'right' if v.ok else 'WRONG':6} {v.problem}.{v.name}: {v.detail}")
