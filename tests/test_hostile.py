@@ -150,7 +150,8 @@ problems:
     assert run("build", str(spec), "-o", str(out)).returncode == 0
     before = {p: p.read_bytes() for p in (out / "slow").rglob("*") if p.is_file()}
     spec.write_text(quick.replace("EPOCHS", "400000"))  # long enough to be interrupted
-    proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out),
+                             "--budget", "train_steps=1e6"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     proc.send_signal(signal.SIGINT)

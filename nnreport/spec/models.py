@@ -117,7 +117,7 @@ class Shuffle(Strict):
 class Train(Strict):
     optimizer: Optimizer = Optimizer()
     lr: float = Field(default=0.1, gt=0)
-    epochs: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    epochs: Annotated[int, Field(ge=1)] = 1  # bounded by the train_work and train_steps budgets
     batch_size: Annotated[int, Field(ge=1)] | None = None
     shuffle: Shuffle | None = None
     freeze: list[str] = []
@@ -278,5 +278,5 @@ class Spec(Strict):
     document: Literal["exam", "report"] = "exam"
     digits: Annotated[int, Field(ge=1, le=12)] = 4
     sections: list[Section | Literal["results"]] = []
-    max_tries: Annotated[int, Field(ge=1, le=10_000)] = 200  # draws per variant for constraints
+    max_tries: Annotated[int, Field(ge=1)] = 200  # draws per variant; bounded by variant_work
     problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]
