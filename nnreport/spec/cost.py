@@ -39,7 +39,7 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
     batches = -(-samples // max(batch_size, 1))
     hidden_and_out = sum(units[1:])
     per_sample = B * P <= budgets.answer_entries // 2
-    answers = (3 * B * hidden_and_out + B + 2      # Z, H, yhat, dZ; loss per sample; loss
+    answers = (3 * B * hidden_and_out + B + 1      # Z, H, yhat, dZ; loss per sample; loss
                + 3 * P + (B * P if per_sample else 0)  # gradients, new and final parameters
                + epochs + samples * units[-1] + 2)  # history, yhat_final, loss/accuracy final
     return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,
