@@ -100,7 +100,8 @@ def _header(header: list[str], d: Data) -> tuple[list[int], list[int]]:
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         raise DataError(f"csv file '{d.csv}': column {dup[0]!r} appears twice in the header", "csv")
-    targets = [d.target] if isinstance(d.target, str) else list(d.target or [header[-1]])
+    targets = [d.target] if isinstance(d.target, str) else (
+        [header[-1]] if d.target is None else list(d.target))
     if not targets:
         raise DataError("target: names no column", "target")
     for t in targets:

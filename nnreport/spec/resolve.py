@@ -114,7 +114,7 @@ def _value(v: Any, shape: tuple[int, ...] | None, what: str,
     if isinstance(v, Fill):
         if v.shape is None and shape is None:
             raise ValueError(f"{what}: {{fill: {v.fill}}} needs shape: [rows, cols] here")
-        want = tuple(v.shape) if v.shape else shape
+        want = tuple(v.shape) if v.shape is not None else shape
         assert want is not None
         if len(want) > 2:
             raise ValueError(f"{what}: shape {list(want)} has more than two dimensions")

@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 try:
     from yaml import CBaseLoader
@@ -65,6 +66,27 @@ class Located:
         return Issue(self.file, line, col, message, hint)
 
 
+def _quoted(node: Any) -> int:
+    """1 for a quoted string, whose text starts one column after its position."""
+    return int(isinstance(node, SingleQuotedScalarString | DoubleQuotedScalarString))
+
+
+def _text(s: str, path: Path_, out: Located) -> str:
+    """A string as Unicode: YAML escapes such as "\\ud83d\\ude00" arrive as two surrogates,
+    which are joined into one character; a lone surrogate is not a character and is refused."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        pass
+    try:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        line, col = out.where(path)
+        raise SpecError([Issue(out.file, line, col, "a lone surrogate (\\ud800-\\udfff) is not "
+                               "a character", "write the character itself, or a \\U escape")]) from None
+
+
 def _plain(node: Any, path: Path_, out: Located) -> Any:
     if isinstance(node, CommentedMap):
         result = {}
@@ -72,11 +94,11 @@ def _plain(node: Any, path: Path_, out: Located) -> Any:
             if isinstance(k, CommentedMap | CommentedSeq):
                 line, col = node.lc.line + 1, node.lc.col + 1
                 raise SpecError([Issue(out.file, line, col, "a mapping key must be a plain value")])
-            key = str(k) if not isinstance(k, str) else k
+            key = _text(str(k), path, out)
             if k in node.lc.data:  # keys merged in with `<<: *anchor` have no position here
                 kl, kc, vl, vc = node.lc.data[k]
                 out.keys[path + (key,)] = (kl + 1, kc + 1)
-                out.values[path + (key,)] = (vl + 1, vc + 1)
+                out.values[path + (key,)] = (vl + 1, vc + 1 + _quoted(node[k]))
             result[key] = _plain(node[k], path + (key,), out)
         return result
     if isinstance(node, CommentedSeq):
@@ -84,7 +106,7 @@ def _plain(node: Any, path: Path_, out: Located) -> Any:
         for i, v in enumerate(node):
             if i in node.lc.data:
                 il, ic = node.lc.data[i]
-                out.values[path + (i,)] = (il + 1, ic + 1)
+                out.values[path + (i,)] = (il + 1, ic + 1 + _quoted(v))
             items.append(_plain(v, path + (i,), out))
         return items
     if isinstance(node, TaggedScalar) or hasattr(node, "tag") and getattr(node.tag, "value", None):
@@ -98,7 +120,7 @@ def _plain(node: Any, path: Path_, out: Located) -> Any:
     if isinstance(node, float):
         return float(node)
     if isinstance(node, str):
-        return str(node)
+        return _text(str(node), path, out)
     line, col = out.where(path)
     raise SpecError([Issue(out.file, line, col, f"unsupported YAML value {type(node).__name__}")])
 
@@ -176,6 +198,7 @@ def load_text(text: str, file: str, budgets: Budgets = DEFAULT) -> Located:
             pass  # not YAML: the load below reports where
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.preserve_quotes = True  # so positions inside quoted strings (expressions) are exact
     try:
         raw = yaml.load(text)
     except MarkedYAMLError as e:
