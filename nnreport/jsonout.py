@@ -22,11 +22,12 @@ def _number(x: float | int) -> str:
     return repr(x) if isinstance(x, float) else str(int(x))
 
 
-CHUNK = 65_536  # matrix rows turned into text at a time
+CHUNK = 262_144  # numbers turned into text at a time (a few MB of Python floats)
 
 
 def _array(a: np.ndarray, out: TextIO) -> None:
-    """Write an array as nested JSON lists, CHUNK rows at a time (memory stays bounded)."""
+    """Write an array as nested JSON lists, about CHUNK numbers at a time (memory stays
+    bounded: whole matrices of a stack, whole rows of a matrix)."""
     if a.ndim == 0:
         out.write(_number(a.item()))
         return
@@ -46,7 +47,7 @@ def _array(a: np.ndarray, out: TextIO) -> None:
         return
     rows = a.reshape(-1, a.shape[-1])
     per = a.shape[1] if a.ndim == 3 else 1  # rows of one matrix of a stack
-    step = max(per, CHUNK // per * per)
+    step = max(per, CHUNK // (per * a.shape[-1]) * per)  # rows: whole matrices per chunk
     out.write("[")
     for start in range(0, len(rows), step):
         text = ["[" + ",".join(map(num, r)) + "]" for r in rows[start:start + step].tolist()]

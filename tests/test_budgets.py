@@ -338,3 +338,18 @@ def test_per_sample_gradients_follow_the_answer_budget():
     assert "dW1_per_sample" not in values and np.asarray(values["dW1"]).shape == (2, 3)
     count = sum(np.asarray(v).size for v in values.values())
     assert count == 463
+
+
+def test_memory_error_while_making_data_is_a_located_error(write_spec, monkeypatch):
+    from nnreport.spec import data
+
+    def boom(*a):
+        raise MemoryError
+
+    monkeypatch.setattr(data, "_make", boom)
+    path = write_spec(NET.replace("{X: [[1, 2], [3, 4], [5, 6]], Y: [0, 1, 1]}",
+                                  "{generate: moons, n_samples: 100}"))
+    with pytest.raises(SpecError) as err:
+        load(path)
+    assert f"{path}:4:11: out of memory while making the data" in str(err.value)
+    assert "--budget data_entries=N" in str(err.value)

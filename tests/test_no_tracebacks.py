@@ -281,3 +281,26 @@ def test_any_spec_mapping_ends_in_our_own_errors(base, data):
     except NNReportError as e:
         if isinstance(e, SpecError):
             assert e.issues and all(i.file == "<string>" for i in e.issues)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=4), st.integers(1, 40), st.data())
+def test_streamed_json_equals_json_dumps_of_the_lists(shape, chunk, data):
+    import io
+
+    from nnreport import jsonout
+    from nnreport.engine.solve import to_jsonable
+
+    n = int(np.prod(shape)) if shape else 1
+    values = data.draw(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n,
+                                max_size=n))
+    a = np.array(values, dtype=float).reshape(shape)
+    obj = {"a": a, "stack": [a, a + 1], "mixed": [1.5, float("inf"), "x", None, True]}
+    old, jsonout.CHUNK = jsonout.CHUNK, chunk
+    try:
+        out = io.StringIO()
+        jsonout.write_json(obj, out)
+    finally:
+        jsonout.CHUNK = old
+    expected = {k: to_jsonable(v) for k, v in obj.items()}
+    assert _strict(out.getvalue()) == json.loads(json.dumps(expected, allow_nan=False))

@@ -45,3 +45,20 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
     return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,
                        train_steps=epochs * batches, activations=samples * sum(units),
                        answers=answers, per_sample=per_sample)
+
+
+def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int) -> list[tuple[str, str, str]]:
+    """(where: "network" or "epochs", message, hint) for each training budget exceeded."""
+    out = []
+    if c.activations > b.data_entries:
+        out.append(("network", f"the network's values on {samples:,} samples take "
+                    f"{c.activations:,} entries (samples x every layer's units)",
+                    b.hint("data_entries")))
+    if c.train_work > b.train_work:
+        out.append(("epochs", f"training takes about {c.train_work:.3g} multiply-adds "
+                    f"({samples:,} samples x {c.parameters:,} parameters x {epochs:,} epochs)",
+                    b.hint("train_work")))
+    if c.train_steps > b.train_steps:
+        out.append(("epochs", f"training takes {c.train_steps:,} optimiser steps (epochs x "
+                    "batches)", b.hint("train_steps")))
+    return out

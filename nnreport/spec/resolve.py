@@ -17,7 +17,7 @@ import numpy as np
 from ..budgets import DEFAULT, Budgets
 from ..errors import Issue, SpecError
 from . import expr as exprlang
-from .cost import STEP_WORK, network_cost
+from .cost import STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
 from .models import Fill, Problem, Spec
 from .yamlio import Located
@@ -198,6 +198,11 @@ class _Checker:
         assert p.network is not None
         try:
             X, Y = load_data(p.data, layout, self.folder, self.budgets)
+        except MemoryError:  # within the budget, but not within this machine's memory
+            self.add(at + ("data",), "out of memory while making the data",
+                     f"lower data_entries (now {self.budgets.data_entries}) with --budget "
+                     "data_entries=N, or ask for fewer samples")
+            return None
         except DataError as e:
             self.add(at + ("data", e.field) if e.field else at + ("data",), str(e), e.hint)
             return None
@@ -304,28 +309,15 @@ class _Checker:
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
         )
 
-    def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: Any, m: int) -> bool:
+    def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: NetworkCost, m: int) -> bool:
         """Memory and time of training, from the shapes, before any parameter is drawn."""
-        b = self.budgets
         raw = self.doc.data["problems"][at[1]]
         train = at + (("train",) if isinstance(raw, dict) and "train" in raw else ())
         epochs = train + (("epochs",) if train != at and "epochs" in raw["train"] else ())
-        ok = True
-        if cost.activations > b.data_entries:
-            ok = False
-            self.add(at + ("network",), f"the network's values on {m:,} samples take "
-                     f"{cost.activations:,} entries (samples x every layer's units)",
-                     b.hint("data_entries"))
-        if cost.train_work > b.train_work:
-            ok = False
-            self.add(epochs, f"training takes about {cost.train_work:.3g} multiply-adds "
-                     f"({m:,} samples x {cost.parameters:,} parameters x {p.train.epochs:,} "
-                     "epochs)", b.hint("train_work"))
-        if cost.train_steps > b.train_steps:
-            ok = False
-            self.add(epochs, f"training takes {cost.train_steps:,} optimiser steps (epochs x "
-                     "batches)", b.hint("train_steps"))
-        return ok and self.answer_room(at, p.id, cost.answers)
+        over = over_budget(cost, self.budgets, m, p.train.epochs)
+        for key, message, hint in over:
+            self.add(at + ("network",) if key == "network" else epochs, message, hint)
+        return not over and self.answer_room(at, p.id, cost.answers)
 
     # ---- expression problems ----------------------------------------------------------
     def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
