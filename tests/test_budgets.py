@@ -353,3 +353,15 @@ def test_memory_error_while_making_data_is_a_located_error(write_spec, monkeypat
         load(path)
     assert f"{path}:4:11: out of memory while making the data" in str(err.value)
     assert "--budget data_entries=N" in str(err.value)
+
+
+def test_work_budgets_bound_the_whole_spec_not_each_problem(write_spec):
+    # three problems of 80,000 steps each: each fits train_steps (200,000), together they do not
+    one = NET.split("problems:\n", 1)[1].replace("id: p", "id: pID") + "    train: {epochs: 80000}\n"
+    path = write_spec("title: t\nproblems:\n" + "".join(one.replace("ID", str(k)) for k in range(3)))
+    with pytest.raises(SpecError) as err:
+        load(path)
+    msg = issue_of(err, "train_steps")
+    assert "(with the earlier problems' 2.4e+05)" in msg
+    assert f"{path}:{7 + 2 * 5}:21:" in msg  # the third problem's epochs: 5 lines a problem
+    assert len([i for i in err.value.issues if "train_steps" in str(i)]) == 1

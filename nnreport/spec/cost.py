@@ -47,18 +47,25 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                        answers=answers, per_sample=per_sample)
 
 
-def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int) -> list[tuple[str, str, str]]:
-    """(where: "network" or "epochs", message, hint) for each training budget exceeded."""
+def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int,
+                before: tuple[float, int] = (0.0, 0)) -> list[tuple[str, str, str]]:
+    """(where: "network" or "epochs", message, hint) for each training budget exceeded;
+    `before` is the training work and steps of the spec's earlier problems (the budgets
+    bound the whole spec)."""
     out = []
+    work0, steps0 = before
+    earlier = " (with the earlier problems' {:.3g})"
     if c.activations > b.data_entries:
         out.append(("network", f"the network's values on {samples:,} samples take "
                     f"{c.activations:,} entries (samples x every layer's units)",
                     b.hint("data_entries")))
-    if c.train_work > b.train_work:
+    if work0 + c.train_work > b.train_work:
         out.append(("epochs", f"training takes about {c.train_work:.3g} multiply-adds "
-                    f"({samples:,} samples x {c.parameters:,} parameters x {epochs:,} epochs)",
+                    f"({samples:,} samples x {c.parameters:,} parameters x {epochs:,} epochs)"
+                    + (earlier.format(work0 + c.train_work) if work0 else ""),
                     b.hint("train_work")))
-    if c.train_steps > b.train_steps:
+    if steps0 + c.train_steps > b.train_steps:
         out.append(("epochs", f"training takes {c.train_steps:,} optimiser steps (epochs x "
-                    "batches)", b.hint("train_steps")))
+                    "batches)" + (earlier.format(steps0 + c.train_steps) if steps0 else ""),
+                    b.hint("train_steps")))
     return out

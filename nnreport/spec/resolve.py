@@ -171,7 +171,10 @@ class _Checker:
     def __init__(self, doc: Located, folder: Path, budgets: Budgets):
         self.doc, self.folder, self.issues = doc, folder, []  # type: ignore[var-annotated]
         self.budgets = budgets
-        self.answers = 0  # numbers in the answers of the problems resolved so far
+        # what the problems resolved so far add up to: budgets bound the whole spec
+        self.answers = 0
+        self.trained = (0.0, 0)  # training work and optimiser steps
+        self.flops = 0.0
 
     def answer_room(self, at: tuple[Any, ...], pid: str, count: int) -> bool:
         """Add a problem's answer count; a located issue once the spec's total passes it."""
@@ -314,7 +317,8 @@ class _Checker:
         raw = self.doc.data["problems"][at[1]]
         train = at + (("train",) if isinstance(raw, dict) and "train" in raw else ())
         epochs = train + (("epochs",) if train != at and "epochs" in raw["train"] else ())
-        over = over_budget(cost, self.budgets, m, p.train.epochs)
+        over = over_budget(cost, self.budgets, m, p.train.epochs, self.trained)
+        self.trained = (self.trained[0] + cost.train_work, self.trained[1] + cost.train_steps)
         for key, message, hint in over:
             self.add(at + ("network",) if key == "network" else epochs, message, hint)
         return not over and self.answer_room(at, p.id, cost.answers)
@@ -341,7 +345,8 @@ class _Checker:
         names = set(given)
         shapes = {k: tuple(v.shape) for k, v in given.items()}
         b = self.budgets
-        cost = exprlang.Cost(max_entries=b.compute_entries, hint=b.hint("compute_entries"))
+        cost = exprlang.Cost(flops=self.flops, max_entries=b.compute_entries,
+                             hint=b.hint("compute_entries"))
         answers = 0
         steps = []
         for j, item in enumerate(p.compute):
@@ -360,8 +365,8 @@ class _Checker:
                 shapes[name] = exprlang.infer_shape(tree, shapes, cost)
                 if cost.flops > b.compute_flops and ok:
                     raise exprlang.ExprError(
-                        f"the steps up to here take about {cost.flops:.3g} multiply-adds", 0,
-                        b.hint("compute_flops"))
+                        f"the compute steps up to here take about {cost.flops:.3g} "
+                        "multiply-adds", 0, b.hint("compute_flops"))
             except exprlang.ExprError as e:
                 ok = False
                 line, col = self.doc.where(at + ("compute", j, name))
@@ -371,13 +376,14 @@ class _Checker:
             answers += math.prod(shapes[name])
             steps.append(Step(name, str(src), tree))
             names.add(name)
+        spent, self.flops = self.flops, cost.flops
         if not ok or not self.answer_room(at + ("compute",), p.id, answers):
             return None
         return ExpressionSetup(id=p.id, title=p.title, text=p.text,
                                layout=p.layout or spec.layout, digits=p.digits or spec.digits,
                                given=given, steps=tuple(steps), names=dict(p.names),
                                digits_for=dict(p.digits_for), budgets=b,
-                               work=cost.flops + STEP_WORK * len(steps))
+                               work=cost.flops - spent + STEP_WORK * len(steps))
 
 
 def resolve(spec: Spec, doc: Located, budgets: Budgets = DEFAULT) -> Document:
