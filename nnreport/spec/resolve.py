@@ -321,7 +321,8 @@ class _Checker:
         self.trained = (self.trained[0] + cost.train_work, self.trained[1] + cost.train_steps)
         for key, message, hint in over:
             self.add(at + ("network",) if key == "network" else epochs, message, hint)
-        return not over and self.answer_room(at, p.id, cost.answers)
+        room = self.answer_room(at, p.id, cost.answers)  # every exceeded budget, in one pass
+        return not over and room
 
     # ---- expression problems ----------------------------------------------------------
     def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
