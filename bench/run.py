@@ -4,6 +4,9 @@
 2. One epoch of a 784-128-10 network (seed 003's sizes), Adam, batch 128, 10,000 random
    samples: nnreport's engine against the same work written in the seeds' NumPy style.
 3. `nnreport build problems/exam2.yaml` against latexmk on its own .tex files alone.
+4. Per-student versions built in parallel.
+0. Budgets: each shipped problem's estimated work against its budget and its real solve time,
+   and the time and memory to reject a 5 MB YAML list (run alone: python bench/run.py budgets).
 """
 
 from __future__ import annotations
@@ -67,7 +70,54 @@ def seeds_style_epoch(X, Y, seed=42, lr=0.01, batch=128):
     return p
 
 
+REJECT = """
+import resource, sys, time
+from nnreport.budgets import Budgets
+from nnreport.errors import SpecError
+from nnreport.spec import load
+t0 = time.perf_counter()
+try:
+    load(sys.argv[1], budgets=Budgets(spec_bytes=10_000_000))
+except SpecError as e:
+    print(f"{time.perf_counter() - t0:.2f} s, peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB: "
+          + str(e).splitlines()[0].split(": ", 1)[1])
+"""
+
+
+def budgets_section() -> None:
+    print("== 0. budgets: estimated work (multiply-adds, Python overhead included) vs real ==")
+    from nnreport.budgets import Budgets
+    from nnreport.engine.solve import solve_problem
+    from nnreport.spec import load
+    from nnreport.spec.cost import network_cost
+    from nnreport.spec.resolve import NetworkSetup
+
+    b = Budgets()
+    for spec in sorted((ROOT / "problems").glob("*.yaml")):
+        for s in load(spec).problems:
+            t = timed(lambda s=s: solve_problem(s), repeat=3)
+            extra = ""
+            if isinstance(s, NetworkSetup):
+                c = network_cost(s.units, s.X.shape[0], s.batch_size, s.epochs, b)
+                extra = (f"train_work {c.train_work:.2g} ({c.train_work / b.train_work:.0e} of "
+                         f"budget), steps {c.train_steps} ({c.train_steps / b.train_steps:.0e})")
+            print(f"{spec.stem}/{s.id}: estimate {s.work:.3g} -> {t * 1e3:.1f} ms "
+                  f"({s.work / max(t, 1e-9):.2g} a second)  {extra}")
+    with tempfile.TemporaryDirectory() as d:
+        big = Path(d) / "list.yaml"
+        big.write_text("title: t\nproblems:\n  - id: p\n    given: {a: ["
+                       + ", ".join(["1"] * 1_700_000) + "]}\n")
+        r = subprocess.run([sys.executable, "-c", REJECT, str(big)], cwd=ROOT,
+                           capture_output=True, text=True)
+        print(f"reject a {big.stat().st_size / 1e6:.1f} MB YAML list (spec_bytes raised to 1e7): "
+              f"{r.stdout.strip() or r.stderr.strip()[-300:]}")
+    print()
+
+
 def main() -> None:
+    budgets_section()
+    if sys.argv[1:] == ["budgets"]:
+        return
     print("== 1. solve exam2 ==")
     t_solve = timed(lambda: cli("solve", "problems/exam2.yaml"))
     print(f"nnreport solve problems/exam2.yaml: {t_solve:.2f} s (wall, incl. interpreter start)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .budgets import Budgets
 from .errors import CompileError, ComputeError, NNReportError, SpecError, TexMissingError
 
 __version__ = "0.1.0"
@@ -39,12 +40,13 @@ class Loaded:
                              for k, s in sols.items()}}
 
 
-def load(path: str | Path) -> Loaded:
-    """Read and validate a spec file (raises SpecError with every issue found)."""
+def load(path: str | Path, budgets: Budgets | None = None) -> Loaded:
+    """Read and validate a spec file (raises SpecError with every issue found).
+    `budgets` bounds every resource (default `Budgets()`; docs/spec.md lists them)."""
     from .spec import load as load_spec
 
-    return Loaded(Path(path), load_spec(path))
+    return Loaded(Path(path), load_spec(path, budgets=budgets))
 
 
-__all__ = ["CompileError", "ComputeError", "Loaded", "NNReportError", "SpecError",
+__all__ = ["Budgets", "CompileError", "ComputeError", "Loaded", "NNReportError", "SpecError",
            "TexMissingError", "load"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import ctypes
-import json
 import multiprocessing
 import os
 import signal
@@ -23,8 +22,11 @@ from typing import Any
 from .build import BuildOptions, _kinds, answers_of, write_documents
 from .compile import tex_available
 from .errors import NNReportError
+from .jsonout import write_json
 from .outdir import io_error, output_name, staging, swap_folder
-from .spec import load
+from .spec import finish
+from .spec.yamlio import load_file
+from .variants import tries_fit
 
 PR_SET_PDEATHSIG = 1
 
@@ -72,12 +74,12 @@ def _version_job(args: tuple[str, int, Any, BuildOptions, str, str]) -> dict[str
     folder = Path(stage) / version.label
     try:
         t0 = time.perf_counter()
-        doc, solutions, attempts = solve_version(Path(spec_path), seed, version)
+        doc, solutions, attempts = solve_version(Path(spec_path), seed, version, opts.budgets)
         folder.mkdir(parents=True, exist_ok=True)
         label = f"Version {version.label}" + (f" -- {version.student}" if version.student else "")
         _, t_tex = write_documents(doc, solutions, folder, f"{name}-{version.label}", opts, None,
                                    variant=label, keep_failed=folder)
-        return {"label": version.label, "ok": True, "answers": answers_of(doc, solutions),
+        return {"label": version.label, "ok": True, "answers": answers_of(doc, solutions, raw=True),
                 "student": version.student, "attempts": attempts,
                 "seconds": time.perf_counter() - t0, "tex_seconds": t_tex}
     except NNReportError as e:
@@ -123,7 +125,8 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
     opts = opts or BuildOptions()
     spec_path = Path(spec_path)
     name = output_name(spec_path)
-    load(spec_path)  # spec errors are reported once, before any worker starts
+    located = load_file(spec_path, opts.budgets)  # spec and budget errors are reported once,
+    tries_fit(finish(located, None, opts.budgets), located, opts.budgets)  # before any worker
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(versions)))
     final = opts.output / name / "variants"
     result = BatchResult(folder=final)
@@ -164,9 +167,8 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
         pool.join()
         order = [v.label for v in versions if v.label in rows]
         ordered = [rows[label] for label in order]
-        (stage / "answers.json").write_text(json.dumps(
-            {r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, indent=1),
-            encoding="utf-8")
+        with (stage / "answers.json").open("w", encoding="utf-8") as fh:
+            write_json({r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, fh)
         _answers_csv(ordered, stage / "answers.csv")
         if opts.pdf and tex_available() and ordered and "key" in _kinds("exam", opts.kinds):
             _combined_key(stage, name, order)

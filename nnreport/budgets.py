@@ -21,18 +21,21 @@ class Budgets:
     yaml_nodes: int = 200_000            # values in the YAML, aliases expanded
     data_bytes: int = 20_000_000         # one CSV file, checked before it is read
     data_entries: int = 5_000_000        # entries of X and Y together, checked before drawing
-    train_work: float = 2e10             # multiply-adds of a training run (shapes x epochs)
-    train_steps: int = 1_000_000         # optimiser steps of a training run (epochs x batches)
+    train_work: float = 1e10             # multiply-adds of a spec's training (shapes x epochs)
+    train_steps: int = 200_000           # optimiser steps of a spec's training (epochs x batches)
     compute_entries: int = 1_000_000     # entries of any one value in a compute: problem
-    compute_flops: float = 1e9           # multiply-adds of all compute: steps of a problem
-    variant_work: float = 5e10           # max_tries x the work of one version
+    compute_flops: float = 1e9           # multiply-adds of all compute: steps of a spec
+    answer_entries: int = 10_000_000     # numbers in the answers of a spec (solve --json)
+    variant_work: float = 2e10           # max_tries x the work of one version
     tex_seconds: float = 0.0             # TeX run time; 0: scaled to the document's size
     pages: int = 500                     # pages of one PDF
     output_bytes: int = 200_000_000      # bytes of one file TeX writes
 
     def hint(self, name: str) -> str:
         """How to raise one budget, for the end of an error message."""
-        return f"the {name} budget is {getattr(self, name):g}; raise it with --budget {name}=N"
+        value = getattr(self, name)
+        shown = str(value) if isinstance(value, int) else f"{value:g}"
+        return f"the {name} budget is {shown}; raise it with --budget {name}=N"
 
     @classmethod
     def parse(cls, items: Iterable[str], base: Budgets | None = None) -> Budgets:

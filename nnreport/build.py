@@ -8,17 +8,18 @@ pipeline once per student version, in parallel.
 
 from __future__ import annotations
 
-import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budgets import Budgets
 from .compile import compile_tex, tex_available
 from .compile.latexmk import INSTALL_HINT
 from .document.tex import render
 from .engine.solve import solve, to_jsonable
 from .errors import CompileError, TexMissingError
+from .jsonout import write_json
 from .outdir import move_into_place, output_name, staging
 from .spec import load
 from .spec.resolve import Document
@@ -31,6 +32,7 @@ class BuildOptions:
     pdf: bool = True
     timeout: float = 120.0
     figures: bool = True
+    budgets: Budgets = field(default_factory=Budgets)  # only the operator raises them
 
 
 def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -39,9 +41,11 @@ def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...
     return wanted or ("key", "questions")
 
 
-def answers_of(doc: Document, solutions: dict[str, Any]) -> dict[str, Any]:
+def answers_of(doc: Document, solutions: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+    """The JSON contract; `raw` keeps NumPy arrays (for write_json, pickling, checking)."""
+    conv = (lambda v: v) if raw else to_jsonable
     return {"title": doc.spec.title,
-            "problems": {k: {n: to_jsonable(v) for n, v in s.values().items()}
+            "problems": {k: {n: conv(v) for n, v in s.values().items()}
                          for k, s in solutions.items()}}
 
 
@@ -58,8 +62,8 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         from .document.figures import make_figures
 
         figures, files = make_figures(doc, solutions, stage, cache=cache)
-    (stage / "answers.json").write_text(json.dumps(answers_of(doc, solutions), indent=1),
-                                        encoding="utf-8")
+    with (stage / "answers.json").open("w", encoding="utf-8") as fh:  # streamed from the arrays
+        write_json(answers_of(doc, solutions, raw=True), fh)
     texs: dict[str, str] = {}
     for kind in _kinds(doc.spec.document, opts.kinds):         # document: Jinja -> .tex
         texs[f"{name}-{kind}"] = render(doc, solutions, kind, figures, variant=variant)
@@ -88,7 +92,7 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     """Build every document of one spec; return the paths written (PDFs, or .tex without TeX)."""
     spec_path = Path(spec_path)
     name = output_name(spec_path)                              # 0. a name that stays inside
-    doc = load(spec_path)                                      # 1. spec: YAML -> setups
+    doc = load(spec_path, budgets=opts.budgets)                # 1. spec: YAML -> setups
     solutions = solve(doc)                                     # 2. engine: every value
     final = opts.output / name
     with staging(opts.output, name) as stage:                  # 3-5. figures, .tex, PDF

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import sys
@@ -13,6 +12,7 @@ import click
 import numpy as np
 
 from . import load
+from .budgets import Budgets
 from .errors import Interrupted, NNReportError
 
 
@@ -34,6 +34,19 @@ def _fail(e: NNReportError) -> None:
     sys.exit(e.exit_code)
 
 
+def _budgets(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Budgets:
+    try:
+        return Budgets.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+budget_option = click.option(
+    "--budget", "budgets", multiple=True, metavar="NAME=VALUE", callback=_budgets,
+    help="Raise (or lower) one resource budget, e.g. train_work=1e11; repeatable. "
+         "Names and defaults: docs/spec.md.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnreport")
 def cli() -> None:
@@ -42,13 +55,14 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-def validate(spec: Path) -> None:
+@budget_option
+def validate(spec: Path, budgets: Budgets) -> None:
     """Check a spec; print nothing but errors.
 
     Example: nnreport validate problems/exam2.yaml
     """
     try:
-        load(spec)
+        load(spec, budgets)
     except NNReportError as e:
         _fail(e)
 
@@ -75,24 +89,31 @@ def _summary(answers: dict, digits: int = 4) -> str:
               help="Solve this version (as built with --variants).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Base seed of the versions.")
-def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
+@budget_option
+def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Budgets) -> None:
     """Compute every value of every problem and print it.
 
     Example: nnreport solve problems/exam2.yaml --json
     """
+    from .build import answers_of
+
     try:
         if variant:
-            from .build import answers_of
             from .variants import Version, solve_version
 
-            doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"))
-            answers = answers_of(doc, solutions)
+            doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"),
+                                              budgets)
         else:
-            answers = load(spec).answers()
+            loaded = load(spec, budgets)
+            doc, solutions = loaded.document, loaded.solve()
+        answers = answers_of(doc, solutions, raw=True)
     except NNReportError as e:
         _fail(e)
-    if as_json:
-        click.echo(json.dumps(answers))
+    if as_json:  # strict JSON streamed from the arrays; NaN and inf are null (docs/spec.md)
+        from .jsonout import write_json
+
+        write_json(answers, sys.stdout, indent=0)
+        sys.stdout.write("\n")
     else:
         click.echo(_summary(answers))
 
@@ -112,9 +133,10 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int) -> None:
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Base seed of the versions' random draws.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
+@budget_option
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
           no_pdf: bool, timeout: float, variants: int | None, roster: Path | None, seed: int,
-          jobs: int | None) -> None:
+          jobs: int | None, budgets: Budgets) -> None:
     """Build the answer key and question sheet (or the report) of each spec.
 
     Example: nnreport build problems/exam2.yaml  ->  output/exam2/exam2-key.pdf
@@ -128,7 +150,8 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
     from .variants import from_roster, numbered
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
-    opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout)
+    opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout,
+                        budgets=budgets)
     try:
         output_names(list(specs))  # before anything runs: names that stay inside, no clashes
     except NNReportError as e:
@@ -168,8 +191,9 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @click.option("--atol", default=1e-4, show_default=True, help="Absolute tolerance.")
 @click.option("--tol", "tols", multiple=True, metavar="NAME=RTOL[,ATOL]",
               help="Tolerance for one value (p2.dW1 or dW1); repeatable.")
+@budget_option
 def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: int, rtol: float,
-          atol: float, tols: tuple[str, ...]) -> None:
+          atol: float, tols: tuple[str, ...], budgets: Budgets) -> None:
     """Mark a student's submitted values against the key of their version.
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
@@ -204,13 +228,14 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
         except ValueError:
             raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
     try:
-        doc, solutions, _ = solve_version(spec, seed, version)
-        submitted = load_file(answers).data
+        doc, solutions, _ = solve_version(spec, seed, version, budgets)
+        submitted = load_file(answers, budgets).data
     except NNReportError as e:
         _fail(e)
     if not isinstance(submitted, dict):
         raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
-    verdicts = check_answers(answers_of(doc, solutions)["problems"], submitted, rtol, atol, per_value)
+    verdicts = check_answers(answers_of(doc, solutions, raw=True)["problems"], submitted, rtol,
+                             atol, per_value)
     right = sum(v.ok for v in verdicts)
     for v in verdicts:
         click.echo(f"{'right' if v.ok else 'WRONG':6} {v.problem}.{v.name}: {v.detail}")

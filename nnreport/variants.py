@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from .budgets import DEFAULT, Budgets
 from .engine.solve import NetworkSolution, solve
 from .errors import ComputeError, Issue, SpecError
-from .spec import load
+from .spec import finish
+from .spec.cost import TRY_WORK
 from .spec.resolve import Document, NetworkSetup
 from .spec.texsafe import text_flaws
-from .spec.yamlio import load_file
+from .spec.variants import has_random
+from .spec.yamlio import Located, load_file
 
 
 @dataclass(frozen=True)
@@ -114,15 +117,39 @@ def _holds(name: str, limit: float, s: NetworkSetup, sol: NetworkSolution) -> bo
     return True
 
 
-def solve_version(path: Path, seed: int, version: Version) -> tuple[Document, dict[str, Any], int]:
-    """Draw, solve and check one version; returns (document, solutions, attempts used)."""
-    doc = load(path, (seed, version.index, 0))
-    tries = doc.spec.max_tries
-    random = _has_random(path)  # without random values a second draw is the same draw
+def _constraints_at(located: Located) -> tuple[Any, ...]:
+    problems = located.data.get("problems", []) if isinstance(located.data, dict) else []
+    return next((("problems", i, "constraints") for i, p in enumerate(problems)
+                 if isinstance(p, dict) and p.get("constraints")), ("problems",))
+
+
+def tries_fit(doc: Document, located: Located, budgets: Budgets = DEFAULT) -> int:
+    """How many draws a version may need (max_tries when a random draw can be rejected: by a
+    constraint or a diverging training; else 1); a located SpecError when that many would
+    pass the variant_work budget."""
+    networks = any(isinstance(p, NetworkSetup) for p in doc.problems)
+    tries = doc.spec.max_tries if networks and has_random(located.data) else 1
+    per_try = doc.work + TRY_WORK
+    if tries > 1 and tries * per_try > budgets.variant_work:
+        where = ("max_tries",) if "max_tries" in located.data else _constraints_at(located)
+        raise SpecError([located.issue(where, f"up to {tries:,} draws of about {per_try:.3g} "
+                                       f"multiply-adds each ({tries * per_try:.3g} in all)",
+                                       "lower max_tries; " + budgets.hint("variant_work"))])
+    return tries
+
+
+def solve_version(path: Path, seed: int, version: Version,
+                  budgets: Budgets = DEFAULT) -> tuple[Document, dict[str, Any], int]:
+    """Draw, solve and check one version; returns (document, solutions, attempts used).
+    The YAML is read once; each attempt draws, validates and resolves it again."""
+    located = load_file(path, budgets)
+    doc = finish(located, (seed, version.index, 0), budgets)
+    tries = tries_fit(doc, located, budgets)
+    random = tries > 1  # without random values a second draw is the same draw
     reasons: Counter[str] = Counter()
     for attempt in range(tries):
         if attempt:
-            doc = load(path, (seed, version.index, attempt))
+            doc = finish(located, (seed, version.index, attempt), budgets)
         try:
             solutions = solve(doc)
         except ComputeError:
@@ -134,19 +161,11 @@ def solve_version(path: Path, seed: int, version: Version) -> tuple[Document, di
         reasons.update(failed)
         if not random:
             break
-    located = load_file(path)
-    where = next((("problems", i, "constraints") for i, p in enumerate(located.data.get("problems", []))
-                  if isinstance(p, dict) and p.get("constraints")), ("problems",))
+    where = _constraints_at(located)
     summary = ", ".join(f"{r} failed {n} times" for r, n in reasons.most_common())
     raise SpecError([located.issue(where, f"version {version.label}: no draw met the constraints "
                                    f"in {sum(reasons.values())} tries ({summary})",
                                    "widen the random ranges or relax the constraints")])
-
-
-def _has_random(path: Path) -> bool:
-    from .spec.variants import has_random
-
-    return has_random(load_file(path).data)
 
 
 # --- the grader's check -----------------------------------------------------------------

@@ -351,7 +351,7 @@ def test_sigterm_stops_a_single_build_and_its_tex(tmp_path):
     marker = tmp_path / "tmp"
     marker.mkdir()
     spec = tmp_path / "s.yaml"
-    spec.write_text((PROBLEMS / "moons.yaml").read_text().replace("epochs: 1000", "epochs: 300000"))
+    spec.write_text((PROBLEMS / "moons.yaml").read_text().replace("epochs: 1000", "epochs: 150000"))
     proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, TMPDIR=str(marker)))

@@ -22,6 +22,7 @@ from ..spec.resolve import Document, NetworkSetup
 from .content import Figure
 
 Placed = dict[str, list[Any]]  # part key (given, update, training) -> items
+CHUNK_ENTRIES = 250_000  # entries of one layer's values while the decision boundary is drawn
 
 
 def default_figures(s: NetworkSetup, document: str) -> list[str]:
@@ -94,8 +95,12 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     if "decision_boundary" in kinds and s.X.shape[1] == 2 and classes:
         net = make_net(s)
 
+        rows = max(1, CHUNK_ENTRIES // max(s.units))  # grid points per forward pass
+
         def predictor(params: dict[str, np.ndarray]) -> Any:
-            return lambda G: forward(net, params, G)[1][-1]
+            # in chunks: 25,600 grid points through a 2000-unit layer would hold 400 MB a layer
+            return lambda G: np.concatenate([forward(net, params, G[i:i + rows])[1][-1]
+                                             for i in range(0, len(G), rows)])
 
         key = (s.params, sol.final_params)
         path = plots.decision_boundary(s.X, s.Y, predictor(s.params), predictor(sol.final_params),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -11,7 +12,6 @@ from ..errors import ComputeError
 from .functions import sigmoid, softmax
 
 Array = np.ndarray
-MAX_ELEMENTS = 1_000_000
 
 
 def _reduce(fn: Callable[..., Array]) -> Callable[..., Array]:
@@ -38,12 +38,16 @@ FUNCS: dict[str, Callable[..., Array]] = {
 }
 
 
-def _size_check(shape: tuple[int, ...], name: str) -> None:
-    if int(np.prod(shape)) > MAX_ELEMENTS:
-        raise ComputeError(f"compute '{name}': result would have {int(np.prod(shape)):,} entries")
+def _size_check(shape: tuple[int, ...], name: str, max_entries: int | None) -> None:
+    if max_entries is not None and math.prod(shape) > max_entries:
+        raise ComputeError(f"compute '{name}': result would have {math.prod(shape):,} entries "
+                           f"(the compute_entries budget is {max_entries})")
 
 
-def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "") -> Array:
+def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "",
+             max_entries: int | None = None) -> Array:
+    """The value of a checked tree. The spec layer has already bounded every intermediate
+    value from the inferred shapes; `max_entries` re-checks broadcasts as a second line."""
     def ev(node: ast.AST) -> Array:
         if isinstance(node, ast.Constant):
             return np.asarray(float(node.value))  # type: ignore[arg-type]
@@ -71,7 +75,7 @@ def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "") -> Arr
                     )
                 return a @ b
             try:
-                _size_check(np.broadcast_shapes(a.shape, b.shape), name)
+                _size_check(np.broadcast_shapes(a.shape, b.shape), name, max_entries)
             except ValueError:
                 raise ComputeError(f"compute '{name}': shapes {list(a.shape)} and "
                                    f"{list(b.shape)} do not fit together") from None

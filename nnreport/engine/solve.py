@@ -18,7 +18,6 @@ from .network import Net, Pass, forward_exact, l2_penalty, loss_of, reduce, run
 from .optim import Optimizer, OptimizerSpec
 
 Array = np.ndarray
-MAX_PER_SAMPLE = 5_000_000  # entries of all per-sample gradients of the worked step
 
 
 def make_net(s: NetworkSetup) -> Net:
@@ -64,7 +63,7 @@ class NetworkSolution:
                     v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
         names = [f"{p}{l}" for p in ("W", "b") for l in range(1, L + 1) if f"{p}{l}" in self.new_params]
         for k in names:
-            if k in self.step.per_sample:  # omitted past MAX_PER_SAMPLE entries
+            if k in self.step.per_sample:  # omitted past half answer_entries
                 v[f"d{k}_per_sample"] = [_shown(m, lay) for m in self.step.per_sample[k]]
         for k in names:
             for state, value in self.opt_state.get(k, {}).items():
@@ -133,12 +132,9 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
             start_loss: float | None = None
             for j, idx in enumerate(epoch_batches):
                 Xb, Yb = X[idx], Y[idx]
-                size = Xb.shape[0]
                 is_first = first is None
-                n_params = sum(v.size for v in params.values())
-                p = run(net, params, Xb, Yb,
-                        per_sample=is_first and size * n_params <= MAX_PER_SAMPLE, exact=is_first)
-                if j == 0 and size == m and rs is None:
+                p = run(net, params, Xb, Yb, per_sample=is_first and s.per_sample, exact=is_first)
+                if j == 0 and Xb.shape[0] == m and rs is None:
                     start_loss = p.loss  # full batch, same params: no second forward pass
                 elif j == 0:
                     start_loss = loss_of(net, params, X, Y)
@@ -175,14 +171,23 @@ def solve_expression(s: ExpressionSetup) -> ExpressionSolution:
     env = dict(s.given)
     out = ExpressionSolution(s)
     for st in s.steps:
-        val = evaluate(st.tree, env, f"{s.id}.{st.name}")
+        val = evaluate(st.tree, env, f"{s.id}.{st.name}", s.budgets.compute_entries)
         env[st.name] = val
         out.results[st.name] = val
     return out
 
 
 def solve_problem(s: Setup) -> Solution:
-    return solve_network(s) if isinstance(s, NetworkSetup) else solve_expression(s)
+    try:
+        return solve_network(s) if isinstance(s, NetworkSetup) else solve_expression(s)
+    except MemoryError:
+        names = ("data_entries", "answer_entries") if isinstance(s, NetworkSetup) else (
+            "compute_entries", "answer_entries")
+        raise ComputeError(
+            f"problem '{s.id}': out of memory while solving, within the budgets\n    hint: "
+            f"this machine has less memory than the budgets allow; lower {' or '.join(names)} "
+            f"(now {getattr(s.budgets, names[0])} and {getattr(s.budgets, names[1])}) "
+            "with --budget NAME=N, or make the problem smaller") from None
 
 
 def solve(doc: Document) -> dict[str, Solution]:
@@ -190,10 +195,16 @@ def solve(doc: Document) -> dict[str, Solution]:
 
 
 def to_jsonable(v: Any) -> Any:
+    """Plain lists and floats for strict JSON: NaN and +-inf (log(0) in a compute step, say),
+    which JSON cannot hold, become None (null); docs/spec.md says so."""
     if isinstance(v, np.ndarray):
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            return np.where(np.isfinite(v), v.astype(object), None).tolist()  # type: ignore[call-overload]
         return v.tolist()
     if isinstance(v, list):
         return [to_jsonable(x) for x in v]
     if isinstance(v, np.floating | np.integer):
-        return v.item()
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
     return v

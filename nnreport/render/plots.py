@@ -119,21 +119,42 @@ def _classes(Y: np.ndarray) -> np.ndarray:
     return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] >= 0.5).astype(int)
 
 
+def _scale(X: np.ndarray) -> tuple[float, str]:
+    """A power of ten that brings the data to ordinary numbers for the axes (data of 1e308
+    would overflow matplotlib's limits and ticks), and its label suffix."""
+    top = float(np.abs(X).max()) if X.size else 0.0
+    if top > 0 and not 1e-3 <= top < 1e4:
+        k = int(np.floor(np.log10(top))) if top > 0 else 0
+        return 10.0**k, rf" ($\times 10^{{{k}}}$)"
+    return 1.0, ""
+
+
+def _axis_labels(ax: Any, suffix: str, three: bool = False) -> None:
+    ax.set_xlabel("$x_1$" + suffix)
+    ax.set_ylabel("$x_2$" + suffix)
+    if three:
+        ax.set_zlabel("$x_3$" + suffix)
+
+
 def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np.ndarray], np.ndarray],
                       predict_after: Callable[[np.ndarray], np.ndarray], folder: Path,
                       cache: Path | None, key_parts: tuple[Any, ...]) -> str:
-    pad = 0.5
-    x0 = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 160)
-    x1 = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 160)
+    unit, suffix = _scale(X)
+    Xs = X[:, :2] / unit
+    pad = 0.5 if unit == 1.0 else 0.05 * max(float(np.ptp(Xs)), 1.0)
+    x0 = np.linspace(Xs[:, 0].min() - pad, Xs[:, 0].max() + pad, 160)
+    x1 = np.linspace(Xs[:, 1].min() - pad, Xs[:, 1].max() + pad, 160)
     gx, gy = np.meshgrid(x0, x1)
-    grid = np.c_[gx.ravel(), gy.ravel()]
+    with np.errstate(over="ignore"):  # the grid in the data's own units, within floats
+        grid = np.clip(np.c_[gx.ravel(), gy.ravel()] * unit, -1e308, 1e308)
     cls = _classes(Y)
 
     def draw(fig: Any) -> None:
         axes = fig.subplots(1, 2, sharey=True)
         for ax, predict, title in ((axes[0], predict_before, "before training"),
                                    (axes[1], predict_after, "after training")):
-            P = predict(grid)
+            with np.errstate(all="ignore"):
+                P = np.ma.masked_invalid(predict(grid))
             if P.shape[1] == 1:
                 ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
                             cmap="RdBu_r", alpha=0.55)
@@ -142,12 +163,12 @@ def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np
                 ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
                             levels=np.arange(P.shape[1] + 1) - 0.5)
             for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
-                pts = X[cls == c]
+                pts = Xs[cls == c]
                 ax.scatter(pts[:, 0], pts[:, 1], s=12, marker=marker, edgecolor="k", lw=0.4,
                            label=f"class {c}")
             ax.set_title(title)
-            ax.set_xlabel("$x_1$")
-        axes[0].set_ylabel("$x_2$")
+            ax.set_xlabel("$x_1$" + suffix)
+        axes[0].set_ylabel("$x_2$" + suffix)
         axes[1].legend(loc="lower right", fontsize=8)
 
     key = content_hash(X, Y, *key_parts)
@@ -157,21 +178,20 @@ def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np
 def scatter(X: np.ndarray, Y: np.ndarray, folder: Path, cache: Path | None) -> str:
     cls = _classes(Y) if np.all((Y == 0) | (Y == 1)) else None
     three = X.shape[1] >= 3
+    unit, suffix = _scale(X[:, :3])
+    Xs = X[:, :3] / unit
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot(projection="3d" if three else None)
         groups = np.unique(cls) if cls is not None else [None]
         for c, marker in zip(groups, "os^vD<>", strict=False):
-            pts = X if c is None else X[cls == c]
+            pts = Xs if c is None else Xs[cls == c]
             coords = (pts[:, 0], pts[:, 1], pts[:, 2]) if three else (pts[:, 0], pts[:, 1])
             ax.scatter(*coords, s=30 if three else 14, marker=marker, edgecolor="k", lw=0.4,
                        label=None if c is None else f"class {c}", depthshade=False) if three else \
                 ax.scatter(*coords, s=14, marker=marker, edgecolor="k", lw=0.4,
                            label=None if c is None else f"class {c}")
-        ax.set_xlabel("$x_1$")
-        ax.set_ylabel("$x_2$")
-        if three:
-            ax.set_zlabel("$x_3$")
+        _axis_labels(ax, suffix, three)
         if cls is not None:
             ax.legend(loc="upper right", fontsize=8)
 

@@ -1,5 +1,9 @@
 """Where a problem's X and Y come from: inline, scikit-learn generators and bundled data
-sets, or a CSV file inside the spec's folder. Returns rows-layout float arrays."""
+sets, or a CSV file inside the spec's folder. Returns rows-layout float arrays.
+
+Sizes are checked before the data is made: generated data from n_samples x (features +
+label columns) against `data_entries`, a CSV's size (stat) against `data_bytes` before it
+is opened; CSV rows are streamed and reading stops at n_samples."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..budgets import DEFAULT, Budgets
 from .models import Data
 
 Array = np.ndarray
@@ -35,10 +40,26 @@ def _labels(y: Array, one_hot: bool | None) -> Array:
     return y.astype(float).reshape(-1, 1)
 
 
-def _generate(d: Data) -> tuple[Array, Array]:
+def _entries_fit(n: int, columns: int, budgets: Budgets, field: str = "n_samples") -> None:
+    if n * columns > budgets.data_entries:
+        raise DataError(f"{n:,} samples x {columns:,} columns (features and labels) make "
+                        f"{n * columns:,} entries", field, budgets.hint("data_entries"))
+
+
+def _generate(d: Data, budgets: Budgets) -> tuple[Array, Array]:
+    n = d.n_samples or 100
+    features = 2 if d.generate in ("moons", "circles") else d.n_features or 2
+    classes = 1 if d.generate == "random" else (d.n_classes or (3 if d.generate == "blobs" else 2))
+    _entries_fit(n, features + classes, budgets)
+    try:
+        return _make(d, n)
+    except ValueError as e:  # scikit-learn's own parameter checks (a located error, not a crash)
+        raise DataError(f"generate: {d.generate}: {e}", "generate") from None
+
+
+def _make(d: Data, n: int) -> tuple[Array, Array]:
     from sklearn import datasets as ds
 
-    n = d.n_samples or 100
     seed = d.seed
     if d.generate == "moons":
         X, y = ds.make_moons(n_samples=n, noise=d.noise, random_state=seed)
@@ -59,18 +80,45 @@ def _generate(d: Data) -> tuple[Array, Array]:
     return X.astype(float), _labels(y, d.one_hot)
 
 
-def _load(d: Data) -> tuple[Array, Array]:
+def _load(d: Data, budgets: Budgets) -> tuple[Array, Array]:
     from sklearn import datasets as ds
 
     loader = {"iris": ds.load_iris, "digits": ds.load_digits, "wine": ds.load_wine,
               "breast_cancer": ds.load_breast_cancer}[d.load or ""]
-    X, y = loader(return_X_y=True)
+    X, y = loader(return_X_y=True)  # at most 1797 x 64: bundled with scikit-learn
     if d.n_samples:
         X, y = X[: d.n_samples], y[: d.n_samples]
+    _entries_fit(X.shape[0], X.shape[1] + len(np.unique(y)), budgets, "load")
     return X.astype(float), _labels(y, d.one_hot)
 
 
-def _csv(d: Data, folder: Path) -> tuple[Array, Array]:
+def _header(header: list[str], d: Data) -> tuple[list[int], list[int]]:
+    """Column numbers of the features and the targets, with every header problem named."""
+    if not header or any(not h.strip() for h in header):
+        raise DataError(f"csv file '{d.csv}': the first row must name every column", "csv",
+                        f"found {header!r}")
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise DataError(f"csv file '{d.csv}': column {dup[0]!r} appears twice in the header", "csv")
+    targets = [d.target] if isinstance(d.target, str) else (
+        [header[-1]] if d.target is None else list(d.target))
+    if not targets:
+        raise DataError("target: names no column", "target")
+    for t in targets:
+        if t not in header:
+            raise DataError(f"target column '{t}' is not in the csv header", "target",
+                            "columns: " + ", ".join(header))
+    feats = d.features if d.features is not None else [h for h in header if h not in targets]
+    if not feats:
+        raise DataError(f"csv file '{d.csv}': no feature columns", "features")
+    for f in feats:
+        if f not in header:
+            raise DataError(f"feature column '{f}' is not in the csv header", "features",
+                            "columns: " + ", ".join(header))
+    return [header.index(f) for f in feats], [header.index(t) for t in targets]
+
+
+def _csv(d: Data, folder: Path, budgets: Budgets) -> tuple[Array, Array]:
     rel = Path(d.csv or "")
     if rel.is_absolute() or ".." in rel.parts:
         raise DataError(f"csv path '{d.csv}' leaves the spec's folder", "csv",
@@ -81,27 +129,41 @@ def _csv(d: Data, folder: Path) -> tuple[Array, Array]:
                         "symbolic links out of the folder are not followed")
     if not path.is_file():
         raise DataError(f"csv file '{d.csv}' not found next to the spec", "csv")
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if len(rows) < 2:
-        raise DataError(f"csv file '{d.csv}' has no data rows", "csv")
-    header, body = rows[0], rows[1:]
-    targets = [d.target] if isinstance(d.target, str) else list(d.target or [header[-1]])
-    for t in targets:
-        if t not in header:
-            raise DataError(f"target column '{t}' is not in the csv header", "target",
-                            "columns: " + ", ".join(header))
-    feats = d.features or [h for h in header if h not in targets]
+    size = path.stat().st_size
+    if size > budgets.data_bytes:
+        raise DataError(f"csv file '{d.csv}' is {size:,} bytes", "csv", budgets.hint("data_bytes"))
+    rows: list[list[float]] = []
+    line = 1
     try:
-        table = np.array([[float(v) for v in r] for r in body if r], dtype=float)
-    except ValueError as e:
-        raise DataError(f"csv file '{d.csv}': non-numeric entry ({e})", "csv") from None
-    if table.ndim != 2 or table.shape[1] != len(header):
-        raise DataError(f"csv file '{d.csv}': rows of different lengths", "csv")
-    X = table[:, [header.index(f) for f in feats]]
-    Y = table[:, [header.index(t) for t in targets]]
-    if d.n_samples:
-        X, Y = X[: d.n_samples], Y[: d.n_samples]
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            feats, targets = _header(header, d)
+            for line, r in enumerate(reader, start=2):  # stop at n_samples: no need to read on
+                if not r:
+                    continue
+                if len(r) != len(header):
+                    raise DataError(f"csv file '{d.csv}', line {line}: {len(r)} fields, but "
+                                    f"the header names {len(header)}", "csv")
+                try:
+                    rows.append([float(v) for v in r])
+                except ValueError as e:
+                    raise DataError(f"csv file '{d.csv}', line {line}: not a number ({e})",
+                                    "csv") from None
+                _entries_fit(len(rows), len(header), budgets, "csv")
+                if d.n_samples and len(rows) == d.n_samples:
+                    break
+    except UnicodeDecodeError as e:
+        raise DataError(f"csv file '{d.csv}' is not UTF-8 text (byte {e.object[e.start]:#04x} "
+                        f"after line {line})", "csv", "save it as UTF-8") from None
+    except csv.Error as e:
+        raise DataError(f"csv file '{d.csv}', line {line + 1}: {e}", "csv") from None
+    except OSError as e:
+        raise DataError(f"csv file '{d.csv}' cannot be read: {e.strerror}", "csv") from None
+    if not rows:
+        raise DataError(f"csv file '{d.csv}' has no data rows", "csv")
+    table = np.array(rows, dtype=float)
+    X, Y = table[:, feats], table[:, targets]
     if d.one_hot:
         Y = _one_hot(Y[:, 0])
     return X, Y
@@ -117,7 +179,8 @@ def _matrix(rows: list[list[float]], what: str) -> Array:
     return a
 
 
-def load_data(d: Data, layout: str, folder: Path) -> tuple[Array, Array]:
+def load_data(d: Data, layout: str, folder: Path,
+              budgets: Budgets = DEFAULT) -> tuple[Array, Array]:
     """X (samples, features) and Y (samples, outputs), whatever the problem's layout."""
     if d.X is not None:
         X = _matrix(d.X, "X")
@@ -130,11 +193,11 @@ def load_data(d: Data, layout: str, folder: Path) -> tuple[Array, Array]:
         if layout == "columns":
             X, Y = X.T, Y.T
     elif d.generate:
-        X, Y = _generate(d)
+        X, Y = _generate(d, budgets)
     elif d.load:
-        X, Y = _load(d)
+        X, Y = _load(d, budgets)
     else:
-        X, Y = _csv(d, folder)
+        X, Y = _csv(d, folder, budgets)
     if d.normalize == "standard":
         sd = X.std(axis=0)
         X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)

@@ -8,6 +8,8 @@ layer can report it at file:line:col. Evaluation lives in the engine.
 from __future__ import annotations
 
 import ast
+import math
+from dataclasses import dataclass
 
 FUNCTIONS = (
     "sigmoid", "relu", "tanh", "softmax", "exp", "log", "sqrt", "abs",
@@ -45,6 +47,8 @@ def _check(node: ast.AST, names: set[str], depth: int) -> None:
     if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float):
             raise ExprError(f"only numbers are allowed as constants, not {node.value!r}", col)
+        if not abs(node.value) < 1e300:  # type: ignore[arg-type]
+            raise ExprError("a number this large is not allowed (at most 1e300)", col)
     elif isinstance(node, ast.Name):
         if node.id not in names:
             known = ", ".join(sorted(names)) or "none"
@@ -106,16 +110,53 @@ def parse(src: str, names: set[str] | frozenset[str]) -> ast.Expression:
 
 
 _ELEMENTWISE = {"sigmoid", "relu", "tanh", "softmax", "exp", "log", "sqrt", "abs"}
+_REDUCTIONS = {"sum", "mean", "max", "min"}
 
 
-def infer_shape(tree: ast.Expression, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+@dataclass
+class Cost:
+    """What evaluating expressions will take, added up by `infer_shape`: multiply-adds, and
+    the largest value (in entries) any step of them makes, intermediate values included."""
+
+    flops: float = 0.0
+    largest: int = 0
+    max_entries: int | None = None  # refuse (ExprError at the node) any value larger than this
+    hint: str = ""
+
+
+def infer_shape(tree: ast.Expression, shapes: dict[str, tuple[int, ...]],
+                cost: Cost | None = None) -> tuple[int, ...]:
     """The shape a checked expression will have, from the shapes of its names alone, so that
-    operands that do not fit are a spec error naming both (before anything is computed)."""
+    operands that do not fit are a spec error naming both (before anything is computed).
+    With `cost`, also count its multiply-adds and refuse values past `cost.max_entries`."""
+    cost = cost if cost is not None else Cost()
 
     def src(node: ast.AST) -> str:
         return ast.unparse(node)
 
     def go(node: ast.AST) -> tuple[int, ...]:
+        shape = shape_of(node)
+        col = getattr(node, "col_offset", 0)
+        n = _size(shape)
+        if len(shape) > 2:
+            raise ExprError(f"{src(node)} would have {len(shape)} dimensions; values are "
+                            "numbers, vectors or matrices", col)
+        if cost.max_entries is not None and n > cost.max_entries:
+            raise ExprError(f"{src(node)} would have {n:,} entries (shape {list(shape)})",
+                            col, cost.hint)
+        cost.largest = max(cost.largest, n)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            cost.flops += n * sums.pop()
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in _REDUCTIONS:
+            cost.flops += reduced.pop()
+        elif not isinstance(node, ast.Constant | ast.Name):
+            cost.flops += n
+        return shape
+
+    sums: list[int] = []     # the summed-over size of the matrix product just inferred
+    reduced: list[int] = []  # the entries of the reduction's argument just inferred
+
+    def shape_of(node: ast.AST) -> tuple[int, ...]:
         col = getattr(node, "col_offset", 0)
         if isinstance(node, ast.Constant):
             return ()
@@ -133,26 +174,33 @@ def infer_shape(tree: ast.Expression, shapes: dict[str, tuple[int, ...]]) -> tup
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
             fn, args = node.func.id, [go(a) for a in node.args]
-            if fn in _ELEMENTWISE:
-                return args[0]
-            if fn == "transpose":
-                return tuple(reversed(args[0]))
+            if fn in _ELEMENTWISE or fn == "transpose":
+                if len(args) != 1:
+                    raise ExprError(f"{fn}() takes one argument", col)
+                return args[0] if fn in _ELEMENTWISE else tuple(reversed(args[0]))
             if fn == "outer":
                 if len(args) != 2:
                     raise ExprError("outer() takes two arguments", col)
                 return (_size(args[0]), _size(args[1]))
             # sum, mean, max, min: everything, or along a literal axis
+            reduced.append(_size(args[0]))
+            if fn in ("max", "min") and _size(args[0]) == 0:
+                raise ExprError(f"{fn}() of an empty value", col)
             if len(args) == 1:
                 return ()
             axis = _literal_number(node.args[1])
-            if axis is None or int(axis) != axis or not -len(args[0]) <= int(axis) < len(args[0]):
-                raise ExprError(f"{fn}(): the axis must be 0 or 1 for a shape {list(args[0])}", col)
+            if (axis is None or not math.isfinite(axis) or int(axis) != axis
+                    or not -len(args[0]) <= int(axis) < len(args[0])):
+                raise ExprError(f"{fn}(): the axis must be a whole number below the "
+                                f"{len(args[0])} dimensions of shape {list(args[0])}", col)
             k = int(axis) % len(args[0])
             return args[0][:k] + args[0][k + 1:]
         if isinstance(node, ast.BinOp):
             a, b = go(node.left), go(node.right)
             if isinstance(node.op, ast.MatMult):
-                return _matmul(a, b, f"{src(node.left)} @ {src(node.right)}", col)
+                out = _matmul(a, b, f"{src(node.left)} @ {src(node.right)}", col)
+                sums.append(a[-1])
+                return out
             try:
                 return _broadcast(a, b)
             except ValueError:

@@ -8,7 +8,14 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .texsafe import NAME_HINT, name_ok
 
@@ -18,7 +25,6 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
 CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0}
-MAX_SIZE = 1_000_000  # entries in any one given matrix or data set
 
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -37,7 +43,9 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf (`.nan`, `.inf`, `1e400`) are refused wherever a number goes: strict JSON
+    # cannot hold them and no worked solution needs them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Matrix = list[list[float]]
@@ -111,7 +119,7 @@ class Shuffle(Strict):
 class Train(Strict):
     optimizer: Optimizer = Optimizer()
     lr: float = Field(default=0.1, gt=0)
-    epochs: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    epochs: Annotated[int, Field(ge=1)] = 1  # bounded by the train_work and train_steps budgets
     batch_size: Annotated[int, Field(ge=1)] | None = None
     shuffle: Shuffle | None = None
     freeze: list[str] = []
@@ -134,7 +142,7 @@ class Data(Strict):
     load: str | None = None
     csv: str | None = None
     target: str | list[str] | None = None
-    n_samples: Annotated[int, Field(ge=1, le=MAX_SIZE)] | None = None
+    n_samples: Annotated[int, Field(ge=1)] | None = None  # bounded by the data_entries budget
     n_features: Annotated[int, Field(ge=1, le=10_000)] | None = None
     n_classes: Annotated[int, Field(ge=2, le=1000)] | None = None
     noise: float | None = Field(default=None, ge=0)
@@ -165,7 +173,27 @@ class Data(Strict):
                 f"found {', '.join(sources) or 'none'}")
         if self.X is not None and self.Y is None:
             raise ValueError("inline data needs Y as well as X")
+        if self.csv is None and (self.target is not None or self.features is not None):
+            raise ValueError("target: and features: choose columns of a csv: file")
         return self
+
+    @field_validator("factor")
+    @classmethod
+    def _factor(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if v is not None and not 0 <= v < 1:
+            raise ValueError(f"factor {v:g}: the inner circle's radius is at least 0 and "
+                             "below 1 (the outer one's)")
+        return v
+
+    @field_validator("n_classes")
+    @classmethod
+    def _classes(cls, v: int | None, info: ValidationInfo) -> int | None:
+        f = info.data.get("n_features") or 2
+        if v is not None and info.data.get("generate") == "classification" and v > 2 ** min(f, 2):
+            # scikit-learn puts each class on a corner of a hypercube of informative features
+            raise ValueError(f"generate: classification makes at most {2 ** min(f, 2)} classes "
+                             f"from {f} feature{'s' if f > 1 else ''}, not {v}")
+        return v
 
 
 class Section(Strict):
@@ -203,12 +231,12 @@ class Problem(Strict):
     @field_validator("show", mode="before")
     @classmethod
     def _show(cls, v: Any) -> Any:
-        return v if v is None else [_one_of(x, SHOW_STEPS, "step to show") for x in v]
+        return v if not isinstance(v, list) else [_one_of(x, SHOW_STEPS, "step to show") for x in v]
 
     @field_validator("figures", mode="before")
     @classmethod
     def _fig(cls, v: Any) -> Any:
-        return v if v is None else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
+        return v if not isinstance(v, list) else [_one_of(x, FIGURE_KINDS, "figure") for x in v]
 
     @field_validator("constraints", mode="before")
     @classmethod
@@ -217,7 +245,13 @@ class Problem(Strict):
             return v
         out = []
         for c in v:
-            name = next(iter(c)) if isinstance(c, dict) and len(c) == 1 else c
+            if isinstance(c, dict) and len(c) != 1:
+                raise ValueError(f"a constraint with a value is one 'name: value' pair, not "
+                                 f"{len(c)}: write each as its own list entry")
+            name = next(iter(c)) if isinstance(c, dict) else c
+            if isinstance(c, dict) and not (isinstance(c[name], int | float)
+                                            and -1e300 < c[name] < 1e300):
+                raise ValueError(f"{name}: {c[name]!r} is not a finite number")
             if isinstance(name, str):
                 _one_of(name, tuple(CONSTRAINTS), "constraint")
             out.append(c)
@@ -247,5 +281,5 @@ class Spec(Strict):
     document: Literal["exam", "report"] = "exam"
     digits: Annotated[int, Field(ge=1, le=12)] = 4
     sections: list[Section | Literal["results"]] = []
-    max_tries: Annotated[int, Field(ge=1, le=10_000)] = 200  # draws per variant for constraints
+    max_tries: Annotated[int, Field(ge=1)] = 200  # draws per variant; bounded by variant_work
     problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]

@@ -7,21 +7,22 @@ the rows layout (samples x features, W as (in, out)); `layout` only says how to 
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..budgets import DEFAULT, Budgets
 from ..errors import Issue, SpecError
 from . import expr as exprlang
+from .cost import STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
 from .models import Fill, Problem, Spec
 from .yamlio import Located
 
 Array = np.ndarray
-MAX_PARAMETERS = 5_000_000
-MAX_ACTIVATIONS = 50_000_000  # samples x widest layer
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class NetworkSetup:
     digits_for: dict[str, int] = field(default_factory=dict)
     constraints: tuple[tuple[str, float], ...] = ()
     task: str = "classification"  # or "regression": decides accuracy, plots, wording
+    budgets: Budgets = DEFAULT
+    work: float = 0.0        # estimated multiply-adds of solving it (spec/cost.py)
+    per_sample: bool = True  # per-sample gradients fit in half the answer_entries budget
     kind: str = "network"
 
     @property
@@ -83,6 +87,8 @@ class ExpressionSetup:
     steps: tuple[Step, ...]
     names: dict[str, str]
     digits_for: dict[str, int] = field(default_factory=dict)
+    budgets: Budgets = DEFAULT
+    work: float = 0.0  # estimated multiply-adds of all its steps
     kind: str = "expression"
 
 
@@ -97,16 +103,25 @@ class Document:
     file: str
     problems: tuple[Setup, ...]
 
+    @property
+    def work(self) -> float:
+        """Estimated multiply-adds of solving every problem once."""
+        return sum(p.work for p in self.problems)
 
-def _value(v: Any, shape: tuple[int, ...] | None, what: str) -> Array:
+
+def _value(v: Any, shape: tuple[int, ...] | None, what: str,
+           budgets: Budgets = DEFAULT) -> Array:
     """A spec value (number, list, matrix or fill) as an array; checks `shape` if given."""
     if isinstance(v, Fill):
         if v.shape is None and shape is None:
             raise ValueError(f"{what}: {{fill: {v.fill}}} needs shape: [rows, cols] here")
-        want = tuple(v.shape) if v.shape else shape
+        want = tuple(v.shape) if v.shape is not None else shape
         assert want is not None
-        if int(np.prod(want)) > 1_000_000:
-            raise ValueError(f"{what}: shape {list(want)} is too large")
+        if len(want) > 2:
+            raise ValueError(f"{what}: shape {list(want)} has more than two dimensions")
+        if shape is None and math.prod(want) > budgets.compute_entries:
+            raise BudgetError(f"{what}: shape {list(want)} has {math.prod(want):,} entries",
+                              budgets.hint("compute_entries"))
         if shape is not None and tuple(want) != shape:
             raise ValueError(f"{what}: shape {list(want)} does not fit; expected {list(shape)}")
         return np.full(want, float(v.fill))
@@ -134,6 +149,12 @@ def task_of(loss: str, output: str, Y: Array) -> str:
     if labels and (loss in ("bce", "cce") or output in ("sigmoid", "softmax") or one_hot):
         return "classification"
     return "regression"
+class BudgetError(ValueError):
+    """A value past a budget; `hint` says which budget and how to raise it."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
 
 
 def _constraint(c: str | dict[str, float]) -> tuple[str, float]:
@@ -157,8 +178,22 @@ def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale:
 
 
 class _Checker:
-    def __init__(self, doc: Located, folder: Path):
+    def __init__(self, doc: Located, folder: Path, budgets: Budgets):
         self.doc, self.folder, self.issues = doc, folder, []  # type: ignore[var-annotated]
+        self.budgets = budgets
+        # what the problems resolved so far add up to: budgets bound the whole spec
+        self.answers = 0
+        self.trained = (0.0, 0)  # training work and optimiser steps
+        self.flops = 0.0
+
+    def answer_room(self, at: tuple[Any, ...], pid: str, count: int) -> bool:
+        """Add a problem's answer count; a located issue once the spec's total passes it."""
+        self.answers += count
+        if self.answers <= self.budgets.answer_entries:
+            return True
+        self.add(at, f"problem '{pid}' brings the answers to {self.answers:,} numbers",
+                 self.budgets.hint("answer_entries"))
+        return False
 
     def add(self, path: tuple[Any, ...], message: str, hint: str = "", key: bool = False) -> None:
         self.issues.append(self.doc.issue(path, message, hint, key=key))
@@ -175,7 +210,12 @@ class _Checker:
             return None
         assert p.network is not None
         try:
-            X, Y = load_data(p.data, layout, self.folder)
+            X, Y = load_data(p.data, layout, self.folder, self.budgets)
+        except MemoryError:  # within the budget, but not within this machine's memory
+            self.add(at + ("data",), "out of memory while making the data",
+                     f"lower data_entries (now {self.budgets.data_entries}) with --budget "
+                     "data_entries=N, or ask for fewer samples")
+            return None
         except DataError as e:
             self.add(at + ("data", e.field) if e.field else at + ("data",), str(e), e.hint)
             return None
@@ -186,11 +226,11 @@ class _Checker:
         units = (X.shape[1],) + tuple(layer.units for layer in layers)
         acts = tuple(layer.activation for layer in layers)
         L = len(layers)
-        n_params = sum(units[k] * units[k + 1] + units[k + 1] for k in range(L))
-        if n_params > MAX_PARAMETERS or X.shape[0] * max(units) > MAX_ACTIVATIONS:
-            self.add(at + ("network",), f"network too large: {n_params:,} parameters on "
-                     f"{X.shape[0]:,} samples", f"the limit is {MAX_PARAMETERS:,} parameters "
-                     f"and {MAX_ACTIVATIONS:,} samples x widest layer")
+        m = X.shape[0]
+        bs = p.train.batch_size or m
+        cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
+                            p.train.optimizer.name)
+        if not self.network_budgets(p, at, cost, m):
             return None
         ok = True
         if Y.shape[1] != units[-1]:
@@ -257,8 +297,6 @@ class _Checker:
                 ok = False
                 self.add(at + ("train", "freeze", j), f"cannot freeze '{name}': no such parameter",
                          "this network has " + ", ".join(sorted(valid)))
-        m = X.shape[0]
-        bs = p.train.batch_size or m
         if bs > m:
             ok = False
             self.add(at + ("train", "batch_size"),
@@ -284,7 +322,20 @@ class _Checker:
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
+            budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
         )
+
+    def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: NetworkCost, m: int) -> bool:
+        """Memory and time of training, from the shapes, before any parameter is drawn."""
+        raw = self.doc.data["problems"][at[1]]
+        train = at + (("train",) if isinstance(raw, dict) and "train" in raw else ())
+        epochs = train + (("epochs",) if train != at and "epochs" in raw["train"] else ())
+        over = over_budget(cost, self.budgets, m, p.train.epochs, self.trained)
+        self.trained = (self.trained[0] + cost.train_work, self.trained[1] + cost.train_steps)
+        for key, message, hint in over:
+            self.add(at + ("network",) if key == "network" else epochs, message, hint)
+        room = self.answer_room(at, p.id, cost.answers)  # every exceeded budget, in one pass
+        return not over and room
 
     # ---- expression problems ----------------------------------------------------------
     def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
@@ -298,12 +349,19 @@ class _Checker:
                          "use letters, digits and _, not a function name")
                 continue
             try:
-                given[name] = _value(v, None, name)
+                given[name] = _value(v, None, name, self.budgets)
+            except BudgetError as e:
+                ok = False
+                self.add(at + ("given", name), str(e), e.hint)
             except ValueError as e:
                 ok = False
                 self.add(at + ("given", name), str(e))
         names = set(given)
         shapes = {k: tuple(v.shape) for k, v in given.items()}
+        b = self.budgets
+        cost = exprlang.Cost(flops=self.flops, max_entries=b.compute_entries,
+                             hint=b.hint("compute_entries"))
+        answers = 0
         steps = []
         for j, item in enumerate(p.compute):
             if len(item) != 1:
@@ -318,26 +376,33 @@ class _Checker:
                 continue
             try:
                 tree = exprlang.parse(str(src), names)
-                shapes[name] = exprlang.infer_shape(tree, shapes)
+                shapes[name] = exprlang.infer_shape(tree, shapes, cost)
+                if cost.flops > b.compute_flops and ok:
+                    raise exprlang.ExprError(
+                        f"the compute steps up to here take about {cost.flops:.3g} "
+                        "multiply-adds", 0, b.hint("compute_flops"))
             except exprlang.ExprError as e:
                 ok = False
                 line, col = self.doc.where(at + ("compute", j, name))
                 self.issues.append(Issue(self.doc.file, line, (col or 1) + e.col,
                                          f"compute '{name}': {e}", e.hint))
                 continue
+            answers += math.prod(shapes[name])
             steps.append(Step(name, str(src), tree))
             names.add(name)
-        if not ok:
+        spent, self.flops = self.flops, cost.flops
+        if not ok or not self.answer_room(at + ("compute",), p.id, answers):
             return None
         return ExpressionSetup(id=p.id, title=p.title, text=p.text,
                                layout=p.layout or spec.layout, digits=p.digits or spec.digits,
                                given=given, steps=tuple(steps), names=dict(p.names),
-                               digits_for=dict(p.digits_for))
+                               digits_for=dict(p.digits_for), budgets=b,
+                               work=cost.flops - spent + STEP_WORK * len(steps))
 
 
-def resolve(spec: Spec, doc: Located) -> Document:
+def resolve(spec: Spec, doc: Located, budgets: Budgets = DEFAULT) -> Document:
     folder = Path(doc.file).resolve().parent
-    ch = _Checker(doc, folder)
+    ch = _Checker(doc, folder, budgets)
     seen: dict[str, int] = {}
     out: list[Setup] = []
     for i, p in enumerate(spec.problems):

@@ -109,7 +109,9 @@ class _Source:
             return line, col
         nth = value.count(flaw.token, 0, flaw.at)
         token = flaw.token
-        if lines[line - 1][col - 1:col] == '"':
+        here = lines[line - 1]
+        if here[col - 1:col] == '"' or (col >= 2 and here[col - 2:col - 1] == '"'):
+            # a double-quoted string (its position is the quote or the first character inside)
             token = token.replace("\\", "\\\\").replace('"', '\\"')
         stop = self.next_start((line, col))
         for ln in range(line, min(stop[0], len(lines)) + 1):

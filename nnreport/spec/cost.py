@@ -1,0 +1,76 @@
+"""What a problem will cost, estimated from its resolved shapes before anything runs.
+
+The estimates are what the budgets bound (docs/spec.md, "Budgets"): work in multiply-adds,
+memory in entries (8 bytes each). `STEP_WORK` and `TRY_WORK` turn Python overhead into the
+same unit, so a million tiny optimiser steps cost what they really take; both were measured
+on a 2-core machine (bench/run.py prints the estimate beside the real time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..budgets import Budgets
+
+STEP_WORK = 30_000       # one optimiser step of a small network: ~100 us of Python
+TRY_WORK = 500_000       # drawing, validating and resolving one version: ~1.4 ms
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    parameters: int
+    train_work: float    # samples x parameters x epochs
+    train_steps: int     # epochs x batches
+    activations: int     # samples x (inputs + every layer's units): one pass over all data
+    answers: int         # numbers in this problem's answers (the JSON contract)
+    per_sample: bool     # per-sample gradients kept (they take at most half answer_entries)
+
+    @property
+    def work(self) -> float:
+        """Estimated multiply-adds of solving, Python overhead included."""
+        return self.train_work + STEP_WORK * self.train_steps
+
+
+STATE_ARRAYS = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 5}  # step (and v, s, m, ...)
+
+
+def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
+                 budgets: Budgets, optimizer: str = "sgd") -> NetworkCost:
+    """Cost of solving a network problem: `units` starts with the input width."""
+    P = sum(units[k] * units[k + 1] + units[k + 1] for k in range(len(units) - 1))
+    B = min(batch_size, samples)
+    batches = -(-samples // max(batch_size, 1))
+    hidden_and_out = sum(units[1:])
+    per_sample = B * P <= budgets.answer_entries // 2
+    answers = (3 * B * hidden_and_out + B + 1      # Z, H, yhat, dZ; loss per sample; loss
+               + 3 * P + (B * P if per_sample else 0)  # gradients, new and final parameters
+               + STATE_ARRAYS.get(optimizer, 5) * P    # the worked step's optimiser state
+               + samples                               # epoch 1's batches (sample rows)
+               + epochs + samples * units[-1] + 2)  # history, yhat_final, loss/accuracy final
+    return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,
+                       train_steps=epochs * batches, activations=samples * sum(units),
+                       answers=answers, per_sample=per_sample)
+
+
+def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int,
+                before: tuple[float, int] = (0.0, 0)) -> list[tuple[str, str, str]]:
+    """(where: "network" or "epochs", message, hint) for each training budget exceeded;
+    `before` is the training work and steps of the spec's earlier problems (the budgets
+    bound the whole spec)."""
+    out = []
+    work0, steps0 = before
+    earlier = " (with the earlier problems' {:.3g})"
+    if c.activations > b.data_entries:
+        out.append(("network", f"the network's values on {samples:,} samples take "
+                    f"{c.activations:,} entries (samples x every layer's units)",
+                    b.hint("data_entries")))
+    if work0 + c.train_work > b.train_work:
+        out.append(("epochs", f"training takes about {c.train_work:.3g} multiply-adds "
+                    f"({samples:,} samples x {c.parameters:,} parameters x {epochs:,} epochs)"
+                    + (earlier.format(work0 + c.train_work) if work0 else ""),
+                    b.hint("train_work")))
+    if steps0 + c.train_steps > b.train_steps:
+        out.append(("epochs", f"training takes {c.train_steps:,} optimiser steps (epochs x "
+                    "batches)" + (earlier.format(steps0 + c.train_steps) if steps0 else ""),
+                    b.hint("train_steps")))
+    return out
