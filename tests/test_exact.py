@@ -233,3 +233,37 @@ problems:
     assert doc.problems[0].task == task
     v = solve(doc)["r"].values()
     assert ("accuracy_final" in v) == (task == "classification")
+
+
+def test_compute_steps_are_exact_where_they_stay_rational():
+    text = """
+title: t
+problems:
+  - id: e
+    given: {a: 0.1, b: 0.2, M: [[0.1, 0.2], [0.3, -0.3]], v: [1, 1]}
+    compute:
+      - z: a + b - 0.3
+      - w: M @ v
+      - r: relu(M @ v - 0.3)
+      - s: sum(M, 0) * 3
+      - q: mean(M)
+      - p: (a - 0.1) ** 2 + 1 / 3
+      - e: exp(z)
+"""
+    doc = loads(text)
+    got = solve(doc)["e"].results
+    # by hand, in fractions
+    a, b = F(1, 10), F(2, 10)
+    M = [[F(1, 10), F(2, 10)], [F(3, 10), F(-3, 10)]]
+    w = [M[0][0] + M[0][1], M[1][0] + M[1][1]]
+    assert float(got["z"]) == float(a + b - F(3, 10)) == 0.0
+    assert got["w"].tolist() == [float(x) for x in w] == [0.3, 0.0]
+    assert got["r"].tolist() == [float(max(x - F(3, 10), F(0))) for x in w] == [0.0, 0.0]
+    assert got["s"].tolist() == [float((M[0][j] + M[1][j]) * 3) for j in range(2)]
+    assert float(got["q"]) == float(sum(M[0] + M[1]) / 4)
+    assert float(got["p"]) == float(F(1, 3))
+    assert float(got["e"]) == 1.0  # exp of an exact 0
+
+
+def test_the_float_noise_exact_arithmetic_removes_is_real():
+    assert 0.1 + 0.2 - 0.3 != 0.0 and (0.1 * 3 - 0.3) != 0.0

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import ComputeError
+from . import exact
+from .exact import EXACT_MAX_OPS, Exact
 from .functions import sigmoid, softmax
 
 Array = np.ndarray
@@ -96,3 +99,78 @@ def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "",
         except (ValueError, TypeError) as e:
             raise ComputeError(f"compute '{name}': {e}") from None
     return np.asarray(out, dtype=float)
+
+
+_EXACT_REDUCE = {"sum": lambda a, ax: a.sum(axis=ax),
+                 "mean": lambda a, ax: a.sum(axis=ax) / (a.size if ax is None else a.shape[ax]),
+                 "max": lambda a, ax: a.max(axis=ax), "min": lambda a, ax: a.min(axis=ax)}
+
+
+def exact_value(tree: ast.Expression, env: dict[str, Exact | None]) -> Exact | None:
+    """The exact rational value of a checked tree on exact inputs (engine/exact.py), or None
+    when it leaves the rationals (exp, log, sqrt, sigmoid, tanh, softmax, a fractional power,
+    a division by zero) or would cost more than EXACT_MAX_OPS multiply-adds."""
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return np.asarray(exact.const(float(node.value)), dtype=object)  # type: ignore[arg-type]
+        if isinstance(node, ast.Name):
+            v = env.get(node.id)
+            if v is None:
+                raise _Inexact
+            return v
+        if isinstance(node, ast.List | ast.Tuple):
+            return np.array([ev(e) for e in node.elts], dtype=object)
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Attribute):
+            return np.transpose(ev(node.value))
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            fn, args = node.func.id, [ev(a) for a in node.args]
+            if fn == "relu":
+                return exact.relu(np.asarray(args[0], dtype=object))
+            if fn == "abs":
+                return np.abs(args[0])
+            if fn == "transpose":
+                return np.transpose(args[0])
+            if fn == "outer":
+                return np.outer(args[0], args[1])
+            if fn in _EXACT_REDUCE:
+                axis = None if len(args) == 1 else int(node.args[1].value)  # type: ignore[attr-defined]
+                a = np.asarray(args[0], dtype=object)
+                return np.asarray(_EXACT_REDUCE[fn](a, axis if a.ndim > 1 or axis is None else None),
+                                  dtype=object)
+            raise _Inexact  # exp, log, sqrt, sigmoid, tanh, softmax
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            op = node.op
+            if isinstance(op, ast.MatMult):
+                cost = np.asarray(a).size * (np.asarray(b).shape[-1] if np.ndim(b) == 2 else 1)
+                if cost > EXACT_MAX_OPS:
+                    raise _Inexact
+                return np.asarray(np.matmul(a, b), dtype=object)
+            if isinstance(op, ast.Add):
+                return a + b
+            if isinstance(op, ast.Sub):
+                return a - b
+            if isinstance(op, ast.Mult):
+                return a * b
+            if isinstance(op, ast.Div):
+                return a / b
+            k = exact.to_float(np.asarray(b, dtype=object)) if np.size(b) == 1 else None
+            if k is None or float(k) != int(k) or abs(int(k)) > 100:
+                raise _Inexact
+            return a ** int(k)
+        raise _Inexact
+
+    try:
+        out = ev(tree.body)
+    except (_Inexact, ZeroDivisionError, OverflowError, TypeError, ValueError):
+        return None
+    out = np.asarray(out, dtype=object)
+    return out if out.size <= EXACT_MAX_OPS else None
+
+
+class _Inexact(Exception):
+    """Raised inside exact_value when the exact chain breaks."""

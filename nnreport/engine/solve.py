@@ -12,7 +12,9 @@ import numpy as np
 
 from ..errors import ComputeError
 from ..spec.resolve import Document, ExpressionSetup, NetworkSetup, Setup
-from .expressions import evaluate
+from . import exact
+from .exact import EXACT_MAX_OPS
+from .expressions import evaluate, exact_value
 from .functions import LossSpec, per_sample_loss
 from .network import Net, Pass, forward_exact, l2_penalty, loss_of, reduce, run
 from .optim import Optimizer, OptimizerSpec
@@ -168,10 +170,18 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
 
 
 def solve_expression(s: ExpressionSetup) -> ExpressionSolution:
+    """Each step in float64 and, alongside, in exact rationals while it stays rational; an
+    exact step's value is the float nearest to its exact value (0.1 + 0.2 - 0.3 is 0)."""
     env = dict(s.given)
+    small = sum(v.size for v in s.given.values()) <= EXACT_MAX_OPS
+    exact_env = {k: exact.rational(v) if small else None for k, v in s.given.items()}
     out = ExpressionSolution(s)
     for st in s.steps:
         val = evaluate(st.tree, env, f"{s.id}.{st.name}", s.budgets.compute_entries)
+        e = exact_value(st.tree, exact_env) if small else None
+        if e is not None and e.shape == np.shape(val):
+            val = exact.to_float(e)
+        exact_env[st.name] = e
         env[st.name] = val
         out.results[st.name] = val
     return out
