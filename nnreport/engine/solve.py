@@ -45,6 +45,7 @@ class NetworkSolution:
     accuracy_final: float | None
     opt_state: dict[str, dict[str, Array]] = field(default_factory=dict)  # worked step, per param
     batches: list[list[int]] = field(default_factory=list)  # epoch 1: 0-based sample rows
+    batch: Pass | None = None  # the whole first batch, when the worked step is its first samples
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
@@ -64,6 +65,10 @@ class NetworkSolution:
                 if f"{p}{l}" in self.step.grads:  # no db for a layer without bias
                     v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
         names = [f"{p}{l}" for p in ("W", "b") for l in range(1, L + 1) if f"{p}{l}" in self.new_params]
+        if self.batch is not None:  # the gradient the update used: over the whole first batch
+            v["loss_batch"] = self.batch.loss
+            for k in names:
+                v[f"d{k}_batch"] = _shown(self.batch.grads[k], lay)
         for k in names:
             if k in self.step.per_sample:  # omitted past half answer_entries
                 v[f"d{k}_per_sample"] = [_shown(m, lay) for m in self.step.per_sample[k]]
@@ -122,7 +127,7 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
     rs = np.random.RandomState(s.shuffle_seed) if s.shuffle_seed is not None else None
     params = {k: v.copy() for k, v in s.params.items()}
     history: list[float] = []
-    first: tuple[Array, Array, Pass, dict[str, Array]] | None = None
+    first: tuple[Array, Array, Pass, dict[str, Array], Pass | None] | None = None
     trace: dict[str, dict[str, Array]] = {}
     batches: list[list[int]] = []
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -135,7 +140,12 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
             for j, idx in enumerate(epoch_batches):
                 Xb, Yb = X[idx], Y[idx]
                 is_first = first is None
-                p = run(net, params, Xb, Yb, per_sample=is_first and s.per_sample, exact=is_first)
+                k = s.worked_samples or Xb.shape[0]
+                worked = is_first and k < Xb.shape[0]  # the worked step: the batch's first k
+                p = run(net, params, Xb, Yb, per_sample=is_first and s.per_sample and not worked,
+                        exact=is_first)
+                if worked:
+                    pw = run(net, params, Xb[:k], Yb[:k], per_sample=s.per_sample, exact=True)
                 if j == 0 and Xb.shape[0] == m and rs is None:
                     start_loss = p.loss  # full batch, same params: no second forward pass
                 elif j == 0:
@@ -143,7 +153,7 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
                 params = opt.step(params, p.grads, set(s.freeze), trace if is_first else None,
                                   p.exact if is_first else frozenset())
                 if is_first:
-                    first = (Xb, Yb, p, params)
+                    first = (Xb[:k], Yb[:k], pw, params, p) if worked else (Xb, Yb, p, params, None)
             assert start_loss is not None
             history.append(start_loss)
             bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
@@ -160,9 +170,10 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
                 f"after the last update)\n    hint: lower the learning rate (lr: {s.lr:g}) or "
                 "scale the inputs")
     assert first is not None
-    Xb, Yb, p, new = first
+    Xb, Yb, p, new, whole = first
     return NetworkSolution(
         setup=s, Xb=Xb, Yb=Yb, step=p, new_params=new, history=history, final_params=params,
+        batch=whole,
         yhat_final=H[-1], loss_final=final_loss,
         accuracy_final=accuracy(H[-1], Y) if s.task == "classification" else None,
         opt_state=trace, batches=batches,

@@ -35,10 +35,11 @@ STATE_ARRAYS = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 5}  # step (and v
 
 
 def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
-                 budgets: Budgets, optimizer: str = "sgd") -> NetworkCost:
+                 budgets: Budgets, optimizer: str = "sgd",
+                 worked: int | None = None) -> NetworkCost:
     """Cost of solving a network problem: `units` starts with the input width."""
     P = sum(units[k] * units[k + 1] + units[k + 1] for k in range(len(units) - 1))
-    B = min(batch_size, samples)
+    B = min(batch_size, samples, worked or samples)  # the worked step's samples
     batches = -(-samples // max(batch_size, 1))
     hidden_and_out = sum(units[1:])
     per_sample = B * P <= budgets.answer_entries // 2
@@ -46,6 +47,7 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                + 3 * P + (B * P if per_sample else 0)  # gradients, new and final parameters
                + STATE_ARRAYS.get(optimizer, 5) * P    # the worked step's optimiser state
                + samples                               # epoch 1's batches (sample rows)
+               + (P + 1 if B < min(batch_size, samples) else 0)  # the whole batch's gradient
                + epochs + samples * units[-1] + 2)  # history, yhat_final, loss/accuracy final
     return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,
                        train_steps=epochs * batches, activations=samples * sum(units),

@@ -219,6 +219,7 @@ class Problem(Strict):
     show: list[str] | None = None
     figures: list[str] | None = None
     constraints: list[str | dict[str, float]] = []
+    worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
     # expression problems
     given: dict[str, Value] = {}
     compute: list[dict[str, str | float]] = []

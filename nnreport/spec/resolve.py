@@ -59,6 +59,7 @@ class NetworkSetup:
     digits_for: dict[str, int] = field(default_factory=dict)
     constraints: tuple[tuple[str, float], ...] = ()
     task: str = "classification"  # or "regression": decides accuracy, plots, wording
+    worked_samples: int | None = None  # the worked step: the first k samples of the first batch
     budgets: Budgets = DEFAULT
     work: float = 0.0        # estimated multiply-adds of solving it (spec/cost.py)
     per_sample: bool = True  # per-sample gradients fit in half the answer_entries budget
@@ -229,7 +230,7 @@ class _Checker:
         m = X.shape[0]
         bs = p.train.batch_size or m
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
-                            p.train.optimizer.name)
+                            p.train.optimizer.name, p.worked_samples)
         if not self.network_budgets(p, at, cost, m):
             return None
         ok = True
@@ -322,6 +323,7 @@ class _Checker:
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
+            worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
         )
 

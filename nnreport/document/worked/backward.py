@@ -26,6 +26,13 @@ def backward(c: Ctx) -> Part:
         steps += layer_grads(c, l)
         if l > 1:
             steps += hidden_delta(c, l - 1)
+    if c.sol.batch is not None:  # what the update uses: the whole batch's gradient
+        for k, (key, g) in enumerate(c.sol.batch.grads.items()):
+            name = c.n.d(key)
+            steps.append(c.step(name + r"^{\text{batch}}", None, None, g, key=f"d{key}_batch",
+                                asked=False,
+                                note=(f"the gradients over the whole batch of {c.whole} samples "
+                                      "(computed), which the update uses") if k == 0 else ""))
     part.items.append(Eqs(steps))
     return part
 

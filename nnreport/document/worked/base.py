@@ -65,6 +65,16 @@ class Ctx:
         return Step(lhs, formula, subst, None if result is None else self.v(result, key), key,
                     shape, note, asked, more or [])
 
+    @property
+    def whole(self) -> int:
+        """Samples of the first batch (the worked step may use only its first few)."""
+        b = self.sol.batch
+        return b.Z[0].shape[0] if b is not None else self.m
+
+    def grads_used(self) -> dict[str, np.ndarray]:
+        """The gradients the update used: of the whole first batch."""
+        return (self.sol.batch or self.sol.step).grads
+
     def H(self, l: int) -> np.ndarray:
         return self.sol.step.H[l]
 

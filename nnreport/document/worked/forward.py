@@ -19,17 +19,29 @@ from .base import Ctx, products, sum_pieces
 def forward(c: Ctx) -> Part:
     s, sol = c.s, c.sol
     part = Part("Forward pass")
-    if c.m < s.X.shape[0] and sol.batches:
-        rows = [i + 1 for i in sol.batches[0]]
-        which = (f"samples {rows[0]} to {rows[-1]}" if rows == list(range(rows[0], rows[-1] + 1))
-                 else "samples " + ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}")
-        part.items.append(Para(f"The worked step uses the first batch: {which}."))
+    if c.whole < s.X.shape[0] and sol.batches:
+        part.items.append(Para(f"The worked step uses the first batch: {samples(sol.batches[0])}."))
+    if c.m < c.whole:
+        part.items.append(Para(
+            f"The worked step is done by hand on the first {c.m} samples of the batch "
+            f"({samples(sol.batches[0][:c.m])}); the loss and gradient of the whole batch of "
+            f"{c.whole} samples, which the update uses, are given as computed results."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
         steps += affine(c, l)
         steps += activation(c, l)
     part.items.append(Eqs(steps))
     return part
+
+
+def samples(rows0: list[int]) -> str:
+    """'samples 3 and 2', 'samples 1 to 4': 1-based, in batch order."""
+    rows = [i + 1 for i in rows0]
+    if len(rows) == 1:
+        return f"sample {rows[0]}"
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return f"samples {rows[0]} to {rows[-1]}"
+    return "samples " + ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"
 
 
 def affine(c: Ctx, l: int) -> list[Step]:

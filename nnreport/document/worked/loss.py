@@ -7,8 +7,8 @@ import numpy as np
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
-from ..steps import Step
-from .base import PER_SAMPLE_SHOWN, Ctx, one_minus
+from ..steps import Piece, Step
+from .base import PER_SAMPLE_SHOWN, Ctx, one_minus, sum_pieces
 
 MAX_OUTPUT_TERMS = 4  # terms of a per-sample sum over outputs written out
 
@@ -24,7 +24,7 @@ def loss(c: Ctx) -> Part:
     ls = sol.step.loss_per_sample
     if c.m <= PER_SAMPLE_SHOWN:
         for i in range(c.m):
-            steps.append(c.step(f"L_{{{i + 1}}}", None, [sample_subst(c, Yb[i], yh[i])],
+            steps.append(c.step(f"L_{{{i + 1}}}", None, sample_subst(c, Yb[i], yh[i]),
                                 float(ls[i]), key="loss_per_sample"))
     else:
         steps.append(c.step(r"\mathbf{L}", None, None, ls.reshape(-1, 1), key="loss_per_sample",
@@ -46,6 +46,10 @@ def loss(c: Ctx) -> Part:
         formula += " + R"
         subst += f" + {fmt(penalty, c.digits)}"
     steps.append(c.step("L", formula, [subst], sol.step.loss, key="loss"))
+    if sol.batch is not None:
+        steps.append(c.step(r"L^{\text{batch}}", None, None, sol.batch.loss, key="loss_batch",
+                            asked=False, note=f"the same loss over the whole batch of {c.whole} "
+                                              "samples (computed)"))
     part.items.append(Eqs(steps))
     return part
 
@@ -70,39 +74,39 @@ def l2_step(c: Ctx) -> tuple[Step, float]:
     return step, value
 
 
-def _pair(a: float, b: float, d: int) -> tuple[str, str]:
-    return fmt(a, d), fmt(b, d)
+def _neg(x: str) -> str:
+    return rf"\left({x}\right)" if x.startswith("-") else x
 
 
-def sample_subst(c: Ctx, y: np.ndarray, yh: np.ndarray) -> str:
-    """One sample's loss with its numbers in the formula of L_i."""
+def sample_subst(c: Ctx, y: np.ndarray, yh: np.ndarray) -> list[Piece]:
+    """One sample's loss with its numbers in the formula of L_i, as pieces a long sum over
+    the outputs can break between."""
     s, d = c.s, c.digits
     k = len(y)
     e = r" + \varepsilon" if s.eps is not None else ""
     pre = "" if s.factor == 1 else f"{fmt(s.factor)} \\cdot "
     idx = list(range(k)) if k <= MAX_OUTPUT_TERMS else list(range(MAX_OUTPUT_TERMS - 1)) + [k - 1]
 
-    def join(terms: list[str]) -> str:
-        if k > MAX_OUTPUT_TERMS:
-            terms = terms[:-1] + [r"\cdots", terms[-1]]
-        return " + ".join(terms)
+    def terms_of(terms: list[str]) -> list[str]:
+        return terms[:-1] + [r"\cdots", terms[-1]] if k > MAX_OUTPUT_TERMS else terms
 
     if s.loss == "bce":
         terms = []
         for j in idx:
-            yy, p = _pair(float(y[j]), float(yh[j]), d)
+            yy, p = fmt(float(y[j]), d), fmt(float(yh[j]), d)
             terms.append(rf"{yy} \log\left({p}{e}\right) + {fmt(one_minus(float(y[j])), d)} "
                          rf"\log\left(1 - {p}{e}\right)")
-        inner = join([rf"\left[{t}\right]" for t in terms]) if k > 1 else terms[0]
-        scale = rf"\frac{{1}}{{{k}}}" if k > 1 else ""
-        return pre + rf"-{scale}\left[{inner}\right]" if k == 1 else pre + rf"-{scale}\left({inner}\right)"
+        if k == 1:
+            return [pre + rf"-\left[{terms[0]}\right]"]
+        return sum_pieces(terms_of([rf"\left[{t}\right]" for t in terms]),
+                          pre + rf"-\frac{{1}}{{{k}}}")
     if s.loss == "cce":
         nz = [j for j in range(k) if y[j] != 0] or [0]
         terms = [(rf"{fmt(float(y[j]), d)} \cdot " if y[j] != 1 else "")
                  + rf"\log\left({fmt(float(yh[j]), d)}{e}\right)" for j in nz]
-        return pre + "-" + (r"\left(" + " + ".join(terms) + r"\right)" if len(terms) > 1 else terms[0])
-    sq = [rf"\left({fmt(float(yh[j]), d)} - {fmt(float(y[j]), d)}\right)^2" for j in idx]
+        return [pre + "-" + terms[0]] if len(terms) == 1 else sum_pieces(terms, pre + "-")
+    sq = [rf"\left({fmt(float(yh[j]), d)} - {_neg(fmt(float(y[j]), d))}\right)^2" for j in idx]
     if k == 1:
-        return pre + sq[0]
+        return [pre + sq[0]]
     scale = rf"\frac{{1}}{{{k}}}" if s.loss == "mse" else ""
-    return pre + rf"{scale}\left({join(sq)}\right)"
+    return sum_pieces(terms_of(sq), pre + scale)

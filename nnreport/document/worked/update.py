@@ -56,8 +56,10 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     s, sol, d = c.s, c.sol, c.digits
     o = s.optimizer
     name, g = c.n(key), c.n.d(key)
+    if sol.batch is not None:
+        g += r"^{\text{batch}}"
     state = sol.opt_state.get(key, {})
-    grad = sol.step.grads[key]
+    grad = c.grads_used()[key]
     W = s.params[key]
     eta = fmt(s.lr, d)
     new = sol.new_params[key]
