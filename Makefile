@@ -5,7 +5,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
-            texlive-fonts-recommended cm-super-minimal latexmk lmodern poppler-utils
+            texlive-fonts-recommended cm-super-minimal latexmk lmodern poppler-utils \
+            bubblewrap
 
 .PHONY: demo test lint bench tex setup clean
 
@@ -31,13 +32,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# TeX comes from Debian's packages; skipped when latexmk is already there.
+# TeX (and bubblewrap, its sandbox) come from Debian's packages; skipped when already there.
+# latexmk is only the bench's reference (nnreport runs pdflatex itself).
 tex:
-	@if ! command -v latexmk >/dev/null || ! command -v pdftotext >/dev/null; then \
+	@if ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null || ! command -v bwrap >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS); \
-	  else \
+	  elif ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null; then \
 	    echo "TeX missing: sudo apt-get install $(APT_PKGS)"; exit 3; \
+	  else \
+	    echo "note: bubblewrap missing (sudo apt-get install bubblewrap): TeX runs without its filesystem sandbox"; \
 	  fi; \
 	fi
 

@@ -2,7 +2,7 @@
 
 Pipeline, one package per stage, each ignorant of the ones after it:
 spec (YAML -> setups) -> engine (NumPy) -> render (LaTeX strings) -> document (Jinja -> .tex)
--> compile (latexmk, sandboxed). `build.build()` runs them in order.
+-> compile (pdflatex, sandboxed). `build.build()` runs them in order.
 """
 
 from __future__ import annotations

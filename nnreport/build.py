@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .compile import compile_tex, tex_available
-from .compile.latexmk import INSTALL_HINT
+from .compile import INSTALL_HINT, compile_tex, tex_available
 from .document.tex import render
 from .engine.solve import solve, to_jsonable
 from .errors import CompileError, TexMissingError
@@ -30,7 +29,7 @@ class BuildOptions:
     output: Path = Path("output")
     kinds: tuple[str, ...] | None = None  # key, questions (exams) or report; None: all
     pdf: bool = True
-    timeout: float = 120.0
+    timeout: float | None = None  # seconds for TeX; None: the tex_seconds budget or scaled
     figures: bool = True
     budgets: Budgets = field(default_factory=Budgets)  # only the operator raises them
 
@@ -73,7 +72,8 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
     tex_seconds = 0.0
     for tex_name, tex in texs.items():                          # compile: sandboxed TeX
         try:
-            result = compile_tex(tex, tex_name, files, timeout=opts.timeout)
+            result = compile_tex(tex, tex_name, files, timeout=opts.timeout,
+                                 budgets=opts.budgets, workdir=stage)
         except CompileError as e:
             if keep_failed is None:
                 raise

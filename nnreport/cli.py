@@ -125,8 +125,9 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Bu
 @click.option("--key", "only_key", is_flag=True, help="Only the answer key.")
 @click.option("--questions", "only_questions", is_flag=True, help="Only the question sheet.")
 @click.option("--no-pdf", is_flag=True, help="Write the .tex and figures, do not run TeX.")
-@click.option("--timeout", default=120.0, show_default=True,
-              type=Seconds(0, 3600, min_open=True), help="Seconds TeX may run.")
+@click.option("--timeout", default=None, type=Seconds(0, 3600, min_open=True),
+              help="Seconds TeX may run per document [the tex_seconds budget, or scaled to the "
+                   "document: 30 s + 20 s per 100 kB].")
 @click.option("--variants", type=click.IntRange(1, 10_000), help="Build this many versions.")
 @click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="CSV with a name (and id) column: one version per student.")
@@ -135,7 +136,7 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Bu
 @click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
 @budget_option
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
-          no_pdf: bool, timeout: float, variants: int | None, roster: Path | None, seed: int,
+          no_pdf: bool, timeout: float | None, variants: int | None, roster: Path | None, seed: int,
           jobs: int | None, budgets: Budgets) -> None:
     """Build the answer key and question sheet (or the report) of each spec.
 

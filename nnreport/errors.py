@@ -53,7 +53,7 @@ class ComputeError(NNReportError):
 
 
 class TexMissingError(NNReportError):
-    """No latexmk/pdflatex on this machine; the .tex was still written."""
+    """No pdflatex on this machine; the .tex was still written."""
 
     exit_code = 3
 

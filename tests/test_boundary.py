@@ -274,7 +274,7 @@ def test_tex_failure_keeps_the_failing_tex_it_cites(tmp_path, monkeypatch):
     build_mod.build(spec, build_mod.BuildOptions(output=out))
     before = tree(out / "s")
 
-    def failing(tex, name, files=None, timeout=0):
+    def failing(tex, name, files=None, **kw):
         err = CompileError(f"{name}.tex:12: TeX error: Undefined control sequence")
         err.log = "! Undefined control sequence.\nl.12 ..."  # type: ignore[attr-defined]
         raise err

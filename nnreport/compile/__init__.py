@@ -1,5 +1,6 @@
-"""Stage 5: .tex -> .pdf with latexmk, sandboxed."""
+"""Stage 5: .tex -> .pdf with pdflatex, sandboxed (sandbox.py), checked (pdfcheck.py)."""
 
-from .latexmk import CompileResult, compile_tex, tex_available
+from .sandbox import sandbox_kind
+from .tex import INSTALL_HINT, CompileResult, compile_tex, tex_available
 
-__all__ = ["CompileResult", "compile_tex", "tex_available"]
+__all__ = ["INSTALL_HINT", "CompileResult", "compile_tex", "sandbox_kind", "tex_available"]
