@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,9 @@ def write_spec(tmp_path):
         return p
 
     return write
+
+def interactive() -> None:
+    """preexec_fn: Ctrl-C as at a terminal. A shell starts background jobs (CI launched with
+    `&`, some tool runners) with SIGINT ignored, and Python then installs no KeyboardInterrupt
+    handler; the tests send SIGINT on purpose, so the child gets the default disposition."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

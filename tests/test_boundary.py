@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PROBLEMS
+from conftest import PROBLEMS, interactive
 
 from nnreport.outdir import output_name, swap_folder
 
@@ -26,6 +26,7 @@ problems:
     given: {a: 2}
     compute: [{b: a * 3}]
 """
+
 
 
 def run(*args, timeout=300, cwd=None, env=None, preexec_fn=None):
@@ -326,7 +327,8 @@ def test_a_signal_stops_a_variants_batch_and_every_process(tmp_path, sig):
     before = tree(out)
     proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec),
                              "--variants", "40", "--jobs", "2", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=interactive)
     time.sleep(6)  # well inside the batch: workers are solving and running TeX
     assert proc.poll() is None
     t0 = time.monotonic()
@@ -354,6 +356,7 @@ def test_sigterm_stops_a_single_build_and_its_tex(tmp_path):
     spec.write_text((PROBLEMS / "moons.yaml").read_text().replace("epochs: 1000", "epochs: 150000"))
     proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interactive,
                             env=dict(os.environ, TMPDIR=str(marker)))
     time.sleep(4)
     proc.send_signal(signal.SIGTERM)

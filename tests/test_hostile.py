@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import interactive
 
 from nnreport.errors import SpecError
 from nnreport.spec import loads
@@ -204,7 +205,7 @@ problems:
     spec.write_text(quick.replace("EPOCHS", "400000"))  # long enough to be interrupted
     proc = subprocess.Popen([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out),
                              "--budget", "train_steps=1e6"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interactive)
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -112,4 +112,4 @@ problems:
     doc = loads(text)
     tex = render(doc, solve(doc), "key")
     # document default 3, b overridden to 7, problem f at 5 (0.2469135..., 0.37037..., 0.4938271...)
-    assert "= 0.2469136" in tex and "= 0.370\n\\end" in tex and "= 0.49383" in tex
+    assert "= 0.2469136" in tex and "= 0.370 \\tag" in tex and "= 0.49383" in tex

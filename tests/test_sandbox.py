@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import interactive
 
 from nnreport.budgets import Budgets
 from nnreport.compile import compile_tex, sandbox, tex_available
@@ -29,6 +30,7 @@ from nnreport.errors import CompileError
 
 pytestmark = pytest.mark.skipif(not tex_available(), reason="TeX not installed")
 HAS_BWRAP = sandbox.bwrap_works()
+
 
 
 def doc(body: str) -> str:
@@ -282,7 +284,8 @@ def test_no_tex_outlives_its_caller_however_it_ends(tmp_path, sig):
     work.mkdir()
     (tmp_path / "loop.tex").write_text(doc(r"\def\x{\x}\x"))
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path / "loop.tex"), str(work)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=interactive)
     for _ in range(100):  # until TeX is running
         time.sleep(0.1)
         if any("pdflatex" in s for s in survivors(work)):

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..render.matrices import Tex, text_width
-from .lines import LINE_BUDGET_EM, align_body, blank_row
-from .steps import Step
+from .lines import LINE_BUDGET_EM, align_body, blank_row, piece_tex
+from .steps import Step, Val
+from .tables import data_table, full_value, table_label
 
 
 @dataclass
@@ -36,15 +37,21 @@ class Eqs:
 
 @dataclass
 class Values:
-    """Given values 'name = matrix', packed several to a row in a gather*."""
+    """Given values 'name = matrix', packed several to a row in a gather*. The key may elide a
+    large matrix to its corners; the question sheet never hides given data: a matrix too wide
+    or too long for the page goes into a numbered data table (tables.py) instead."""
 
-    pairs: list[tuple[str, Tex]]
+    pairs: list[tuple[str, Val]]
+    label: str = ""  # the problem id, for table labels
     kind: str = "values"
 
-    def rows(self, budget: float = LINE_BUDGET_EM) -> list[str]:
+    def rows(self, budget: float = LINE_BUDGET_EM, full: bool = False) -> list[str]:
         out: list[list[str]] = [[]]
         width = 0.0
-        for name, tex in self.pairs:
+        for name, val in self.pairs:
+            tex = full_value(val) if full else piece_tex(val)
+            if tex is None:  # too large to show whole: it is in a data table
+                tex = Tex(rf"\text{{(Table~\ref{{{table_label(self, name)}}})}}", 6.0)
             w = tex.width + text_width(name) + 3.0
             if out[-1] and width + w > budget:
                 out.append([])
@@ -52,6 +59,11 @@ class Values:
             out[-1].append(f"{name} = {tex.tex}")
             width += w
         return [r" \qquad ".join(r) for r in out if r]
+
+    def tables(self) -> str:
+        """The data tables of the values too large to show whole (question sheets)."""
+        return "\n".join(data_table(val, name, table_label(self, name))
+                         for name, val in self.pairs if full_value(val) is None)
 
 
 @dataclass
@@ -95,3 +107,13 @@ class ProblemDoc:
     title: str
     statement: str  # LaTeX (escaped prose)
     parts: list[Part] = field(default_factory=list)
+    points: float = 0.0         # what the graded values are worth together
+    scaffold: str = "full"      # how much of the solution's structure the question sheet shows
+    space: str = "1.5cm"        # room to write after each part of the question sheet
+
+    @property
+    def points_text(self) -> str:
+        from .marking import show_points
+
+        p = show_points(self.points)
+        return f"{p} point" + ("" if p == "1" else "s")

@@ -44,8 +44,8 @@ def _arith(fn: str, v: np.ndarray, d: int) -> str | None:
 def expression_parts(sol: ExpressionSolution) -> list[Part]:
     s = sol.setup
     d = s.digits
-    given = Part("Given", [Values([(symbol(s.names.get(k, k)), piece_tex(Val(v, d)))
-                                   for k, v in s.given.items()])])
+    given = Part("Given", [Values([(symbol(s.names.get(k, k)), Val(v, d))
+                                   for k, v in s.given.items()], label=s.id)])
     env = dict(s.given)
     columns: set[str] = set()
     steps: list[Step] = []

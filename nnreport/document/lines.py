@@ -13,10 +13,10 @@ import re
 import numpy as np
 
 from ..render.matrices import WIDTH_SAFETY, Tex, text_width, value
+from ..render.numbers import fmt
 from .steps import Piece, Step, Val
 
 LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
-BLANK_SCALAR = Tex(r"\boxed{\rule{0pt}{1.2em}\hspace{4em}}", 4.5)
 
 
 def piece_tex(p: Piece) -> Tex:
@@ -70,6 +70,20 @@ def shape_tag(step: Step) -> str:
     a = step.result.array
     dims = a.shape if a.ndim == 2 else (1, a.size) if a.ndim == 1 else (1, 1)
     return rf"{dims[0]} \times {dims[1]}"
+
+
+def points_tag(step: Step) -> str:
+    if step.points is None:
+        return ""
+    from .marking import show_points
+
+    p = show_points(step.points)
+    return rf"[{p}\,\text{{{'pt' if p == '1' else 'pts'}}}]"
+
+
+def _tag(*parts: str) -> str:
+    body = r" \quad ".join(p for p in parts if p)
+    return rf" \tag*{{\footnotesize\color{{gray}}${body}$}}" if body else ""
 
 
 _LEFT = re.compile(r"\\left(?![a-zA-Z])")
@@ -127,24 +141,26 @@ def rows(step: Step, budget: float = LINE_BUDGET_EM) -> list[str]:
     if not out:
         out.append(f"{step.lhs} &")
     out = _balanced(out)
-    tag = shape_tag(step)
-    if tag:
-        out[-1] += rf" \tag*{{\footnotesize\color{{gray}}${tag}$}}"
+    out[-1] += _tag(shape_tag(step), points_tag(step))
     return out
 
 
 def blank(step: Step) -> Tex:
-    """The empty answer box of a step: a matrix of boxes, or one box for a number."""
+    """The empty answer box of a step: a matrix of cells, or one box for a number, wide
+    enough for the digits the answer needs (the key's widest entry, at least digits + 2)."""
     if step.result is None:
         return Tex("", 0.0)
-    a = step.result.array
+    a, d = step.result.array, step.result.digits
+    finite = a[np.isfinite(a)].ravel()[:200]
+    widest = max((text_width(fmt(float(x), d)) for x in finite), default=0.0)
+    em = max(widest + 0.8, 0.5 * (d + 2))
     if a.size == 1:
-        return BLANK_SCALAR
-    return value(np.zeros(a.shape if a.ndim else (1, 1)), blank=True)
+        return Tex(rf"\boxed{{\rule{{0pt}}{{1.2em}}\hspace{{{em + 1:.1f}em}}}}", em + 1.5)
+    return value(np.zeros(a.shape if a.ndim else (1, 1)), blank=True, blank_em=em)
 
 
 def blank_row(step: Step) -> str:
-    return f"{step.lhs} &= {blank(step).tex}"
+    return f"{step.lhs} &= {blank(step).tex}" + _tag(points_tag(step))
 
 
 def align_body(steps: list[Step], budget: float = LINE_BUDGET_EM) -> str:

@@ -46,6 +46,7 @@ class Step:
     note: str = ""                    # one line of prose (LaTeX) saying why, above the step
     asked: bool = True                # a blank to fill in on the question sheet
     more: list[list[Piece]] = field(default_factory=list)  # further right-hand sides, in order
+    points: float | None = None       # set by marking.py: what the answer is worth, if graded
 
     @property
     def elided(self) -> bool:

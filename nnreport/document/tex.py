@@ -11,6 +11,7 @@ import jinja2
 
 from ..engine.solve import ExpressionSolution, NetworkSolution
 from ..spec.resolve import Document, NetworkSetup
+from . import marking
 from .content import Part, ProblemDoc
 from .escape import escape, prose
 from .expression import expression_parts
@@ -66,8 +67,11 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
                 target.items[1:1] = items
             else:
                 target.items.extend(items)
-        out.append(ProblemDoc(setup.id, setup.title or setup.id,
-                              prose(setup.text) if setup.text else "", parts))
+        points = marking.apply(setup, parts)
+        text = prose(setup.text) if setup.text else marking.task_text(
+            setup, marking.graded(setup, parts))
+        out.append(ProblemDoc(setup.id, setup.title or setup.id, text, parts, points,
+                              setup.marking.scaffold, marking.space(setup)))
     return out
 
 
@@ -97,9 +101,11 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
                 for s in spec.sections] or ["results"]
     if "results" not in sections:
         sections.append("results")
+    problems = problem_docs(doc, solutions, figures)
     return env.get_template(name).render(
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
         instructions=LaTeX(prose(spec.instructions)) if spec.instructions else "",
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
-        problems=problem_docs(doc, solutions, figures), sections=sections,
+        problems=problems, sections=sections, name_line=spec.name_line,
+        total_points=marking.show_points(sum(p.points for p in problems)),
     )

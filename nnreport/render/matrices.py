@@ -85,18 +85,19 @@ WIDTH_SAFETY = 1.12  # the estimate runs about 10% short of what TeX sets (measu
 
 def matrix(a: np.ndarray | list | float, digits: int = 4, *, max_rows: int = MAX_ROWS,
            max_cols: int = MAX_COLS, factor: bool = True, env: str = "bmatrix",
-           blank: bool = False, max_width: float = MAX_WIDTH_EM) -> Tex:
-    """A bmatrix of `a`; 1-D arrays are shown as rows. `blank` gives empty cells to fill in.
-    Columns are elided further while the matrix would be wider than `max_width` em."""
+           blank: bool = False, max_width: float = MAX_WIDTH_EM, blank_em: float = 3.4) -> Tex:
+    """A bmatrix of `a`; 1-D arrays are shown as rows. `blank` gives empty cells to fill in,
+    `blank_em` wide. Columns are elided further while the matrix would be wider than
+    `max_width` em."""
     while True:
-        t = _matrix(a, digits, max_rows, max_cols, factor, env, blank)
+        t = _matrix(a, digits, max_rows, max_cols, factor, env, blank, blank_em)
         if t.width <= max_width or max_cols <= 3 or as_matrix(a).shape[1] <= 3:
             return t
         max_cols = min(max_cols, as_matrix(a).shape[1]) - 1
 
 
 def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: int,
-            factor: bool, env: str, blank: bool) -> Tex:
+            factor: bool, env: str, blank: bool, blank_em: float = 3.4) -> Tex:
     m = as_matrix(a)
     r, c = m.shape
     rows, cut_r = _keep(r, max_rows)
@@ -104,7 +105,7 @@ def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: 
     sub = m[np.ix_(rows, cols)]
     scale = None
     if blank:
-        cells = [[r"\rule{0pt}{1.5em}\hspace{3.4em}" for _ in cols] for _ in rows]
+        cells = [[rf"\rule{{0pt}}{{1.5em}}\hspace{{{blank_em:.1f}em}}" for _ in cols] for _ in rows]
     else:  # the power of ten is chosen from the shown corners and applied exactly
         scale, flat = fmt_entries(sub.ravel().tolist(), digits, factor)
         cells = [flat[i * len(cols):(i + 1) * len(cols)] for i in range(len(rows))]
@@ -116,7 +117,7 @@ def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: 
         if cut_c:
             dots[len(cols) - 1] = r"\ddots"
         cells.insert(len(rows) - 1, dots)
-    widths = [max(text_width(row[j]) if not blank else 3.0 for row in cells)
+    widths = [max(text_width(row[j]) if not blank else blank_em for row in cells)
               for j in range(len(cells[0]))]
     body = r" \\ ".join(" & ".join(row) for row in cells)
     tex = f"\\begin{{{env}}} {body} \\end{{{env}}}"

@@ -201,6 +201,10 @@ class Section(Strict):
     text: str = ""
 
 
+Points = Annotated[float, Field(gt=0, le=1000)] | dict[str, Annotated[float, Field(ge=0, le=1000)]]
+Space = Annotated[str, Field(pattern=r"^(auto|0|\d{1,2}(\.\d{1,2})?(cm|mm|in|em|pt))$")]
+
+
 class Problem(Strict):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=64)]
     title: str = ""
@@ -220,6 +224,11 @@ class Problem(Strict):
     figures: list[str] | None = None
     constraints: list[str | dict[str, float]] = []
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
+    # the question sheet: what is asked, for how many points, with how much help and room
+    ask: list[str] | None = None          # canonical names (Z1, dW1, ...); default: every step
+    points: Points | None = None          # the problem's total, or {name: points}
+    scaffold: Literal["full", "results", "none"] | None = None
+    space: Space | None = None            # working room after each part: auto, 3cm, 0
     # expression problems
     given: dict[str, Value] = {}
     compute: list[dict[str, str | float]] = []
@@ -283,4 +292,7 @@ class Spec(Strict):
     digits: Annotated[int, Field(ge=1, le=12)] = 4
     sections: list[Section | Literal["results"]] = []
     max_tries: Annotated[int, Field(ge=1)] = 200  # draws per variant; bounded by variant_work
+    scaffold: Literal["full", "results", "none"] = "full"   # question sheets; problems override
+    space: Space = "auto"
+    name_line: bool = True                 # a name and ID line on the question sheet
     problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]

@@ -19,10 +19,20 @@ from ..errors import Issue, SpecError
 from . import expr as exprlang
 from .cost import STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
-from .models import Fill, Problem, Spec
+from .models import Fill, Problem, Spec, suggest
 from .yamlio import Located
 
 Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Marking:
+    """How a problem is asked on the question sheet (docs/spec.md, "Question sheets")."""
+
+    ask: tuple[str, ...] | None = None            # None: every worked value
+    points: float | dict[str, float] | None = None  # problem total, or per value; default 1 each
+    scaffold: str = "full"                        # full, results, none
+    space: str = "auto"                           # room after each part: auto or a TeX length
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class NetworkSetup:
     constraints: tuple[tuple[str, float], ...] = ()
     task: str = "classification"  # or "regression": decides accuracy, plots, wording
     worked_samples: int | None = None  # the worked step: the first k samples of the first batch
+    marking: Marking = field(default_factory=lambda: Marking())
     budgets: Budgets = DEFAULT
     work: float = 0.0        # estimated multiply-adds of solving it (spec/cost.py)
     per_sample: bool = True  # per-sample gradients fit in half the answer_entries budget
@@ -90,10 +101,24 @@ class ExpressionSetup:
     digits_for: dict[str, int] = field(default_factory=dict)
     budgets: Budgets = DEFAULT
     work: float = 0.0  # estimated multiply-adds of all its steps
+    marking: Marking = field(default_factory=lambda: Marking())
     kind: str = "expression"
 
 
 Setup = NetworkSetup | ExpressionSetup
+
+
+def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str) -> list[str]:
+    """The worked-step values a question can ask for, by canonical JSON name."""
+    L = depth
+    names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
+        ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
+    params = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1) if biases[l - 1]]
+    names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
+    states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
+              "adam": ["m", "v", "mhat", "vhat", "step"]}[optimizer]
+    names += [f"{p}_{st}" for p in params for st in states] + [f"{p}_new" for p in params]
+    return names
 
 
 @dataclass(frozen=True)
@@ -321,6 +346,8 @@ class _Checker:
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
+            marking=self.marking(p, spec, at, network_value_names(
+                L, tuple(layer.bias for layer in layers), p.train.optimizer.name)),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
@@ -338,6 +365,20 @@ class _Checker:
             self.add(at + ("network",) if key == "network" else epochs, message, hint)
         room = self.answer_room(at, p.id, cost.answers)  # every exceeded budget, in one pass
         return not over and room
+
+    def marking(self, p: Problem, spec: Spec, at: tuple[Any, ...], names: list[str]) -> Marking:
+        """What the question sheet asks; unknown value names are located errors."""
+        for j, name in enumerate(p.ask or []):
+            if name not in names:
+                self.add(at + ("ask", j), f"'{name}' is not a value of problem '{p.id}' that "
+                         "can be asked", suggest(name, names))
+        per_value = p.points if isinstance(p.points, dict) else {}
+        for name in per_value:
+            if name not in names:
+                self.add(at + ("points", name), f"points for '{name}', which is not a value of "
+                         f"problem '{p.id}'", suggest(name, names), key=True)
+        return Marking(tuple(p.ask) if p.ask is not None else None, p.points,
+                       p.scaffold or spec.scaffold, p.space or spec.space)
 
     # ---- expression problems ----------------------------------------------------------
     def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
@@ -399,6 +440,7 @@ class _Checker:
                                layout=p.layout or spec.layout, digits=p.digits or spec.digits,
                                given=given, steps=tuple(steps), names=dict(p.names),
                                digits_for=dict(p.digits_for), budgets=b,
+                               marking=self.marking(p, spec, at, [st.name for st in steps]),
                                work=cost.flops - spent + STEP_WORK * len(steps))
 
 

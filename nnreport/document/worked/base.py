@@ -119,3 +119,13 @@ def sum_pieces(terms: list[str], pre: str = "") -> list[Piece]:
 def one_minus(x: float, power: int = 1) -> float:
     """1 - x**power on the decimal as written (1 - 0.999 is 0.001, not 0.0010000000000000009)."""
     return float(1 - const(x) ** power)
+
+
+def samples(rows0: list[int]) -> str:
+    """'samples 3 and 2', 'samples 1 to 4': 1-based, in batch order."""
+    rows = [i + 1 for i in rows0]
+    if len(rows) == 1:
+        return f"sample {rows[0]}"
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return f"samples {rows[0]} to {rows[-1]}"
+    return "samples " + ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"

@@ -13,7 +13,7 @@ from ...render.numbers import fmt
 from ..content import Eqs, Para, Part
 from ..lines import applied
 from ..steps import Piece, Step
-from .base import Ctx, products, sum_pieces
+from .base import Ctx, products, samples, sum_pieces
 
 
 def forward(c: Ctx) -> Part:
@@ -32,16 +32,6 @@ def forward(c: Ctx) -> Part:
         steps += activation(c, l)
     part.items.append(Eqs(steps))
     return part
-
-
-def samples(rows0: list[int]) -> str:
-    """'samples 3 and 2', 'samples 1 to 4': 1-based, in batch order."""
-    rows = [i + 1 for i in rows0]
-    if len(rows) == 1:
-        return f"sample {rows[0]}"
-    if rows == list(range(rows[0], rows[-1] + 1)):
-        return f"samples {rows[0]} to {rows[-1]}"
-    return "samples " + ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"
 
 
 def affine(c: Ctx, l: int) -> list[Step]:

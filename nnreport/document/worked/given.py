@@ -9,8 +9,7 @@ from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Para, Part, Raw, Values
 from ..escape import escape
-from ..lines import piece_tex
-from .base import Ctx
+from .base import Ctx, samples
 
 OPTIMIZER_NAME = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Adam",
                   "rmsprop": "RMSprop"}
@@ -21,13 +20,20 @@ def given(c: Ctx) -> Part:
     part = Part("Given")
     part.items.append(Raw(architecture_table(c)))
     part.items.append(Para(conventions(c)))
-    pairs = [("X", piece_tex(c.v(s.X))), ("Y", piece_tex(c.v(s.Y)))]
+    if c.m < s.X.shape[0]:  # the hand work needs only the worked samples: given in full
+        part.items.append(Para(
+            f"The worked step uses {samples(c.sol.batches[0][:c.m])} of the data "
+            f"({escape(s.data_source)}, {s.X.shape[0]} samples in all), given below; the whole "
+            "data set is used only by the computed parts."))
+        pairs = [("X", c.v(c.sol.Xb)), ("Y", c.v(c.sol.Yb))]
+    else:
+        pairs = [("X", c.v(s.X)), ("Y", c.v(s.Y))]
     for l in range(1, s.depth + 1):
         for p in ("W", "b"):
             k = f"{p}{l}"
             if k in s.params:
-                pairs.append((n(k), piece_tex(c.v(s.params[k]))))
-    part.items.append(Values(pairs))
+                pairs.append((n(k), c.v(s.params[k])))
+    part.items.append(Values(pairs, label=s.id))
     return part
 
 

@@ -1,0 +1,121 @@
+"""What a question sheet asks, for how many points, with how much help and how much room.
+
+Reads the worked Steps (so the key, the question sheet, HTML and grading agree) and the
+problem's Marking (spec `ask`, `points`, `scaffold`, `space`; docs/spec.md "Question sheets"):
+
+- graded values: `ask`, or by default every worked value (scaffold full) or the main results
+  (scaffold results); each carries points: 1 by default, `points: N` shares N equally,
+  `points: {name: p}` sets values one by one (the rest 1);
+- scaffold full: every intermediate gets a labelled blank, graded ones with their points;
+  results: only the graded values; none: the problem text, the given values and room;
+- computed parts (training) never become blanks;
+- a problem without text states its task from what is asked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from ..spec.resolve import ExpressionSetup, NetworkSetup, Setup
+from .content import Eqs, Part
+from .steps import Step
+
+MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|W\d+_new|b\d+_new)$")
+SPACE = {"full": "1.5cm", "results": "3cm", "none": "9cm"}
+
+
+def _steps(parts: list[Part]) -> list[Step]:
+    return [st for part in parts for item in part.items if isinstance(item, Eqs)
+            for st in item.steps]
+
+
+def graded(setup: Setup, parts: list[Part]) -> list[str]:
+    """The canonical names of the graded values, in the order the solution reaches them."""
+    keys = list(dict.fromkeys(st.key for st in _steps(parts)
+                              if st.key and st.asked and st.result is not None))
+    m = setup.marking
+    if m.ask is not None:
+        return [k for k in keys if k in m.ask] + [k for k in m.ask if k not in keys]
+    if m.scaffold == "results" and isinstance(setup, NetworkSetup):
+        return [k for k in keys if MAIN_RESULTS.match(k)]
+    return keys
+
+
+def points_of(setup: Setup, names: list[str], lines: Counter[str]) -> dict[str, float]:
+    """Points per graded value: `points: N` shares N equally among the values; a mapping sets
+    values one by one; otherwise (and for values a mapping leaves out) each answer line is
+    worth 1 (a per-sample value of 3 samples: 3)."""
+    p = setup.marking.points
+    if isinstance(p, int | float):
+        return {n: p / len(names) for n in names} if names else {}
+    given = p or {}
+    return {n: float(given.get(n, max(lines[n], 1))) for n in names}
+
+
+def apply(setup: Setup, parts: list[Part]) -> float:
+    """Mark every step of the parts for the question sheet; return the problem's points."""
+    m = setup.marking
+    names = graded(setup, parts)
+    count = Counter(st.key for st in _steps(parts) if st.key in names)
+    points = points_of(setup, names, count)
+    for st in _steps(parts):
+        if st.key in points:
+            st.points = points[st.key] / count[st.key]  # e.g. one loss per sample
+            st.asked = st.result is not None
+        elif m.scaffold != "full":
+            st.asked = False
+    for part in parts:
+        if part.key == "training":
+            part.answers_only = True  # computer work: never blanks on the question sheet
+    return sum(points.values())
+
+
+def space(setup: Setup) -> str:
+    """Room to write after each part of the question sheet (the whole problem for none)."""
+    s = setup.marking.space
+    return SPACE[setup.marking.scaffold] if s == "auto" else s
+
+
+def show_points(x: float) -> str:
+    """3, 2.5, 1.33: points as a teacher writes them."""
+    if math.isclose(x, round(x)):
+        return str(int(round(x)))
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+NAME_WORDS = {"yhat": r"$\hat{Y}$", "loss": "the loss $L$", "loss_per_sample": "each sample's loss"}
+
+
+def _describe(name: str) -> str:
+    if name in NAME_WORDS:
+        return NAME_WORDS[name]
+    m = re.fullmatch(r"(d?)([WbZH])(\d+)(_new|_per_sample|_\w+)?", name)
+    if not m:
+        return rf"$\mathrm{{{name}}}$".replace("_", r"\_")
+    d, base, l, tail = m.groups()
+    sym = f"{d}{base}_{{{l}}}"
+    if tail == "_new":
+        return f"the updated ${base}_{{{l}}}$"
+    if tail == "_per_sample":
+        return f"${sym}$ for each sample"
+    return f"${sym}$"
+
+
+def task_text(setup: Setup, names: list[str]) -> str:
+    """A sentence that states the task when the spec gives no text."""
+    if isinstance(setup, ExpressionSetup):
+        what = [rf"$\mathrm{{{n}}}$".replace("_", r"\_") for n in names] or ["every value"]
+        return "Compute " + _join(what) + " from the given values."
+    s = setup
+    shape = "-".join(str(u) for u in s.units)
+    acts = ", ".join(dict.fromkeys(s.activations[:-1])) or "no"
+    head = (f"A {shape} network ({acts} hidden units, a {s.activations[-1]} output) is trained "
+            f"with the {s.loss.upper()} loss.")
+    shown = [_describe(n) for n in names[:8]] + (["the other values asked below"] if len(names) > 8 else [])
+    return head + " Compute " + _join(shown or ["every value of the worked step"]) + "."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
