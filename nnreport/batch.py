@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from .build import BuildOptions, _kinds, answers_of, write_documents
-from .compile import tex_available
+from .compile import compile_tex, tex_available
+from .constraints import needs_history
 from .errors import NNReportError
+from .gradebook import grid_csv, grid_tex, summary_csv
 from .jsonout import write_json
 from .outdir import io_error, output_name, staging, swap_folder
 from .spec import finish
 from .spec.yamlio import load_file
-from .variants import tries_fit
+from .variants import history, tries_fit
 
 PR_SET_PDEATHSIG = 1
 
@@ -66,15 +68,16 @@ def _worker_init() -> None:
     die_with_parent()
 
 
-def _version_job(args: tuple[str, int, Any, BuildOptions, str, str]) -> dict[str, Any]:
+def _version_job(args: tuple[str, int, Any, BuildOptions, str, str, list[Any]]) -> dict[str, Any]:
     """One version, in a worker process: draw, solve, write its documents into stage/label."""
     from .variants import solve_version
 
-    spec_path, seed, version, opts, stage, name = args
+    spec_path, seed, version, opts, stage, name, earlier = args
     folder = Path(stage) / version.label
     try:
         t0 = time.perf_counter()
-        doc, solutions, attempts = solve_version(Path(spec_path), seed, version, opts.budgets)
+        doc, solutions, attempts = solve_version(Path(spec_path), seed, version, opts.budgets,
+                                                 earlier)
         folder.mkdir(parents=True, exist_ok=True)
         label = f"Version {version.label}" + (f" -- {version.student}" if version.student else "")
         _, t_tex = write_documents(doc, solutions, folder, f"{name}-{version.label}", opts, None,
@@ -116,6 +119,19 @@ def _combined_key(stage: Path, name: str, order: list[str]) -> None:
         writer.write(fh)
 
 
+def _gradebook(doc: Any, rows: list[dict[str, Any]], stage: Path, opts: BuildOptions) -> None:
+    """summary.csv (the spread of each asked answer) and the grading grid (csv and PDF)."""
+    summary_csv(doc, rows, stage / "summary.csv")
+    names = grid_csv(doc, rows, stage / "grid.csv")
+    if not rows:
+        return
+    tex = grid_tex(doc, rows, names)
+    (stage / "grid.tex").write_text(tex, encoding="utf-8")
+    if opts.pdf and tex_available():
+        (stage / "grid.pdf").write_bytes(compile_tex(tex, "grid", budgets=opts.budgets,
+                                                     workdir=stage).pdf)
+
+
 def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
                    opts: BuildOptions | None = None, jobs: int | None = None,
                    progress: bool | None = None) -> BatchResult:
@@ -126,7 +142,11 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
     spec_path = Path(spec_path)
     name = output_name(spec_path)
     located = load_file(spec_path, opts.budgets)  # spec and budget errors are reported once,
-    tries_fit(finish(located, None, opts.budgets), located, opts.budgets)  # before any worker
+    first = finish(located, None, opts.budgets)
+    tries_fit(first, located, opts.budgets)  # before any worker
+    # distinct_versions: every version's asked answers, in version order, before any TeX
+    hist = history(located, seed, max(v.index for v in versions) + 1, opts.budgets) \
+        if needs_history(first) else []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(versions)))
     final = opts.output / name / "variants"
     result = BatchResult(folder=final)
@@ -148,7 +168,8 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
                           MofNCompleteColumn(), TextColumn("failed: {task.fields[failed]}"),
                           TimeRemainingColumn(), disable=not show, transient=False) as bar:
                 task = bar.add_task(f"{name}: versions", total=len(versions), failed=0)
-                jobs_args = [(str(spec_path), seed, v, opts, str(stage), name) for v in versions]
+                jobs_args = [(str(spec_path), seed, v, opts, str(stage), name, hist[:v.index])
+                             for v in versions]
                 for r in pool.imap_unordered(_version_job, jobs_args):
                     if r["ok"]:
                         rows[r["label"]] = r
@@ -170,6 +191,7 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
         with (stage / "answers.json").open("w", encoding="utf-8") as fh:
             write_json({r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, fh)
         _answers_csv(ordered, stage / "answers.csv")
+        _gradebook(first, ordered, stage, opts)
         if opts.pdf and tex_available() and ordered and "key" in _kinds("exam", opts.kinds):
             _combined_key(stage, name, order)
         swap_folder(stage, final)  # the previous batch is replaced only now, as a whole

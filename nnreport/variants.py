@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .budgets import DEFAULT, Budgets
-from .engine.solve import NetworkSolution, solve
+from .constraints import Fingerprint, failures, fingerprints, needs_history
+from .engine.solve import solve
 from .errors import ComputeError, Issue, SpecError
 from .spec import finish
 from .spec.cost import TRY_WORK
@@ -85,38 +86,6 @@ def from_roster(path: Path) -> list[Version]:
     return out
 
 
-def constraint_failures(doc: Document, solutions: dict[str, Any]) -> list[str]:
-    """The constraints this draw breaks, e.g. ['p3: no_dead_relu'] (empty: accepted)."""
-    failed = []
-    for setup in doc.problems:
-        if not isinstance(setup, NetworkSetup) or not setup.constraints:
-            continue
-        sol = solutions[setup.id]
-        assert isinstance(sol, NetworkSolution)
-        for name, limit in setup.constraints:
-            if not _holds(name, limit, setup, sol):
-                failed.append(f"{setup.id}: {name}")
-    return failed
-
-
-def _holds(name: str, limit: float, s: NetworkSetup, sol: NetworkSolution) -> bool:
-    st = sol.step
-    if name == "no_saturation":  # sigmoid/tanh inputs stay within +-limit
-        return all(np.abs(st.Z[l]).max() <= limit for l, a in enumerate(s.activations)
-                   if a in ("sigmoid", "tanh"))
-    if name == "no_dead_relu":  # every ReLU unit is active for at least one sample
-        return all(np.all((st.Z[l] > 0).any(axis=0)) for l, a in enumerate(s.activations[:-1])
-                   if a in ("relu", "leaky_relu"))
-    # nonzero_gradient: every gradient entry that can be nonzero is nonzero
-    for l in range(1, s.depth + 1):
-        g = st.grads[f"W{l}"]
-        live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
-        gb = st.grads.get(f"b{l}")
-        if np.any(np.abs(g[live_inputs]) < 1e-12) or (gb is not None and np.any(np.abs(gb) < 1e-12)):
-            return False
-    return True
-
-
 def _constraints_at(located: Located) -> tuple[Any, ...]:
     problems = located.data.get("problems", []) if isinstance(located.data, dict) else []
     return next((("problems", i, "constraints") for i, p in enumerate(problems)
@@ -127,8 +96,8 @@ def tries_fit(doc: Document, located: Located, budgets: Budgets = DEFAULT) -> in
     """How many draws a version may need (max_tries when a random draw can be rejected: by a
     constraint or a diverging training; else 1); a located SpecError when that many would
     pass the variant_work budget."""
-    networks = any(isinstance(p, NetworkSetup) for p in doc.problems)
-    tries = doc.spec.max_tries if networks and has_random(located.data) else 1
+    rejectable = any(isinstance(p, NetworkSetup) or p.constraints for p in doc.problems)
+    tries = doc.spec.max_tries if rejectable and has_random(located.data) else 1
     per_try = doc.work + TRY_WORK
     if tries > 1 and tries * per_try > budgets.variant_work:
         where = ("max_tries",) if "max_tries" in located.data else _constraints_at(located)
@@ -138,12 +107,33 @@ def tries_fit(doc: Document, located: Located, budgets: Budgets = DEFAULT) -> in
     return tries
 
 
-def solve_version(path: Path, seed: int, version: Version,
-                  budgets: Budgets = DEFAULT) -> tuple[Document, dict[str, Any], int]:
+def solve_version(path: Path, seed: int, version: Version, budgets: Budgets = DEFAULT,
+                  earlier: list[dict[str, Fingerprint]] | None = None
+                  ) -> tuple[Document, dict[str, Any], int]:
     """Draw, solve and check one version; returns (document, solutions, attempts used).
-    The YAML is read once; each attempt draws, validates and resolves it again."""
+    The YAML is read once; each attempt draws, validates and resolves it again. With
+    `distinct_versions`, `earlier` are the asked answers of versions 0..k-1 (worked out here
+    when not given, so a version solved on its own is the version of the batch)."""
     located = load_file(path, budgets)
     doc = finish(located, (seed, version.index, 0), budgets)
+    if earlier is None and needs_history(doc):
+        earlier = history(located, seed, version.index, budgets)
+    return _draw(located, doc, seed, version, budgets, earlier or [])
+
+
+def history(located: Located, seed: int, upto: int,
+            budgets: Budgets = DEFAULT) -> list[dict[str, Fingerprint]]:
+    """The asked answers of versions 0..upto-1, each drawn given the ones before it."""
+    out: list[dict[str, Fingerprint]] = []
+    for k in range(upto):
+        doc = finish(located, (seed, k, 0), budgets)
+        doc, sols, _ = _draw(located, doc, seed, Version(k, f"v{k + 1}"), budgets, out)
+        out.append(fingerprints(doc, sols))
+    return out
+
+
+def _draw(located: Located, doc: Document, seed: int, version: Version, budgets: Budgets,
+          earlier: list[dict[str, Fingerprint]]) -> tuple[Document, dict[str, Any], int]:
     tries = tries_fit(doc, located, budgets)
     random = tries > 1  # without random values a second draw is the same draw
     reasons: Counter[str] = Counter()
@@ -155,7 +145,7 @@ def solve_version(path: Path, seed: int, version: Version,
         except ComputeError:
             reasons["training diverged"] += 1
             continue
-        failed = constraint_failures(doc, solutions)
+        failed = failures(doc, solutions, earlier)
         if not failed:
             return doc, solutions, attempt + 1
         reasons.update(failed)

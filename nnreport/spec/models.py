@@ -24,7 +24,9 @@ LOSS_NAMES = ("mse", "sse", "bce", "cce")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
-CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0}
+CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0,
+               "mixed_labels": 0.0, "nonzero_features": 0.0, "no_exact_ties": 0.05,
+               "distinct_versions": 0.0}
 
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -102,6 +102,7 @@ class ExpressionSetup:
     budgets: Budgets = DEFAULT
     work: float = 0.0  # estimated multiply-adds of all its steps
     marking: Marking = field(default_factory=lambda: Marking())
+    constraints: tuple[tuple[str, float], ...] = ()
     kind: str = "expression"
 
 
@@ -380,6 +381,14 @@ class _Checker:
         return Marking(tuple(p.ask) if p.ask is not None else None, p.points,
                        p.scaffold or spec.scaffold, p.space or spec.space)
 
+    def expression_constraints(self, p: Problem, at: tuple[Any, ...]) -> tuple[tuple[str, float], ...]:
+        out = tuple(_constraint(c) for c in p.constraints)
+        for j, (name, _) in enumerate(out):
+            if name not in ("no_exact_ties", "distinct_versions"):
+                self.add(at + ("constraints", j), f"'{name}' is a constraint on networks",
+                         "expression problems take no_exact_ties and distinct_versions")
+        return out
+
     # ---- expression problems ----------------------------------------------------------
     def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
         at = ("problems", i)
@@ -441,6 +450,7 @@ class _Checker:
                                given=given, steps=tuple(steps), names=dict(p.names),
                                digits_for=dict(p.digits_for), budgets=b,
                                marking=self.marking(p, spec, at, [st.name for st in steps]),
+                               constraints=self.expression_constraints(p, at),
                                work=cost.flops - spent + STEP_WORK * len(steps))
 
 

@@ -1,0 +1,99 @@
+"""What an instructor needs beside a batch of versions: the spread of every asked answer over
+the versions (summary.csv: min, median, max per entry, as R/exams' stress test shows it) and a
+grading grid (grid.csv, grid.tex/.pdf: version x asked value, each answer at its shown digits),
+for graders who mark by hand. Both are made from the same answers as answers.json."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import constraints
+from .document.escape import escape
+from .render.numbers import fmt
+from .spec.resolve import Document
+
+
+def asked_names(doc: Document, answers: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(problem, value, digits) of every asked value, in document order."""
+    return [(p.id, n, p.digits_for.get(n, p.digits)) for p in doc.problems
+            for n in constraints.asked_names(p, answers["problems"][p.id])]
+
+
+def shown(value: Any, digits: int) -> str:
+    """An answer as it is printed: a number, or rows of numbers ('a b; c d')."""
+    a = np.asarray(value, dtype=float)
+    if a.ndim == 0 or a.size == 1:
+        return fmt(float(a.ravel()[0]), digits)
+    rows = a.reshape(-1, a.shape[-1]) if a.ndim >= 2 else a.reshape(1, -1)
+    return "; ".join(" ".join(fmt(float(x), digits) for x in r) for r in rows)
+
+
+def summary_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> None:
+    """min / median / max over the versions of every entry of every asked value."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["problem", "value", "index", "min", "median", "max", "versions"])
+        if not rows:
+            return
+        for pid, name, _ in asked_names(doc, rows[0]["answers"]):
+            stack = np.stack([np.asarray(r["answers"]["problems"][pid][name], dtype=float)
+                              for r in rows])
+            for idx in np.ndindex(stack.shape[1:]):
+                col = stack[(slice(None),) + idx]
+                w.writerow([pid, name, "".join(f"[{i}]" for i in idx), repr(float(col.min())),
+                            repr(float(np.median(col))), repr(float(col.max())), len(rows)])
+
+
+def grid_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> list[tuple[str, str, int]]:
+    names = asked_names(doc, rows[0]["answers"]) if rows else []
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["version", "student"] + [f"{pid}.{n}" for pid, n, _ in names])
+        for r in rows:
+            w.writerow([r["label"], r["student"]] + [
+                shown(r["answers"]["problems"][pid][n], d) for pid, n, d in names])
+    return names
+
+
+def _width(text: str) -> int:
+    return max((len(part) for part in text.split("; ")), default=1)
+
+
+def grid_tex(doc: Document, rows: list[dict[str, Any]], names: list[tuple[str, str, int]]) -> str:
+    """Landscape tables, one row per version, one column per asked value (numbers only);
+    columns that do not fit the page width go into a further table."""
+    cells = {(r["label"], pid, n): shown(r["answers"]["problems"][pid][n], d)
+             for r in rows for pid, n, d in names}
+    widths = {(pid, n): max([len(f"{pid}.{n}")] + [_width(cells[(r["label"], pid, n)])
+                                                    for r in rows]) for pid, n, _ in names}
+    chunks: list[list[tuple[str, str, int]]] = [[]]
+    used = 12
+    for item in names:
+        w = widths[item[:2]] + 3
+        if chunks[-1] and used + w > 150:  # characters at \scriptsize across A4 landscape
+            chunks.append([])
+            used = 12
+        chunks[-1].append(item)
+        used += w
+    tables = []
+    for chunk in chunks:
+        head = " & ".join([r"\textbf{version}"] + [rf"\textbf{{{escape(pid)}.{escape(n)}}}"
+                                                   for pid, n, _ in chunk]) + r" \\"
+        body = []
+        for r in rows:
+            line = [escape(r["label"] + (f" {r['student']}" if r["student"] else ""))]
+            for pid, n, _ in chunk:
+                parts = cells[(r["label"], pid, n)].split("; ")
+                line.append(r"\begin{tabular}[t]{@{}l@{}}" + r" \\ ".join(
+                    "$" + r"\;".join(p.split()) + "$" for p in parts) + r"\end{tabular}")
+            body.append(" & ".join(line) + r" \\ \midrule")
+        tables.append(rf"\begin{{longtable}}{{{'l' * (len(chunk) + 1)}}}\toprule {head}\midrule"
+                      r"\endhead" + "\n" + "\n".join(body) + "\n\\end{longtable}")
+    return (r"\documentclass{article}\usepackage[landscape,margin=1cm]{geometry}"
+            r"\usepackage{amsmath,booktabs,longtable}\pagestyle{plain}\begin{document}"
+            rf"{{\large\bfseries {escape(doc.spec.title)} --- grading grid}}\par\medskip"
+            "\n\\scriptsize\n" + "\n".join(tables) + "\n\\end{document}\n")
