@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,9 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
     and does not stop the others."""
     opts = opts or BuildOptions()
     spec_path = Path(spec_path)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(versions)))
+    opts = replace(opts, tex_jobs=1 if jobs > 1 else opts.tex_jobs,  # the cores go to versions
+                   externalize=False)  # one pass each, every diagram different: inline
     name = output_name(spec_path)
     located = load_file(spec_path, opts.budgets)  # spec and budget errors are reported once,
     first = finish(located, None, opts.budgets)
@@ -147,7 +150,6 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
     # distinct_versions: every version's asked answers, in version order, before any TeX
     hist = history(located, seed, max(v.index for v in versions) + 1, opts.budgets) \
         if needs_history(first) else []
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(versions)))
     final = opts.output / name / "variants"
     result = BatchResult(folder=final)
     rows: dict[str, dict[str, Any]] = {}

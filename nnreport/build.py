@@ -9,15 +9,17 @@ pipeline once per student version, in parallel.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .compile import INSTALL_HINT, compile_tex, tex_available
+from .compile import INSTALL_HINT, CompileResult, compile_tex, stop_all, tex_available
 from .document.tex import render
 from .engine.solve import solve, to_jsonable
 from .errors import CompileError, TexMissingError
+from .externalize import externalize
 from .jsonout import write_json
 from .outdir import move_into_place, output_name, staging
 from .spec import load
@@ -32,6 +34,8 @@ class BuildOptions:
     timeout: float | None = None  # seconds for TeX; None: the tex_seconds budget or scaled
     figures: bool = True
     budgets: Budgets = field(default_factory=Budgets)  # only the operator raises them
+    tex_jobs: int = 2   # documents of one spec compiled at once (batches run one per worker)
+    externalize: bool = True  # TikZ diagrams compiled once to cached PDFs (not in batches)
 
 
 def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -61,6 +65,8 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         from .document.figures import make_figures
 
         figures, files = make_figures(doc, solutions, stage, cache=cache)
+        if opts.pdf and opts.externalize and tex_available():  # diagrams drawn once, as PDFs
+            files.update(externalize(figures, stage, cache, opts.budgets))
     with (stage / "answers.json").open("w", encoding="utf-8") as fh:  # streamed from the arrays
         write_json(answers_of(doc, solutions, raw=True), fh)
     texs: dict[str, str] = {}
@@ -69,23 +75,39 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         (stage / f"{name}-{kind}.tex").write_text(texs[f"{name}-{kind}"], encoding="utf-8")
     if not opts.pdf or not tex_available():
         return [f"{n}.tex" for n in texs], 0.0
-    tex_seconds = 0.0
-    for tex_name, tex in texs.items():                          # compile: sandboxed TeX
+    results = compile_all(texs, files, opts, stage, keep_failed)
+    for tex_name, result in results.items():
+        (stage / f"{tex_name}.pdf").write_bytes(result.pdf)
+        (stage / f"{tex_name}.log").write_text(result.log, encoding="utf-8")
+    return [f"{n}.pdf" for n in texs], sum(r.seconds for r in results.values())
+
+
+def compile_all(texs: dict[str, str], files: dict[str, Path], opts: BuildOptions, stage: Path,
+                keep_failed: Path | None) -> dict[str, CompileResult]:
+    """Every document through TeX, `opts.tex_jobs` at a time (the key and the question sheet
+    side by side on two cores). Any way out stops every TeX run still going."""
+    def one(tex_name: str) -> CompileResult:
         try:
-            result = compile_tex(tex, tex_name, files, timeout=opts.timeout,
-                                 budgets=opts.budgets, workdir=stage)
+            return compile_tex(texs[tex_name], tex_name, files, timeout=opts.timeout,
+                               budgets=opts.budgets, workdir=stage)
         except CompileError as e:
             if keep_failed is None:
                 raise
             keep_failed.mkdir(parents=True, exist_ok=True)
-            (keep_failed / f"{tex_name}.tex").write_text(tex, encoding="utf-8")
+            (keep_failed / f"{tex_name}.tex").write_text(texs[tex_name], encoding="utf-8")
             (keep_failed / f"{tex_name}.log").write_text(getattr(e, "log", ""), encoding="utf-8")
             raise CompileError(f"{e}\n    kept: {keep_failed / (tex_name + '.tex')} and its "
                                ".log") from None
-        tex_seconds += result.seconds
-        (stage / f"{tex_name}.pdf").write_bytes(result.pdf)
-        (stage / f"{tex_name}.log").write_text(result.log, encoding="utf-8")
-    return [f"{n}.pdf" for n in texs], tex_seconds
+
+    if opts.tex_jobs <= 1 or len(texs) == 1:
+        return {n: one(n) for n in texs}
+    with ThreadPoolExecutor(max_workers=opts.tex_jobs) as pool:
+        futures = {n: pool.submit(one, n) for n in texs}
+        try:
+            return {n: f.result() for n, f in futures.items()}
+        except BaseException:
+            stop_all()  # Ctrl-C or a failed document: the other TeX runs end now too
+            raise
 
 
 def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Path]:

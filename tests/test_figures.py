@@ -83,8 +83,10 @@ def test_shipped_pdfs_have_their_figures(shipped, name, expect):
     folder = shipped / name
     main = f"{name}-report" if name == "problemset3" else f"{name}-key"
     tex = (folder / f"{main}.tex").read_text()
-    assert tex.count(r"\begin{tikzpicture}") == expect["tikz"]
-    included = re.findall(r"\\includegraphics\[[^\]]*\]\{([^}]*)\}", tex)
+    included = re.findall(r"\\includegraphics(?:\[[^\]]*\])?\{([^}]*)\}", tex)
+    # network diagrams: TikZ, compiled once to figures/tikz-<hash>.pdf (or inline without TeX)
+    diagrams = tex.count(r"\begin{tikzpicture}") + sum(p.startswith("figures/tikz-") for p in included)
+    assert diagrams == expect["tikz"]
     for prefix in expect["files"]:
         hits = [p for p in included if p.startswith("figures/" + prefix)]
         assert hits, (prefix, included)
@@ -124,3 +126,15 @@ def test_loss_curve_uses_log_scale_when_spanning_decades(history, scale):
     ax = plots.draw_loss(Figure(), np.array(history))
     assert ax.get_yscale() == scale
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "training loss"
+
+
+@pytest.mark.parametrize("name", ["exam2", "moons"])
+def test_every_figure_reference_names_the_figure_it_means(shipped, name):
+    """Numbers are written in by nnreport (one TeX pass): each 'Figure N <verb>' sentence is
+    followed by the caption 'Figure N:' of the figure it introduces."""
+    text = _pdf_text(shipped / name / f"{name}-key.pdf")
+    refs = re.findall(r"Figure (\d+) (?:draws|shows|plots|compares)", text)
+    captions = re.findall(r"Figure (\d+):", text)
+    assert refs and refs == captions
+    assert captions == [str(k) for k in range(1, len(captions) + 1)]
+    assert "??" not in text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -297,3 +298,46 @@ def test_no_tex_outlives_its_caller_however_it_ends(tmp_path, sig):
     while survivors(work) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert survivors(work) == []
+
+
+# --- the precompiled preamble ---------------------------------------------------------------
+
+def fmt_doc(body: str) -> str:
+    from nnreport.compile.fmt import PREAMBLE_END
+
+    return ("\\documentclass{article}\n\\usepackage{amsmath}\n" + PREAMBLE_END
+            + "\\begin{document}\n" + body + "\n\\end{document}\n")
+
+
+def test_the_preamble_format_is_built_once_and_gives_the_same_document(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNREPORT_CACHE", str(tmp_path / "cache"))
+    a = compile_tex(fmt_doc(r"Format $x^2 = 4$."), "a", workdir=tmp_path / "w")
+    made = list((tmp_path / "cache" / "formats").glob("*.fmt"))
+    assert len(made) == 1
+    stamp = made[0].stat().st_mtime_ns
+    b = compile_tex(fmt_doc(r"Format $x^2 = 4$."), "b", workdir=tmp_path / "w")
+    assert made[0].stat().st_mtime_ns == stamp  # reused, not rebuilt
+    monkeypatch.setenv("NNREPORT_CACHE", "/proc/no-cache-here")  # no cache: the whole document
+    c = compile_tex(fmt_doc(r"Format $x^2 = 4$."), "c", workdir=tmp_path / "w")
+    texts = []
+    for r in (a, b, c):
+        p = tmp_path / "x.pdf"
+        p.write_bytes(r.pdf)
+        texts.append(subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True).stdout)
+    assert texts[0] == texts[1] == texts[2] and "Format" in texts[0]
+
+
+def test_with_a_format_errors_still_cite_the_line_of_the_whole_tex(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNREPORT_CACHE", str(tmp_path / "cache"))
+    tex = fmt_doc("fine\n\n$\\left( x$")
+    with pytest.raises(CompileError) as info:
+        compile_tex(tex, "err", workdir=tmp_path / "w")
+    line = int(re.search(r"err\.tex:(\d+):", str(info.value)).group(1))
+    assert tex.splitlines()[line - 1].startswith("$\\left( x$")
+
+
+def test_with_a_format_the_page_budget_still_holds(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNREPORT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(CompileError, match="more than 30 pages"):
+        compile_tex(fmt_doc(r"\def\x{\shipout\hbox{x}\x}\x"), "pages", timeout=60,
+                    budgets=Budgets(pages=30), workdir=tmp_path / "w")

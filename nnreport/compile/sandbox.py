@@ -5,12 +5,13 @@ nnreport. Each layer holds on its own:
   string from a spec can become an option or a command;
 - TeX's own switches: `-no-shell-escape`, `openin_any=p` / `openout_any=p` (no reading or
   writing outside the folder by name), kpathsea's mktex* helpers off, a private HOME;
-- OS limits set in the child before exec, so they hold even if nnreport is killed: CPU seconds
-  (RLIMIT_CPU), bytes per written file (RLIMIT_FSIZE), address space (RLIMIT_AS), processes
-  (RLIMIT_NPROC, where the kernel enforces it for this user);
+- OS limits set before exec (util-linux's prlimit), so they hold even if nnreport is killed:
+  CPU seconds (RLIMIT_CPU), bytes per written file (RLIMIT_FSIZE), address space (RLIMIT_AS),
+  processes (RLIMIT_NPROC, where the kernel enforces it for this user), no core files;
 - its own session and process group, killed on every way out of `run` (finish, timeout,
-  Ctrl-C, SIGTERM/SIGHUP turned into exceptions by the CLI), and a parent-death signal, so
-  even a SIGKILL of nnreport takes TeX with it;
+  Ctrl-C, SIGTERM/SIGHUP turned into exceptions by the CLI; `stop_all` for runs in other
+  threads), and a parent-death signal (setpriv --pdeathsig), so even a SIGKILL of nnreport
+  takes TeX with it;
 - where bubblewrap works (probed once), a filesystem sandbox: only the TeX installation is
   visible (read-only) and the build folder is the only writable path; no network, no other
   processes. pdfTeX's own primitives (`\\pdfobj ... file`, `\\pdfximage`) ignore openin_any,
@@ -20,18 +21,16 @@ nnreport. Each layer holds on its own:
 
 from __future__ import annotations
 
-import ctypes
 import os
-import resource
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-PR_SET_PDEATHSIG = 1
 ADDRESS_SPACE = 4 * 1024**3   # pdfTeX with TikZ and fonts peaks at a few hundred MB
 MAX_PROCESSES = 64
 TEX_TREES = ("/usr", "/etc/texmf", "/var/lib/texmf")
@@ -63,27 +62,15 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the process group kill still applies
-        pass
-
-
-def _child_setup(limits: Limits) -> None:
-    """Runs in the child between fork and exec (start_new_session already made it a session
-    leader): limits that stay with TeX whatever happens to nnreport."""
-    _die_with_parent()
-    for which, value in ((resource.RLIMIT_CPU, limits.cpu_seconds),
-                         (resource.RLIMIT_FSIZE, limits.file_bytes),
-                         (resource.RLIMIT_AS, ADDRESS_SPACE),
-                         (resource.RLIMIT_NPROC, MAX_PROCESSES),
-                         (resource.RLIMIT_CORE, 0)):
-        try:
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):  # a hard limit already lower: keep it
-            pass
-    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+def limited(argv: list[str], limits: Limits) -> list[str]:
+    """`argv` run under OS limits and a parent-death signal, set by util-linux's setpriv and
+    prlimit before exec (no Python code runs between fork and exec, which is unsafe while
+    other threads run), so they hold even if nnreport itself is killed."""
+    if shutil.which("prlimit") is None or shutil.which("setpriv") is None:
+        return argv  # not Linux: the process group kill still applies
+    return ["setpriv", "--pdeathsig", "KILL", "prlimit", f"--cpu={limits.cpu_seconds}",
+            f"--fsize={limits.file_bytes}", f"--as={ADDRESS_SPACE}", f"--nproc={MAX_PROCESSES}",
+            "--core=0", "--", *argv]
 
 
 @lru_cache(maxsize=1)
@@ -155,13 +142,29 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         time.sleep(0.01)
 
 
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every TeX run of this process (runs in other threads included)."""
+    with _LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def run(argv: list[str], work: Path, limits: Limits) -> Outcome:
     """Run a TeX program in `work` under every layer above; never leaves it running."""
     env = environment(work)
-    proc = subprocess.Popen(command(argv, work, env), cwd=work, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=lambda: _child_setup(limits))  # noqa: PLW1509
+    with _LOCK:
+        proc = subprocess.Popen(limited(command(argv, work, env), limits), cwd=work, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        _RUNNING.add(proc)
     try:
         out, _ = proc.communicate(timeout=limits.seconds)
     except subprocess.TimeoutExpired:
@@ -170,6 +173,9 @@ def run(argv: list[str], work: Path, limits: Limits) -> Outcome:
     except BaseException:  # Ctrl-C, SIGTERM/SIGHUP (raised by the CLI's handlers), exit
         _kill_group(proc)
         raise
+    finally:
+        with _LOCK:
+            _RUNNING.discard(proc)
     _kill_group(proc)  # anything the child left behind in its group
     sig = -proc.returncode if proc.returncode < 0 else None
     return Outcome(proc.returncode, out, False, sig)

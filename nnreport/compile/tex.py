@@ -1,8 +1,8 @@
 """Compile a .tex to PDF with pdflatex, run directly (no latexmk: no Perl, no rc files, no
 shell) under the sandbox of sandbox.py, in a fresh private folder, as `main.tex`.
 
-Passes: one, and a second only when the first asks for it (page totals, references); at most
-three. Bounded: wall and CPU time (`tex_seconds`, default scaled to the document), bytes of any
+Passes: one, and a second only when the first found an undefined reference (the page total
+of "Page 2 of 5"); at most three. Bounded: wall and CPU time (`tex_seconds`, default scaled to the document), bytes of any
 file written (`output_bytes`), pages (`pages`, counted by a shipout hook that the document
 cannot reach through the spec whitelist). The first TeX error is reported with its .tex line
 and the problem it belongs to; a PDF that could act (JavaScript, launch, embedded files) is
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..budgets import DEFAULT, Budgets
 from ..errors import CompileError, TexMissingError
-from . import sandbox
+from . import fmt, sandbox
 from .pdfcheck import active_content
 
 INSTALL_HINT = ("TeX is not installed: apt-get install texlive-latex-base texlive-latex-recommended "
@@ -28,8 +28,9 @@ INSTALL_HINT = ("TeX is not installed: apt-get install texlive-latex-base texliv
 MARKER = re.compile(r"^% nnreport problem: (\S+)")
 JOB = "main"
 MAX_PASSES = 3
-RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|There were undefined references|"
-                   r"Rerun LaTeX|pagetotal", re.I)
+# a second pass only when something the document uses was not known yet (the page total);
+# figure and table numbers are written in by the document stage, so most runs need one
+RERUN = re.compile(r"There were undefined references|Reference `[^']*' on page \d+ undefined")
 
 
 @dataclass
@@ -62,13 +63,15 @@ def _problem_at(tex: str, line: int) -> str | None:
     return found
 
 
-def first_error(log: str, tex: str, name: str) -> str:
+def first_error(log: str, tex: str, name: str, offset: int = 0) -> str:
+    """The first error of the log as `name:line: TeX error: ...`; `offset` lines precede `tex`
+    in the kept .tex (the preamble a format holds)."""
     m = re.search(r"^(?:\./)?[^\s:]*\.tex:(\d+): (.*)$", log, re.M)
     if m:
         line = int(m.group(1))
         where = _problem_at(tex, line)
         src = tex.splitlines()[line - 1].strip() if 0 < line <= len(tex.splitlines()) else ""
-        msg = f"{name}:{line}: TeX error: {m.group(2)}"
+        msg = f"{name}:{line + offset}: TeX error: {m.group(2)}"
         if where:
             msg += f" (in problem '{where}')"
         if src:
@@ -80,12 +83,20 @@ def first_error(log: str, tex: str, name: str) -> str:
     return f"{name}: TeX failed without an error message (see the log)"
 
 
-def _guard(pages: int) -> str:
-    """TeX run before the document: a page counter no document command can reach, and an
-    error past the pages budget."""
-    return (r"\newcount\nnreportpages\AddToHook{shipout/before}{\global\advance\nnreportpages 1 "
-            rf"\ifnum\nnreportpages>{pages} \errmessage{{nnreport: more than {pages} pages "
-            r"(the pages budget)}\fi}" rf"\input{{{JOB}.tex}}")
+GUARD = (r"\newcount\nnreportpages\AddToHook{shipout/before}{\global\advance\nnreportpages 1 "
+         r"\ifnum\nnreportpages>\nnreportmaxpages\relax\errmessage{nnreport: more than "
+         r"\nnreportmaxpages\space pages (the pages budget)}\fi}")
+
+
+def _argv(pages: int, with_format: bool) -> list[str]:
+    """pdflatex's command line: fixed, whatever the document. Before main.tex it defines the
+    page limit and (without a format, which already has it) a page counter no document
+    command can reach, with an error past the pages budget."""
+    first = rf"\def\nnreportmaxpages{{{pages}}}" + ("" if with_format else GUARD) + \
+        rf"\input{{{JOB}.tex}}"
+    return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+            "-file-line-error", f"-jobname={JOB}"] + ([f"-fmt={fmt.NAME}"] if with_format else []) \
+        + [first]
 
 
 def compile_tex(tex: str, name: str = "main", files: dict[str, Path] | None = None,
@@ -99,15 +110,20 @@ def compile_tex(tex: str, name: str = "main", files: dict[str, Path] | None = No
     label = f"{name}.tex"
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
+    parts = fmt.split(tex)
+    fmt_file = fmt.ensure(parts[0], GUARD) if parts else None
     with tempfile.TemporaryDirectory(prefix="nnreport-tex-", dir=workdir) as tmp:
         work = Path(tmp).resolve()
-        (work / f"{JOB}.tex").write_text(tex, encoding="utf-8")
+        if parts and fmt_file is not None and fmt.place(fmt_file, work):
+            body, offset = parts[1], parts[0].count("\n") + 1
+        else:
+            fmt_file, body, offset = None, tex, 0
+        (work / f"{JOB}.tex").write_text(body, encoding="utf-8")
         for rel, src in (files or {}).items():
             dst = work / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
-        argv = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                "-file-line-error", f"-jobname={JOB}", _guard(budgets.pages)]
+        argv = _argv(budgets.pages, fmt_file is not None)
         t0 = time.perf_counter()
         passes = 0
         log = ""
@@ -133,7 +149,7 @@ def compile_tex(tex: str, name: str = "main", files: dict[str, Path] | None = No
                 raise _error(f"{label}: the document has more than {budgets.pages} pages", log,
                              budgets.hint("pages"))
             if out.returncode != 0 or not (work / f"{JOB}.pdf").exists():
-                raise _error(first_error(log, tex, label), log)
+                raise _error(first_error(log, body, label, offset), log)
             if not RERUN.search(log):
                 break
         if passes == 0 or not (work / f"{JOB}.pdf").exists():

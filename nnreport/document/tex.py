@@ -4,6 +4,7 @@ out of its text while generated math passes unchanged."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,31 @@ def notation(doc: Document) -> str:
             r"divide entry by entry; $\mathbf{1}$ is a vector of ones.")
 
 
+_LABEL = re.compile(r"\\(captionof\{figure\}|caption)\{|\\label\{([^}]*)\}")
+
+
+def resolve_refs(tex: str) -> str:
+    """Number figures and tables here and write the numbers in, so one TeX pass is enough
+    (LaTeX's \\ref needs a second): every `\\label` after a figure caption takes the next
+    figure number, after a (longtable) caption the next table number; each counter is set
+    before its caption so LaTeX prints the same number."""
+    numbers: dict[str, str] = {}
+    counts = {"figure": 0, "table": 0}
+    pending = ""
+    for m in _LABEL.finditer(tex):
+        if m.group(1):
+            pending = "figure" if "figure" in m.group(1) else "table"
+            counts[pending] += 1
+        elif pending:
+            numbers[m.group(2)] = str(counts[pending])
+            pending = ""
+
+    def ref(m: re.Match[str]) -> str:
+        return numbers.get(m.group(1), "??")
+
+    return re.sub(r"\\ref\{([^}]*)\}", ref, tex)
+
+
 def render(doc: Document, solutions: dict[str, Any], kind: str,
            figures: dict[str, Any] | None = None, variant: str = "") -> str:
     """The .tex source of one document: kind is key, questions or report."""
@@ -102,10 +128,10 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
     if "results" not in sections:
         sections.append("results")
     problems = problem_docs(doc, solutions, figures)
-    return env.get_template(name).render(
+    return resolve_refs(env.get_template(name).render(
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
         instructions=LaTeX(prose(spec.instructions)) if spec.instructions else "",
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
         problems=problems, sections=sections, name_line=spec.name_line,
         total_points=marking.show_points(sum(p.points for p in problems)),
-    )
+    ))
