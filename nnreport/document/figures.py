@@ -34,8 +34,8 @@ def default_figures(s: NetworkSetup, document: str) -> list[str]:
     two_d = s.X.shape[1] == 2 and s.task == "classification"
     if two_d and s.epochs > 1:
         out.append("decision_boundary")
-    elif s.X.shape[1] in (2, 3) and s.task == "classification":
-        out.append("data")
+    elif s.X.shape[1] in (2, 3):
+        out.append("data")  # classes by marker, real-valued targets by colour
     return out
 
 
@@ -43,11 +43,13 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label
              intro: str) -> Figure:
     L = s.depth
     # display names as in the formulas (b_out -> b_{out}, not b_o ut)
-    names = [symbol(s.names[f"b{l}"]) if f"b{l}" in s.names else f"b_{{{l}}}"
-             for l in range(1, L + 1)]
+    def name(p: str, l: int) -> str:
+        return symbol(s.names[f"{p}{l}"]) if f"{p}{l}" in s.names else f"{p}_{{{l}}}"
+
     tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
                         [params.get(f"b{l}") for l in range(1, L + 1)], digits=s.digits,
-                        bias_names=names)
+                        bias_names=[name("b", l) for l in range(1, L + 1)],
+                        weight_names=[name("W", l) for l in range(1, L + 1)], layout=s.layout)
     return Figure("", caption, label=label, intro=intro, tikz=tikz)
 
 
@@ -63,8 +65,9 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     lab = f"fig:{s.id}"
     if "network" in kinds:
         small = max(s.units) <= 6
-        what = "initial weights on the edges, biases beside the neurons" if small else \
-            "layers wider than six units collapsed"
+        what = "initial weights and biases" if small else "layers wider than six units collapsed"
+        if small and s.depth > 2:
+            what += r"; $h^{[l]}_j$ is unit $j$ of hidden layer $l$"
         placed["given"].append(_diagram(s, s.params, f"The network ({what}).", f"{lab}-network",
                                         f"{_ref(lab + '-network')} draws the network."))
         if small:
@@ -74,7 +77,7 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
             placed["update"].append(item)
     classes = s.task == "classification"
     if "data" in kinds and s.X.shape[1] >= 2:
-        path = plots.scatter(s.X, s.Y, folder, cache)
+        path = plots.scatter(s.X, s.Y, folder, cache, classes)
         what = "coloured by class" if classes else "coloured by target value"
         placed["given"].append(Figure(path, f"The data, {what}.", r"0.55\linewidth",
                                       label=f"{lab}-data",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-STYLE_VERSION = "1"  # bump when the drawing code changes, to invalidate cached figures
+STYLE_VERSION = "2"  # bump when the drawing code changes, to invalidate cached figures
 DRAWN: list[str] = []  # names of figures actually drawn in this process (for tests)
 
 RC: dict[str, Any] = {
@@ -68,14 +68,38 @@ def cached(kind: str, key: str, folder: Path, cache: Path | None,
     return name
 
 
+def fast_start(h: np.ndarray) -> bool:
+    """Does 90% of the loss's fall happen in the first 5% of (at least 40) epochs? Then a
+    linear epoch axis would squeeze the interesting part against the y axis."""
+    if len(h) < 40 or not np.all(np.isfinite(h)):
+        return False
+    drop = h[0] - h.min()
+    if drop <= 0:
+        return False
+    reached = int(np.argmax(h <= h[0] - 0.9 * drop))  # first epoch index within 10% of the end
+    return reached + 1 <= 0.05 * len(h)
+
+
 def draw_loss(fig: Any, h: np.ndarray) -> Any:
-    """Loss per epoch; a log axis when the positive values span more than two decades."""
+    """Loss per epoch; a log loss axis when the positive values span more than two decades,
+    a log epoch axis when the fall happens in the first few epochs; integer epoch ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+
     ax = fig.add_subplot()
     ax.plot(np.arange(1, len(h) + 1), h, color="#1f4e99", lw=1.4)
     pos = h[h > 0]
     if len(pos) and pos.max() / pos.min() > 100:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
+    if fast_start(h):
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel("epoch (log scale)")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
+    ax.set_xlim(1, max(len(h), 2))
     ax.set_ylabel("training loss")
     ax.grid(alpha=0.3)
     return ax
@@ -86,33 +110,41 @@ def loss_curve(history: list[float], folder: Path, cache: Path | None) -> str:
     return cached("loss", content_hash(h), folder, cache, lambda fig: draw_loss(fig, h), (5.0, 2.8))
 
 
-def activations(names: list[str], alphas: dict[str, float], folder: Path,
-                cache: Path | None) -> str:
+# curves that coincide somewhere (ReLU and linear for z > 0, leaky ReLU and ReLU) stay
+# visible: each later curve is thinner and differently dashed, drawn over the earlier ones
+STYLES = (("-", 2.6), ("--", 1.8), (":", 1.6), ("-.", 1.2), ((0, (5, 1)), 1.0), ((0, (1, 1)), 0.9))
+
+
+def draw_activations(fig: Any, shown: list[str], alphas: dict[str, float]) -> Any:
     from ..engine.functions import ACTIVATIONS
 
     z = np.linspace(-5, 5, 401)
+    ax1, ax2 = fig.subplots(1, 2)
+    for k, n in enumerate(shown):
+        act = ACTIVATIONS[n]
+        a = act(z, alphas.get(n, 0.01))
+        assert act.deriv is not None
+        style, width = STYLES[k % len(STYLES)]
+        line, = ax1.plot(z, a, lw=width, ls=style, label=n.replace("_", " "), zorder=2 + k)
+        ax2.plot(z, act.deriv(z, a, alphas.get(n, 0.01)), lw=width, ls=style,
+                 color=line.get_color(), label=n.replace("_", " "), zorder=2 + k)
+    ax1.set_title("activation $f(z)$")
+    ax2.set_title("derivative $f'(z)$")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("$z$")
+        ax.grid(alpha=0.3)
+        ax.axhline(0, color="k", lw=0.5)
+    ax1.set_ylim(-1.5, 3)
+    ax1.legend(loc="upper left", handlelength=3)
+    return ax1, ax2
+
+
+def activations(names: list[str], alphas: dict[str, float], folder: Path,
+                cache: Path | None) -> str:
     shown = [n for n in names if n != "softmax"] or ["sigmoid"]
-
-    def draw(fig: Any) -> None:
-        ax1, ax2 = fig.subplots(1, 2)
-        for n in shown:
-            act = ACTIVATIONS[n]
-            a = act(z, alphas.get(n, 0.01))
-            assert act.deriv is not None
-            line, = ax1.plot(z, a, lw=1.4, label=n.replace("_", " "))
-            ax2.plot(z, act.deriv(z, a, alphas.get(n, 0.01)), lw=1.4, color=line.get_color(),
-                     label=n.replace("_", " "))
-        ax1.set_title("activation $f(z)$")
-        ax2.set_title("derivative $f'(z)$")
-        for ax in (ax1, ax2):
-            ax.set_xlabel("$z$")
-            ax.grid(alpha=0.3)
-            ax.axhline(0, color="k", lw=0.5)
-        ax1.set_ylim(-1.5, 3)
-        ax1.legend(loc="upper left")
-
     key = content_hash(shown, sorted(alphas.items()))
-    return cached("activations", key, folder, cache, draw, (6.2, 2.6))
+    return cached("activations", key, folder, cache,
+                  lambda fig: draw_activations(fig, shown, alphas), (6.2, 2.6))
 
 
 def _classes(Y: np.ndarray) -> np.ndarray:
@@ -175,25 +207,34 @@ def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np
     return cached("boundary", key, folder, cache, draw, (6.4, 3.0))
 
 
-def scatter(X: np.ndarray, Y: np.ndarray, folder: Path, cache: Path | None) -> str:
-    cls = _classes(Y) if np.all((Y == 0) | (Y == 1)) else None
+def draw_scatter(fig: Any, X: np.ndarray, Y: np.ndarray, classes: bool) -> Any:
+    """Classes as markers with a legend; real-valued targets as a colour scale with a bar."""
     three = X.shape[1] >= 3
     unit, suffix = _scale(X[:, :3])
     Xs = X[:, :3] / unit
+    ax = fig.add_subplot(projection="3d" if three else None)
+    extra = {"depthshade": False} if three else {}
+    size = 30 if three else 14
+    coords = [Xs[:, k] for k in range(3 if three else 2)]
+    if classes:
+        cls = _classes(Y)
+        for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
+            ax.scatter(*[v[cls == c] for v in coords], s=size, marker=marker, edgecolor="k",
+                       lw=0.4, label=f"class {c}", **extra)
+        ax.legend(loc="upper right", fontsize=8)
+    else:
+        pts = ax.scatter(*coords, s=size, c=Y[:, 0], cmap="viridis", edgecolor="k", lw=0.4,
+                         **extra)
+        fig.colorbar(pts, ax=ax, label="target $y$" if Y.shape[1] == 1 else "target $y_1$",
+                     shrink=0.8)
+    _axis_labels(ax, suffix, three)
+    return ax
 
-    def draw(fig: Any) -> None:
-        ax = fig.add_subplot(projection="3d" if three else None)
-        groups = np.unique(cls) if cls is not None else [None]
-        for c, marker in zip(groups, "os^vD<>", strict=False):
-            pts = Xs if c is None else Xs[cls == c]
-            coords = (pts[:, 0], pts[:, 1], pts[:, 2]) if three else (pts[:, 0], pts[:, 1])
-            ax.scatter(*coords, s=30 if three else 14, marker=marker, edgecolor="k", lw=0.4,
-                       label=None if c is None else f"class {c}", depthshade=False) if three else \
-                ax.scatter(*coords, s=14, marker=marker, edgecolor="k", lw=0.4,
-                           label=None if c is None else f"class {c}")
-        _axis_labels(ax, suffix, three)
-        if cls is not None:
-            ax.legend(loc="upper right", fontsize=8)
 
-    size = (4.2, 3.6) if three else (4.2, 3.2)
-    return cached("data", content_hash(X, Y), folder, cache, draw, size)
+def scatter(X: np.ndarray, Y: np.ndarray, folder: Path, cache: Path | None,
+            classes: bool = True) -> str:
+    size = (4.2, 3.6) if X.shape[1] >= 3 else (4.2, 3.2)
+    if not classes:
+        size = (size[0] + 0.8, size[1])
+    return cached("data", content_hash(X, Y, classes), folder, cache,
+                  lambda fig: draw_scatter(fig, X, Y, classes), size)
