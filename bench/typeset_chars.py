@@ -1,7 +1,7 @@
 """Regenerate the table of typesettable characters in nnreport/spec/texsafe.py (_TYPESET).
 
 Every non-ASCII entry of pylatexenc's table is typeset once, followed by a letter, with the
-preamble of templates/base.tex.j2; entries on lines TeX reports an error for are dropped and
+preamble of nnreport/templates/base.tex.j2; entries on lines TeX reports an error for are dropped and
 the rest typeset again until no error is left. Prints the ranges to paste into texsafe.py.
 
 Usage: .venv/bin/python bench/typeset_chars.py   (needs pdflatex; about a minute)
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def failing(codes: list[int], folder: Path) -> set[int]:
-    pre = (ROOT / "templates" / "base.tex.j2").read_text(encoding="utf-8")
+    pre = (ROOT / "nnreport" / "templates" / "base.tex.j2").read_text(encoding="utf-8")
     pre = pre[pre.index("\\documentclass"):pre.index("\\pagestyle")] + "\\begin{document}\n"
     first = pre.count("\n") + 1
     body = "".join("X " + unicode_to_latex(chr(c), non_ascii_only=False,

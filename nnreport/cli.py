@@ -244,6 +244,43 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
     sys.exit(0 if right == len(verdicts) else 1)
 
 
+@cli.command()
+@click.argument("name", default="problem.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(name: str, force: bool) -> None:
+    """Write a commented starter spec (an expression problem and a network problem).
+
+    NAME is a file name in the current folder [problem.yaml].
+
+    Example: nnreport init exam3.yaml && nnreport build exam3.yaml
+    """
+    from importlib.resources import files
+
+    from .errors import OutputError
+    from .outdir import output_name
+
+    path = Path(name)
+    if path.name != name or path.suffix not in (".yaml", ".yml"):
+        raise click.BadParameter("a file name ending in .yaml in the current folder, such as "
+                                 "exam3.yaml", param_hint="NAME")
+    try:
+        output_name(path)  # the name a build would give its output folder must be usable
+    except NNReportError as e:
+        _fail(e)
+    text = files("nnreport").joinpath("starter/problem.yaml").read_text(encoding="utf-8")
+    try:
+        with path.open("w" if force else "x", encoding="utf-8") as fh:
+            fh.write(text.replace("problem.yaml", name).replace("output/problem/",
+                                                                  f"output/{path.stem}/"))
+    except FileExistsError:
+        click.echo(f"nnreport: {name} exists; choose another name or add --force", err=True)
+        sys.exit(OutputError.exit_code)
+    except OSError as e:
+        click.echo(f"nnreport: cannot write {name}: {e.strerror}", err=True)
+        sys.exit(OutputError.exit_code)
+    click.echo(f"wrote {name}; build it with: nnreport build {name}")
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 

@@ -1,1 +1,1 @@
-"""Stage 4: solutions -> LaTeX source, through Jinja templates in templates/."""
+"""Stage 4: solutions -> LaTeX source, through Jinja templates in nnreport/templates/."""

@@ -18,7 +18,6 @@ from .escape import escape, prose
 from .expression import expression_parts
 from .worked import network_parts
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 KIND_LABEL = {"key": "Answer key", "questions": "Questions", "report": "Report"}
 
 
@@ -36,7 +35,7 @@ def _finalize(v: Any) -> str:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.PackageLoader("nnreport", "templates"),  # package data: works installed
         block_start_string="((*", block_end_string="*))",
         variable_start_string="(((", variable_end_string=")))",
         comment_start_string="((=", comment_end_string="=))",

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pylatexenc.latexencode import unicode_to_latex
 
 # Non-ASCII characters that escape to LaTeX pdfLaTeX typesets with the preamble in
-# templates/base.tex.j2 (T1, lmodern, amsmath, amssymb): pylatexenc's table, less what failed
+# nnreport/templates/base.tex.j2 (T1, lmodern, amsmath, amssymb): pylatexenc's table, less what failed
 # to compile when every entry was typeset once (bench/typeset_chars.py regenerates it);
 # tests/test_texcheck.py compiles them all again.
 _TYPESET = """
