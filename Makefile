@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
             texlive-fonts-recommended cm-super-minimal latexmk lmodern poppler-utils \
-            bubblewrap
+            bubblewrap chromium nodejs
 
 .PHONY: demo test lint bench tex setup clean
 
@@ -33,9 +33,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # TeX (and bubblewrap, its sandbox) come from Debian's packages; skipped when already there.
-# latexmk is only the bench's reference (nnreport runs pdflatex itself).
+# latexmk is only the bench's reference (nnreport runs pdflatex itself). Node.js renders the
+# HTML pages' math with the vendored KaTeX; Chromium is only for the HTML tests.
 tex:
-	@if ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null || ! command -v bwrap >/dev/null; then \
+	@if ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null || ! command -v bwrap >/dev/null \
+	    || ! command -v chromium >/dev/null || ! command -v node >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS); \
 	  elif ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null; then \

@@ -36,6 +36,7 @@ class BuildOptions:
     budgets: Budgets = field(default_factory=Budgets)  # only the operator raises them
     tex_jobs: int = 2   # documents of one spec compiled at once (batches run one per worker)
     externalize: bool = True  # TikZ diagrams compiled once to cached PDFs (not in batches)
+    formats: tuple[str, ...] = ("pdf",)  # pdf (through TeX) and/or html (one page each)
 
 
 def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -65,21 +66,51 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         from .document.figures import make_figures
 
         figures, files = make_figures(doc, solutions, stage, cache=cache)
-        if opts.pdf and opts.externalize and tex_available():  # diagrams drawn once, as PDFs
+        if (opts.pdf or "html" in opts.formats) and opts.externalize and tex_available():
+            # diagrams drawn once, as PDFs (HTML pages show them as SVG)
             files.update(externalize(figures, stage, cache, opts.budgets))
     with (stage / "answers.json").open("w", encoding="utf-8") as fh:  # streamed from the arrays
         write_json(answers_of(doc, solutions, raw=True), fh)
+    made: list[str] = []
+    if "html" in opts.formats:                                  # HTML pages, same documents
+        made += write_html(doc, solutions, stage, name, opts, figures, variant)
+        if "pdf" not in opts.formats:
+            return made, 0.0
     texs: dict[str, str] = {}
     for kind in _kinds(doc.spec.document, opts.kinds):         # document: Jinja -> .tex
         texs[f"{name}-{kind}"] = render(doc, solutions, kind, figures, variant=variant)
         (stage / f"{name}-{kind}.tex").write_text(texs[f"{name}-{kind}"], encoding="utf-8")
     if not opts.pdf or not tex_available():
-        return [f"{n}.tex" for n in texs], 0.0
+        return made + [f"{n}.tex" for n in texs], 0.0
     results = compile_all(texs, files, opts, stage, keep_failed)
     for tex_name, result in results.items():
         (stage / f"{tex_name}.pdf").write_bytes(result.pdf)
         (stage / f"{tex_name}.log").write_text(result.log, encoding="utf-8")
-    return [f"{n}.pdf" for n in texs], sum(r.seconds for r in results.values())
+    return made + [f"{n}.pdf" for n in texs], sum(r.seconds for r in results.values())
+
+
+def write_html(doc: Document, solutions: dict[str, Any], stage: Path, name: str,
+               opts: BuildOptions, figures: dict[str, Any], variant: str = "") -> list[str]:
+    """One self-contained page per document kind; figures are the same files as the PDF's."""
+    from .compile.html import finish, svg_of
+    from .document.html import render_html
+
+    images: dict[str, str] = {}
+    for placed in figures.values():
+        for items in placed.values():
+            for item in items:
+                if getattr(item, "kind", "") != "figure":
+                    continue
+                if not item.path:  # a TikZ diagram is drawn by TeX, then converted
+                    raise TexMissingError("HTML pages need TeX for the network diagrams: "
+                                          + INSTALL_HINT)
+                images.setdefault(item.path, svg_of(stage / item.path))
+    made = []
+    for kind in _kinds(doc.spec.document, opts.kinds):
+        text, page = render_html(doc, solutions, kind, figures, images, variant=variant)
+        (stage / f"{name}-{kind}.html").write_text(finish(text, page), encoding="utf-8")
+        made.append(f"{name}-{kind}.html")
+    return made
 
 
 def compile_all(texs: dict[str, str], files: dict[str, Path], opts: BuildOptions, stage: Path,

@@ -134,15 +134,19 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Bu
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Base seed of the versions' random draws.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
+@click.option("--format", "formats", type=click.Choice(["pdf", "html"]), multiple=True,
+              help="pdf (default) and/or html: one self-contained page per document; repeatable.")
 @budget_option
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
           no_pdf: bool, timeout: float | None, variants: int | None, roster: Path | None, seed: int,
-          jobs: int | None, budgets: Budgets) -> None:
+          jobs: int | None, formats: tuple[str, ...], budgets: Budgets) -> None:
     """Build the answer key and question sheet (or the report) of each spec.
 
     Example: nnreport build problems/exam2.yaml  ->  output/exam2/exam2-key.pdf
 
     Per-student versions: nnreport build problems/exam2_variants.yaml --variants 40 --seed 2026
+
+    HTML pages: nnreport build problems/exam2.yaml --format html (add --format pdf for both)
     """
     from .batch import build_variants
     from .build import BuildOptions
@@ -152,7 +156,7 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
     opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout,
-                        budgets=budgets)
+                        budgets=budgets, formats=tuple(dict.fromkeys(formats)) or ("pdf",))
     try:
         output_names(list(specs))  # before anything runs: names that stay inside, no clashes
     except NNReportError as e:

@@ -46,6 +46,8 @@ def test_the_wheel_carries_templates_and_the_starter(wheel):
     templates = {Path(n).name for n in names if n.startswith("nnreport/templates/")}
     assert templates == {p.name for p in (ROOT / "nnreport" / "templates").glob("*.j2")}
     assert "nnreport/starter/problem.yaml" in names
+    for f in ("katex.min.js", "render.js", "katex.min.css", "LICENSE", "fonts/KaTeX_Main-Regular.woff2"):
+        assert f"nnreport/vendor/katex/{f}" in names
     assert not any(n.startswith(("tests/", "problems/", "bench/")) for n in names)
 
 
@@ -65,10 +67,12 @@ def test_installed_wheel_builds_outside_the_checkout(wheel, tmp_path):
     r = run([str(venv / "bin" / "python"), "-c", "import nnreport; print(nnreport.__file__)"],
             work, env=env)
     assert str(venv) in r.stdout and str(ROOT) not in r.stdout
-    r = run([exe, "build", "exam2.yaml"], work, env=env)
+    r = run([exe, "build", "exam2.yaml", "--format", "pdf", "--format", "html"], work, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     for kind in ("key", "questions"):
         assert (work / "output" / "exam2" / f"exam2-{kind}.pdf").stat().st_size > 10_000
+        page = (work / "output" / "exam2" / f"exam2-{kind}.html").read_text()
+        assert page.count('class="katex"') > 20 and "KaTeX_Main" in page
     r = run([exe, "init", "mine.yaml"], work, env=env)
     assert r.returncode == 0, r.stderr
     r = run([exe, "build", "mine.yaml", "-o", "out"], work, env=env)

@@ -74,6 +74,32 @@ class Raw:
 
 
 @dataclass
+class Table:
+    """A booktabs table as data: a header row, body rows and an optional total row; cells
+    are LaTeX text (math in $...$). The PDF and the HTML page both render it from here."""
+
+    header: list[str]
+    rows: list[list[str]]
+    align: str                       # one of l, c, r per column
+    total: list[str] | None = None   # a last row after a rule
+    in_questions: bool = True
+    kind: str = "table"
+
+    def latex(self) -> str:
+        from pylatex import NoEscape, Tabular
+
+        t = Tabular(self.align, booktabs=True)
+        t.add_row([NoEscape(c) for c in self.header])
+        t.add_hline()
+        for r in self.rows:
+            t.add_row([NoEscape(c) for c in r])
+        if self.total is not None:
+            t.add_hline()
+            t.add_row([NoEscape(c) for c in self.total])
+        return "\\begin{center}\n" + t.dumps() + "\n\\end{center}"
+
+
+@dataclass
 class Figure:
     """A numbered figure kept on one page with its caption: a drawn file (`path`) or TikZ
     source (`tikz`). `intro` is the sentence that refers to it, printed just before it, so
@@ -89,7 +115,7 @@ class Figure:
     kind: str = "figure"
 
 
-Item = Para | Eqs | Values | Raw | Figure
+Item = Para | Eqs | Values | Raw | Table | Figure
 
 
 @dataclass

@@ -5,7 +5,6 @@ out of its text while generated math passes unchanged."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import jinja2

@@ -3,11 +3,9 @@ given value."""
 
 from __future__ import annotations
 
-from pylatex import NoEscape, Tabular
-
 from ...render import formulas as F
 from ...render.numbers import fmt
-from ..content import Para, Part, Raw, Values
+from ..content import Para, Part, Table, Values
 from ..escape import escape
 from .base import Ctx, samples
 
@@ -18,7 +16,7 @@ OPTIMIZER_NAME = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Ad
 def given(c: Ctx) -> Part:
     s, n = c.s, c.n
     part = Part("Given")
-    part.items.append(Raw(architecture_table(c)))
+    part.items.append(architecture_table(c))
     part.items.append(Para(conventions(c)))
     if c.m < s.X.shape[0]:  # the hand work needs only the worked samples: given in full
         part.items.append(Para(
@@ -37,12 +35,9 @@ def given(c: Ctx) -> Part:
     return part
 
 
-def architecture_table(c: Ctx) -> str:
+def architecture_table(c: Ctx) -> Table:
     s, n = c.s, c.n
-    t = Tabular("llrllr", booktabs=True)
-    t.add_row(["Layer", "Activation", "Units", "Weights", "Bias", "Parameters"])
-    t.add_hline()
-    t.add_row(["Input", "", s.units[0], "", "", ""])
+    rows = [["Input", "", str(s.units[0]), "", "", ""]]
     total = 0
     for l in range(1, s.depth + 1):
         fi, fo = s.units[l - 1], s.units[l]
@@ -51,13 +46,11 @@ def architecture_table(c: Ctx) -> str:
         count = fi * fo + (fo if c.has_bias(l) else 0)
         total += count
         name = "Output" if l == s.depth else f"Hidden {l}"
-        bias = NoEscape(f"${n(f'b{l}')}$: ${bshape[0]} \\times {bshape[1]}$") if c.has_bias(l) \
-            else "none"
-        t.add_row([name, F.ACT_NAME[s.activations[l - 1]], fo,
-                   NoEscape(f"${n(f'W{l}')}$: ${wshape[0]} \\times {wshape[1]}$"), bias, count])
-    t.add_hline()
-    t.add_row(["Total", "", "", "", "", total])
-    return "\\begin{center}\n" + t.dumps() + "\n\\end{center}"
+        bias = f"${n(f'b{l}')}$: ${bshape[0]} \\times {bshape[1]}$" if c.has_bias(l) else "none"
+        rows.append([name, F.ACT_NAME[s.activations[l - 1]], str(fo),
+                     f"${n(f'W{l}')}$: ${wshape[0]} \\times {wshape[1]}$", bias, str(count)])
+    return Table(["Layer", "Activation", "Units", "Weights", "Bias", "Parameters"], rows,
+                 "llrllr", total=["Total", "", "", "", "", str(total)])
 
 
 def conventions(c: Ctx) -> str:

@@ -4,10 +4,8 @@ computer work, labelled as results, not hand steps."""
 
 from __future__ import annotations
 
-from pylatex import NoEscape, Tabular
-
 from ...render.numbers import fmt
-from ..content import Eqs, Para, Part, Raw
+from ..content import Eqs, Para, Part, Table
 from ..steps import Step
 from .base import Ctx
 
@@ -20,14 +18,10 @@ def training(c: Ctx) -> Part:
     epochs = list(range(0, len(hist), every))
     if epochs[-1] != len(hist) - 1:
         epochs.append(len(hist) - 1)
-    t = Tabular("rr", booktabs=True)
-    t.add_row(["Epoch", NoEscape("Loss at the start of the epoch")])
-    t.add_hline()
-    for e in epochs:
-        t.add_row([e + 1, NoEscape(f"${fmt(hist[e], c.digits)}$")])
-    t.add_hline()
-    t.add_row(["end", NoEscape(f"${fmt(sol.loss_final, c.digits)}$")])
-    part.items.append(Raw("\\begin{center}\n" + t.dumps() + "\n\\end{center}", in_questions=False))
+    part.items.append(Table(["Epoch", "Loss at the start of the epoch"],
+                            [[str(e + 1), f"${fmt(hist[e], c.digits)}$"] for e in epochs], "rr",
+                            total=["end", f"${fmt(sol.loss_final, c.digits)}$"],
+                            in_questions=False))
     part.items.append(Para(f"After {s.epochs} epoch{'s' if s.epochs != 1 else ''} "
                            "(computed, not worked by hand):"))
     steps: list[Step] = []
