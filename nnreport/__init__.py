@@ -39,6 +39,18 @@ class Loaded:
                 "problems": {k: {n: to_jsonable(v) for n, v in s.values().items()}
                              for k, s in sols.items()}}
 
+    def solved(self) -> Any:
+        """Solutions that display their worked steps in Jupyter (notebook.Solved)."""
+        from .notebook import Solved
+
+        return Solved(self.document)
+
+    def _repr_html_(self) -> str:
+        return str(self.solved()._repr_html_())
+
+    def _repr_latex_(self) -> str:
+        return str(self.solved()._repr_latex_())
+
 
 def load(path: str | Path, budgets: Budgets | None = None) -> Loaded:
     """Read and validate a spec file (raises SpecError with every issue found).
@@ -48,5 +60,12 @@ def load(path: str | Path, budgets: Budgets | None = None) -> Loaded:
     return Loaded(Path(path), load_spec(path, budgets=budgets))
 
 
+def problem(*args: Any, **kwargs: Any) -> Any:
+    """A one-problem spec from Python values, solved (see notebook.problem)."""
+    from .notebook import problem as make
+
+    return make(*args, **kwargs)
+
+
 __all__ = ["Budgets", "CompileError", "ComputeError", "Loaded", "NNReportError", "SpecError",
-           "TexMissingError", "load"]
+           "TexMissingError", "load", "problem"]

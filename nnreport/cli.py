@@ -249,6 +249,38 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
 
 
 @cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("output"), show_default=True, help="Folder for the results.")
+@click.option("--format", "formats", type=click.Choice(["pdf", "html"]), multiple=True,
+              help="pdf (default) and/or html; repeatable.")
+@budget_option
+def watch(spec: Path, output: Path, formats: tuple[str, ...], budgets: Budgets) -> None:
+    """Build, then rebuild on every save of the spec or its data; Ctrl-C stops.
+
+    A spec with an error prints the error and keeps the last good output.
+
+    Example: nnreport watch problems/exam2.yaml --format html
+    """
+    from .build import BuildOptions
+    from .outdir import output_name
+    from .watch import watch as run_watch
+
+    try:
+        output_name(spec)
+    except NNReportError as e:
+        _fail(e)
+    opts = BuildOptions(output=output, budgets=budgets,
+                        formats=tuple(dict.fromkeys(formats)) or ("pdf",))
+    try:
+        run_watch(spec, opts, lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt as e:
+        if getattr(e, "signum", signal.SIGINT) != signal.SIGINT:
+            raise  # SIGTERM/SIGHUP: exit 128 + signal, like every command
+    click.echo("nnreport: stopped watching", err=True)
+
+
+@cli.command()
 @click.argument("name", default="problem.yaml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(name: str, force: bool) -> None:
