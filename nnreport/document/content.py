@@ -83,6 +83,7 @@ class Table:
     align: str                       # one of l, c, r per column
     total: list[str] | None = None   # a last row after a rule
     in_questions: bool = True
+    label: str = ""                  # figures with `before` = this label go just above it
     kind: str = "table"
 
     def latex(self) -> str:
@@ -112,6 +113,7 @@ class Figure:
     label: str = ""
     intro: str = ""
     tikz: str = ""
+    before: str = ""  # the label of a table in the same part to stand above
     kind: str = "figure"
 
 

@@ -61,7 +61,8 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
                     cache: Path | None) -> Placed:
     s = sol.setup
     kinds = list(s.figures) if s.figures is not None else default_figures(s, document)
-    placed: Placed = {"given": [], "update": [], "training": []}
+    placed: Placed = {"given": [], "update": [], "training": [], "evaluation": [],
+                      "experiments": []}
     lab = f"fig:{s.id}"
     if "network" in kinds:
         small = max(s.units) <= 6
@@ -113,7 +114,56 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
             r"0.95\linewidth", in_questions=False, label=f"{lab}-boundary",
             intro=f"{_ref(lab + '-boundary')} compares the predictions before and after "
                   "training."))
+    report_figures(sol, placed, folder, cache)
     return placed
+
+
+IMAGES_SHOWN = 24  # test images in the grid
+
+
+def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Path | None) -> None:
+    """Evaluation on the test set and the experiments' loss curves."""
+    from ..engine.evaluate import classes as true_classes
+    from ..engine.evaluate import predicted
+    from ..render import report_plots as rp
+
+    s = sol.setup
+    lab = f"fig:{s.id}"
+    if sol.test is not None and s.X_test is not None and s.Y_test is not None:
+        if sol.test.confusion is not None:
+            path = rp.confusion_figure(sol.test.confusion, folder, cache)
+            placed["evaluation"].append(Figure(
+                path, "Confusion matrix on the test set: rows are the true classes, columns "
+                "the predicted ones; the diagonal counts the right answers.", r"0.5\linewidth",
+                in_questions=False, label=f"{lab}-confusion",
+                intro=f"{_ref(lab + '-confusion')} shows which classes are mistaken for which."))
+            if s.image_shape is not None:
+                n = min(IMAGES_SHOWN, len(s.X_test))
+                path = rp.images_figure(s.X_test[:n], true_classes(s.Y_test[:n]),
+                                        predicted(sol.test.yhat[:n]), s.image_shape, folder, cache)
+                placed["evaluation"].append(Figure(
+                    path, f"The first {n} test images with the predicted class above each; a "
+                    "wrong prediction is framed in red with the true class in parentheses.",
+                    r"0.9\linewidth", in_questions=False, label=f"{lab}-images",
+                    intro=f"{_ref(lab + '-images')} shows test images and their predictions."))
+        else:
+            path = rp.fit_figure(sol.test.yhat, s.Y_test, folder, cache)
+            placed["evaluation"].append(Figure(
+                path, "Test set: predicted against true values (left; the dashed line is a "
+                "perfect fit) and the residuals (right).", r"0.9\linewidth", in_questions=False,
+                label=f"{lab}-fit", intro=f"{_ref(lab + '-fit')} compares predictions with "
+                "the true test values."))
+    groups: dict[str, list[Any]] = {}
+    for r in sol.runs:
+        groups.setdefault(r.group, []).append(r)
+    for k, (group, runs) in enumerate(groups.items()):
+        path = rp.runs_figure(runs, folder, cache)
+        test = " (solid: training loss with its penalty; dashed: test loss)" \
+            if any(r.history_test for r in runs) else ""
+        placed["experiments"].append(Figure(
+            path, f"{group}: loss per epoch of each run{test}.", r"0.8\linewidth",
+            in_questions=False, label=f"{lab}-runs-{k}", before=f"runs-{k}",
+            intro=f"{_ref(lab + f'-runs-{k}')} overlays the runs' losses."))
 
 
 def make_figures(doc: Document, solutions: dict[str, Any], folder: Path,

@@ -190,16 +190,22 @@ def render_html(doc: Any, solutions: dict[str, Any], kind: str, figures: dict[st
     def prose(latex: str) -> Markup:
         return page.prose(refs(latex))
 
+    from . import placeholders
     from .escape import prose as prose_tex
 
-    sections = [s if s == "results" else {"title": s.title, "text": prose(prose_tex(s.text))}
+    values = placeholders.scalars(doc, solutions)
+
+    def prose_tex_of(t: str) -> str:
+        return prose_tex(placeholders.fill(t, values, spec.digits))
+
+    sections = [s if s == "results" else {"title": s.title, "text": prose(prose_tex_of(s.text))}
                 for s in spec.sections] or ["results"]
     if "results" not in sections:
         sections.append("results")
     text = environment().get_template("page.html.j2").render(
         page=page, prose=prose, text=lambda s: page.text(refs(s)), numbers=numbers,
         images=images, title=spec.title, course=spec.course, author=spec.author,
-        date=spec.date, instructions=prose(prose_tex(spec.instructions)) if spec.instructions
+        date=spec.date, instructions=prose(prose_tex_of(spec.instructions)) if spec.instructions
         else "", kind_label=KIND_LABEL[kind], variant=variant, mode=kind,
         notation=prose(notation(doc)), problems=problems, sections=sections,
         name_line=spec.name_line, total_points=marking.show_points(sum(p.points for p in problems)))

@@ -11,7 +11,7 @@ import jinja2
 
 from ..engine.solve import ExpressionSolution, NetworkSolution
 from ..spec.resolve import Document, NetworkSetup
-from . import marking
+from . import marking, placeholders
 from .content import Part, ProblemDoc
 from .escape import escape, prose
 from .expression import expression_parts
@@ -48,6 +48,7 @@ def environment() -> jinja2.Environment:
 def problem_docs(doc: Document, solutions: dict[str, Any],
                  figures: dict[str, Any] | None = None) -> list[ProblemDoc]:
     out = []
+    values = placeholders.scalars(doc, solutions)
     for setup in doc.problems:
         sol = solutions[setup.id]
         if isinstance(sol, NetworkSolution):
@@ -64,10 +65,14 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
                 parts.append(target)
             if key == "given":  # diagrams and data right after the table, before the values
                 target.items[1:1] = items
-            else:
-                target.items.extend(items)
+                continue
+            for item in items:  # a figure above the table it belongs to, or at the end
+                at = next((k for k, t in enumerate(target.items)
+                           if getattr(item, "before", "") and getattr(t, "label", "") == item.before),
+                          len(target.items))
+                target.items.insert(at, item)
         points = marking.apply(setup, parts)
-        text = prose(setup.text) if setup.text else marking.task_text(
+        text = prose(placeholders.fill(setup.text, values, setup.digits)) if setup.text else marking.task_text(
             setup, marking.graded(setup, parts))
         out.append(ProblemDoc(setup.id, setup.title or setup.id, text, parts, points,
                               setup.marking.scaffold, marking.space(setup)))
@@ -121,14 +126,19 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
     spec = doc.spec
     env = environment()
     name = "report.tex.j2" if kind == "report" else "exam.tex.j2"
-    sections = [s if s == "results" else {"title": s.title, "text": LaTeX(prose(s.text))}
+    values = placeholders.scalars(doc, solutions)
+
+    def text(t: str) -> str:
+        return prose(placeholders.fill(t, values, spec.digits))
+
+    sections = [s if s == "results" else {"title": s.title, "text": LaTeX(text(s.text))}
                 for s in spec.sections] or ["results"]
     if "results" not in sections:
         sections.append("results")
     problems = problem_docs(doc, solutions, figures)
     return resolve_refs(env.get_template(name).render(
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
-        instructions=LaTeX(prose(spec.instructions)) if spec.instructions else "",
+        instructions=LaTeX(text(spec.instructions)) if spec.instructions else "",
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
         problems=problems, sections=sections, name_line=spec.name_line,
         total_points=marking.show_points(sum(p.points for p in problems)),

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,8 @@ import numpy as np
 from ..errors import ComputeError
 from ..spec.resolve import Document, ExpressionSetup, NetworkSetup, Setup
 from . import exact
+from .evaluate import Evaluation, Run, data_loss, set_targets
+from .evaluate import evaluate as evaluate_net
 from .exact import EXACT_MAX_OPS
 from .expressions import evaluate, exact_value
 from .functions import LossSpec, per_sample_loss
@@ -46,6 +49,9 @@ class NetworkSolution:
     opt_state: dict[str, dict[str, Array]] = field(default_factory=dict)  # worked step, per param
     batches: list[list[int]] = field(default_factory=list)  # epoch 1: 0-based sample rows
     batch: Pass | None = None  # the whole first batch, when the worked step is its first samples
+    history_test: list[float] = field(default_factory=list)  # data loss on the test set
+    test: Evaluation | None = None                           # the trained network on it
+    runs: list[Run] = field(default_factory=list)             # experiments
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
@@ -85,6 +91,18 @@ class NetworkSolution:
             v[f"{k}_final"] = _shown(self.final_params[k], lay)
         if self.accuracy_final is not None:
             v["accuracy_final"] = self.accuracy_final
+        if self.test is not None:
+            if self.accuracy_final is not None:
+                v["accuracy_train"] = self.accuracy_final
+            v["test_rows"] = list(self.setup.test_rows)
+            v["loss_history_test"] = self.history_test
+            v.update({k: (_shown(x, lay) if k == "yhat_test" else x)
+                      for k, x in self.test.values().items()})
+        if self.runs:
+            groups: dict[str, dict[str, Any]] = {}
+            for r in self.runs:
+                groups.setdefault(r.group, {})[r.name] = r.values()
+            v["experiments"] = groups
         return v
 
 
@@ -120,6 +138,30 @@ def _batches(m: int, size: int, order: Array | None) -> list[Any]:
 
 
 def solve_network(s: NetworkSetup) -> NetworkSolution:
+    sol = train_network(s)
+    if s.experiments:
+        sol.runs = [experiment_run(g, name, es) for g, name, es in s.experiments]
+        set_targets(sol.runs)
+    return sol
+
+
+def experiment_run(group: str, name: str, s: NetworkSetup) -> Run:
+    """Train one experiment run and summarise it (its own worked step is not needed)."""
+    start = time.perf_counter()
+    sol = train_network(s)
+    seconds = time.perf_counter() - start
+    norm = float(np.sqrt(sum(float((w ** 2).sum()) for k, w in sol.final_params.items()
+                             if k.startswith("W"))))
+    settings = {"units": list(s.units), "activations": list(s.activations), "loss": s.loss,
+                "l2": s.l2, "lr": s.lr, "optimizer": dict(s.optimizer), "epochs": s.epochs,
+                "batch_size": s.batch_size}
+    return Run(group, name, sol.history, sol.history_test, sol.loss_final,
+               sol.test.loss if sol.test else None, sol.accuracy_final,
+               sol.test.accuracy if sol.test else None, norm, seconds, settings,
+               {k: _shown(v, s.layout) for k, v in s.params.items()})
+
+
+def train_network(s: NetworkSetup) -> NetworkSolution:
     net = make_net(s)
     X, Y = s.X, s.Y
     m = X.shape[0]
@@ -127,6 +169,7 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
     rs = np.random.RandomState(s.shuffle_seed) if s.shuffle_seed is not None else None
     params = {k: v.copy() for k, v in s.params.items()}
     history: list[float] = []
+    history_test: list[float] = []
     first: tuple[Array, Array, Pass, dict[str, Array], Pass | None] | None = None
     trace: dict[str, dict[str, Array]] = {}
     batches: list[list[int]] = []
@@ -137,6 +180,7 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
             if epoch == 1:
                 batches = [np.arange(m)[idx].tolist() for idx in epoch_batches]
             start_loss: float | None = None
+            start_params = params
             for j, idx in enumerate(epoch_batches):
                 Xb, Yb = X[idx], Y[idx]
                 is_first = first is None
@@ -156,6 +200,8 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
                     first = (Xb[:k], Yb[:k], pw, params, p) if worked else (Xb, Yb, p, params, None)
             assert start_loss is not None
             history.append(start_loss)
+            if s.X_test is not None and s.Y_test is not None:
+                history_test.append(data_loss(net, start_params, s.X_test, s.Y_test))
             bad = [k for k, v in params.items() if not np.all(np.isfinite(v))]
             if not np.isfinite(start_loss) or bad:
                 what = f"loss {start_loss:g}" if not np.isfinite(start_loss) else f"{bad[0]} has NaN/inf"
@@ -176,7 +222,9 @@ def solve_network(s: NetworkSetup) -> NetworkSolution:
         batch=whole,
         yhat_final=H[-1], loss_final=final_loss,
         accuracy_final=accuracy(H[-1], Y) if s.task == "classification" else None,
-        opt_state=trace, batches=batches,
+        opt_state=trace, batches=batches, history_test=history_test,
+        test=evaluate_net(net, params, s.X_test, s.Y_test, s.task == "classification")
+        if s.X_test is not None and s.Y_test is not None else None,
     )
 
 

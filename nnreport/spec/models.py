@@ -203,6 +203,25 @@ class Section(Strict):
     text: str = ""
 
 
+class Split(Strict):
+    """A held-out test set: `test` is its share of the samples (stratified for classes)."""
+
+    test: Annotated[float, Field(gt=0, le=0.9)]
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    stratify: bool = True
+
+
+class Experiment(Strict):
+    """A named variation of its problem, trained from the same initial weights: any of these
+    settings, merged into the problem's own (e.g. train: {optimizer: sgd})."""
+
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 _.,=+()-]+$")]
+    train: dict[str, Any] | None = None
+    regularization: dict[str, Any] | None = None
+    network: dict[str, Any] | None = None
+    loss: Any = None
+
+
 Points = Annotated[float, Field(gt=0, le=1000)] | dict[str, Annotated[float, Field(ge=0, le=1000)]]
 Space = Annotated[str, Field(pattern=r"^(auto|0|\d{1,2}(\.\d{1,2})?(cm|mm|in|em|pt))$")]
 
@@ -226,6 +245,9 @@ class Problem(Strict):
     figures: list[str] | None = None
     constraints: list[str | dict[str, float]] = []
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
+    split: Split | None = None            # a held-out test set (reports)
+    experiments: dict[Annotated[str, Field(min_length=1, max_length=40)],
+                      Annotated[list[Experiment], Field(min_length=1, max_length=8)]] = {}
     # the question sheet: what is asked, for how many points, with how much help and room
     ask: list[str] | None = None          # canonical names (Z1, dW1, ...); default: every step
     points: Points | None = None          # the problem's total, or {name: points}

@@ -7,8 +7,9 @@ the rows layout (samples x features, W as (in, out)); `layout` only says how to 
 from __future__ import annotations
 
 import ast
+import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from . import expr as exprlang
 from .cost import STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
 from .models import Fill, Problem, Spec, suggest
+from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
 from .yamlio import Located
 
 Array = np.ndarray
@@ -74,6 +76,11 @@ class NetworkSetup:
     budgets: Budgets = DEFAULT
     work: float = 0.0        # estimated multiply-adds of solving it (spec/cost.py)
     per_sample: bool = True  # per-sample gradients fit in half the answer_entries budget
+    X_test: Array | None = None  # the held-out test set (split), rows layout
+    Y_test: Array | None = None
+    test_rows: tuple[int, ...] = ()  # 0-based rows of the loaded data that went to the test set
+    image_shape: tuple[int, int] | None = None  # the samples are images of this shape (digits)
+    experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
     kind: str = "network"
 
     @property
@@ -249,6 +256,16 @@ class _Checker:
         if not np.all(np.isfinite(X)) or not np.all(np.isfinite(Y)):
             self.add(at + ("data",), "data contains NaN or infinite values")
             return None
+        X_test = Y_test = None
+        test_rows: list[int] = []
+        if p.split is not None:
+            last = p.network.layers[-1].activation
+            if round(X.shape[0] * p.split.test) < 1 or round(X.shape[0] * (1 - p.split.test)) < 1:
+                self.add(at + ("split", "test"), f"a test share of {p.split.test:g} of "
+                         f"{X.shape[0]} samples leaves one of the sets empty")
+                return None
+            X, Y, X_test, Y_test, test_rows = split_data(
+                X, Y, p.split, task_of(p.loss.name, last, Y) == "classification")
         layers = p.network.layers
         units = (X.shape[1],) + tuple(layer.units for layer in layers)
         acts = tuple(layer.activation for layer in layers)
@@ -333,7 +350,7 @@ class _Checker:
         opt = p.train.optimizer
         source = "inline" if p.data.X is not None else (
             p.data.generate or p.data.load or "csv")
-        return NetworkSetup(
+        setup = NetworkSetup(
             id=p.id, title=p.title, text=p.text, layout=layout, digits=p.digits or spec.digits,
             X=X, Y=Y, units=units, activations=acts,
             alphas=tuple(layer.alpha for layer in layers),
@@ -353,7 +370,51 @@ class _Checker:
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
+            X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
+            image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
+        return self.experiments(p, i, spec, setup) if p.experiments else setup
+
+    def placeholders(self, spec: Spec, setups: list[Setup]) -> None:
+        """Every {{ name }} in prose names a computed scalar: checked now, filled in later."""
+        known = placeholder_names(setups)
+        fields: list[tuple[tuple[Any, ...], str]] = [
+            (("sections", k, "text"), sec.text) for k, sec in enumerate(spec.sections)
+            if not isinstance(sec, str)]
+        fields += [(("problems", k, "text"), p.text) for k, p in enumerate(spec.problems)]
+        fields.append((("instructions",), spec.instructions))
+        for at, text in fields:
+            for _, name, _ in placeholders(text):
+                if name not in known:
+                    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+                    self.add(at, f"unknown placeholder '{{{{ {name} }}}}'",
+                             (f"did you mean '{close[0]}'? " if close else "")
+                             + "placeholders name a problem's scalar (problem_id.loss_final) or "
+                             "an experiment's result (experiments.RUN.accuracy_test); "
+                             "docs/spec.md, Reports")
+
+    def experiments(self, p: Problem, i: int, spec: Spec, base: NetworkSetup) -> NetworkSetup | None:
+        """Each run of each experiment group as its own setup, from the base's initial weights
+        (when its shapes are the base's): runs differ only in what they name."""
+        runs = []
+        for group, name, k, q in experiment_problems(self.doc.data["problems"][i], p):
+            at = ("problems", i, "experiments", group, k)
+            if isinstance(q, ValueError):
+                self.add(at, f"experiment '{name}': {q}")
+                continue
+            es = self.network(q, i, spec)
+            if es is None:
+                continue
+            if all(es.params[n].shape == v.shape for n, v in base.params.items() if n in es.params) \
+                    and set(es.params) == set(base.params):
+                es = replace(es, params={n: v.copy() for n, v in base.params.items()})
+            runs.append((group, name, es))
+        names = [n for _, n, _ in runs]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            self.add(("problems", i, "experiments"), f"two experiment runs are named '{dup[0]}'",
+                     "give every run its own name: placeholders name runs")
+        return replace(base, experiments=tuple(runs))
 
     def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: NetworkCost, m: int) -> bool:
         """Memory and time of training, from the shapes, before any parameter is drawn."""
@@ -474,6 +535,8 @@ def resolve(spec: Spec, doc: Located, budgets: Budgets = DEFAULT) -> Document:
         setup = ch.network(p, i, spec) if is_net else ch.expression(p, i, spec)
         if setup is not None:
             out.append(setup)
+    if not ch.issues:
+        ch.placeholders(spec, out)
     if ch.issues:
         raise SpecError(ch.issues)
     return Document(spec=spec, file=doc.file, problems=tuple(out))

@@ -13,6 +13,7 @@ from .base import Ctx
 from .forward import forward
 from .given import given
 from .loss import loss
+from .report import evaluation, experiments
 from .training import training
 from .update import update
 
@@ -33,4 +34,13 @@ def network_parts(sol: NetworkSolution) -> list[Part]:
         part = build(c)
         part.key = name
         parts.append(part)
+    if sol.test is not None:
+        parts.append(evaluation(c))
+        parts[-1].key = "evaluation"
+    if sol.runs:
+        parts.append(experiments(c))
+        parts[-1].key = "experiments"
+    for p in parts[-2:]:
+        if p.key in ("evaluation", "experiments"):
+            p.answers_only = True  # computer work: never blanks on a question sheet
     return parts

@@ -1,0 +1,147 @@
+"""Reports: a held-out test set (sizes, stratification, metrics recomputed by hand),
+experiments that start from identical weights and differ only in what they name, placeholders
+in prose (resolved, located when unknown), the report's own heading structure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import nnreport
+from nnreport.build import BuildOptions, build
+from nnreport.errors import SpecError
+
+REPORT = """title: R
+document: report
+sections:
+  - title: Conclusion
+    text: Adam reached {{{{ experiments.Adam.accuracy_test | percent }}}}; loss {{{{ d.loss_final }}}}.{extra}
+  - results
+problems:
+  - id: d
+    data: {{load: digits, normalize: minmax, n_samples: 300}}
+    network:
+      layers: [{{units: 8, activation: relu}}, {{units: 10, activation: softmax}}]
+      init: {{method: he, seed: 3}}
+    loss: cce
+    worked_samples: 2
+    split: {{test: 0.2, seed: 5}}
+    train: {{optimizer: adam, lr: 0.02, epochs: 6, batch_size: 64}}
+    experiments:
+      Optimisers:
+        - {{name: SGD, train: {{optimizer: sgd, lr: 0.5}}}}
+        - {{name: Adam}}
+      Width:
+        - {{name: L2, regularization: {{l2: 0.5}}}}
+        - {{name: wide, network: {{layers: [{{units: 16, activation: relu}}, {{units: 10, activation: softmax}}]}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    spec = tmp_path_factory.mktemp("r") / "r.yaml"
+    spec.write_text(REPORT.format(extra=""))
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return spec, json.loads(r.stdout)["problems"]["d"]
+
+
+def labels_of_digits(n):
+    y = load_digits().target[:n]
+    return y
+
+
+def test_split_sizes_and_stratification(solved):
+    _, d = solved
+    y = labels_of_digits(300)
+    test = np.array(d["test_rows"])
+    assert len(test) == 60 and len(set(test)) == 60 and test.min() >= 0 and test.max() < 300
+    for c in range(10):
+        share = np.sum(y[test] == c)
+        assert abs(share - 0.2 * np.sum(y == c)) <= 1, c  # stratified: each class ~20%
+
+
+def test_test_metrics_recomputed_by_hand(solved):
+    _, d = solved
+    y = labels_of_digits(300)[np.array(d["test_rows"])]
+    yhat = np.array(d["yhat_test"])
+    pred = yhat.argmax(axis=1)
+    conf = np.zeros((10, 10), int)
+    for t, p in zip(y, pred, strict=True):
+        conf[t, p] += 1
+    assert np.array_equal(conf, np.array(d["confusion_test"]))
+    assert np.array(d["confusion_test"]).sum() == 60
+    assert d["accuracy_test"] == pytest.approx(np.mean(pred == y))
+    eps = 1e-12  # cross-entropy of the one-hot test labels, the data term alone
+    assert d["loss_test"] == pytest.approx(-np.mean(np.log(yhat[np.arange(60), y] + eps)), rel=1e-6)
+    per_class = np.array(d["per_class_accuracy_test"], dtype=float)
+    for c in range(10):
+        assert per_class[c] == pytest.approx(np.mean(pred[y == c] == c))
+    assert len(d["loss_history_test"]) == len(d["loss_history"]) == 6
+
+
+def test_experiments_share_initial_weights_and_differ_only_in_what_they_name(solved):
+    spec, d = solved
+    base = nnreport.load(spec).document.problems[0]
+    runs = {name: r for g in d["experiments"].values() for name, r in g.items()}
+    assert set(runs) == {"SGD", "Adam", "L2", "wide"}
+    for name in ("SGD", "Adam", "L2"):
+        for k, v in base.params.items():
+            assert np.array_equal(np.array(runs[name]["initial"][k]), v), (name, k)
+    # a wider layer cannot share W1's shape; it starts from the same init seed instead
+    assert np.array(runs["wide"]["initial"]["W1"]).shape == (64, 16)
+    ref = runs["Adam"]["settings"]
+    assert ref["optimizer"]["name"] == "adam" and ref["lr"] == 0.02 and ref["l2"] == 0
+    changed = {name: {k for k in ref if runs[name]["settings"][k] != ref[k]} for name in runs}
+    assert changed == {"SGD": {"optimizer", "lr"}, "Adam": set(), "L2": {"l2"}, "wide": {"units"}}
+    # the Adam run is the base problem itself: the same numbers
+    assert runs["Adam"]["loss_final"] == pytest.approx(d["loss_final"], rel=1e-12)
+    # epochs to the group's target: the worst run's final loss, reached by each
+    for group in d["experiments"].values():
+        target = max(r["loss_final"] for r in group.values())
+        for r in group.values():
+            hist = r["loss_history"] + [r["loss_final"]]
+            assert r["target_loss"] == target
+            assert r["epochs_to_target"] == next(e for e, h in enumerate(hist) if h <= target)
+
+
+def test_placeholders_resolve_and_reports_have_their_own_headings(solved, tmp_path):
+    spec, d = solved
+    build(spec, BuildOptions(output=tmp_path, pdf=False))
+    tex = (tmp_path / "r" / "r-report.tex").read_text()
+    adam = d["experiments"]["Optimisers"]["Adam"]["accuracy_test"]
+    pct = f"{100 * adam:.3g}"
+    assert f"Adam reached ${pct}\\%$" in tex.replace(".0\\%", "\\%")
+    assert "{{" not in tex
+    assert "\\subsection{d}" in tex and "Problem 1:" not in tex
+    for part in ("Evaluation", "Experiments"):
+        assert f"\\subsubsection*{{{part}}}" in tex
+
+
+@pytest.mark.parametrize("extra,fragment", [
+    (" {{ experiments.Adma.loss_final }}", "did you mean 'experiments.Adam.loss_final'"),
+    (" {{ d.no_such }}", "unknown placeholder '{{ d.no_such }}'"),
+    (" {{ experiments.SGD.accuracy_tset }}", "experiments.SGD.accuracy_test"),
+])
+def test_an_unknown_placeholder_is_a_located_error(tmp_path, extra, fragment):
+    spec = tmp_path / "r.yaml"
+    spec.write_text(REPORT.format(extra=extra))
+    with pytest.raises(SpecError) as info:
+        nnreport.load(spec)
+    issue = info.value.issues[0]
+    assert issue.line == 5 and fragment in str(info.value)
+
+
+def test_experiment_errors_are_located(tmp_path):
+    spec = tmp_path / "r.yaml"
+    spec.write_text(REPORT.format(extra="").replace("{name: SGD, train: {optimizer: sgd, lr: 0.5}}",
+                                                    "{name: SGD, train: {optimizer: sgdd}}"))
+    with pytest.raises(SpecError) as info:
+        nnreport.load(spec)
+    assert "experiment 'SGD'" in str(info.value) and "sgdd" in str(info.value)
