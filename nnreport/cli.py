@@ -281,6 +281,47 @@ def watch(spec: Path, output: Path, formats: tuple[str, ...], budgets: Budgets) 
 
 
 @cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--problem", "problem_id", help="The network problem's id [the first one].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script here instead of printing it.")
+@budget_option
+def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budgets) -> None:
+    """Write a standalone NumPy script that reproduces a network problem's numbers.
+
+    Example: nnreport code problems/exam2.yaml --problem p2 > p2.py && python p2.py
+    """
+    from .render.code import script
+    from .spec.resolve import NetworkSetup
+
+    try:
+        loaded = load(spec, budgets)
+    except NNReportError as e:
+        _fail(e)
+    nets = [p for p in loaded.document.problems if isinstance(p, NetworkSetup)]
+    chosen = [p for p in nets if problem_id in (None, p.id)]
+    if not chosen:
+        raise click.BadParameter(f"no network problem '{problem_id}' in {spec}; network "
+                                 f"problems: {', '.join(p.id for p in nets) or 'none'}",
+                                 param_hint="--problem")
+    s = chosen[0]
+    index = [p.id for p in loaded.document.spec.problems].index(s.id)
+    try:
+        text = script(s, loaded.document.spec.problems[index].data, spec.name)
+    except ValueError as e:
+        click.echo(f"nnreport: {e}", err=True)
+        sys.exit(2)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        click.echo(f"nnreport: cannot write {output}: {e.strerror}", err=True)
+        sys.exit(6)
+
+
+@cli.command()
 @click.argument("name", default="problem.yaml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(name: str, force: bool) -> None:

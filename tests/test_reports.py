@@ -145,3 +145,21 @@ def test_experiment_errors_are_located(tmp_path):
     with pytest.raises(SpecError) as info:
         nnreport.load(spec)
     assert "experiment 'SGD'" in str(info.value) and "sgdd" in str(info.value)
+
+
+def test_the_code_appendix_is_the_script_and_file_names_stay_out_of_it(tmp_path):
+    from nnreport.render.code import script
+
+    spec = tmp_path / "r.yaml"
+    spec.write_text(REPORT.format(extra="").replace("document: report", "document: report\nappendix: [code]"))
+    build(spec, BuildOptions(output=tmp_path / "o", pdf=False))
+    tex = (tmp_path / "o" / "r" / "r-report.tex").read_text()
+    doc = nnreport.load(spec).document
+    want = script(doc.problems[0], doc.spec.problems[0].data, "r.yaml")
+    assert "\\begin{verbatim}\n" + want + "\\end{verbatim}" in tex
+    # a file name with TeX in it is not printed inside the verbatim block
+    odd = tmp_path / "x\\end{verbatim}y.yaml"
+    odd.write_text(spec.read_text())
+    build(odd, BuildOptions(output=tmp_path / "o2", pdf=False))
+    (out,) = (tmp_path / "o2").glob("*/*-report.tex")
+    assert out.read_text().count("\\end{verbatim}") == 1 and "the spec, problem d" in out.read_text()

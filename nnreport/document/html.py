@@ -32,7 +32,7 @@ from . import marking
 from .content import Eqs, Figure, ProblemDoc, Table, Values
 from .lines import blank_row, piece_tex, points_tag, rows, shape_tag
 from .tables import full_value
-from .tex import KIND_LABEL, notation, problem_docs
+from .tex import KIND_LABEL, code_listings, notation, problem_docs
 
 _TEXT = LatexNodes2Text(math_mode="verbatim")
 _TAGS = {"textbf": "strong", "emph": "em", "textit": "em", "texttt": "code", "textsc": "span"}
@@ -208,5 +208,6 @@ def render_html(doc: Any, solutions: dict[str, Any], kind: str, figures: dict[st
         date=spec.date, instructions=prose(prose_tex_of(spec.instructions)) if spec.instructions
         else "", kind_label=KIND_LABEL[kind], variant=variant, mode=kind,
         notation=prose(notation(doc)), problems=problems, sections=sections,
-        name_line=spec.name_line, total_points=marking.show_points(sum(p.points for p in problems)))
+        name_line=spec.name_line, total_points=marking.show_points(sum(p.points for p in problems)),
+        code=code_listings(doc))
     return text, page

@@ -5,6 +5,7 @@ out of its text while generated math passes unchanged."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -120,6 +121,25 @@ def resolve_refs(tex: str) -> str:
     return re.sub(r"\\ref\{([^}]*)\}", ref, tex)
 
 
+def code_listings(doc: Document) -> list[tuple[str, str]]:
+    """(problem title, NumPy script) of each network problem, for a report's code appendix."""
+    if "code" not in doc.spec.appendix or doc.spec.document != "report":
+        return []
+    from ..render.code import script
+
+    out = []
+    for setup in doc.problems:
+        if isinstance(setup, NetworkSetup):
+            raw = next(p for p in doc.spec.problems if p.id == setup.id)
+            try:
+                name = Path(doc.file).name  # printed verbatim: only plain file names
+                name = name if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) else "the spec"
+                out.append((setup.title or setup.id, script(setup, raw.data, name)))
+            except ValueError:
+                continue
+    return out
+
+
 def render(doc: Document, solutions: dict[str, Any], kind: str,
            figures: dict[str, Any] | None = None, variant: str = "") -> str:
     """The .tex source of one document: kind is key, questions or report."""
@@ -141,5 +161,6 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
         instructions=LaTeX(text(spec.instructions)) if spec.instructions else "",
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
         problems=problems, sections=sections, name_line=spec.name_line,
+        code=code_listings(doc),
         total_points=marking.show_points(sum(p.points for p in problems)),
     ))

@@ -319,4 +319,5 @@ class Spec(Strict):
     scaffold: Literal["full", "results", "none"] = "full"   # question sheets; problems override
     space: Space = "auto"
     name_line: bool = True                 # a name and ID line on the question sheet
+    appendix: list[Literal["code"]] = []   # reports: the NumPy script of each network problem
     problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]
