@@ -22,7 +22,9 @@ from nnreport.errors import NNReportError
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make tex)")
-SHIPPED = ["exam2", "moons", "three_layer", "assignment01", "problemset3", "exam2_variants"]
+SHIPPED = ["exam2", "moons", "three_layer", "assignment01", "problemset3", "exam2_variants",
+           "circles_widths"]
+REPORTS = ("problemset3", "circles_widths")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars"]
@@ -74,7 +76,7 @@ def probe(page: Path, tmp: Path) -> dict:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_formula_and_figure_renders_in_chromium(pages, tmp_path, name):
     found = sorted((pages / name).glob("*.html"))
-    assert len(found) == (1 if name == "problemset3" else 2)
+    assert len(found) == (1 if name in REPORTS else 2)
     for page in found:
         text = page.read_text(encoding="utf-8")
         # self-contained: nothing fetched when the page is read

@@ -164,6 +164,23 @@ def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Pa
             path, f"{group}: loss per epoch of each run{test}.", r"0.8\linewidth",
             in_questions=False, label=f"{lab}-runs-{k}", before=f"runs-{k}",
             intro=f"{_ref(lab + f'-runs-{k}')} overlays the runs' losses."))
+        if s.X.shape[1] == 2 and s.task == "classification":  # what each run learnt
+            preds = [(r.name, _predictor(r.setup, r.final)) for r in runs]
+            key = tuple(v for r in runs for v in r.final.values())
+            path = rp.boundaries_figure(s.X, s.Y, preds, key, folder, cache)
+            placed["experiments"].append(Figure(
+                path, f"{group}: the regions each run predicts after training, with the "
+                "training data on top.", r"\linewidth", in_questions=False,
+                label=f"{lab}-regions-{k}", before=f"runs-{k}",
+                intro=f"{_ref(lab + f'-regions-{k}')} shows what each run learnt."))
+
+
+def _predictor(s: NetworkSetup, params: dict[str, np.ndarray]) -> Any:
+    """Predictions over a grid in bounded chunks (a wide layer would hold a lot at once)."""
+    net = make_net(s)
+    rows = max(1, CHUNK_ENTRIES // max(s.units))
+    return lambda G: np.concatenate([forward(net, params, G[i:i + rows])[1][-1]
+                                     for i in range(0, len(G), rows)])
 
 
 def make_figures(doc: Document, solutions: dict[str, Any], folder: Path,

@@ -85,6 +85,8 @@ class Run:
     initial: dict[str, Array] = field(default_factory=dict)
     epochs_to_target: int | None = None  # first epoch starting at or below the group's target
     target_loss: float | None = None     # the worst final training loss of the group
+    final: dict[str, Array] = field(default_factory=dict)  # trained parameters (rows layout)
+    setup: Any = None                                       # the run's own NetworkSetup
 
     def values(self) -> dict[str, Any]:
         return {"loss_final": self.loss_final, "loss_test": self.loss_test,

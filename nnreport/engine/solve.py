@@ -158,7 +158,8 @@ def experiment_run(group: str, name: str, s: NetworkSetup) -> Run:
     return Run(group, name, sol.history, sol.history_test, sol.loss_final,
                sol.test.loss if sol.test else None, sol.accuracy_final,
                sol.test.accuracy if sol.test else None, norm, seconds, settings,
-               {k: _shown(v, s.layout) for k, v in s.params.items()})
+               {k: _shown(v, s.layout) for k, v in s.params.items()},
+               final=sol.final_params, setup=s)
 
 
 def train_network(s: NetworkSetup) -> NetworkSolution:

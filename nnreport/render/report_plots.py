@@ -120,3 +120,41 @@ def draw_fit(fig: Any, yhat: np.ndarray, y: np.ndarray) -> Any:
 def fit_figure(yhat: np.ndarray, y: np.ndarray, folder: Path, cache: Path | None) -> str:
     return cached("fit", content_hash(yhat, y), folder, cache,
                   lambda fig: draw_fit(fig, yhat, y), (6.2, 2.8))
+
+
+def draw_boundaries(fig: Any, X: np.ndarray, Y: np.ndarray, runs: list[tuple[str, Any]]) -> Any:
+    """The trained predictions of each run over the plane, the data on top: one panel a run."""
+    from .plots import _classes, _scale
+
+    unit, suffix = _scale(X)
+    Xs = X[:, :2] / unit
+    pad = 0.5 if unit == 1.0 else 0.05 * max(float(np.ptp(Xs)), 1.0)
+    g0 = np.linspace(Xs[:, 0].min() - pad, Xs[:, 0].max() + pad, 120)
+    g1 = np.linspace(Xs[:, 1].min() - pad, Xs[:, 1].max() + pad, 120)
+    gx, gy = np.meshgrid(g0, g1)
+    grid = np.c_[gx.ravel(), gy.ravel()] * unit
+    cls = _classes(Y)
+    axes = np.atleast_1d(fig.subplots(1, len(runs), sharey=True))
+    for ax, (name, predict) in zip(axes, runs, strict=True):
+        with np.errstate(all="ignore"):
+            P = np.ma.masked_invalid(predict(grid))
+        if P.shape[1] == 1:
+            ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
+                        cmap="RdBu_r", alpha=0.55)
+            ax.contour(gx, gy, P[:, 0].reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
+        else:
+            ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
+                        levels=np.arange(P.shape[1] + 1) - 0.5)
+        for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
+            pts = Xs[cls == c]
+            ax.scatter(pts[:, 0], pts[:, 1], s=8, marker=marker, edgecolor="k", lw=0.3)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("$x_1$" + suffix)
+    axes[0].set_ylabel("$x_2$" + suffix)
+    return axes
+
+
+def boundaries_figure(X: np.ndarray, Y: np.ndarray, runs: list[tuple[str, Any]],
+                      key: tuple[Any, ...], folder: Path, cache: Path | None) -> str:
+    return cached("boundaries", content_hash(X, Y, *key), folder, cache,
+                  lambda fig: draw_boundaries(fig, X, Y, runs), (1.9 * len(runs) + 0.6, 2.4))
