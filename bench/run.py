@@ -177,6 +177,17 @@ def main() -> None:
           "rendering, both PDFs side by side)")
     shutil.rmtree(out, ignore_errors=True)
 
+    print("\n== 3b. reports and HTML (figures cached after a first build) ==")
+    out = Path(tempfile.mkdtemp())
+    for spec, fmt in (("problemset3", "pdf"), ("circles_widths", "pdf"), ("exam2", "html")):
+        cold = timed(lambda: cli("build", f"problems/{spec}.yaml", "-o", str(out), "--format", fmt),
+                     repeat=1)
+        warm = timed(lambda: cli("build", f"problems/{spec}.yaml", "-o", str(out), "--format", fmt),
+                     repeat=1)
+        print(f"nnreport build {spec} --format {fmt}: {cold:.2f} s first, {warm:.2f} s again "
+              f"(ratio {warm / cold:.2f}; training and experiments run each time)")
+    shutil.rmtree(out, ignore_errors=True)
+
     n = int(os.environ.get("BENCH_VERSIONS", "200"))
     print(f"\n== 4. {n} versions of problems/exam2_variants.yaml, --jobs 2 ==")
     import resource
