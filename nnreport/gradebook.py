@@ -23,13 +23,18 @@ def asked_names(doc: Document, answers: dict[str, Any]) -> list[tuple[str, str, 
             for n in constraints.asked_names(p, answers["problems"][p.id])]
 
 
-def shown(value: Any, digits: int) -> str:
-    """An answer as it is printed: a number, or rows of numbers ('a b; c d')."""
+def shown_rows(value: Any, digits: int) -> list[list[str]]:
+    """An answer as it is printed, row by row, each entry as LaTeX math."""
     a = np.asarray(value, dtype=float)
     if a.ndim == 0 or a.size == 1:
-        return fmt(float(a.ravel()[0]), digits)
+        return [[fmt(float(a.ravel()[0]), digits)]]
     rows = a.reshape(-1, a.shape[-1]) if a.ndim >= 2 else a.reshape(1, -1)
-    return "; ".join(" ".join(fmt(float(x), digits) for x in r) for r in rows)
+    return [[fmt(float(x), digits) for x in r] for r in rows]
+
+
+def shown(value: Any, digits: int) -> str:
+    """An answer as it is printed: a number, or rows of numbers ('a b; c d')."""
+    return "; ".join(" ".join(r) for r in shown_rows(value, digits))
 
 
 def summary_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> None:
@@ -86,10 +91,12 @@ def grid_tex(doc: Document, rows: list[dict[str, Any]], names: list[tuple[str, s
         body = []
         for r in rows:
             line = [escape(r["label"] + (f" {r['student']}" if r["student"] else ""))]
-            for pid, n, _ in chunk:
-                parts = cells[(r["label"], pid, n)].split("; ")
-                line.append(r"\begin{tabular}[t]{@{}l@{}}" + r" \\ ".join(
-                    "$" + r"\;".join(p.split()) + "$" for p in parts) + r"\end{tabular}")
+            for pid, n, d in chunk:
+                # each entry its own math group: a minus is a sign, never a subtraction
+                parts = shown_rows(r["answers"]["problems"][pid][n], d)
+                cols = "r" * len(parts[0])
+                line.append(rf"$\begin{{array}}[t]{{@{{}}{cols}@{{}}}}" + r" \\ ".join(
+                    " & ".join("{" + e + "}" for e in p) for p in parts) + r"\end{array}$")
             body.append(" & ".join(line) + r" \\ \midrule")
         tables.append(rf"\begin{{longtable}}{{{'l' * (len(chunk) + 1)}}}\toprule {head}\midrule"
                       r"\endhead" + "\n" + "\n".join(body) + "\n\\end{longtable}")

@@ -30,7 +30,10 @@ JOB = "main"
 MAX_PASSES = 3
 # a second pass only when something the document uses was not known yet (the page total);
 # figure and table numbers are written in by the document stage, so most runs need one
-RERUN = re.compile(r"There were undefined references|Reference `[^']*' on page \d+ undefined")
+# an undefined reference (the page total), or longtable's column widths not yet settled (a
+# data table or a grading grid: its chunks align only once the widths are in the .aux)
+RERUN = re.compile(r"There were undefined references|Reference `[^']*' on page \d+ undefined"
+                   r"|Package longtable Warning: (Table widths have changed|Column widths have changed)")
 
 
 @dataclass
