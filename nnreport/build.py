@@ -48,9 +48,15 @@ def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...
 def answers_of(doc: Document, solutions: dict[str, Any], raw: bool = False) -> dict[str, Any]:
     """The JSON contract; `raw` keeps NumPy arrays (for write_json, pickling, checking)."""
     conv = (lambda v: v) if raw else to_jsonable
-    return {"title": doc.spec.title,
-            "problems": {k: {n: conv(v) for n, v in s.values().items()}
-                         for k, s in solutions.items()}}
+    out = {"title": doc.spec.title,
+           "problems": {k: {n: conv(v) for n, v in s.values().items()}
+                        for k, s in solutions.items()}}
+    chained = {k: s for k, s in solutions.items() if getattr(s, "chain", None)}
+    if chained:  # rounding: chain — the rounded-chain key and each value's tolerance
+        out["chain"] = {k: {n: conv(v) for n, v in s.chain.items()} for k, s in chained.items()}
+        out["tolerance"] = {k: {n: {b: conv(x) for b, x in v.items()}
+                                for n, v in s.tolerance.items()} for k, s in chained.items()}
+    return out
 
 
 def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name: str,

@@ -239,8 +239,9 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
         _fail(e)
     if not isinstance(submitted, dict):
         raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
-    verdicts = check_answers(answers_of(doc, solutions, raw=True)["problems"], submitted, rtol,
-                             atol, per_value)
+    key = answers_of(doc, solutions, raw=True)
+    verdicts = check_answers(key["problems"], submitted, rtol, atol, per_value,
+                             key.get("tolerance"))
     right = sum(v.ok for v in verdicts)
     for v in verdicts:
         click.echo(f"{'right' if v.ok else 'WRONG':6} {v.problem}.{v.name}: {v.detail}")

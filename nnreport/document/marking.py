@@ -17,10 +17,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from typing import Any
+
+import numpy as np
 
 from ..spec.resolve import ExpressionSetup, NetworkSetup, Setup
 from .content import Eqs, Part
-from .steps import Step
+from .steps import Step, Val
 
 MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|W\d+_new|b\d+_new)$")
 SPACE = {"full": "1.5cm", "results": "3cm", "none": "9cm"}
@@ -70,6 +73,25 @@ def apply(setup: Setup, parts: list[Part]) -> float:
         if part.key == "training":
             part.answers_only = True  # computer work: never blanks on the question sheet
     return sum(points.values())
+
+
+def mark_chain(sol: Any, parts: list[Part]) -> None:
+    """With rounding: chain, give each step whose rounded-chain value prints differently from
+    its full-precision value that chain value (the key shows both)."""
+    from ..render.numbers import fmt
+
+    chain = getattr(sol, "chain", None) or {}
+    for st in _steps(parts):
+        if st.result is None or st.key not in chain:
+            continue
+        want = np.asarray(chain[st.key], dtype=float)
+        full = st.result.array
+        if want.size != full.size:
+            continue
+        d = st.result.digits
+        if any(fmt(float(a), d) != fmt(float(b), d) for a, b in zip(full.ravel(), want.ravel(),
+                                                                    strict=True)):
+            st.chain = Val(want.reshape(full.shape), d, st.result.column)
 
 
 def space(setup: Setup) -> str:

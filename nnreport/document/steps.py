@@ -47,6 +47,7 @@ class Step:
     asked: bool = True                # a blank to fill in on the question sheet
     more: list[list[Piece]] = field(default_factory=list)  # further right-hand sides, in order
     points: float | None = None       # set by marking.py: what the answer is worth, if graded
+    chain: Val | None = None          # rounding: chain, when it prints differently (marking.py)
 
     @property
     def elided(self) -> bool:

@@ -73,6 +73,7 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
                           len(target.items))
                 target.items.insert(at, item)
         points = marking.apply(setup, parts)
+        marking.mark_chain(sol, parts)
         text = prose(placeholders.fill(setup.text, values, setup.digits)) if setup.text else marking.task_text(
             setup, marking.graded(setup, parts))
         out.append(ProblemDoc(setup.id, setup.title or setup.id, text, parts, points,
@@ -84,7 +85,7 @@ def notation(doc: Document) -> str:
     """What the symbols of a network's worked solution mean, said once per document."""
     nets = [p for p in doc.problems if isinstance(p, NetworkSetup)]
     if not nets:
-        return ""
+        return chain_note(doc).strip()
     layouts = {p.layout for p in nets}
     rows = ("rows (columns in the columns layout)" if len(layouts) > 1 else
             "rows" if layouts == {"rows"} else "columns")
@@ -93,7 +94,16 @@ def notation(doc: Document) -> str:
             r"$dW$ is $\partial L / \partial W$, the gradient of the batch loss with respect to "
             rf"$W$, a matrix of $W$'s shape; the {rows} of $dZ$ are the samples' "
             r"$dz^{(i)} = \partial L_i / \partial z^{(i)}$. $\odot$ and $\oslash$ multiply and "
-            r"divide entry by entry; $\mathbf{1}$ is a vector of ones.")
+            r"divide entry by entry; $\mathbf{1}$ is a vector of ones." + chain_note(doc))
+
+
+def chain_note(doc: Document) -> str:
+    if not any(getattr(p, "rounding", "full") == "chain" for p in doc.problems):
+        return ""
+    return (r" \textbf{Rounding.} This exam expects every intermediate value rounded half-up "
+            r"to the digits shown before it is used; where that changes a printed value, the "
+            r"key shows the \emph{rounded chain} value under the full-precision one, and both "
+            r"are accepted.")
 
 
 _LABEL = re.compile(r"\\(captionof\{figure\}|caption)\{|\\label\{([^}]*)\}")

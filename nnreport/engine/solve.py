@@ -52,6 +52,8 @@ class NetworkSolution:
     history_test: list[float] = field(default_factory=list)  # data loss on the test set
     test: Evaluation | None = None                           # the trained network on it
     runs: list[Run] = field(default_factory=list)             # experiments
+    chain: dict[str, Any] = field(default_factory=dict)      # rounding: chain (engine/chain.py)
+    tolerance: dict[str, Any] = field(default_factory=dict)
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
@@ -110,6 +112,8 @@ class NetworkSolution:
 class ExpressionSolution:
     setup: ExpressionSetup
     results: dict[str, Array] = field(default_factory=dict)
+    chain: dict[str, Any] = field(default_factory=dict)
+    tolerance: dict[str, Any] = field(default_factory=dict)
     kind: str = "expression"
 
     def values(self) -> dict[str, Any]:
@@ -249,7 +253,16 @@ def solve_expression(s: ExpressionSetup) -> ExpressionSolution:
 
 def solve_problem(s: Setup) -> Solution:
     try:
-        return solve_network(s) if isinstance(s, NetworkSetup) else solve_expression(s)
+        sol = solve_network(s) if isinstance(s, NetworkSetup) else solve_expression(s)
+        if s.rounding == "chain":
+            from .chain import chain_and_tolerance
+
+            chain, tol = chain_and_tolerance(s, sol)
+            lay = s.layout
+            sol.chain = {k: _shown(v, lay) for k, v in chain.items()}
+            sol.tolerance = {k: {"low": _shown(a, lay), "high": _shown(b, lay)}
+                             for k, (a, b) in tol.items()}
+        return sol
     except MemoryError:
         names = ("data_entries", "answer_entries") if isinstance(s, NetworkSetup) else (
             "compute_entries", "answer_entries")

@@ -246,6 +246,7 @@ class Problem(Strict):
     constraints: list[str | dict[str, float]] = []
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
     split: Split | None = None            # a held-out test set (reports)
+    rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
     experiments: dict[Annotated[str, Field(min_length=1, max_length=40)],
                       Annotated[list[Experiment], Field(min_length=1, max_length=8)]] = {}
     # the question sheet: what is asked, for how many points, with how much help and room
@@ -320,4 +321,5 @@ class Spec(Strict):
     space: Space = "auto"
     name_line: bool = True                 # a name and ID line on the question sheet
     appendix: list[Literal["code"]] = []   # reports: the NumPy script of each network problem
+    rounding: Literal["full", "chain"] = "full"  # chain: intermediates rounded to digits first
     problems: Annotated[list[Problem], Field(min_length=1, max_length=200)]

@@ -81,6 +81,7 @@ class NetworkSetup:
     test_rows: tuple[int, ...] = ()  # 0-based rows of the loaded data that went to the test set
     image_shape: tuple[int, int] | None = None  # the samples are images of this shape (digits)
     experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
+    rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
     kind: str = "network"
 
     @property
@@ -110,6 +111,7 @@ class ExpressionSetup:
     work: float = 0.0  # estimated multiply-adds of all its steps
     marking: Marking = field(default_factory=lambda: Marking())
     constraints: tuple[tuple[str, float], ...] = ()
+    rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
     kind: str = "expression"
 
 
@@ -371,6 +373,7 @@ class _Checker:
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
+            rounding=p.rounding or spec.rounding,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
@@ -512,6 +515,7 @@ class _Checker:
                                digits_for=dict(p.digits_for), budgets=b,
                                marking=self.marking(p, spec, at, [st.name for st in steps]),
                                constraints=self.expression_constraints(p, at),
+                               rounding=p.rounding or spec.rounding,
                                work=cost.flops - spent + STEP_WORK * len(steps))
 
 

@@ -1,0 +1,115 @@
+"""`rounding: chain`: the rounded-chain key computed by hand in the test (each intermediate
+rounded half-up to 4 significant digits before use), both keys accepted by `check`, a value
+one unit further off refused, the key showing the chain value where it prints differently."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pytest
+
+EXPR = """title: chain
+rounding: chain
+problems:
+  - id: e
+    given: {a: 2}
+    compute: [{b: sqrt(a)}, {c: b * 7}]
+"""
+
+NET = """title: chain net
+rounding: chain
+problems:
+  - id: n
+    data: {X: [[0.37, 1.21], [1.9, -0.44]], Y: [0.3, 0.9]}
+    network:
+      layers: [{units: 2, activation: sigmoid}, {units: 1, activation: sigmoid}]
+    params: {W1: [[0.113, -0.732], [0.518, 0.271]], b1: [0.05, -0.1], W2: [[0.9], [-1.3]], b2: [0.2]}
+    loss: mse
+    train: {lr: 0.5}
+"""
+
+
+def r4(x):
+    """Half-up to 4 significant digits on the decimal form: the test's own rounding."""
+    def one(v):
+        d = Decimal(repr(float(v)))
+        if d == 0:
+            return 0.0
+        return float(d.quantize(Decimal(1).scaleb(d.adjusted() - 3), rounding=ROUND_HALF_UP))
+    return np.vectorize(one, otypes=[float])(np.asarray(x, dtype=float))
+
+
+def solve(tmp_path, text):
+    spec = tmp_path / "c.yaml"
+    spec.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return spec, json.loads(r.stdout)
+
+
+def check(spec, tmp_path, values):
+    ans = tmp_path / "a.yaml"
+    ans.write_text(json.dumps(values))
+    return subprocess.run([sys.executable, "-m", "nnreport", "check", str(spec), str(ans)],
+                          capture_output=True, text=True)
+
+
+def test_full_and_chain_differ_in_the_fourth_digit_and_both_pass(tmp_path):
+    spec, ans = solve(tmp_path, EXPR)
+    assert ans["problems"]["e"]["c"] == pytest.approx(7 * 2 ** 0.5)   # 9.89949...
+    assert ans["chain"]["e"]["b"] == 1.414
+    assert ans["chain"]["e"]["c"] == pytest.approx(9.898, abs=1e-12)   # 1.414 * 7
+    for ok in (9.899, 9.898, 7 * 2 ** 0.5):
+        assert check(spec, tmp_path, {"e": {"c": ok}}).returncode == 0, ok
+    for bad in (9.897, 9.901):   # one unit past the chain value; two past the full one
+        r = check(spec, tmp_path, {"e": {"c": bad}})
+        assert r.returncode == 1 and "WRONG" in r.stdout, bad
+
+
+def test_network_chain_by_hand(tmp_path):
+    spec, ans = solve(tmp_path, NET)
+    ch, full, tol = ans["chain"]["n"], ans["problems"]["n"], ans["tolerance"]["n"]
+    X = np.array([[0.37, 1.21], [1.9, -0.44]])
+    Y = np.array([[0.3], [0.9]])
+    W1 = np.array([[0.113, -0.732], [0.518, 0.271]])
+    b1 = np.array([[0.05, -0.1]])
+    W2 = np.array([[0.9], [-1.3]])
+    b2 = np.array([[0.2]])
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    Z1 = r4(X @ W1 + b1)
+    H1 = r4(sig(Z1))
+    Z2 = r4(H1 @ W2 + b2)
+    yhat = r4(sig(Z2))
+    ls = r4(((yhat - Y) ** 2).mean(axis=1))
+    loss = r4(ls.mean())
+    dyhat = r4(2 * (yhat - Y))
+    dZ2 = r4(dyhat * r4(yhat * (1 - yhat)))
+    dW2 = r4(r4(np.einsum("mi,mo->mio", H1, dZ2)).sum(axis=0) / 2)
+    dH1 = r4(dZ2 @ W2.T)
+    dZ1 = r4(dH1 * r4(H1 * (1 - H1)))
+    dW1 = r4(r4(np.einsum("mi,mo->mio", X, dZ1)).sum(axis=0) / 2)
+    W1_new = r4(W1 - r4(0.5 * dW1))
+    for name, want in (("Z1", Z1), ("H1", H1), ("Z2", Z2), ("yhat", yhat), ("loss", loss),
+                       ("dZ2", dZ2), ("dW2", dW2), ("dZ1", dZ1), ("dW1", dW1),
+                       ("W1_new", W1_new)):
+        assert np.allclose(ch[name], want, rtol=0, atol=1e-12), name
+        # the accepted range holds both keys
+        for key in (ch, full):
+            assert np.all(np.array(tol[name]["low"]) <= np.array(key[name]))
+            assert np.all(np.array(key[name]) <= np.array(tol[name]["high"]))
+
+
+def test_the_key_shows_the_chain_value_where_it_prints_differently(tmp_path):
+    from nnreport.build import BuildOptions, build
+
+    spec = tmp_path / "c.yaml"
+    spec.write_text(EXPR)
+    build(spec, BuildOptions(output=tmp_path / "o", pdf=False, kinds=("key",)))
+    tex = (tmp_path / "o" / "c" / "c-key.tex").read_text()
+    assert r"\text{rounded chain: } 9.898" in tex and "= 9.899" in tex
+    assert r"\textbf{Rounding.}" in tex
