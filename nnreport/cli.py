@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import sys
@@ -196,9 +197,16 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @click.option("--atol", default=1e-4, show_default=True, help="Absolute tolerance.")
 @click.option("--tol", "tols", multiple=True, metavar="NAME=RTOL[,ATOL]",
               help="Tolerance for one value (p2.dW1 or dW1); repeatable.")
+@click.option("--follow-through", "follow_through", is_flag=True,
+              help="Also recompute each value from the student's own earlier values: one "
+                   "right that way 'follows through' and earns --credit of its points.")
+@click.option("--credit", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of a value's points for a follow-through.")
+@click.option("--json", "as_json", is_flag=True, help="The verdicts as JSON on stdout.")
 @budget_option
 def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: int, rtol: float,
-          atol: float, tols: tuple[str, ...], budgets: Budgets) -> None:
+          atol: float, tols: tuple[str, ...], follow_through: bool, credit: float,
+          as_json: bool, budgets: Budgets) -> None:
     """Mark a student's submitted values against the key of their version.
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
@@ -240,13 +248,51 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
     if not isinstance(submitted, dict):
         raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
     key = answers_of(doc, solutions, raw=True)
+    follow = None
+    if follow_through:
+        from .engine.follow import recomputed
+
+        setups = {p.id: p for p in doc.problems}
+
+        def follow(pid: str, name: str, values: dict[str, Any]) -> Any:
+            return recomputed(setups[pid], solutions[pid], values, name)
+
     verdicts = check_answers(key["problems"], submitted, rtol, atol, per_value,
-                             key.get("tolerance"))
-    right = sum(v.ok for v in verdicts)
+                             key.get("tolerance"), follow)
+    worth = _points(doc, solutions)
+    rows: list[dict[str, Any]] = []
     for v in verdicts:
-        click.echo(f"{'right' if v.ok else 'WRONG':6} {v.problem}.{v.name}: {v.detail}")
-    click.echo(f"{right} of {len(verdicts)} right (version {version.label})")
+        full = worth.get((v.problem, v.name), 0.0)
+        got = full if v.ok else credit * full if v.follows else 0.0
+        status = "right" if v.ok else "follows" if v.follows else "WRONG"
+        rows.append({"problem": v.problem, "value": v.name, "status": status,
+                     "detail": v.detail, "points": got, "of": full})
+    right = sum(v.ok for v in verdicts)
+    total, of = sum(x["points"] for x in rows), sum(x["of"] for x in rows)
+    if as_json:
+        click.echo(json.dumps({"version": version.label, "values": rows, "right": right,
+                               "points": total, "of": of}, indent=1))
+    else:
+        for x in rows:
+            pts = f"  [{x['points']:g}/{x['of']:g} pt]" if x["of"] else ""
+            click.echo(f"{x['status']:6} {x['problem']}.{x['value']}: {x['detail']}{pts}")
+        click.echo(f"{right} of {len(verdicts)} right (version {version.label})"
+                   + (f", {total:g} of {of:g} points" if of else ""))
     sys.exit(0 if right == len(verdicts) else 1)
+
+
+def _points(doc: Any, solutions: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """What each graded value is worth, from the same marking as the question sheet."""
+    from .document.tex import problem_docs
+
+    out: dict[tuple[str, str], float] = {}
+    for p in problem_docs(doc, solutions, {}):
+        for part in p.parts:
+            for item in part.items:
+                for st in getattr(item, "steps", []):
+                    if st.points and st.key:
+                        out[(p.id, st.key)] = out.get((p.id, st.key), 0.0) + st.points
+    return out
 
 
 @cli.command()

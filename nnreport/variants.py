@@ -168,11 +168,13 @@ class Verdict:
     detail: str
     abs_err: float = float("nan")
     rel_err: float = float("nan")
+    follows: bool = False  # wrong against the key, right from the student's own earlier values
 
 
 def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rtol: float,
                   atol: float, per_value: dict[str, tuple[float, float]] | None = None,
-                  tolerance: dict[str, dict[str, Any]] | None = None) -> list[Verdict]:
+                  tolerance: dict[str, dict[str, Any]] | None = None,
+                  follow: Any = None) -> list[Verdict]:
     """Compare submitted {problem: {name: value}} with the key, value by value.
     A value is right when |given - key| <= atol + rtol * |key| in every entry; with
     `rounding: chain`, when it lies in the value's derived range (answers.json's
@@ -212,5 +214,12 @@ def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rto
             else:
                 ok = bool(np.all(err <= a + r * np.abs(want)))
             detail = "right" if ok else f"off by {abs_err:.3g} (relative {rel_err:.3g})"
-            out.append(Verdict(pid, name, ok, detail, abs_err, rel_err))
+            follows = False
+            if not ok and follow is not None:  # recomputed from the student's earlier values
+                mine = follow(pid, name, values)
+                if mine is not None and np.shape(mine) == got.shape:
+                    follows = bool(np.all(np.abs(got - mine) <= a + r * np.abs(mine)))
+                    if follows:
+                        detail += "; right from your own earlier values (follows through)"
+            out.append(Verdict(pid, name, ok, detail, abs_err, rel_err, follows))
     return out

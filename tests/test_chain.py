@@ -113,3 +113,45 @@ def test_the_key_shows_the_chain_value_where_it_prints_differently(tmp_path):
     tex = (tmp_path / "o" / "c" / "c-key.tex").read_text()
     assert r"\text{rounded chain: } 9.898" in tex and "= 9.899" in tex
     assert r"\textbf{Rounding.}" in tex
+
+
+FOLLOW = """title: follow
+problems:
+  - id: n
+    data: {X: [[1, 2], [0, -1]], Y: [1, 0]}
+    network:
+      layers: [{units: 2, activation: relu}, {units: 1, activation: sigmoid}]
+    params: {W1: [[0.5, -0.25], [0.75, 0.5]], b1: [0, 0], W2: [[1], [-2]], b2: [0.5]}
+    loss: bce
+    ask: [Z1, H1, yhat]
+    points: {Z1: 2, H1: 2, yhat: 2}
+"""
+
+
+def test_follow_through_credits_a_right_method_on_a_wrong_earlier_value(tmp_path):
+    spec = tmp_path / "f.yaml"
+    spec.write_text(FOLLOW)
+    X = np.array([[1, 2], [0, -1]], float)
+    W1 = np.array([[0.5, -0.25], [0.75, 0.5]])
+    Z1 = X @ W1                          # [[2, 0.75], [-0.75, -0.5]]
+    wrong_Z1 = Z1 + np.array([[0, 0], [1.5, 0]])   # a slip: -0.75 written as 0.75
+    H1_mine = np.maximum(wrong_Z1, 0)    # right method on the wrong Z1
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    yhat_mine = sig(H1_mine @ np.array([[1], [-2]]) + 0.5)
+    answers = {"n": {"Z1": wrong_Z1.tolist(), "H1": H1_mine.tolist(), "yhat": yhat_mine.tolist()}}
+    (tmp_path / "a.yaml").write_text(json.dumps(answers))
+    argv = [sys.executable, "-m", "nnreport", "check", str(spec), str(tmp_path / "a.yaml")]
+    plain = subprocess.run(argv + ["--json"], capture_output=True, text=True)
+    assert plain.returncode == 1
+    assert [v["status"] for v in json.loads(plain.stdout)["values"]] == ["WRONG"] * 3
+    r = subprocess.run(argv + ["--follow-through", "--json"], capture_output=True, text=True)
+    out = json.loads(r.stdout)
+    assert r.returncode == 1
+    assert [(v["value"], v["status"], v["points"]) for v in out["values"]] == [
+        ("Z1", "WRONG", 0), ("H1", "follows", 1.0), ("yhat", "follows", 1.0)]
+    assert out["points"] == 2 and out["of"] == 6
+    # gaming: an all-zero Z1 carries nothing, so H1 = 0 earns no follow-through credit
+    answers = {"n": {"Z1": [[0, 0], [0, 0]], "H1": [[0, 0], [0, 0]]}}
+    (tmp_path / "a.yaml").write_text(json.dumps(answers))
+    r = subprocess.run(argv + ["--follow-through", "--json"], capture_output=True, text=True)
+    assert [v["status"] for v in json.loads(r.stdout)["values"]] == ["WRONG", "WRONG"]
