@@ -25,6 +25,7 @@ from .constraints import needs_history
 from .errors import NNReportError
 from .gradebook import grid_csv, grid_tex, summary_csv
 from .jsonout import write_json
+from .lms import given_of
 from .outdir import io_error, output_name, staging, swap_folder
 from .spec import finish
 from .spec.yamlio import load_file
@@ -82,8 +83,11 @@ def _version_job(args: tuple[str, int, Any, BuildOptions, str, str, list[Any]]) 
         label = f"Version {version.label}" + (f" -- {version.student}" if version.student else "")
         _, t_tex = write_documents(doc, solutions, folder, f"{name}-{version.label}", opts, None,
                                    variant=label, keep_failed=folder)
+        lms = any(f in opts.formats for f in ("moodle", "canvas"))
         return {"label": version.label, "ok": True, "answers": answers_of(doc, solutions, raw=True),
                 "student": version.student, "attempts": attempts,
+                "given": given_of(doc) if lms else {},
+                "text": {p.id: p.text for p in doc.problems} if lms else {},
                 "seconds": time.perf_counter() - t0, "tex_seconds": t_tex}
     except NNReportError as e:
         return {"label": version.label, "ok": False, "error": str(e), "code": e.exit_code}
@@ -119,12 +123,24 @@ def _combined_key(stage: Path, name: str, order: list[str]) -> None:
         writer.write(fh)
 
 
+def lms_exports(doc: Any, rows: list[dict[str, Any]], names: list[tuple[str, str, int]],
+                stage: Path, opts: BuildOptions) -> None:
+    """moodle.xml and canvas-qti.zip of every version, when asked for (lms.py)."""
+    from .lms import canvas_zip, moodle_xml
+
+    if "moodle" in opts.formats:
+        (stage / "moodle.xml").write_text(moodle_xml(doc.spec.title, rows, names), encoding="utf-8")
+    if "canvas" in opts.formats:
+        (stage / "canvas-qti.zip").write_bytes(canvas_zip(doc.spec.title, rows, names))
+
+
 def _gradebook(doc: Any, rows: list[dict[str, Any]], stage: Path, opts: BuildOptions) -> None:
     """summary.csv (the spread of each asked answer) and the grading grid (csv and PDF)."""
     summary_csv(doc, rows, stage / "summary.csv")
     names = grid_csv(doc, rows, stage / "grid.csv")
     if not rows:
         return
+    lms_exports(doc, rows, names, stage, opts)
     tex = grid_tex(doc, rows, names)
     (stage / "grid.tex").write_text(tex, encoding="utf-8")
     if opts.pdf and tex_available():

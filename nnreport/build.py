@@ -95,6 +95,22 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
     return made + [f"{n}.pdf" for n in texs], sum(r.seconds for r in results.values())
 
 
+def write_lms(doc: Document, solutions: dict[str, Any], stage: Path, opts: BuildOptions
+              ) -> list[str]:
+    """moodle.xml / canvas-qti.zip of a single build: its one version."""
+    if not any(f in opts.formats for f in ("moodle", "canvas")):
+        return []
+    from .batch import lms_exports
+    from .gradebook import asked_names
+    from .lms import given_of
+
+    answers = answers_of(doc, solutions, raw=True)
+    row = {"label": "v01", "answers": answers, "given": given_of(doc),
+           "text": {p.id: p.text for p in doc.problems}, "student": ""}
+    lms_exports(doc, [row], asked_names(doc, answers), stage, opts)
+    return [f for f in ("moodle.xml", "canvas-qti.zip") if (stage / f).exists()]
+
+
 def write_html(doc: Document, solutions: dict[str, Any], stage: Path, name: str,
                opts: BuildOptions, figures: dict[str, Any], variant: str = "") -> list[str]:
     """One self-contained page per document kind; figures are the same files as the PDF's."""
@@ -157,6 +173,7 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     with staging(opts.output, name) as stage:                  # 3-5. figures, .tex, PDF
         made, _ = write_documents(doc, solutions, stage, name, opts, final / "figures",
                                   keep_failed=final / "failed")
+        made += write_lms(doc, solutions, stage, opts)          # one version to the LMS
         move_into_place(stage, final)                          # 6. all at once, at the end
         shutil.rmtree(final / "failed", ignore_errors=True)    # an earlier failure is stale
     if opts.pdf and not tex_available():

@@ -29,6 +29,12 @@ class Seconds(click.FloatRange):
         return v
 
 
+def _formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats asked for; the PDFs too unless only html was (LMS exports come with them)."""
+    out = tuple(dict.fromkeys(formats)) or ("pdf",)
+    return out if "html" in out or "pdf" in out else ("pdf", *out)
+
+
 def _fail(e: NNReportError) -> None:
     # a message quoting the spec may hold characters the terminal cannot take
     click.echo(str(e).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
@@ -135,8 +141,9 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Bu
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Base seed of the versions' random draws.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Versions built at once [all cores].")
-@click.option("--format", "formats", type=click.Choice(["pdf", "html"]), multiple=True,
-              help="pdf (default) and/or html: one self-contained page per document; repeatable.")
+@click.option("--format", "formats", type=click.Choice(["pdf", "html", "moodle", "canvas"]),
+              multiple=True, help="pdf (default), html (one self-contained page per document), "
+              "moodle (moodle.xml) or canvas (canvas-qti.zip) of every version; repeatable.")
 @budget_option
 def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions: bool,
           no_pdf: bool, timeout: float | None, variants: int | None, roster: Path | None, seed: int,
@@ -157,7 +164,7 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
     opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout,
-                        budgets=budgets, formats=tuple(dict.fromkeys(formats)) or ("pdf",))
+                        budgets=budgets, formats=_formats(formats))
     try:
         output_names(list(specs))  # before anything runs: names that stay inside, no clashes
     except NNReportError as e:
