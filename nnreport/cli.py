@@ -195,7 +195,7 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("answers", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("answers", type=click.Path(exists=True, path_type=Path))
 @click.option("--variant", "variant", default="1", show_default=True,
               help="Version number (17 or v17), or the student's id with --roster.")
 @click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path))
@@ -210,20 +210,24 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @click.option("--credit", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Share of a value's points for a follow-through.")
 @click.option("--json", "as_json", is_flag=True, help="The verdicts as JSON on stdout.")
+@click.option("--grades", type=click.Path(dir_okay=False, path_type=Path),
+              help="With a folder or CSV of submissions: where the grades CSV goes "
+                   "[grades.csv beside them].")
 @budget_option
 def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: int, rtol: float,
           atol: float, tols: tuple[str, ...], follow_through: bool, credit: float,
-          as_json: bool, budgets: Budgets) -> None:
+          as_json: bool, grades: Path | None, budgets: Budgets) -> None:
     """Mark a student's submitted values against the key of their version.
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
-    A value is right when |given - key| <= atol + rtol |key| in every entry.
+    A value is right when |given - key| <= atol + rtol |key| in every entry. A folder of
+    <version>.yaml files (or roster ids), or a CSV laid out as answers.csv, marks a class
+    into a grades CSV.
 
     Example: nnreport check problems/exam2_variants.yaml answers.yaml --variant 17 --seed 2026
     """
-    from .build import answers_of
     from .spec.yamlio import load_file
-    from .variants import Version, check_answers, from_roster, solve_version
+    from .variants import Version, from_roster, solve_version
 
     if roster:
         try:
@@ -247,6 +251,33 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
             per_value[name.strip()] = (float(r), float(a) if a else atol)
         except ValueError:
             raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
+    from .grading import Rules, mark, read_class, write_grades
+
+    rules = Rules(rtol, atol, per_value, follow_through, credit)
+    if answers.is_dir() or answers.suffix.lower() == ".csv":  # a class: grades CSV
+        try:
+            subs = read_class(answers, budgets)
+        except NNReportError as e:
+            _fail(e)
+        graded = {}
+        people = {v.label: v for v in from_roster(roster)} if roster else {}
+        for label, submitted in subs.items():
+            m = re.fullmatch(r"[vV]?0*([1-9][0-9]{0,4})", label, flags=re.ASCII)
+            who = people.get(label) or (Version(int(m.group(1)) - 1, f"v{int(m.group(1)):02d}")
+                                        if m else None)
+            if who is None or not isinstance(submitted, dict):
+                click.echo(f"nnreport: skipped '{label}': not a version number or roster id, "
+                           "or not {problem: {name: value}}", err=True)
+                continue
+            try:
+                doc, solutions, _ = solve_version(spec, seed, who, budgets)
+            except NNReportError as e:
+                _fail(e)
+            graded[label] = mark(doc, solutions, submitted, rules)
+        out = grades or answers.with_name("grades.csv")
+        write_grades(out, graded)
+        click.echo(f"{len(graded)} submissions marked -> {out}")
+        sys.exit(0)
     try:
         doc, solutions, _ = solve_version(spec, seed, version, budgets)
         submitted = load_file(answers, budgets).data
@@ -254,27 +285,8 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
         _fail(e)
     if not isinstance(submitted, dict):
         raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
-    key = answers_of(doc, solutions, raw=True)
-    follow = None
-    if follow_through:
-        from .engine.follow import recomputed
-
-        setups = {p.id: p for p in doc.problems}
-
-        def follow(pid: str, name: str, values: dict[str, Any]) -> Any:
-            return recomputed(setups[pid], solutions[pid], values, name)
-
-    verdicts = check_answers(key["problems"], submitted, rtol, atol, per_value,
-                             key.get("tolerance"), follow)
-    worth = _points(doc, solutions)
-    rows: list[dict[str, Any]] = []
-    for v in verdicts:
-        full = worth.get((v.problem, v.name), 0.0)
-        got = full if v.ok else credit * full if v.follows else 0.0
-        status = "right" if v.ok else "follows" if v.follows else "WRONG"
-        rows.append({"problem": v.problem, "value": v.name, "status": status,
-                     "detail": v.detail, "points": got, "of": full})
-    right = sum(v.ok for v in verdicts)
+    rows = mark(doc, solutions, submitted, rules)
+    right = sum(x["status"] == "right" for x in rows)
     total, of = sum(x["points"] for x in rows), sum(x["of"] for x in rows)
     if as_json:
         click.echo(json.dumps({"version": version.label, "values": rows, "right": right,
@@ -283,133 +295,9 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
         for x in rows:
             pts = f"  [{x['points']:g}/{x['of']:g} pt]" if x["of"] else ""
             click.echo(f"{x['status']:6} {x['problem']}.{x['value']}: {x['detail']}{pts}")
-        click.echo(f"{right} of {len(verdicts)} right (version {version.label})"
+        click.echo(f"{right} of {len(rows)} right (version {version.label})"
                    + (f", {total:g} of {of:g} points" if of else ""))
-    sys.exit(0 if right == len(verdicts) else 1)
-
-
-def _points(doc: Any, solutions: dict[str, Any]) -> dict[tuple[str, str], float]:
-    """What each graded value is worth, from the same marking as the question sheet."""
-    from .document.tex import problem_docs
-
-    out: dict[tuple[str, str], float] = {}
-    for p in problem_docs(doc, solutions, {}):
-        for part in p.parts:
-            for item in part.items:
-                for st in getattr(item, "steps", []):
-                    if st.points and st.key:
-                        out[(p.id, st.key)] = out.get((p.id, st.key), 0.0) + st.points
-    return out
-
-
-@cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("output"), show_default=True, help="Folder for the results.")
-@click.option("--format", "formats", type=click.Choice(["pdf", "html"]), multiple=True,
-              help="pdf (default) and/or html; repeatable.")
-@budget_option
-def watch(spec: Path, output: Path, formats: tuple[str, ...], budgets: Budgets) -> None:
-    """Build, then rebuild on every save of the spec or its data; Ctrl-C stops.
-
-    A spec with an error prints the error and keeps the last good output.
-
-    Example: nnreport watch problems/exam2.yaml --format html
-    """
-    from .build import BuildOptions
-    from .outdir import output_name
-    from .watch import watch as run_watch
-
-    try:
-        output_name(spec)
-    except NNReportError as e:
-        _fail(e)
-    opts = BuildOptions(output=output, budgets=budgets,
-                        formats=tuple(dict.fromkeys(formats)) or ("pdf",))
-    try:
-        run_watch(spec, opts, lambda m: click.echo(m, err=True))
-    except KeyboardInterrupt as e:
-        if getattr(e, "signum", signal.SIGINT) != signal.SIGINT:
-            raise  # SIGTERM/SIGHUP: exit 128 + signal, like every command
-    click.echo("nnreport: stopped watching", err=True)
-
-
-@cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--problem", "problem_id", help="The network problem's id [the first one].")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the script here instead of printing it.")
-@budget_option
-def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budgets) -> None:
-    """Write a standalone NumPy script that reproduces a network problem's numbers.
-
-    Example: nnreport code problems/exam2.yaml --problem p2 > p2.py && python p2.py
-    """
-    from .render.code import script
-    from .spec.resolve import NetworkSetup
-
-    try:
-        loaded = load(spec, budgets)
-    except NNReportError as e:
-        _fail(e)
-    nets = [p for p in loaded.document.problems if isinstance(p, NetworkSetup)]
-    chosen = [p for p in nets if problem_id in (None, p.id)]
-    if not chosen:
-        raise click.BadParameter(f"no network problem '{problem_id}' in {spec}; network "
-                                 f"problems: {', '.join(p.id for p in nets) or 'none'}",
-                                 param_hint="--problem")
-    s = chosen[0]
-    index = [p.id for p in loaded.document.spec.problems].index(s.id)
-    try:
-        text = script(s, loaded.document.spec.problems[index].data, spec.name)
-    except ValueError as e:
-        click.echo(f"nnreport: {e}", err=True)
-        sys.exit(2)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        click.echo(f"nnreport: cannot write {output}: {e.strerror}", err=True)
-        sys.exit(6)
-
-
-@cli.command()
-@click.argument("name", default="problem.yaml")
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(name: str, force: bool) -> None:
-    """Write a commented starter spec (an expression problem and a network problem).
-
-    NAME is a file name in the current folder [problem.yaml].
-
-    Example: nnreport init exam3.yaml && nnreport build exam3.yaml
-    """
-    from importlib.resources import files
-
-    from .errors import OutputError
-    from .outdir import output_name
-
-    path = Path(name)
-    if path.name != name or path.suffix not in (".yaml", ".yml"):
-        raise click.BadParameter("a file name ending in .yaml in the current folder, such as "
-                                 "exam3.yaml", param_hint="NAME")
-    try:
-        output_name(path)  # the name a build would give its output folder must be usable
-    except NNReportError as e:
-        _fail(e)
-    text = files("nnreport").joinpath("starter/problem.yaml").read_text(encoding="utf-8")
-    try:
-        with path.open("w" if force else "x", encoding="utf-8") as fh:
-            fh.write(text.replace("problem.yaml", name).replace("output/problem/",
-                                                                  f"output/{path.stem}/"))
-    except FileExistsError:
-        click.echo(f"nnreport: {name} exists; choose another name or add --force", err=True)
-        sys.exit(OutputError.exit_code)
-    except OSError as e:
-        click.echo(f"nnreport: cannot write {name}: {e.strerror}", err=True)
-        sys.exit(OutputError.exit_code)
-    click.echo(f"wrote {name}; build it with: nnreport build {name}")
+    sys.exit(0 if right == len(rows) else 1)
 
 
 def _stop(signum: int, _frame: object) -> None:

@@ -155,3 +155,48 @@ def test_follow_through_credits_a_right_method_on_a_wrong_earlier_value(tmp_path
     (tmp_path / "a.yaml").write_text(json.dumps(answers))
     r = subprocess.run(argv + ["--follow-through", "--json"], capture_output=True, text=True)
     assert [v["status"] for v in json.loads(r.stdout)["values"]] == ["WRONG", "WRONG"]
+
+
+def test_a_class_folder_is_marked_into_a_grades_csv(tmp_path):
+    import csv
+
+    spec = tmp_path / "f.yaml"
+    spec.write_text(FOLLOW)
+    X = np.array([[1, 2], [0, -1]], float)
+    Z1 = X @ np.array([[0.5, -0.25], [0.75, 0.5]])
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "v01.yaml").write_text(json.dumps({"n": {"Z1": Z1.tolist()}}))
+    (subs / "v02.yaml").write_text(json.dumps({"n": {"Z1": (Z1 + 1).tolist()}}))
+    (subs / "notes.txt").write_text("ignored")
+    r = subprocess.run([sys.executable, "-m", "nnreport", "check", str(spec), str(subs),
+                        "--grades", str(tmp_path / "g.csv")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((tmp_path / "g.csv").open()))
+    got = {(x["version"], x["value"]): (x["status"], float(x["points"])) for x in rows}
+    assert got[("v01", "Z1")] == ("right", 2.0) and got[("v02", "Z1")] == ("WRONG", 0.0)
+    assert got[("v01", "total")][1] == 2.0 and got[("v02", "total")][1] == 0.0
+    # the same class as a CSV laid out as answers.csv
+    with (tmp_path / "class.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["version", "problem", "value", "index", "number"])
+        for (i, j), v in np.ndenumerate(Z1):
+            w.writerow(["v01", "n", "Z1", f"[{i}][{j}]", v])
+    r = subprocess.run([sys.executable, "-m", "nnreport", "check", str(spec),
+                        str(tmp_path / "class.csv")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert [(x["version"], x["value"], x["status"]) for x in rows][0] == ("v01", "Z1", "right")
+
+
+def test_the_readme_follow_through_example_runs_as_shown():
+    from conftest import ROOT
+
+    r = subprocess.run([sys.executable, "-m", "nnreport", "check", "problems/exam2.yaml",
+                        "examples/exam2-wrong-z1.yaml", "--follow-through"], cwd=ROOT,
+                       capture_output=True, text=True)
+    readme = (ROOT / "README.md").read_text()
+    assert r.returncode == 1
+    for line in r.stdout.strip().splitlines():
+        assert line in readme, line
+    assert "follows p2.H1" in r.stdout and "4 of 8 points" in r.stdout
