@@ -107,8 +107,9 @@ def moodle_xml(title: str, rows: list[Row], names: list[tuple[str, str, int]]) -
                 '<question type="cloze"><name><text>'
                 f"{xml_escape(pid)} {xml_escape(row['label'])}</text></name>"
                 f'<questiontext format="html"><text><![CDATA[{"".join(body)}]]></text></questiontext>'
-                '<generalfeedback format="html"><text><![CDATA[The worked solution is in the '
-                f"answer key of version {html.escape(row['label'])}.]]></text></generalfeedback>"
+                '<generalfeedback format="html"><text><![CDATA['
+                + _feedback(row.get("feedback", {}).get(pid, []), row["label"])
+                + "]]></text></generalfeedback>"
                 "</question>")
     out.append("</quiz>")
     return "\n".join(out) + "\n"
@@ -160,6 +161,34 @@ def canvas_zip(title: str, rows: list[Row], names: list[tuple[str, str, int]]) -
         z.writestr("imsmanifest.xml", manifest)
         z.writestr("nnreport_assessment/nnreport_assessment.xml", assessment)
     return buf.getvalue()
+
+
+FEEDBACK_CHARS = 30_000  # longer worked solutions are left to the key PDF
+
+
+def _feedback(steps: list[str], label: str) -> str:
+    """The worked solution as display math for the LMS's MathJax filter, when it fits."""
+    body = "".join(f"<p>\\[{html.escape(t)}\\]</p>" for t in steps)
+    if steps and len(body) <= FEEDBACK_CHARS:
+        return "<p>Worked solution:</p>" + body
+    return f"<p>The worked solution is in the answer key of version {html.escape(label)}.</p>"
+
+
+def feedback_of(doc: Any, solutions: dict[str, Any]) -> dict[str, list[str]]:
+    """Each problem's worked steps as LaTeX (the key's own lines, one aligned block a step)."""
+    from .document.lines import rows
+    from .document.tex import problem_docs
+
+    out: dict[str, list[str]] = {}
+    for p in problem_docs(doc, solutions, {}):
+        lines = []
+        for part in p.parts:
+            for item in part.items:
+                for st in getattr(item, "steps", []):
+                    body = r" \\ ".join(r.split(r" \tag*")[0] for r in rows(st))
+                    lines.append(r"\begin{aligned}" + body + r"\end{aligned}")
+        out[p.id] = lines
+    return out
 
 
 def given_of(doc: Any) -> dict[str, list[list[Any]]]:

@@ -48,6 +48,8 @@ def test_moodle_xml_has_a_category_and_one_box_per_entry(batch):
     cloze = root.findall("question[@type='cloze']")
     assert [q.findtext("name/text") for q in cloze] == ["p v01", "p v02", "p v03"]
     assert set(answers) == {"v01", "v02", "v03"}
+    feedback = cloze[0].findtext("generalfeedback/text")
+    assert "Worked solution" in feedback and r"\[\begin{aligned}" in feedback
     for q in cloze:
         label = q.findtext("name/text").split()[1]
         text = q.findtext("questiontext/text")
