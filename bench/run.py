@@ -180,10 +180,9 @@ def main() -> None:
     print("\n== 3b. reports and HTML (figures cached after a first build) ==")
     out = Path(tempfile.mkdtemp())
     for spec, fmt in (("problemset3", "pdf"), ("circles_widths", "pdf"), ("exam2", "html")):
-        cold = timed(lambda: cli("build", f"problems/{spec}.yaml", "-o", str(out), "--format", fmt),
-                     repeat=1)
-        warm = timed(lambda: cli("build", f"problems/{spec}.yaml", "-o", str(out), "--format", fmt),
-                     repeat=1)
+        argv = ("build", f"problems/{spec}.yaml", "-o", str(out), "--format", fmt)
+        cold = timed(lambda argv=argv: cli(*argv), repeat=1)
+        warm = timed(lambda argv=argv: cli(*argv), repeat=1)
         print(f"nnreport build {spec} --format {fmt}: {cold:.2f} s first, {warm:.2f} s again "
               f"(ratio {warm / cold:.2f}; training and experiments run each time)")
     shutil.rmtree(out, ignore_errors=True)
