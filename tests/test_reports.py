@@ -163,3 +163,55 @@ def test_the_code_appendix_is_the_script_and_file_names_stay_out_of_it(tmp_path)
     build(odd, BuildOptions(output=tmp_path / "o2", pdf=False))
     (out,) = (tmp_path / "o2").glob("*/*-report.tex")
     assert out.read_text().count("\\end{verbatim}") == 1 and "the spec, problem d" in out.read_text()
+
+
+def _runs(name):
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", f"problems/{name}.yaml",
+                        "--json"], capture_output=True, text=True,
+                       cwd=__import__("conftest").ROOT)
+    assert r.returncode == 0, r.stderr
+    d = next(iter(json.loads(r.stdout)["problems"].values()))
+    return {n: run for g in d["experiments"].values() for n, run in g.items()}
+
+
+def test_the_shipped_conclusions_state_only_what_their_numbers_show():
+    # problemset3's conclusion, claim by claim
+    x = _runs("problemset3")
+    assert x["Adam"]["loss_final"] < min(x["SGD"]["loss_final"], x["Momentum"]["loss_final"])
+    assert x["Adam"]["epochs_to_target"] < x["SGD"]["epochs_to_target"]
+    assert x["Adam"]["accuracy_test"] > max(x["SGD"]["accuracy_test"], x["Momentum"]["accuracy_test"])
+    assert abs(x["Momentum"]["loss_final"] - x["SGD"]["loss_final"]) < 0.1 * x["SGD"]["loss_final"]
+    norms = [x[n]["weight_norm"] for n in ("No L2", "L2 0.1", "L2 1")]
+    assert norms == sorted(norms, reverse=True)
+    gap = {n: x[n]["accuracy_train"] - x[n]["accuracy_test"] for n in ("No L2", "L2 0.1")}
+    assert x["No L2"]["accuracy_train"] > x["No L2"]["accuracy_test"] and gap["L2 0.1"] < gap["No L2"]
+    assert x["L2 0.1"]["accuracy_test"] == x["No L2"]["accuracy_test"]
+    assert x["L2 1"]["accuracy_train"] < x["L2 0.1"]["accuracy_train"]
+    # circles_widths' answer
+    c = _runs("circles_widths")
+    assert c["2 units"]["accuracy_test"] < c["4 units"]["accuracy_test"] <= c["16 units"]["accuracy_test"]
+    assert c["ReLU"]["epochs_to_target"] < c["tanh"]["epochs_to_target"]
+    assert c["sigmoid"]["loss_final"] == max(r["loss_final"] for k, r in c.items()
+                                             if k in ("tanh", "ReLU", "sigmoid"))
+
+
+def test_a_regression_report_shows_the_fit_and_no_accuracy(tmp_path):
+    spec = tmp_path / "reg.yaml"
+    spec.write_text("""title: Regression
+document: report
+problems:
+  - id: r
+    data: {generate: random, n_samples: 60, n_features: 2, seed: 1}
+    network:
+      layers: [{units: 4, activation: tanh}, {units: 1, activation: linear}]
+      init: {method: xavier, seed: 2}
+    loss: mse
+    split: {test: 0.25, seed: 0}
+    train: {optimizer: adam, lr: 0.05, epochs: 20, batch_size: 15}
+""".replace("Y: ", "Y: "))
+    build(spec, BuildOptions(output=tmp_path / "o", pdf=False))
+    tex = (tmp_path / "o" / "reg" / "reg-report.tex").read_text()
+    d = nnreport.load(spec).answers()["problems"]["r"]
+    assert "loss_test" in d and "accuracy_test" not in d
+    assert "predicted against true values" in tex and "Confusion" not in tex
+    assert list((tmp_path / "o" / "reg" / "figures").glob("fit-*.pdf"))
