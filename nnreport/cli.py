@@ -300,6 +300,116 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
     sys.exit(0 if right == len(rows) else 1)
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("output"), show_default=True, help="Folder for the results.")
+@click.option("--format", "formats", type=click.Choice(["pdf", "html"]), multiple=True,
+              help="pdf (default) and/or html; repeatable.")
+@budget_option
+def watch(spec: Path, output: Path, formats: tuple[str, ...], budgets: Budgets) -> None:
+    """Build, then rebuild on every save of the spec or its data; Ctrl-C stops.
+
+    A spec with an error prints the error and keeps the last good output.
+
+    Example: nnreport watch problems/exam2.yaml --format html
+    """
+    from .build import BuildOptions
+    from .outdir import output_name
+    from .watch import watch as run_watch
+
+    try:
+        output_name(spec)
+    except NNReportError as e:
+        _fail(e)
+    opts = BuildOptions(output=output, budgets=budgets,
+                        formats=tuple(dict.fromkeys(formats)) or ("pdf",))
+    try:
+        run_watch(spec, opts, lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt as e:
+        if getattr(e, "signum", signal.SIGINT) != signal.SIGINT:
+            raise  # SIGTERM/SIGHUP: exit 128 + signal, like every command
+    click.echo("nnreport: stopped watching", err=True)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--problem", "problem_id", help="The network problem's id [the first one].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script here instead of printing it.")
+@budget_option
+def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budgets) -> None:
+    """Write a standalone NumPy script that reproduces a network problem's numbers.
+
+    Example: nnreport code problems/exam2.yaml --problem p2 > p2.py && python p2.py
+    """
+    from .render.code import script
+    from .spec.resolve import NetworkSetup
+
+    try:
+        loaded = load(spec, budgets)
+    except NNReportError as e:
+        _fail(e)
+    nets = [p for p in loaded.document.problems if isinstance(p, NetworkSetup)]
+    chosen = [p for p in nets if problem_id in (None, p.id)]
+    if not chosen:
+        raise click.BadParameter(f"no network problem '{problem_id}' in {spec}; network "
+                                 f"problems: {', '.join(p.id for p in nets) or 'none'}",
+                                 param_hint="--problem")
+    s = chosen[0]
+    index = [p.id for p in loaded.document.spec.problems].index(s.id)
+    try:
+        text = script(s, loaded.document.spec.problems[index].data, spec.name)
+    except ValueError as e:
+        click.echo(f"nnreport: {e}", err=True)
+        sys.exit(2)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        click.echo(f"nnreport: cannot write {output}: {e.strerror}", err=True)
+        sys.exit(6)
+
+
+@cli.command()
+@click.argument("name", default="problem.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(name: str, force: bool) -> None:
+    """Write a commented starter spec (an expression problem and a network problem).
+
+    NAME is a file name in the current folder [problem.yaml].
+
+    Example: nnreport init exam3.yaml && nnreport build exam3.yaml
+    """
+    from importlib.resources import files
+
+    from .errors import OutputError
+    from .outdir import output_name
+
+    path = Path(name)
+    if path.name != name or path.suffix not in (".yaml", ".yml"):
+        raise click.BadParameter("a file name ending in .yaml in the current folder, such as "
+                                 "exam3.yaml", param_hint="NAME")
+    try:
+        output_name(path)  # the name a build would give its output folder must be usable
+    except NNReportError as e:
+        _fail(e)
+    text = files("nnreport").joinpath("starter/problem.yaml").read_text(encoding="utf-8")
+    try:
+        with path.open("w" if force else "x", encoding="utf-8") as fh:
+            fh.write(text.replace("problem.yaml", name).replace("output/problem/",
+                                                                  f"output/{path.stem}/"))
+    except FileExistsError:
+        click.echo(f"nnreport: {name} exists; choose another name or add --force", err=True)
+        sys.exit(OutputError.exit_code)
+    except OSError as e:
+        click.echo(f"nnreport: cannot write {name}: {e.strerror}", err=True)
+        sys.exit(OutputError.exit_code)
+    click.echo(f"wrote {name}; build it with: nnreport build {name}")
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 

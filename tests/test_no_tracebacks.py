@@ -304,3 +304,12 @@ def test_streamed_json_equals_json_dumps_of_the_lists(shape, chunk, data):
         jsonout.CHUNK = old
     expected = {k: to_jsonable(v) for k, v in obj.items()}
     assert _strict(out.getvalue()) == json.loads(json.dumps(expected, allow_nan=False))
+
+
+def test_exact_values_past_the_float_range_are_infinite_not_a_crash(write_spec):
+    # found by the fuzz test above: a fill of 2.6e307 summed exactly overflows float()
+    from nnreport.engine.solve import solve
+
+    doc = load(write_spec("title: t\nproblems:\n  - id: p\n    given: {W: {fill: 1e308, "
+                          "shape: [3, 1]}}\n    compute: [{s: sum(W)}]\n"))
+    assert np.isinf(solve(doc)["p"].results["s"]).all()

@@ -19,6 +19,7 @@ at most EXACT_MAX_OPS of them; larger problems are not worked by hand.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -28,7 +29,6 @@ Array = np.ndarray
 Exact = np.ndarray  # dtype=object, entries Fraction
 EXACT_MAX_OPS = 20_000
 
-_to_float = np.frompyfunc(float, 1, 1)
 
 
 def _fraction(x: float) -> Fraction:
@@ -49,8 +49,16 @@ def rational(a: Array | float | None) -> Exact | None:
 
 
 def to_float(e: Exact) -> Array:
-    """The float64 nearest to each exact value (exact zeros are 0.0)."""
-    return np.asarray(_to_float(e), dtype=float).reshape(np.shape(e))
+    """The float64 nearest to each exact value (exact zeros are 0.0); a value past the float
+    range is +-inf, as the float arithmetic gives it."""
+    def near(x: Any) -> float:
+        try:
+            return float(x)
+        except OverflowError:
+            return math.inf if x > 0 else -math.inf
+
+    return np.asarray([near(x) for x in np.ravel(np.asarray(e, dtype=object))],
+                      dtype=float).reshape(np.shape(e))
 
 
 def const(x: float) -> Fraction:
