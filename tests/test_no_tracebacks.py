@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from specpaths import spec_paths
 
 from nnreport.budgets import Budgets
 from nnreport.engine.solve import solve
@@ -241,16 +242,6 @@ JUNK = st.recursive(LEAVES, lambda kids: st.one_of(
         kids, max_size=3)), max_leaves=12)
 
 
-def _paths(obj, prefix=()):
-    yield prefix
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _paths(v, prefix + (i,))
-
-
 def _yaml(obj) -> str:
     text = json.dumps(obj, allow_nan=True)  # JSON is YAML 1.2, but for these three tokens
     return text.replace("-Infinity", "-.inf").replace("Infinity", ".inf").replace("NaN", ".nan")
@@ -261,7 +252,7 @@ def _yaml(obj) -> str:
 def test_any_spec_mapping_ends_in_our_own_errors(base, data):
     spec = copy.deepcopy(BASES[base])
     for _ in range(data.draw(st.integers(1, 3))):
-        paths = [p for p in _paths(spec) if p]
+        paths = [p for p in spec_paths(spec) if p]
         path = data.draw(st.sampled_from(paths))
         parent = spec
         for k in path[:-1]:

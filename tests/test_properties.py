@@ -9,6 +9,7 @@ import json
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from specpaths import spec_paths
 
 from nnreport.engine.solve import solve
 from nnreport.errors import ComputeError, NNReportError, SpecError
@@ -83,20 +84,10 @@ JUNK = st.one_of(st.just("banana"), st.integers(-5, 0), st.just([]), st.just([[1
                  st.just("1e400"), st.just([["a"]]))
 
 
-def _paths(obj, prefix=()):
-    yield prefix
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _paths(v, prefix + (i,))
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_specs(), st.data())
 def test_corrupted_specs_end_in_our_own_errors(spec, data):
-    paths = [p for p in _paths(spec) if p]
+    paths = [p for p in spec_paths(spec) if p]
     path = data.draw(st.sampled_from(paths))
     bad = copy.deepcopy(spec)
     parent = bad

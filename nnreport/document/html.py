@@ -32,7 +32,7 @@ from . import marking
 from .content import Eqs, Figure, ProblemDoc, Table, Values
 from .lines import blank_row, piece_tex, points_tag, rows, shape_tag
 from .tables import full_value
-from .tex import KIND_LABEL, code_listings, notation, problem_docs
+from .tex import KIND_LABEL, code_listings, front_matter, notation, problem_docs
 
 _TEXT = LatexNodes2Text(math_mode="verbatim")
 _TAGS = {"textbf": "strong", "emph": "em", "textit": "em", "texttt": "code", "textsc": "span"}
@@ -190,23 +190,12 @@ def render_html(doc: Any, solutions: dict[str, Any], kind: str, figures: dict[st
     def prose(latex: str) -> Markup:
         return page.prose(refs(latex))
 
-    from . import placeholders
-    from .escape import prose as prose_tex
-
-    values = placeholders.scalars(doc, solutions)
-
-    def prose_tex_of(t: str) -> str:
-        return prose_tex(placeholders.fill(t, values, spec.digits))
-
-    sections = [s if s == "results" else {"title": s.title, "text": prose(prose_tex_of(s.text))}
-                for s in spec.sections] or ["results"]
-    if "results" not in sections:
-        sections.append("results")
+    instructions, sections = front_matter(doc, solutions, prose)
     text = environment().get_template("page.html.j2").render(
         page=page, prose=prose, text=lambda s: page.text(refs(s)), numbers=numbers,
         images=images, title=spec.title, course=spec.course, author=spec.author,
-        date=spec.date, instructions=prose(prose_tex_of(spec.instructions)) if spec.instructions
-        else "", kind_label=KIND_LABEL[kind], variant=variant, mode=kind,
+        date=spec.date, instructions=instructions, kind_label=KIND_LABEL[kind], variant=variant,
+        mode=kind,
         notation=prose(notation(doc)), problems=problems, sections=sections,
         name_line=spec.name_line, total_points=marking.show_points(sum(p.points for p in problems)),
         code=code_listings(doc))

@@ -150,25 +150,35 @@ def code_listings(doc: Document) -> list[tuple[str, str]]:
     return out
 
 
+def front_matter(doc: Document, solutions: dict[str, Any],
+                 wrap: Any) -> tuple[Any, list[Any]]:
+    """The instructions and the report sections with their placeholders filled, as LaTeX
+    passed through wrap (the PDF marks it safe; the HTML page turns it into HTML); a section
+    list always holds "results", where the problems go."""
+    spec = doc.spec
+    values = placeholders.scalars(doc, solutions)
+
+    def text(t: str) -> Any:
+        return wrap(prose(placeholders.fill(t, values, spec.digits)))
+
+    sections = [s if s == "results" else {"title": s.title, "text": text(s.text)}
+                for s in spec.sections] or ["results"]
+    if "results" not in sections:
+        sections.append("results")
+    return (text(spec.instructions) if spec.instructions else ""), sections
+
+
 def render(doc: Document, solutions: dict[str, Any], kind: str,
            figures: dict[str, Any] | None = None, variant: str = "") -> str:
     """The .tex source of one document: kind is key, questions or report."""
     spec = doc.spec
     env = environment()
     name = "report.tex.j2" if kind == "report" else "exam.tex.j2"
-    values = placeholders.scalars(doc, solutions)
-
-    def text(t: str) -> str:
-        return prose(placeholders.fill(t, values, spec.digits))
-
-    sections = [s if s == "results" else {"title": s.title, "text": LaTeX(text(s.text))}
-                for s in spec.sections] or ["results"]
-    if "results" not in sections:
-        sections.append("results")
+    instructions, sections = front_matter(doc, solutions, LaTeX)
     problems = problem_docs(doc, solutions, figures)
     return resolve_refs(env.get_template(name).render(
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
-        instructions=LaTeX(text(spec.instructions)) if spec.instructions else "",
+        instructions=instructions,
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
         problems=problems, sections=sections, name_line=spec.name_line,
         code=code_listings(doc),

@@ -168,36 +168,51 @@ def _axis_labels(ax: Any, suffix: str, three: bool = False) -> None:
         ax.set_zlabel("$x_3$" + suffix)
 
 
-def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np.ndarray], np.ndarray],
-                      predict_after: Callable[[np.ndarray], np.ndarray], folder: Path,
-                      cache: Path | None, key_parts: tuple[Any, ...]) -> str:
+def plane_grid(X: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """The first two features scaled for the axes, an n x n grid over them (padded), the grid
+    in the data's own units (clipped to floats) and the axis-label suffix."""
     unit, suffix = _scale(X)
     Xs = X[:, :2] / unit
     pad = 0.5 if unit == 1.0 else 0.05 * max(float(np.ptp(Xs)), 1.0)
-    x0 = np.linspace(Xs[:, 0].min() - pad, Xs[:, 0].max() + pad, 160)
-    x1 = np.linspace(Xs[:, 1].min() - pad, Xs[:, 1].max() + pad, 160)
+    x0 = np.linspace(Xs[:, 0].min() - pad, Xs[:, 0].max() + pad, n)
+    x1 = np.linspace(Xs[:, 1].min() - pad, Xs[:, 1].max() + pad, n)
     gx, gy = np.meshgrid(x0, x1)
-    with np.errstate(over="ignore"):  # the grid in the data's own units, within floats
+    with np.errstate(over="ignore"):
         grid = np.clip(np.c_[gx.ravel(), gy.ravel()] * unit, -1e308, 1e308)
+    return Xs, gx, gy, grid, suffix
+
+
+def region_panel(ax: Any, gx: np.ndarray, gy: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
+                 grid: np.ndarray, Xs: np.ndarray, cls: np.ndarray, size: float, lw: float,
+                 legend: bool) -> None:
+    """One panel: predicted probability (one output) or class (several) over the plane, the
+    0.5 contour, the samples on top with one marker per class."""
+    with np.errstate(all="ignore"):
+        P = np.ma.masked_invalid(predict(grid))
+    if P.shape[1] == 1:
+        ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
+                    cmap="RdBu_r", alpha=0.55)
+        ax.contour(gx, gy, P[:, 0].reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
+    else:
+        ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
+                    levels=np.arange(P.shape[1] + 1) - 0.5)
+    for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
+        pts = Xs[cls == c]
+        ax.scatter(pts[:, 0], pts[:, 1], s=size, marker=marker, edgecolor="k", lw=lw,
+                   label=f"class {c}" if legend else None)
+
+
+def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np.ndarray], np.ndarray],
+                      predict_after: Callable[[np.ndarray], np.ndarray], folder: Path,
+                      cache: Path | None, key_parts: tuple[Any, ...]) -> str:
+    Xs, gx, gy, grid, suffix = plane_grid(X, 160)
     cls = _classes(Y)
 
     def draw(fig: Any) -> None:
         axes = fig.subplots(1, 2, sharey=True)
         for ax, predict, title in ((axes[0], predict_before, "before training"),
                                    (axes[1], predict_after, "after training")):
-            with np.errstate(all="ignore"):
-                P = np.ma.masked_invalid(predict(grid))
-            if P.shape[1] == 1:
-                ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
-                            cmap="RdBu_r", alpha=0.55)
-                ax.contour(gx, gy, P[:, 0].reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
-            else:
-                ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
-                            levels=np.arange(P.shape[1] + 1) - 0.5)
-            for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
-                pts = Xs[cls == c]
-                ax.scatter(pts[:, 0], pts[:, 1], s=12, marker=marker, edgecolor="k", lw=0.4,
-                           label=f"class {c}")
+            region_panel(ax, gx, gy, predict, grid, Xs, cls, 12, 0.4, legend=True)
             ax.set_title(title)
             ax.set_xlabel("$x_1$" + suffix)
         axes[0].set_ylabel("$x_2$" + suffix)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import cached, content_hash, fast_start
+from .plots import _classes, cached, content_hash, fast_start, plane_grid, region_panel
 
 
 def draw_runs(fig: Any, runs: list[Any]) -> Any:
@@ -124,30 +124,11 @@ def fit_figure(yhat: np.ndarray, y: np.ndarray, folder: Path, cache: Path | None
 
 def draw_boundaries(fig: Any, X: np.ndarray, Y: np.ndarray, runs: list[tuple[str, Any]]) -> Any:
     """The trained predictions of each run over the plane, the data on top: one panel a run."""
-    from .plots import _classes, _scale
-
-    unit, suffix = _scale(X)
-    Xs = X[:, :2] / unit
-    pad = 0.5 if unit == 1.0 else 0.05 * max(float(np.ptp(Xs)), 1.0)
-    g0 = np.linspace(Xs[:, 0].min() - pad, Xs[:, 0].max() + pad, 120)
-    g1 = np.linspace(Xs[:, 1].min() - pad, Xs[:, 1].max() + pad, 120)
-    gx, gy = np.meshgrid(g0, g1)
-    grid = np.c_[gx.ravel(), gy.ravel()] * unit
+    Xs, gx, gy, grid, suffix = plane_grid(X, 120)
     cls = _classes(Y)
     axes = np.atleast_1d(fig.subplots(1, len(runs), sharey=True))
     for ax, (name, predict) in zip(axes, runs, strict=True):
-        with np.errstate(all="ignore"):
-            P = np.ma.masked_invalid(predict(grid))
-        if P.shape[1] == 1:
-            ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
-                        cmap="RdBu_r", alpha=0.55)
-            ax.contour(gx, gy, P[:, 0].reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
-        else:
-            ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
-                        levels=np.arange(P.shape[1] + 1) - 0.5)
-        for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
-            pts = Xs[cls == c]
-            ax.scatter(pts[:, 0], pts[:, 1], s=8, marker=marker, edgecolor="k", lw=0.3)
+        region_panel(ax, gx, gy, predict, grid, Xs, cls, 8, 0.3, legend=False)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("$x_1$" + suffix)
     axes[0].set_ylabel("$x_2$" + suffix)
