@@ -90,7 +90,7 @@ def budgets_section() -> None:
     from nnreport.engine.solve import solve_problem
     from nnreport.spec import load
     from nnreport.spec.cost import network_cost
-    from nnreport.spec.resolve import NetworkSetup
+    from nnreport.spec.setups import NetworkSetup
 
     b = Budgets()
     for spec in sorted((ROOT / "problems").glob("*.yaml")):
@@ -124,7 +124,7 @@ def main() -> None:
 
     print("\n== 2. one epoch, 784-128-10, Adam, batch 128, 10,000 samples ==")
     from nnreport.engine.solve import solve_network
-    from nnreport.spec.resolve import NetworkSetup
+    from nnreport.spec.setups import NetworkSetup
 
     rs = np.random.RandomState(0)
     X = rs.rand(10_000, 784)

@@ -23,7 +23,7 @@ from .externalize import externalize
 from .jsonout import write_json
 from .outdir import move_into_place, output_name, staging
 from .spec import load
-from .spec.resolve import Document
+from .spec.setups import Document
 
 
 @dataclass(frozen=True)

@@ -344,7 +344,7 @@ def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budge
     Example: nnreport code problems/exam2.yaml --problem p2 > p2.py && python p2.py
     """
     from .render.code import script
-    from .spec.resolve import NetworkSetup
+    from .spec.setups import NetworkSetup
 
     try:
         loaded = load(spec, budgets)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .engine.solve import NetworkSolution
 from .render.numbers import fmt
-from .spec.resolve import Document, NetworkSetup, Setup, network_value_names
+from .spec.setups import Document, NetworkSetup, Setup, network_value_names
 
 Fingerprint = tuple[tuple[str, str], ...]
 

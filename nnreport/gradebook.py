@@ -14,7 +14,7 @@ import numpy as np
 from . import constraints
 from .document.escape import escape
 from .render.numbers import fmt
-from .spec.resolve import Document
+from .spec.setups import Document
 
 
 def asked_names(doc: Document, answers: dict[str, Any]) -> list[tuple[str, str, int]]:

@@ -22,7 +22,7 @@ from .engine.solve import solve
 from .errors import ComputeError, Issue, SpecError
 from .spec import finish
 from .spec.cost import TRY_WORK
-from .spec.resolve import Document, NetworkSetup
+from .spec.setups import Document, NetworkSetup
 from .spec.texsafe import text_flaws
 from .spec.variants import has_random
 from .spec.yamlio import Located, load_file

@@ -18,7 +18,7 @@ from ..engine.solve import NetworkSolution, make_net
 from ..render import plots
 from ..render.diagram import tikz_network
 from ..render.formulas import symbol
-from ..spec.resolve import Document, NetworkSetup
+from ..spec.setups import Document, NetworkSetup
 from .content import Figure
 
 Placed = dict[str, list[Any]]  # part key (given, update, training) -> items

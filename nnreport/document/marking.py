@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.resolve import ExpressionSetup, NetworkSetup, Setup
+from ..spec.setups import ExpressionSetup, NetworkSetup, Setup
 from .content import Eqs, Part
 from .steps import Step, Val
 

@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 
 from ..engine.solve import ExpressionSolution, NetworkSolution
-from ..spec.resolve import Document, NetworkSetup
+from ..spec.setups import Document, NetworkSetup
 from . import marking, placeholders
 from .content import Part, ProblemDoc
 from .escape import escape, prose

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.resolve import ExpressionSetup, NetworkSetup
+from ..spec.setups import ExpressionSetup, NetworkSetup
 from .functions import ACTIVATIONS
 
 Array = np.ndarray

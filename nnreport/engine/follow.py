@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.resolve import ExpressionSetup, NetworkSetup
+from ..spec.setups import ExpressionSetup, NetworkSetup
 from .chain import expression_values, network_values
 
 Array = np.ndarray

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ComputeError
-from ..spec.resolve import Document, ExpressionSetup, NetworkSetup, Setup
+from ..spec.setups import Document, ExpressionSetup, NetworkSetup, Setup
 from . import exact
 from .evaluate import Evaluation, Run, data_loss, set_targets
 from .evaluate import evaluate as evaluate_net

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.resolve import NetworkSetup
+from ..spec.setups import NetworkSetup
 
 MAX_LITERAL = 5000
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..budgets import DEFAULT, Budgets
 from ..errors import SpecError
-from .resolve import Document, ExpressionSetup, NetworkSetup
+from .setups import Document, ExpressionSetup, NetworkSetup
 from .texcheck import check as check_tex
 from .texcheck import surrogates
 from .validate import validate

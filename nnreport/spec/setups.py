@@ -1,0 +1,145 @@
+"""What the engine receives: concrete problem setups (arrays in the rows layout, samples x
+features, W as (in, out)) and the resolved document that holds them. resolve.py makes them
+from a validated spec; every later stage reads them."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..budgets import DEFAULT, Budgets
+from .models import Spec
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Marking:
+    """How a problem is asked on the question sheet (docs/spec.md, "Question sheets")."""
+
+    ask: tuple[str, ...] | None = None            # None: every worked value
+    points: float | dict[str, float] | None = None  # problem total, or per value; default 1 each
+    scaffold: str = "full"                        # full, results, none
+    space: str = "auto"                           # room after each part: auto or a TeX length
+
+
+@dataclass(frozen=True)
+class NetworkSetup:
+    id: str
+    title: str
+    text: str
+    layout: str
+    digits: int
+    X: Array
+    Y: Array
+    units: tuple[int, ...]  # input width first
+    activations: tuple[str, ...]
+    alphas: tuple[float, ...]
+    loss: str
+    eps: float | None
+    reduction: str
+    factor: float
+    l2: float
+    params: dict[str, Array]  # initial values, rows layout
+    optimizer: dict[str, Any]
+    lr: float
+    epochs: int
+    batch_size: int
+    shuffle_seed: int | None
+    freeze: frozenset[str]
+    names: dict[str, str]
+    show: tuple[str, ...]
+    figures: tuple[str, ...] | None
+    explicit: frozenset[str]  # parameters given in the spec rather than drawn
+    init: dict[str, Any] = field(default_factory=dict)
+    data_source: str = "inline"
+    log_every: int | None = None
+    digits_for: dict[str, int] = field(default_factory=dict)
+    constraints: tuple[tuple[str, float], ...] = ()
+    task: str = "classification"  # or "regression": decides accuracy, plots, wording
+    worked_samples: int | None = None  # the worked step: the first k samples of the first batch
+    marking: Marking = field(default_factory=lambda: Marking())
+    budgets: Budgets = DEFAULT
+    work: float = 0.0        # estimated multiply-adds of solving it (spec/cost.py)
+    per_sample: bool = True  # per-sample gradients fit in half the answer_entries budget
+    X_test: Array | None = None  # the held-out test set (split), rows layout
+    Y_test: Array | None = None
+    test_rows: tuple[int, ...] = ()  # 0-based rows of the loaded data that went to the test set
+    image_shape: tuple[int, int] | None = None  # the samples are images of this shape (digits)
+    experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
+    rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
+    kind: str = "network"
+
+    @property
+    def depth(self) -> int:
+        return len(self.activations)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    source: str
+    tree: ast.Expression
+
+
+@dataclass(frozen=True)
+class ExpressionSetup:
+    id: str
+    title: str
+    text: str
+    layout: str
+    digits: int
+    given: dict[str, Array]
+    steps: tuple[Step, ...]
+    names: dict[str, str]
+    digits_for: dict[str, int] = field(default_factory=dict)
+    budgets: Budgets = DEFAULT
+    work: float = 0.0  # estimated multiply-adds of all its steps
+    marking: Marking = field(default_factory=lambda: Marking())
+    constraints: tuple[tuple[str, float], ...] = ()
+    rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
+    kind: str = "expression"
+
+
+Setup = NetworkSetup | ExpressionSetup
+
+
+def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str) -> list[str]:
+    """The worked-step values a question can ask for, by canonical JSON name."""
+    L = depth
+    names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
+        ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
+    params = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1) if biases[l - 1]]
+    names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
+    states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
+              "adam": ["m", "v", "mhat", "vhat", "step"]}[optimizer]
+    names += [f"{p}_{st}" for p in params for st in states] + [f"{p}_new" for p in params]
+    return names
+
+
+@dataclass(frozen=True)
+class Document:
+    """A whole resolved spec: metadata plus its problems, in order."""
+
+    spec: Spec
+    file: str
+    problems: tuple[Setup, ...]
+
+    @property
+    def work(self) -> float:
+        """Estimated multiply-adds of solving every problem once."""
+        return sum(p.work for p in self.problems)
+
+
+def task_of(loss: str, output: str, Y: Array) -> str:
+    """Classification when the targets are 0/1 labels and the problem treats them as classes:
+    a cross-entropy loss, a sigmoid or softmax output, or one-hot rows (seed 003's linear output
+    trained with MSE on one-hot digits); anything else is regression."""
+    labels = bool(np.all((Y == 0) | (Y == 1)))
+    one_hot = labels and Y.shape[1] > 1 and bool(np.all(Y.sum(axis=1) == 1))
+    if labels and (loss in ("bce", "cce") or output in ("sigmoid", "softmax") or one_hot):
+        return "classification"
+    return "regression"
