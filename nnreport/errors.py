@@ -7,7 +7,9 @@ traceback reaching the user is a bug.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class NNReportError(Exception):
@@ -44,6 +46,22 @@ class SpecError(NNReportError):
     def __init__(self, issues: list[Issue]):
         self.issues = list(issues)
         super().__init__("\n".join(str(i) for i in self.issues))
+
+
+def check_input_file(path: Path, what: str, max_bytes: int, hint: str = "") -> None:
+    """Refuse, before opening it, an input that is not a regular file (a named pipe would block
+    the read for ever, a device never ends) or is larger than max_bytes."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise SpecError([Issue(str(path), None, None, f"cannot read the {what}: "
+                               f"{e.strerror or e}")]) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError([Issue(str(path), None, None, f"the {what} is not a regular file",
+                               "give a CSV file; folders, pipes and devices are not read")])
+    if st.st_size > max_bytes:
+        raise SpecError([Issue(str(path), None, None, f"the {what} has {st.st_size:,} bytes; "
+                               f"at most {max_bytes:,}", hint)])
 
 
 class ComputeError(NNReportError):

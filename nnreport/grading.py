@@ -72,7 +72,7 @@ def read_class(path: Path, budgets: Any) -> dict[str, dict[str, Any]]:
     """{version label or student id: {problem: {name: value}}} from a folder of <label>.yaml
     (or .json) files, or from a CSV with columns version (or id), problem, value, index,
     number — the layout of answers.csv, so a spreadsheet of typed-in answers works."""
-    from .errors import Issue, SpecError
+    from .errors import Issue, SpecError, check_input_file
     from .spec.yamlio import load_file
 
     if path.is_dir():
@@ -81,6 +81,7 @@ def read_class(path: Path, budgets: Any) -> dict[str, dict[str, Any]]:
             if f.suffix.lower() in (".yaml", ".yml", ".json") and f.is_file():
                 out[f.stem] = load_file(f, budgets).data
         return out
+    check_input_file(path, "submissions CSV", budgets.data_bytes, budgets.hint("data_bytes"))
     cells: dict[str, dict[str, dict[str, dict[tuple[int, ...], float]]]] = {}
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)

@@ -19,7 +19,7 @@ import numpy as np
 from .budgets import DEFAULT, Budgets
 from .constraints import Fingerprint, failures, fingerprints, needs_history
 from .engine.solve import solve
-from .errors import ComputeError, Issue, SpecError
+from .errors import ComputeError, Issue, SpecError, check_input_file
 from .spec import finish
 from .spec.cost import TRY_WORK
 from .spec.setups import Document, NetworkSetup
@@ -46,9 +46,8 @@ MAX_ROSTER = 10_000
 
 def from_roster(path: Path) -> list[Version]:
     """One version per row of a CSV with a `name` column (and optionally `id`)."""
+    check_input_file(path, "roster", 5_000_000)
     try:
-        if path.stat().st_size > 5_000_000:
-            raise SpecError([Issue(str(path), None, None, "the roster is larger than 5 MB")])
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as e:

@@ -155,6 +155,30 @@ def test_a_roster_that_is_not_csv_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and "roster" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("kind", ["fifo", "huge"])
+@pytest.mark.parametrize("command", ["roster", "submissions"])
+def test_a_roster_or_submissions_file_that_is_a_pipe_or_huge_is_refused_unread(tmp_path, kind,
+                                                                                 command):
+    """A named pipe would block the read for ever (nobody writes to it): refused by its file
+    type before it is opened, like a sparse file past the size limit (nothing is read)."""
+    path = tmp_path / "class.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with path.open("wb") as fh:
+            fh.truncate(30_000_000)  # past the roster's 5 MB and data_bytes' 20 MB
+    if command == "roster":
+        args = ("build", str(PROBLEMS / "exam2_variants.yaml"), "--roster", str(path),
+                "--no-pdf", "-o", str(tmp_path / "out"))
+    else:
+        args = ("check", str(PROBLEMS / "exam2_variants.yaml"), str(path))
+    r = run(*args, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.startswith(f"{path}: ")
+    assert ("not a regular file" if kind == "fifo" else "30,000,000 bytes") in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 # --- output folders that cannot be written ---------------------------------------------
 
 @pytest.mark.parametrize("where", ["under_a_file", "proc", "readonly"])

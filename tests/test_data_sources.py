@@ -79,6 +79,28 @@ def test_csv_symlink_out_of_the_folder_is_refused(tmp_path):
         load(p)
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder", "missing"])
+def test_csv_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, kind):
+    """A named pipe would block the read for ever; a folder or a missing file is a plain error."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "pts.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    p = tmp_path / "s.yaml"
+    p.write_text(spec("{csv: pts.csv, target: label}", 1))
+    r = subprocess.run([sys.executable, "-m", "nnreport", "validate", str(p)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    want = "not found next to the spec" if kind == "missing" else "is not a regular file"
+    assert "s.yaml:6:17: csv" in r.stderr and want in r.stderr, r.stderr
+
+
 def test_show_limits_the_key(tmp_path):
     from nnreport.build import BuildOptions, build
 

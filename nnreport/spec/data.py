@@ -127,8 +127,11 @@ def _csv(d: Data, folder: Path, budgets: Budgets) -> tuple[Array, Array]:
     if not path.is_relative_to(folder.resolve()):
         raise DataError(f"csv path '{d.csv}' leaves the spec's folder", "csv",
                         "symbolic links out of the folder are not followed")
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"csv file '{d.csv}' not found next to the spec", "csv")
+    if not path.is_file():  # a folder, a FIFO (would block the read) or a device
+        raise DataError(f"csv path '{d.csv}' is not a regular file", "csv",
+                        "point to a .csv file; folders, pipes and devices are not read")
     size = path.stat().st_size
     if size > budgets.data_bytes:
         raise DataError(f"csv file '{d.csv}' is {size:,} bytes", "csv", budgets.hint("data_bytes"))
