@@ -197,6 +197,9 @@ def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rto
             except (TypeError, ValueError):
                 out.append(Verdict(pid, name, False, "not a number or a matrix of numbers"))
                 continue
+            if not np.all(np.isfinite(got)):
+                out.append(Verdict(pid, name, False, "not a finite number (NaN or infinity)"))
+                continue
             if got.size == want.size and got.shape != want.shape and got.size == 1:
                 got = got.reshape(want.shape)
             if got.shape != want.shape:

@@ -154,6 +154,19 @@ def test_check_marks_right_and_wrong(tmp_path):
     assert r.returncode == 1 and "0 of 3 right" in r.stdout
 
 
+@pytest.mark.parametrize("bad", [".nan", "-.inf", "[[1, .nan, 2]]",
+                                 "[[1, 2, 3], [4, .inf, 6], [7, 8, 9]]"])
+def test_check_says_a_nan_or_infinite_answer_is_not_a_number(tmp_path, bad):
+    ans = tmp_path / "answers.yaml"
+    ans.write_text(f"p2:\n  Z1: {bad}\n")
+    r = run("check", str(SPEC), str(ans), "--variant", "17", "--seed", "2026")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "WRONG  p2.Z1: not a finite number" in r.stdout, r.stdout
+    r = run("check", str(SPEC), str(ans), "--variant", "17", "--seed", "2026", "--json")
+    verdict = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
+    assert [v["status"] for v in verdict["values"]] == ["WRONG"]
+
+
 FLAKY = """
 title: t
 max_tries: 1
