@@ -49,15 +49,18 @@ def is_numeric(part: str) -> bool:
                 or re.search(r"\\times 10\^|e\^\{-?\(?-?\d", part))
 
 
-def steps_of(tex: str) -> list[str]:
+def steps_of(tex: str, cells: bool = False) -> list[str]:
+    """Each align* step as one line; `cells` keeps the column separators of its matrices
+    (only the alignment points are dropped)."""
     out = []
     for body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S):
         body = re.sub(r"\\shortintertext\{.*?\}\n", "", body)
         for step in re.split(r"\\\\\[0\.8ex\]", body):
             rows = [r.strip() for r in step.split(r"\\*")]
-            joined = " ".join(re.sub(r"^&\\quad|^&", "", r.strip()) for r in rows)
-            joined = re.sub(r"\\tag\*\{.*\}$", "", joined).replace("&", "")
-            out.append(joined.strip())
+            rows = [re.sub(r"^&\\quad|^&", "", r) for r in rows]
+            rows[0] = rows[0].replace("&=", "=", 1)
+            joined = re.sub(r"\\tag\*\{.*\}$", "", " ".join(rows))
+            out.append((joined if cells else joined.replace("&", "")).strip())
     return out
 
 
@@ -102,3 +105,72 @@ def test_every_step_with_a_formula_and_value_has_a_substitution(name):
                 for st in item.steps:
                     if st.formula and st.result is not None and not st.elided:
                         assert st.subst or st.more, (name, st.lhs, st.formula)
+
+
+CANCELS = """
+title: t
+problems:
+  - id: p
+    data: {X: [[1], [2]], Y: [0, 1]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    params: {W1: [[0.000001]], b1: [0]}
+    loss: bce
+"""
+
+
+def _sum_steps(tex: str):
+    """(m, printed terms, printed result) of every bias-gradient step written sample by sample:
+    `\\frac{1}{m} \\sum ... = \\frac{1}{m}\\left( t1 + t2 - t3 \\right) = result`."""
+    from texnumbers import parse_matrix
+
+    for step in steps_of(tex, cells=True):
+        parts = top_level_split(step)
+        if len(parts) != 4 or r"\sum_{i=1}" not in parts[1]:
+            continue
+        m = re.match(r"\\frac\{1\}\{(\d+)\}\\left\((.*)\\right\)$", parts[2].strip(), re.S)
+        if not m or r"\cdots" in parts[2]:
+            continue
+        body = re.sub(r"\\right\.|\\left\.|\\quad", " ", m.group(2))
+        terms, depth, cur, sign = [], 0, "", ""
+        for tok in re.split(r"(\\begin\{\w+\}|\\end\{\w+\}|\s[+-]\s)", body):
+            depth += tok.startswith(r"\begin") - tok.startswith(r"\end")
+            if depth == 0 and re.fullmatch(r"\s[+-]\s", tok):
+                terms.append((sign, cur.strip()))
+                cur, sign = "", tok.strip()
+            else:
+                cur += tok
+        terms.append((sign, cur.strip()))
+        terms = [(sg, t) for sg, t in terms if t]
+        if not terms or any("begin" in t and not t.endswith(r"\end{bmatrix}") for _, t in terms):
+            continue
+        yield int(m.group(1)), [(sg == "-", parse_matrix(t)) for sg, t in terms], \
+            parse_matrix(parts[3])
+
+
+@pytest.mark.parametrize("name", SHIPPED + ["cancels"])
+def test_the_printed_terms_of_a_sum_give_its_printed_result(name):
+    """A sum that nearly cancels shows its terms with enough digits that they add up to the
+    result (0.5000 + 0.5000 - 0.5000 - 0.5000 = -1.444e-7 was printed before): the terms'
+    rounding may move the total by at most half of it, and the printed terms, added exactly,
+    agree with the printed result within the rounding of both."""
+    from decimal import Decimal
+
+    from nnreport.spec import loads
+
+    doc = loads(CANCELS) if name == "cancels" else load(PROBLEMS / f"{name}.yaml")
+    kind = "report" if doc.spec.document == "report" else "key"
+    seen = 0
+    for m, terms, result in _sum_steps(render(doc, solve(doc), kind)):
+        for cell, r in result.cells.items():
+            shown = [(neg, t.cells[cell] if t.shape == result.shape else t.cells[(0, 0)])
+                     for neg, t in terms]
+            total = sum((-n.value if neg else n.value for neg, n in shown), Decimal(0)) / m
+            shown = [n for _, n in shown]
+            slack = sum((Decimal(5).scaleb(n.last - 1) for n in shown if n.value != 0),
+                        Decimal(0)) / m  # a printed 0 is exact (number rules)
+            assert slack <= abs(r.value) / 2 or r.value == 0, (name, [n.text for n in shown], r.text)
+            assert abs(total - r.value) <= slack + Decimal(5).scaleb(r.last - 1), \
+                (name, [n.text for n in shown], r.text)
+            seen += 1
+    if name in ("cancels", "three_layer", "exam2"):
+        assert seen, f"no sample-by-sample sum found in {name}"

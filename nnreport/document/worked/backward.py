@@ -13,7 +13,15 @@ from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
 from ..steps import Piece, Step, Val
-from .base import PER_SAMPLE_MAX_UNITS, PER_SAMPLE_SHOWN, Ctx, one_minus, products, sum_pieces
+from .base import (
+    PER_SAMPLE_MAX_UNITS,
+    PER_SAMPLE_SHOWN,
+    Ctx,
+    cancellation_digits,
+    one_minus,
+    products,
+    sum_pieces,
+)
 
 DERIV_NAME = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\operatorname{ReLU}'",
               "leaky_relu": r"\operatorname{LReLU}'_{\alpha}", "linear": "1"}
@@ -280,7 +288,8 @@ def bias_grad(c: Ctx, l: int) -> Step:
     pre = _mean(c)
     f = (pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
     if m <= PER_SAMPLE_SHOWN and dZ.shape[1] * m <= 24:
-        rows = [Val(c.show(dZ[i:i + 1]), c.digits) for i in range(m)]
+        d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.digits)
+        rows = [Val(c.show(dZ[i:i + 1]), d) for i in range(m)]
         sub: list[Piece] = [pre + r"\left("] if pre else []
         for i, r in enumerate(rows):
             sub += [r] + (["+"] if i < m - 1 else [])

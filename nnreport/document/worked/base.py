@@ -116,6 +116,21 @@ def sum_pieces(terms: list[str], pre: str = "") -> list[Piece]:
     return out
 
 
+def cancellation_digits(terms: np.ndarray, mean: np.ndarray, d: int, most: int = 12) -> int:
+    """Significant digits for the terms of a sum that nearly cancels, so that the terms as
+    printed show the result: 0.5000 + 0.5000 - 0.5000 - 0.5000 = -1.444e-7 reads as an error.
+    Enough that a unit in the last digit of the largest term (per column) is at most a tenth
+    of the result (`mean`, the sum over the terms' rows divided by their count); d when nothing
+    cancels; at most `most`."""
+    terms = np.abs(np.atleast_2d(terms))
+    mean = np.abs(np.atleast_1d(mean).ravel())
+    need = d
+    for r, b in zip(mean, terms.max(axis=0).ravel(), strict=True):
+        if r > 0 and b > 0 and np.isfinite(b) and np.isfinite(r):
+            need = max(need, int(np.ceil(np.floor(np.log10(b)) + 2 - np.log10(r) - 1e-9)))
+    return min(need, max(most, d))
+
+
 def one_minus(x: float, power: int = 1) -> float:
     """1 - x**power on the decimal as written (1 - 0.999 is 0.001, not 0.0010000000000000009)."""
     return float(1 - const(x) ** power)
