@@ -341,3 +341,29 @@ def test_with_a_format_the_page_budget_still_holds(tmp_path, monkeypatch):
     with pytest.raises(CompileError, match="more than 30 pages"):
         compile_tex(fmt_doc(r"\def\x{\shipout\hbox{x}\x}\x"), "pages", timeout=60,
                     budgets=Budgets(pages=30), workdir=tmp_path / "w")
+
+
+def test_a_format_is_not_copied_onto_a_nearly_full_disk(tmp_path):
+    """Beside a document on another file system the format is copied only with ample room: a
+    multi-MB copy filling a small output disk for a moment made the other document's TeX fail
+    with 'No space left on device' (seen in CI). On the same file system it is a hard link."""
+    import shutil as sh
+
+    from nnreport.compile.fmt import NAME, place
+
+    fmt = tmp_path / "x.fmt"
+    fmt.write_bytes(b"\0" * 3_000_000)
+    same = tmp_path / "same"
+    same.mkdir()
+    assert place(fmt, same) and (same / f"{NAME}.fmt").stat().st_ino == fmt.stat().st_ino
+    small = tmp_path / "small"
+    small.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs",
+                                            str(small)], capture_output=True).returncode != 0:
+        pytest.skip("no tmpfs can be mounted here")
+    try:
+        assert sh.disk_usage(small).free > fmt.stat().st_size  # a copy would fit, just
+        assert place(fmt, small) is False
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=False)

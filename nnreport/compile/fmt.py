@@ -23,6 +23,7 @@ from . import sandbox
 
 PREAMBLE_END = "%% nnreport: end of the fixed preamble\n"
 NAME = "nnfmt"
+COPY_MARGIN = 64_000_000  # bytes left free after copying a format beside a document
 
 
 def cache_dir() -> Path | None:
@@ -92,7 +93,7 @@ def _ensure(preamble: str, guard: str) -> Path | None:
 
 def place(fmt: Path, work: Path) -> bool:
     """The format beside main.tex, where TeX looks first (a hard link when it can be); False
-    when it cannot be put there (another file system with no room): compile without it."""
+    when it cannot be put there (another file system with little room): compile without it."""
     dst = work / f"{NAME}.fmt"
     try:
         os.link(fmt, dst)
@@ -100,6 +101,10 @@ def place(fmt: Path, work: Path) -> bool:
     except OSError:
         pass
     try:
+        # a copy only with ample room: a format is several MB, and a copy that fills a small
+        # disk for a moment would fail the other document's TeX writing beside it
+        if shutil.disk_usage(work).free < 4 * fmt.stat().st_size + COPY_MARGIN:
+            return False
         shutil.copyfile(fmt, dst)
         return True
     except OSError:
