@@ -49,19 +49,22 @@ class SpecError(NNReportError):
 
 
 def check_input_file(path: Path, what: str, max_bytes: int, hint: str = "") -> None:
-    """Refuse, before opening it, an input that is not a regular file (a named pipe would block
-    the read for ever, a device never ends) or is larger than max_bytes."""
+    """Refuse, before opening it, an input (spec, roster, submissions) that is missing, not a
+    regular file (a named pipe would block the read for ever, a device never ends) or larger
+    than max_bytes; `hint` says how to raise that limit."""
     try:
         st = path.stat()
+    except FileNotFoundError:
+        raise SpecError([Issue(str(path), None, None, "no such file")]) from None
     except OSError as e:
         raise SpecError([Issue(str(path), None, None, f"cannot read the {what}: "
                                f"{e.strerror or e}")]) from None
     if not stat.S_ISREG(st.st_mode):
         raise SpecError([Issue(str(path), None, None, f"the {what} is not a regular file",
-                               "give a CSV file; folders, pipes and devices are not read")])
+                               "folders, pipes and devices are not read")])
     if st.st_size > max_bytes:
-        raise SpecError([Issue(str(path), None, None, f"the {what} has {st.st_size:,} bytes; "
-                               f"at most {max_bytes:,}", hint)])
+        raise SpecError([Issue(str(path), None, None, f"the {what} is {st.st_size:,} bytes, "
+                               f"more than {max_bytes:,}", hint)])
 
 
 class ComputeError(NNReportError):

@@ -10,7 +10,6 @@ The same pass refuses tags, nesting deeper than MAX_DEPTH and integers longer th
 from __future__ import annotations
 
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ except ImportError:  # pragma: no cover - PyYAML missing or built without libyam
     PyYAMLError = YAMLError
 
 from ..budgets import DEFAULT, Budgets
-from ..errors import Issue, SpecError
+from ..errors import Issue, SpecError, check_input_file
 
 MAX_DEPTH = 64     # lists and mappings inside each other; a spec needs about 8
 MAX_DIGITS = 100   # an integer literal with more digits is refused (Python's limit is 4300)
@@ -220,15 +219,8 @@ def load_text(text: str, file: str, budgets: Budgets = DEFAULT) -> Located:
 
 def load_file(path: str | Path, budgets: Budgets = DEFAULT) -> Located:
     p = Path(path)
+    check_input_file(p, "spec", budgets.spec_bytes, budgets.hint("spec_bytes"))
     try:
-        info = p.stat()
-        size = info.st_size
-        if not stat.S_ISREG(info.st_mode):
-            raise SpecError([Issue(str(path), None, None, "not a regular file")])
-        if size > budgets.spec_bytes:
-            raise SpecError([Issue(str(path), None, None,
-                                   f"the spec is {size:,} bytes, more than {budgets.spec_bytes:,}",
-                                   budgets.hint("spec_bytes"))])
         with p.open(encoding="utf-8") as fh:
             text = fh.read(budgets.spec_bytes + 1)  # the file may grow after the stat
     except FileNotFoundError:
