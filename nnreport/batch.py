@@ -8,7 +8,6 @@ previous batch stays as it was. A worker also dies with its parent if the parent
 
 from __future__ import annotations
 
-import csv
 import ctypes
 import multiprocessing
 import os
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import csvout
 from .build import BuildOptions, _kinds, answers_of, write_documents
 from .compile import compile_tex, tex_available
 from .constraints import needs_history
@@ -29,7 +29,7 @@ from .lms import feedback_of, given_of
 from .outdir import io_error, output_name, staging, swap_folder
 from .spec import finish
 from .spec.yamlio import load_file
-from .variants import history, tries_fit
+from .variants import history, record_batch, tries_fit
 
 PR_SET_PDEATHSIG = 1
 
@@ -101,7 +101,7 @@ def _answers_csv(rows: list[dict[str, Any]], path: Path) -> None:
     import numpy as np
 
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = csvout.writer(fh)  # roster names are text from outside: no formulas
         w.writerow(["version", "student", "problem", "value", "index", "number"])
         for r in rows:
             for pid, values in r["answers"]["problems"].items():
@@ -109,7 +109,7 @@ def _answers_csv(rows: list[dict[str, Any]], path: Path) -> None:
                     a = np.asarray(v, dtype=float)
                     for idx in np.ndindex(a.shape):
                         w.writerow([r["label"], r["student"], pid, vname,
-                                    "".join(f"[{i}]" for i in idx), repr(float(a[idx]))])
+                                    "".join(f"[{i}]" for i in idx), float(a[idx])])
 
 
 def _combined_key(stage: Path, name: str, order: list[str]) -> None:
@@ -210,6 +210,7 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
         with (stage / "answers.json").open("w", encoding="utf-8") as fh:
             write_json({r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, fh)
         _answers_csv(ordered, stage / "answers.csv")
+        record_batch(stage, seed, [v for v in versions if v.label in rows])
         _gradebook(first, ordered, stage, opts)
         if opts.pdf and tex_available() and ordered and "key" in _kinds("exam", opts.kinds):
             _combined_key(stage, name, order)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import sys
 from pathlib import Path
@@ -89,15 +88,65 @@ def _summary(answers: dict, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
+def _keys(spec: Path, output: Path, seed: int | None, count: int | None,
+          roster: Path | None, budgets: Budgets) -> tuple[Any, Any]:
+    """The versions' keys (the spec loaded and its budgets checked) and the versions that
+    were handed out (variants.marking_versions), or exit with the located error."""
+    from .outdir import output_name
+    from .spec.yamlio import load_file
+    from .variants import Keys, marking_versions
+
+    try:
+        keys = Keys(spec, budgets=budgets, located=load_file(spec, budgets))  # budgets first
+        keys.seed, versions = marking_versions(spec, keys.located, seed, count, roster,
+                                               output / output_name(spec) / "variants")
+        return keys, versions
+    except NNReportError as e:
+        _fail(e)
+        raise  # not reached
+
+
+def _one_version(text: str, versions: Any) -> Any:
+    from .variants import Version, version_named
+
+    if versions is None:  # no random values: every version is the same exam
+        return Version(0, "v01")
+    found = version_named(text, versions)
+    if found is None:
+        shown = ", ".join(v.label for v in versions[:8]) + (" ..." if len(versions) > 8 else "")
+        raise click.BadParameter(f"no version '{text}' was built: give a version number or "
+                                 f"roster id of the batch ({shown})", param_hint="--variant")
+    return found
+
+
+versions_options = [
+    click.option("--variants", "count", type=click.IntRange(1, 10_000),
+                 help="How many versions were built [read from the batch in -o]."),
+    click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                 help="The roster the versions were built from (ids name versions)."),
+    click.option("--seed", default=None, type=click.IntRange(0, 2**32 - 1),
+                 help="Base seed of the versions [the built batch's, else 0]."),
+    click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+                 default=Path("output"), show_default=True,
+                 help="Where the batch was built (its versions.json names the versions)."),
+]
+
+
+def _with_versions(f: Any) -> Any:
+    for option in reversed(versions_options):
+        f = option(f)
+    return f
+
+
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable values on stdout.")
-@click.option("--variant", type=click.IntRange(1, 10_000),
-              help="Solve this version (as built with --variants).")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
-              help="Base seed of the versions.")
+@click.option("--variant", default=None,
+              help="Solve this version (17, v17, or a roster id), as built with --variants.")
+@_with_versions
 @budget_option
-def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Budgets) -> None:
+def solve(spec: Path, as_json: bool, variant: str | None, count: int | None,
+          roster: Path | None, seed: int | None, output: Path, budgets: Budgets) -> None:
     """Compute every value of every problem and print it.
 
     Example: nnreport solve problems/exam2.yaml --json
@@ -105,11 +154,9 @@ def solve(spec: Path, as_json: bool, variant: int | None, seed: int, budgets: Bu
     from .build import answers_of
 
     try:
-        if variant:
-            from .variants import Version, solve_version
-
-            doc, solutions, _ = solve_version(spec, seed, Version(variant - 1, f"v{variant}"),
-                                              budgets)
+        if variant is not None or roster is not None or count is not None:
+            keys, versions = _keys(spec, output, seed, count, roster, budgets)
+            doc, solutions = keys.get(_one_version("1" if variant is None else variant, versions))
         else:
             loaded = load(spec, budgets)
             doc, solutions = loaded.document, loaded.solve()
@@ -196,10 +243,9 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("answers", type=click.Path(exists=True, path_type=Path))
-@click.option("--variant", "variant", default="1", show_default=True,
-              help="Version number (17 or v17), or the student's id with --roster.")
-@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
+@click.option("--variant", "variant", default=None,
+              help="Version number (17 or v17) or roster id [1]; not with a class.")
+@_with_versions
 @click.option("--rtol", default=1e-3, show_default=True, help="Relative tolerance.")
 @click.option("--atol", default=1e-4, show_default=True, help="Absolute tolerance.")
 @click.option("--tol", "tols", multiple=True, metavar="NAME=RTOL[,ATOL]",
@@ -214,35 +260,24 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
               help="With a folder or CSV of submissions: where the grades CSV goes "
                    "[grades.csv beside them].")
 @budget_option
-def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: int, rtol: float,
-          atol: float, tols: tuple[str, ...], follow_through: bool, credit: float,
-          as_json: bool, grades: Path | None, budgets: Budgets) -> None:
+def check(spec: Path, answers: Path, variant: str | None, count: int | None,
+          roster: Path | None, seed: int | None, output: Path, rtol: float, atol: float,
+          tols: tuple[str, ...], follow_through: bool, credit: float, as_json: bool,
+          grades: Path | None, budgets: Budgets) -> None:
     """Mark a student's submitted values against the key of their version.
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
-    A value is right when |given - key| <= atol + rtol |key| in every entry. A folder of
-    <version>.yaml files (or roster ids), or a CSV laid out as answers.csv, marks a class
-    into a grades CSV.
+    Every asked value counts (one not given is 'missing', 0 points). A value is right when
+    |given - key| <= atol + rtol |key| in every entry (or in the rounded-chain range). A
+    folder of <version>.yaml files (or roster ids), or a CSV laid out as answers.csv, marks
+    a class into a grades CSV; a file that cannot be read is reported and the others are
+    still marked (exit 2 then).
 
-    Example: nnreport check problems/exam2_variants.yaml answers.yaml --variant 17 --seed 2026
+    Example: nnreport check problems/exam2_variants.yaml answers.yaml --variant 17
     """
-    from .spec.yamlio import load_file
-    from .variants import Version, from_roster, solve_version
+    from .grading import Rules, mark, mark_class, total, write_grades
+    from .submissions import read_class, read_one
 
-    if roster:
-        try:
-            found = [v for v in from_roster(roster) if v.label == variant]
-        except NNReportError as e:
-            _fail(e)
-        if not found:
-            raise click.BadParameter(f"no id '{variant}' in {roster}", param_hint="--variant")
-        version = found[0]
-    else:
-        m = re.fullmatch(r"[vV]?0*([1-9][0-9]{0,4})", variant.strip(), flags=re.ASCII)
-        if not m:
-            raise click.BadParameter("give a version number from 1 to 99999, such as 17",
-                                     param_hint="--variant")
-        version = Version(int(m.group(1)) - 1, f"v{int(m.group(1)):02d}")
     per_value = {}
     for t in tols:
         name, _, nums = t.partition("=")
@@ -251,53 +286,52 @@ def check(spec: Path, answers: Path, variant: str, roster: Path | None, seed: in
             per_value[name.strip()] = (float(r), float(a) if a else atol)
         except ValueError:
             raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
-    from .grading import Rules, mark, read_class, write_grades
-
     rules = Rules(rtol, atol, per_value, follow_through, credit)
     if answers.is_dir() or answers.suffix.lower() == ".csv":  # a class: grades CSV
+        if variant is not None:
+            raise click.BadParameter("a class's files name their versions; leave --variant "
+                                     "out", param_hint="--variant")
         try:
             subs = read_class(answers, budgets)
         except NNReportError as e:
             _fail(e)
-        graded = {}
-        people = {v.label: v for v in from_roster(roster)} if roster else {}
-        for label, submitted in subs.items():
-            m = re.fullmatch(r"[vV]?0*([1-9][0-9]{0,4})", label, flags=re.ASCII)
-            who = people.get(label) or (Version(int(m.group(1)) - 1, f"v{int(m.group(1)):02d}")
-                                        if m else None)
-            if who is None or not isinstance(submitted, dict):
-                click.echo(f"nnreport: skipped '{label}': not a version number or roster id, "
-                           "or not {problem: {name: value}}", err=True)
-                continue
-            try:
-                doc, solutions, _ = solve_version(spec, seed, who, budgets)
-            except NNReportError as e:
-                _fail(e)
-            graded[label] = mark(doc, solutions, submitted, rules)
+        keys, versions = _keys(spec, output, seed, count, roster, budgets)
+        try:
+            res = mark_class(keys, subs, versions, rules)
+        except NNReportError as e:
+            _fail(e)
         out = grades or answers.with_name("grades.csv")
-        write_grades(out, graded)
-        click.echo(f"{len(graded)} submissions marked -> {out}")
-        sys.exit(0)
+        try:
+            write_grades(out, res.graded, res.failed, res.exam_total)
+        except OSError as e:
+            click.echo(f"nnreport: cannot write {out}: {e.strerror}", err=True)
+            sys.exit(6)
+        for label, why in res.failed.items():
+            click.echo(f"not marked: {label}: {why}", err=True)
+        click.echo(f"{len(res.graded)} submissions marked, {len(res.failed)} not -> {out}")
+        sys.exit(2 if res.failed else 0)
     try:
-        doc, solutions, _ = solve_version(spec, seed, version, budgets)
-        submitted = load_file(answers, budgets).data
+        submitted = read_one(answers, budgets)
     except NNReportError as e:
         _fail(e)
-    if not isinstance(submitted, dict):
-        raise click.BadParameter("expected {problem: {name: value}}", param_hint="ANSWERS")
+    keys, versions = _keys(spec, output, seed, count, roster, budgets)
+    version = _one_version("1" if variant is None else variant, versions)
+    try:
+        doc, solutions = keys.get(version)
+    except NNReportError as e:
+        _fail(e)
     rows = mark(doc, solutions, submitted, rules)
-    right = sum(x["status"] == "right" for x in rows)
-    total, of = sum(x["points"] for x in rows), sum(x["of"] for x in rows)
+    right, n, got, of = total(rows)
     if as_json:
         click.echo(json.dumps({"version": version.label, "values": rows, "right": right,
-                               "points": total, "of": of}, indent=1))
+                               "asked": n, "points": got, "of": of}, indent=1))
     else:
         for x in rows:
             pts = f"  [{x['points']:g}/{x['of']:g} pt]" if x["of"] else ""
             click.echo(f"{x['status']:6} {x['problem']}.{x['value']}: {x['detail']}{pts}")
-        click.echo(f"{right} of {len(rows)} right (version {version.label})"
-                   + (f", {total:g} of {of:g} points" if of else ""))
-    sys.exit(0 if right == len(rows) else 1)
+        click.echo(f"{right} of {n} right (version {version.label})"
+                   + (f", {got:g} of {of:g} points" if of else ""))
+    sys.exit(0 if all(x["status"] == "right" for x in rows) else 1)
 
 
 @cli.command()
@@ -343,10 +377,12 @@ def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budge
 
     Example: nnreport code problems/exam2.yaml --problem p2 > p2.py && python p2.py
     """
+    from .outdir import output_name
     from .render.code import script
     from .spec.setups import NetworkSetup
 
     try:
+        output_name(spec)  # the file-name check of `build`: the name is written into the script
         loaded = load(spec, budgets)
     except NNReportError as e:
         _fail(e)

@@ -5,15 +5,14 @@ for graders who mark by hand. Both are made from the same answers as answers.jso
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import constraints
+from . import constraints, csvout
 from .document.escape import escape
-from .render.numbers import fmt
+from .render.numbers import fmt, fmt_plain
 from .spec.setups import Document
 
 
@@ -40,7 +39,7 @@ def shown(value: Any, digits: int) -> str:
 def summary_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> None:
     """min / median / max over the versions of every entry of every asked value."""
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = csvout.writer(fh)
         w.writerow(["problem", "value", "index", "min", "median", "max", "versions"])
         if not rows:
             return
@@ -49,18 +48,25 @@ def summary_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> None:
                               for r in rows])
             for idx in np.ndindex(stack.shape[1:]):
                 col = stack[(slice(None),) + idx]
-                w.writerow([pid, name, "".join(f"[{i}]" for i in idx), repr(float(col.min())),
-                            repr(float(np.median(col))), repr(float(col.max())), len(rows)])
+                w.writerow([pid, name, "".join(f"[{i}]" for i in idx), float(col.min()),
+                            float(np.median(col)), float(col.max()), len(rows)])
 
 
 def grid_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> list[tuple[str, str, int]]:
+    """One row per version, one column per entry of every asked value (p2.dW1[0][1]), each
+    the number as printed at its digits, written as a spreadsheet reads it (1.234E-4)."""
     names = asked_names(doc, rows[0]["answers"]) if rows else []
+    heads: list[str] = []
+    for pid, n, _ in names:
+        a = np.asarray(rows[0]["answers"]["problems"][pid][n], dtype=float)
+        heads += [f"{pid}.{n}" + "".join(f"[{i}]" for i in idx) for idx in np.ndindex(a.shape)]
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["version", "student"] + [f"{pid}.{n}" for pid, n, _ in names])
+        w = csvout.writer(fh)
+        w.writerow(["version", "student"] + heads)
         for r in rows:
             w.writerow([r["label"], r["student"]] + [
-                shown(r["answers"]["problems"][pid][n], d) for pid, n, d in names])
+                csvout.Number(fmt_plain(float(x), d)) for pid, n, d in names
+                for x in np.ravel(np.asarray(r["answers"]["problems"][pid][n], dtype=float))])
     return names
 
 

@@ -1,19 +1,25 @@
-"""Marking submitted values: one student's (`nnreport check spec answers.yaml`) or a class's
-(a folder of <version>.yaml files, or a CSV with one row per student, value and entry) into a
-grades CSV. The verdicts come from variants.check_answers; points from the question sheet's
-marking; follow-through from engine/follow.py."""
+"""Marking submitted values against the key: one student's (`nnreport check spec answers.yaml`)
+or a class's (submissions.py reads them) into a grades CSV.
+
+Every asked value counts: one not submitted is "missing" and earns 0 of its points, so a
+total is always out of the exam's total. A value is right when it lies in its accepted range
+(the derived range of `rounding: chain`, else |given - key| <= atol + rtol |key| entry by
+entry); follow-through (engine/follow.py) recomputes it from the student's own earlier
+values. Points come from the question sheet's marking, so the sheet, the key and the grades
+agree."""
 
 from __future__ import annotations
 
-import csv
-import re
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import csvout
 from .build import answers_of
+from .submissions import shaped
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,18 @@ class Rules:
     per_value: dict[str, tuple[float, float]] = field(default_factory=dict)
     follow_through: bool = False
     credit: float = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    problem: str
+    name: str
+    ok: bool
+    detail: str
+    abs_err: float = float("nan")
+    rel_err: float = float("nan")
+    follows: bool = False  # wrong against the key, right from the student's own earlier values
+    missing: bool = False  # asked and not submitted
 
 
 def points_of(doc: Any, solutions: dict[str, Any]) -> dict[tuple[str, str], float]:
@@ -39,12 +57,94 @@ def points_of(doc: Any, solutions: dict[str, Any]) -> dict[tuple[str, str], floa
     return out
 
 
+def asked_values(doc: Any, key: dict[str, Any]) -> list[tuple[str, str]]:
+    """(problem, value) of every asked value, in the order of the exam."""
+    from .constraints import asked_names
+
+    return [(p.id, n) for p in doc.problems for n in asked_names(p, key["problems"][p.id])]
+
+
+def shown_name(name: Any) -> str:
+    """A problem or value name from a submission as it may be printed: control and other
+    unprintable characters (a terminal's escape sequences) written as \\xNN."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in str(name))
+
+
+def _unknown(what: str, name: str, known: list[str], where: str = "") -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f" (names: {', '.join(known[:30])})"
+    return f"no {what} '{name[:80]}'{where}{hint}"
+
+
+def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rtol: float,
+                  atol: float, per_value: dict[str, tuple[float, float]] | None = None,
+                  tolerance: dict[str, dict[str, Any]] | None = None,
+                  follow: Any = None, asked: list[tuple[str, str]] | None = None
+                  ) -> list[Verdict]:
+    """Compare submitted {problem: {name: value}} with the key, value by value; each of
+    `asked` not submitted is a `missing` verdict."""
+    out = []
+    per_value = per_value or {}
+    for pid, values in submitted.items():
+        pid = shown_name(pid)
+        if pid not in key:
+            out.append(Verdict(pid, "*", False, _unknown("problem", pid, list(key))))
+            continue
+        if not isinstance(values, dict):
+            out.append(Verdict(pid, "*", False, "expected name: value pairs"))
+            continue
+        arrays = {}
+        for name, given in values.items():
+            name = shown_name(name)
+            if name not in key[pid]:
+                out.append(Verdict(pid, name, False, _unknown("value", name, list(key[pid]),
+                                                              f" in problem {pid}")))
+                continue
+            want = np.asarray(key[pid][name], dtype=float)
+            got, why = shaped(given, want.shape)
+            if got is None:
+                out.append(Verdict(pid, name, False, why))
+                continue
+            arrays[name] = got
+        for name, got in arrays.items():
+            out.append(_verdict(pid, name, got, np.asarray(key[pid][name], dtype=float),
+                                per_value, (tolerance or {}).get(pid, {}).get(name), follow,
+                                arrays, rtol, atol))
+    given = {(v.problem, v.name) for v in out}
+    for pid, name in asked or []:
+        if (pid, name) not in given:
+            out.append(Verdict(pid, name, False, "missing", missing=True))
+    return out
+
+
+def _verdict(pid: str, name: str, got: np.ndarray, want: np.ndarray,
+             per_value: dict[str, tuple[float, float]], derived: Any, follow: Any,
+             arrays: dict[str, np.ndarray], rtol: float, atol: float) -> Verdict:
+    r, a = per_value.get(f"{pid}.{name}", per_value.get(name, (rtol, atol)))
+    err = np.abs(got - want)
+    abs_err = float(err.max()) if err.size else 0.0
+    rel_err = float((err / np.maximum(np.abs(want), 1e-300)).max()) if err.size else 0.0
+    named = f"{pid}.{name}" in per_value or name in per_value
+    if derived is not None and not named:  # the range any rounding path reaches
+        ok = bool(np.all((got >= np.asarray(derived["low"], dtype=float))
+                         & (got <= np.asarray(derived["high"], dtype=float))))
+    else:
+        ok = bool(np.all(err <= a + r * np.abs(want)))
+    detail = "right" if ok else f"off by {abs_err:.3g} (relative {rel_err:.3g})"
+    follows = False
+    if not ok and follow is not None:  # recomputed from the student's earlier values
+        mine = follow(pid, name, arrays)
+        if mine is not None and np.shape(mine) == got.shape:
+            follows = bool(np.all(np.abs(got - mine) <= a + r * np.abs(mine)))
+            if follows:
+                detail += "; right from your own earlier values (follows through)"
+    return Verdict(pid, name, ok, detail, abs_err, rel_err, follows)
+
+
 def mark(doc: Any, solutions: dict[str, Any], submitted: dict[str, Any],
          rules: Rules) -> list[dict[str, Any]]:
-    """One row per submitted value: problem, value, status (right/follows/WRONG), detail,
-    points, of."""
-    from .variants import check_answers
-
+    """One row per asked or submitted value: problem, value, status (right/follows/WRONG/
+    missing), detail, points, of. The rows' `of` add up to the exam's total."""
     key = answers_of(doc, solutions, raw=True)
     follow = None
     if rules.follow_through:
@@ -56,70 +156,82 @@ def mark(doc: Any, solutions: dict[str, Any], submitted: dict[str, Any],
             return recomputed(setups[pid], solutions[pid], values, name)
 
     verdicts = check_answers(key["problems"], submitted, rules.rtol, rules.atol,
-                             rules.per_value, key.get("tolerance"), follow)
+                             rules.per_value, key.get("tolerance"), follow,
+                             asked_values(doc, key))
     worth = points_of(doc, solutions)
+    asked = set(asked_values(doc, key))
     rows = []
     for v in verdicts:
         full = worth.get((v.problem, v.name), 0.0)
         got = full if v.ok else rules.credit * full if v.follows else 0.0
-        rows.append({"problem": v.problem, "value": v.name,
-                     "status": "right" if v.ok else "follows" if v.follows else "WRONG",
-                     "detail": v.detail, "points": got, "of": full})
+        status = ("right" if v.ok else "follows" if v.follows else "missing" if v.missing
+                  else "WRONG")
+        rows.append({"problem": v.problem, "value": v.name, "status": status,
+                     "detail": v.detail, "points": got, "of": full,
+                     "asked": (v.problem, v.name) in asked})
     return rows
 
 
-def read_class(path: Path, budgets: Any) -> dict[str, dict[str, Any]]:
-    """{version label or student id: {problem: {name: value}}} from a folder of <label>.yaml
-    (or .json) files, or from a CSV with columns version (or id), problem, value, index,
-    number — the layout of answers.csv, so a spreadsheet of typed-in answers works."""
-    from .errors import Issue, SpecError, check_input_file
-    from .spec.yamlio import load_file
-
-    if path.is_dir():
-        out = {}
-        for f in sorted(path.iterdir()):
-            if f.suffix.lower() in (".yaml", ".yml", ".json") and f.is_file():
-                out[f.stem] = load_file(f, budgets).data
-        return out
-    check_input_file(path, "submissions CSV", budgets.data_bytes, budgets.hint("data_bytes"))
-    cells: dict[str, dict[str, dict[str, dict[tuple[int, ...], float]]]] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        who = "version" if "version" in (reader.fieldnames or []) else "id"
-        for line, row in enumerate(reader, start=2):
-            try:
-                idx = tuple(int(i) for i in re.findall(r"\[(\d+)\]", row.get("index") or ""))
-                number = float(row["number"])
-                label, pid, name = row[who].strip(), row["problem"].strip(), row["value"].strip()
-            except (KeyError, TypeError, ValueError, AttributeError):
-                raise SpecError([Issue(str(path), line, None, "expected columns version (or id),"
-                                       " problem, value, index, number with a number",
-                                       "the layout of answers.csv")]) from None
-            cells.setdefault(label, {}).setdefault(pid, {}).setdefault(name, {})[idx] = number
-    out = {}
-    for label, problems in cells.items():
-        out[label] = {}
-        for pid, values in problems.items():
-            out[label][pid] = {}
-            for name, entries in values.items():
-                if list(entries) == [()]:
-                    out[label][pid][name] = entries[()]
-                    continue
-                shape = tuple(max(i[k] for i in entries) + 1 for k in range(len(next(iter(entries)))))
-                a = np.full(shape, np.nan)
-                for i, v in entries.items():
-                    a[i] = v
-                out[label][pid][name] = a.tolist()
-    return out
+def total(rows: list[dict[str, Any]]) -> tuple[int, int, float, float]:
+    """(asked values right, values asked, points, out of)."""
+    asked = [r for r in rows if r["asked"]]
+    return (sum(r["status"] == "right" for r in asked), len(asked),
+            sum(r["points"] for r in rows), sum(r["of"] for r in rows))
 
 
-def write_grades(path: Path, graded: dict[str, list[dict[str, Any]]]) -> None:
+def write_grades(path: Path, graded: dict[str, list[dict[str, Any]]],
+                 failed: dict[str, str] | None = None, exam_total: float = 0.0) -> None:
+    """grades.csv: a row per student and value and a total row per student; a submission
+    that could not be marked gets one `error` row and a total of 0 of the exam's points.
+    Every text cell goes through csvout (no formulas from students' files)."""
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+        w = csvout.writer(fh)
         w.writerow(["version", "problem", "value", "status", "points", "of", "detail"])
         for label, rows in graded.items():
             for r in rows:
                 w.writerow([label, r["problem"], r["value"], r["status"], r["points"], r["of"],
                             r["detail"]])
-            w.writerow([label, "", "total", "", sum(r["points"] for r in rows),
-                        sum(r["of"] for r in rows), ""])
+            _, _, got, of = total(rows)
+            w.writerow([label, "", "total", "", got, of, ""])
+        for label, why in (failed or {}).items():
+            w.writerow([label, "", "", "error", 0.0, exam_total, " ".join(why.split())])
+            w.writerow([label, "", "total", "", 0.0, exam_total, ""])
+
+
+@dataclass
+class ClassResult:
+    graded: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)   # label -> why it was not marked
+    exam_total: float = 0.0
+
+
+def mark_class(keys: Any, submissions: list[Any], versions: list[Any] | None,
+               rules: Rules) -> ClassResult:
+    """Every readable submission marked against its version's key (variants.Keys: each
+    version solved once); a submission that cannot be read, or names no version that was
+    built, is reported in `failed` and the others are still marked."""
+    from .errors import NNReportError
+    from .variants import Version, version_named
+
+    out = ClassResult()
+    for sub in submissions:
+        label = sub.label or "(no version)"
+        if sub.errors:
+            out.failed[label] = "; ".join(sub.errors)
+            continue
+        who = Version(0, sub.label) if versions is None else version_named(sub.label, versions)
+        if who is None:
+            out.failed[label] = (f"{sub.where}: no version '{sub.label}' was built (the "
+                                 "file name or version column names the version or roster id)")
+            continue
+        try:
+            doc, solutions = keys.get(who)
+        except NNReportError as e:
+            out.failed[label] = str(e)
+            continue
+        out.graded[label] = mark(doc, solutions, sub.values, rules)
+        out.exam_total = out.exam_total or total(out.graded[label])[3]
+    if not out.exam_total and out.failed:
+        doc, solutions = keys.get(versions[0] if versions else Version(0, "v01"))
+        out.exam_total = sum(points_of(doc, solutions).values())
+    return out

@@ -104,12 +104,13 @@ class Solved:
     def _repr_latex_(self) -> str:
         """The worked steps as display math, problem by problem (for LaTeX front ends)."""
         from .document.content import Eqs
+        from .document.escape import escape
         from .document.lines import rows
         from .document.tex import problem_docs
 
         out = []
         for p in problem_docs(self.document, self.solutions, {}):
-            out.append(rf"\textbf{{{html.escape(p.title)}}}")
+            out.append(rf"\textbf{{{escape(p.title)}}}")  # the PDF's escaping, not HTML's
             for part in p.parts:
                 for item in part.items:
                     if isinstance(item, Eqs):

@@ -1,5 +1,6 @@
 """Per-student versions of one spec: draws decided by (seed, version, attempt), constraints
-checked by rejection sampling, and the grader's `check` of submitted answers.
+checked by rejection sampling; which versions a batch built (versions.json), and each
+version's key solved once for marking a class (`Keys`).
 
 A version is reproducible from the base seed and its number alone: version k tries the
 draws (seed, k, 0), (seed, k, 1), ... and keeps the first whose problems meet every
@@ -9,12 +10,11 @@ constraint, or fails after `max_tries` with a count of what went wrong.
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from .budgets import DEFAULT, Budgets
 from .constraints import Fingerprint, failures, fingerprints, needs_history
@@ -157,71 +157,104 @@ def _draw(located: Located, doc: Document, seed: int, version: Version, budgets:
                                    "widen the random ranges or relax the constraints")])
 
 
-# --- the grader's check -----------------------------------------------------------------
+class Keys:
+    """Each version's solved key, solved at most once: marking a class costs one solve per
+    version marked (and, with distinct_versions, one per earlier version, each once), never
+    one history per student."""
 
-@dataclass(frozen=True)
-class Verdict:
-    problem: str
-    name: str
-    ok: bool
-    detail: str
-    abs_err: float = float("nan")
-    rel_err: float = float("nan")
-    follows: bool = False  # wrong against the key, right from the student's own earlier values
+    def __init__(self, path: Path, seed: int = 0, budgets: Budgets = DEFAULT,
+                 located: Located | None = None) -> None:
+        self.path, self.seed, self.budgets = path, seed, budgets
+        self.located = located or load_file(path, budgets)
+        self.first = finish(self.located, None, budgets)
+        tries_fit(self.first, self.located, budgets)  # before any version is solved
+        self.history = needs_history(self.first)
+        self._solved: dict[int, tuple[Document, dict[str, Any]]] = {}
+        self._prints: list[dict[str, Fingerprint]] = []
+
+    def _solve(self, version: Version) -> tuple[Document, dict[str, Any]]:
+        if version.index not in self._solved:
+            doc = finish(self.located, (self.seed, version.index, 0), self.budgets)
+            doc, sols, _ = _draw(self.located, doc, self.seed, version, self.budgets,
+                                 self._prints[:version.index])
+            self._solved[version.index] = (doc, sols)
+        return self._solved[version.index]
+
+    def get(self, version: Version) -> tuple[Document, dict[str, Any]]:
+        if self.history:  # the versions before it, in order, each solved once
+            while len(self._prints) < version.index:
+                k = len(self._prints)
+                self._prints.append(fingerprints(*self._solve(Version(k, f"v{k + 1}"))))
+        return self._solve(version)
 
 
-def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rtol: float,
-                  atol: float, per_value: dict[str, tuple[float, float]] | None = None,
-                  tolerance: dict[str, dict[str, Any]] | None = None,
-                  follow: Any = None) -> list[Verdict]:
-    """Compare submitted {problem: {name: value}} with the key, value by value.
-    A value is right when |given - key| <= atol + rtol * |key| in every entry; with
-    `rounding: chain`, when it lies in the value's derived range (answers.json's
-    `tolerance`: low and high, entry by entry) unless --tol names the value."""
-    out = []
-    for pid, values in submitted.items():
-        if pid not in key:
-            out.append(Verdict(pid, "*", False, f"no problem '{pid}' in this exam"))
-            continue
-        if not isinstance(values, dict):
-            out.append(Verdict(pid, "*", False, "expected name: value pairs"))
-            continue
-        for name, given in values.items():
-            if name not in key[pid]:
-                out.append(Verdict(pid, name, False, f"no value '{name}' in problem {pid}"))
-                continue
-            r, a = (per_value or {}).get(f"{pid}.{name}", (per_value or {}).get(name, (rtol, atol)))
-            want = np.asarray(key[pid][name], dtype=float)
-            try:
-                got = np.asarray(given, dtype=float)
-            except (TypeError, ValueError):
-                out.append(Verdict(pid, name, False, "not a number or a matrix of numbers"))
-                continue
-            if not np.all(np.isfinite(got)):
-                out.append(Verdict(pid, name, False, "not a finite number (NaN or infinity)"))
-                continue
-            if got.size == want.size and got.shape != want.shape and got.size == 1:
-                got = got.reshape(want.shape)
-            if got.shape != want.shape:
-                out.append(Verdict(pid, name, False, f"shape {list(got.shape)}, expected {list(want.shape)}"))
-                continue
-            err = np.abs(got - want)
-            abs_err = float(err.max()) if err.size else 0.0
-            rel_err = float((err / np.maximum(np.abs(want), 1e-300)).max()) if err.size else 0.0
-            derived = (tolerance or {}).get(pid, {}).get(name)
-            named = f"{pid}.{name}" in (per_value or {}) or name in (per_value or {})
-            if derived is not None and not named:  # the range any rounding path reaches
-                ok = bool(np.all((got >= np.asarray(derived["low"], dtype=float))
-                                 & (got <= np.asarray(derived["high"], dtype=float))))
-            else:
-                ok = bool(np.all(err <= a + r * np.abs(want)))
-            detail = "right" if ok else f"off by {abs_err:.3g} (relative {rel_err:.3g})"
-            follows = False
-            if not ok and follow is not None:  # recomputed from the student's earlier values
-                mine = follow(pid, name, values)
-                if mine is not None and np.shape(mine) == got.shape:
-                    follows = bool(np.all(np.abs(got - mine) <= a + r * np.abs(mine)))
-                    if follows:
-                        detail += "; right from your own earlier values (follows through)"
-            out.append(Verdict(pid, name, ok, detail, abs_err, rel_err, follows))
-    return out
+VERSIONS_FILE = "versions.json"
+
+
+def record_batch(folder: Path, seed: int, versions: list[Version]) -> None:
+    """versions.json beside a batch: its seed and versions, so that `check` and `solve` know
+    which versions exist (a submission for a version never built is an error)."""
+    import json
+
+    with (folder / VERSIONS_FILE).open("w", encoding="utf-8") as fh:
+        json.dump({"seed": seed, "versions": [{"label": v.label, "index": v.index,
+                                                "student": v.student} for v in versions]},
+                  fh, indent=1)
+
+
+def built_batch(folder: Path) -> tuple[int, list[Version]] | None:
+    """(seed, versions) of the batch built into `folder` (output/<spec>/variants), if any."""
+    import json
+
+    f = folder / VERSIONS_FILE
+    try:
+        check_input_file(f, "batch record", 10_000_000)
+        data = json.loads(f.read_text(encoding="utf-8"))
+        return int(data["seed"]), [Version(int(v["index"]), str(v["label"]), str(v["student"]))
+                                   for v in data["versions"]]
+    except (SpecError, OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def version_named(text: str, versions: list[Version]) -> Version | None:
+    """The version a submission or --variant names: its label (v07, a roster id) or its number
+    (7, v7, 07), among the versions built."""
+    t = text.strip()
+    for v in versions:
+        if v.label == t:
+            return v
+    m = re.fullmatch(r"[vV]?0*([1-9][0-9]{0,5})", t, flags=re.ASCII)
+    if m:
+        k = int(m.group(1)) - 1
+        return next((v for v in versions if v.index == k and re.fullmatch(
+            r"v\d+", v.label)), None)
+    return None
+
+
+def marking_versions(spec: Path, located: Located, seed: int | None, count: int | None,
+                     roster: Path | None, batch_folder: Path
+                     ) -> tuple[int, list[Version] | None]:
+    """The seed and the versions submissions may name: the roster's (--roster), the first
+    `count` (--variants), or those of the batch built into batch_folder (versions.json);
+    None for a spec without random values, whose every version is the same exam (any name
+    is marked against it). A seed that differs from the built batch's, or random values
+    with no batch known, is a located error."""
+    batch = built_batch(batch_folder)
+    if batch is not None and seed is not None and seed != batch[0]:
+        raise SpecError([Issue(str(batch_folder / VERSIONS_FILE), None, None,
+                               f"the versions in {batch_folder} were built with --seed "
+                               f"{batch[0]}, not {seed}", f"check with --seed {batch[0]}, as "
+                               "the versions handed out")])
+    seed = seed if seed is not None else batch[0] if batch is not None else 0
+    if roster is not None:
+        return seed, from_roster(roster)
+    if count is not None:
+        return seed, numbered(count)
+    if batch is not None:
+        return seed, batch[1]
+    if not has_random(located.data):
+        return seed, None
+    raise SpecError([Issue(str(spec), None, None, "which versions were handed out? this spec "
+                           f"has random values and no batch was found in {batch_folder}",
+                           "give --variants N (as built) or --roster, or -o the folder the "
+                           "batch was built into")])

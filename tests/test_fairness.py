@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -136,7 +137,11 @@ def test_summary_and_grid_agree_with_the_answers(batch):
         assert int(r["versions"]) == 6
     grid = list(csv.DictReader((folder / "grid.csv").open()))
     assert [g["version"] for g in grid] == list(answers)
-    for g in grid:
-        want = " ".join(shown(float(x)) for x in np.ravel(answers[g["version"]]["problems"]["p"]["yhat"]))
-        assert g["p.yhat"].replace(";", "") .split() == want.split()
+    for g in grid:  # one column per entry, each a plain number a spreadsheet reads
+        yhat = np.asarray(answers[g["version"]]["problems"]["p"]["yhat"])
+        for idx in np.ndindex(yhat.shape):
+            cell = g["p.yhat" + "".join(f"[{i}]" for i in idx)]
+            assert float(cell) == float(shown(float(yhat[idx]))), (cell, yhat[idx])
+        assert all(re.fullmatch(r"-?\d+(\.\d+)?(E-?\d+)?", v) for k, v in g.items()
+                   if k.startswith("p.")), g
     assert (folder / "grid.tex").read_text().count(r"\midrule") >= 6

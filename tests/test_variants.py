@@ -59,7 +59,7 @@ def test_each_versions_answers_equal_solve_json(batch):
     combined = json.loads((batch / "answers.json").read_text())
     for k in range(1, 5):
         label = f"v{k:02d}"
-        r = run("solve", str(SPEC), "--json", "--variant", str(k), "--seed", "2026")
+        r = run("solve", str(SPEC), "--json", "--variant", str(k), "-o", str(batch.parents[1]))
         solved = json.loads(r.stdout)
         assert json.loads((batch / label / "answers.json").read_text()) == solved
         assert combined[label]["problems"] == solved["problems"]
@@ -131,27 +131,34 @@ def test_roster_names_are_typeset(tmp_path):
     assert [v.student for v in from_roster(roster)] == ["Zoë O'Brien & Co_1 #5 %", "José Müller {x} ~ ^"]
 
 
+BUILT = ("--variants", "40", "--seed", "2026")  # the batch the versions came from
+
+
 def test_check_marks_right_and_wrong(tmp_path):
-    key = json.loads(run("solve", str(SPEC), "--json", "--variant", "17", "--seed", "2026").stdout)
+    key = json.loads(run("solve", str(SPEC), "--json", "--variant", "17", *BUILT).stdout)
     p2 = key["problems"]["p2"]
     ans = tmp_path / "answers.yaml"
     rounded = {"Z1": np.round(p2["Z1"], 4).tolist(), "loss": round(p2["loss"], 4),
                "dW1": [[float(f"{x:.4g}") for x in row] for row in p2["dW1"]]}
     ans.write_text(json.dumps({"p2": rounded}))
-    r = run("check", str(SPEC), str(ans), "--variant", "17", "--seed", "2026")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "3 of 3 right" in r.stdout
+    r = run("check", str(SPEC), str(ans), "--variant", "17", *BUILT)
+    # loss is right but not asked; the asked values not given count as missing (0 points):
+    # p1's XW1 and out, p2's Z1, H1, yhat, loss_per_sample, dW1
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "2 of 7 right" in r.stdout and "right  p2.loss" in r.stdout
+    assert all(f"missing p{n}: missing" in r.stdout
+               for n in ("1.XW1", "1.out", "2.H1", "2.yhat", "2.loss_per_sample"))
     wrong = dict(rounded)
     wrong["dW1"] = [row[:] for row in rounded["dW1"]]
     wrong["dW1"][1][2] *= 1.05
     ans.write_text(json.dumps({"p2": wrong}))
-    r = run("check", str(SPEC), str(ans), "--variant", "17", "--seed", "2026")
+    r = run("check", str(SPEC), str(ans), "--variant", "17", *BUILT)
     assert r.returncode == 1
     assert "WRONG  p2.dW1: off by" in r.stdout and "right  p2.Z1" in r.stdout
-    assert "2 of 3 right" in r.stdout
+    assert "1 of 7 right" in r.stdout
     # the same answers are wrong for another student's version
-    r = run("check", str(SPEC), str(ans), "--variant", "18", "--seed", "2026")
-    assert r.returncode == 1 and "0 of 3 right" in r.stdout
+    r = run("check", str(SPEC), str(ans), "--variant", "18", *BUILT)
+    assert r.returncode == 1 and "0 of 7 right" in r.stdout
 
 
 @pytest.mark.parametrize("bad", [".nan", "-.inf", "[[1, .nan, 2]]",
@@ -159,12 +166,13 @@ def test_check_marks_right_and_wrong(tmp_path):
 def test_check_says_a_nan_or_infinite_answer_is_not_a_number(tmp_path, bad):
     ans = tmp_path / "answers.yaml"
     ans.write_text(f"p2:\n  Z1: {bad}\n")
-    r = run("check", str(SPEC), str(ans), "--variant", "17", "--seed", "2026")
+    r = run("check", str(SPEC), str(ans), "--variant", "17", *BUILT)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "WRONG  p2.Z1: not a finite number" in r.stdout, r.stdout
-    r = run("check", str(SPEC), str(ans), "--variant", "17", "--seed", "2026", "--json")
+    r = run("check", str(SPEC), str(ans), "--variant", "17", *BUILT, "--json")
     verdict = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
-    assert [v["status"] for v in verdict["values"]] == ["WRONG"]
+    assert [v["status"] for v in verdict["values"] if v["value"] == "Z1"] == ["WRONG"]
+    assert {v["status"] for v in verdict["values"] if v["value"] != "Z1"} == {"missing"}
 
 
 FLAKY = """

@@ -86,11 +86,14 @@ def _data(s: NetworkSetup, spec_data: Any) -> list[str]:
 
 def script(s: NetworkSetup, spec_data: Any, source: str) -> str:
     L = s.depth
-    lines = [f'"""{source}, problem {s.id}: written by `nnreport code`.',
-             "",
-             "Reproduces nnreport's numbers for this problem with NumPy alone and prints the",
-             'loss at the start of every epoch, then the final loss."""', "",
-             "import numpy as np", ""]
+    # Strings from outside (the spec's file name, ids) reach the script only through repr():
+    # a name holding quotes, a docstring's end or a newline stays inside its string literal.
+    lines = ['"""Written by `nnreport code`: reproduces nnreport\'s numbers for one problem with',
+             "NumPy alone and prints the loss at the start of every epoch, then the final loss.",
+             '"""', "",
+             "import numpy as np", "",
+             f"SPEC = {str(source)!r}",
+             f"PROBLEM = {str(s.id)!r}", ""]
     lines += _data(s, spec_data)
     lines += ["", "# initial parameters (rows layout: W is inputs x outputs)"]
     lines += _init(s)

@@ -90,6 +90,20 @@ def fmt(x: float, digits: int = 4) -> str:
     return fmt_decimal(true_decimal(x), digits)
 
 
+def fmt_plain(x: float, digits: int = 4) -> str:
+    """One number as `fmt` prints it, in the plain form a spreadsheet or a program reads:
+    2.346E-4 for 2.346 \\times 10^{-4}; NaN and infinities as nan, inf, -inf."""
+    x = float(x)
+    if not math.isfinite(x):
+        return repr(x)
+    t = fmt(x, digits)
+    if "10^{" not in t:
+        return t
+    mant, _, exp = t.rpartition("10^{")
+    mant = mant.replace(r" \times ", "").strip() or "1"
+    return f"{'-1' if mant == '-' else mant}E{exp.rstrip('}')}"
+
+
 def _needs_sci(d: Decimal, digits: int) -> bool:
     return "10^{" in fmt_decimal(d, digits)
 
