@@ -22,7 +22,7 @@ from . import csvout
 from .build import BuildOptions, _kinds, answers_of, write_documents
 from .compile import compile_tex, tex_available
 from .constraints import needs_history
-from .errors import NNReportError
+from .errors import CompileError, NNReportError
 from .gradebook import grid_csv, grid_tex, summary_csv
 from .jsonout import write_json
 from .lms import feedback_of, given_of
@@ -135,18 +135,23 @@ def lms_exports(doc: Any, rows: list[dict[str, Any]], names: list[tuple[str, str
         (stage / "canvas-qti.zip").write_bytes(canvas_zip(doc.spec.title, rows, names))
 
 
-def _gradebook(doc: Any, rows: list[dict[str, Any]], stage: Path, opts: BuildOptions) -> None:
+def _gradebook(doc: Any, rows: list[dict[str, Any]], stage: Path, opts: BuildOptions) -> str:
     """summary.csv (the spread of each asked answer) and the grading grid (csv and PDF)."""
     summary_csv(doc, rows, stage / "summary.csv")
     names = grid_csv(doc, rows, stage / "grid.csv")
     if not rows:
-        return
+        return ""
     lms_exports(doc, rows, names, stage, opts)
     tex = grid_tex(doc, rows, names)
     (stage / "grid.tex").write_text(tex, encoding="utf-8")
     if opts.pdf and tex_available():
-        (stage / "grid.pdf").write_bytes(compile_tex(tex, "grid", budgets=opts.budgets,
-                                                     workdir=stage).pdf)
+        try:
+            (stage / "grid.pdf").write_bytes(compile_tex(tex, "grid", budgets=opts.budgets,
+                                                         workdir=stage).pdf)
+        except CompileError as e:  # the versions stand; the grid's .tex and log are kept
+            (stage / "grid.log").write_text(getattr(e, "log", ""), encoding="utf-8")
+            return f"{e} (kept: grid.tex and grid.log)"
+    return ""
 
 
 def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
@@ -211,7 +216,10 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
             write_json({r["label"]: {"student": r["student"], **r["answers"]} for r in ordered}, fh)
         _answers_csv(ordered, stage / "answers.csv")
         record_batch(stage, seed, [v for v in versions if v.label in rows])
-        _gradebook(first, ordered, stage, opts)
+        grid_error = _gradebook(first, ordered, stage, opts)
+        if grid_error:
+            result.failed["grid.pdf"] = grid_error  # no roster id holds a "."
+            result.exit_code = max(result.exit_code, CompileError.exit_code)
         if opts.pdf and tex_available() and ordered and "key" in _kinds("exam", opts.kinds):
             _combined_key(stage, name, order)
         swap_folder(stage, final)  # the previous batch is replaced only now, as a whole

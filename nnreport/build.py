@@ -72,8 +72,10 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         from .document.figures import make_figures
 
         figures, files = make_figures(doc, solutions, stage, cache=cache)
-        if (opts.pdf or "html" in opts.formats) and opts.externalize and tex_available():
-            # diagrams drawn once, as PDFs (HTML pages show them as SVG)
+        html = "html" in opts.formats
+        if (opts.pdf or html) and (opts.externalize or html) and tex_available():
+            # diagrams drawn once, as PDFs (HTML pages show them as SVG, so a batch's
+            # versions, which keep diagrams inline in the PDF, draw them too for HTML)
             files.update(externalize(figures, stage, cache, opts.budgets))
     with (stage / "answers.json").open("w", encoding="utf-8") as fh:  # streamed from the arrays
         write_json(answers_of(doc, solutions, raw=True), fh)

@@ -106,6 +106,15 @@ def _keys(spec: Path, output: Path, seed: int | None, count: int | None,
         raise  # not reached
 
 
+def _spec_problems(spec: Path, budgets: Budgets) -> list[Any]:
+    """The spec's problems (ids), or exit with its located error."""
+    try:
+        return list(load(spec, budgets).document.spec.problems)
+    except NNReportError as e:
+        _fail(e)
+        raise  # not reached
+
+
 def _one_version(text: str, versions: Any) -> Any:
     from .variants import Version, version_named
 
@@ -226,7 +235,7 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
                 click.echo(f"{res.folder}: {len(res.done)} versions in {res.seconds:.1f} s "
                            f"({rate:.1f} per minute), {len(res.failed)} failed")
                 for label, msg in res.failed.items():
-                    click.echo(f"version {label} failed: {msg}", err=True)
+                    click.echo(f"{'' if '.' in label else 'version '}{label} failed: {msg}", err=True)
                 code = code or res.exit_code
                 continue
             for path in run_build(spec, opts):
@@ -255,6 +264,8 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
                    "right that way 'follows through' and earns --credit of its points.")
 @click.option("--credit", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Share of a value's points for a follow-through.")
+@click.option("--problem", "problems", multiple=True, metavar="ID",
+              help="Mark only this problem (repeatable) [every problem].")
 @click.option("--json", "as_json", is_flag=True, help="The verdicts as JSON on stdout.")
 @click.option("--grades", type=click.Path(dir_okay=False, path_type=Path),
               help="With a folder or CSV of submissions: where the grades CSV goes "
@@ -262,8 +273,9 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @budget_option
 def check(spec: Path, answers: Path, variant: str | None, count: int | None,
           roster: Path | None, seed: int | None, output: Path, rtol: float, atol: float,
-          tols: tuple[str, ...], follow_through: bool, credit: float, as_json: bool,
-          grades: Path | None, budgets: Budgets) -> None:
+          tols: tuple[str, ...], follow_through: bool, credit: float,
+          problems: tuple[str, ...], as_json: bool, grades: Path | None,
+          budgets: Budgets) -> None:
     """Mark a student's submitted values against the key of their version.
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
@@ -286,7 +298,12 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
             per_value[name.strip()] = (float(r), float(a) if a else atol)
         except ValueError:
             raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
-    rules = Rules(rtol, atol, per_value, follow_through, credit)
+    rules = Rules(rtol, atol, per_value, follow_through, credit, problems)
+    ids = [p.id for p in _spec_problems(spec, budgets)] if problems else []
+    for pid in problems:
+        if pid not in ids:
+            raise click.BadParameter(f"no problem '{pid}' in {spec} (problems: "
+                                     f"{', '.join(ids)})", param_hint="--problem")
     if answers.is_dir() or answers.suffix.lower() == ".csv":  # a class: grades CSV
         if variant is not None:
             raise click.BadParameter("a class's files name their versions; leave --variant "

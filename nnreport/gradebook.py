@@ -106,7 +106,10 @@ def grid_tex(doc: Document, rows: list[dict[str, Any]], names: list[tuple[str, s
             body.append(" & ".join(line) + r" \\ \midrule")
         tables.append(rf"\begin{{longtable}}{{{'l' * (len(chunk) + 1)}}}\toprule {head}\midrule"
                       r"\endhead" + "\n" + "\n".join(body) + "\n\\end{longtable}")
-    return (r"\documentclass{article}\usepackage[landscape,margin=1cm]{geometry}"
-            r"\usepackage{amsmath,booktabs,longtable}\pagestyle{plain}\begin{document}"
+    # the fonts of the key (T1, Latin Modern): a roster name holds any character the key
+    # prints (spec/texsafe.py's table was measured with these), e.g. $ from TS1 at 7 pt
+    return (r"\documentclass{article}\usepackage[T1]{fontenc}\usepackage[utf8]{inputenc}"
+            r"\usepackage{lmodern}\usepackage[landscape,margin=1cm]{geometry}"
+            r"\usepackage{amsmath,amssymb,booktabs,longtable}\pagestyle{plain}\begin{document}"
             rf"{{\large\bfseries {escape(doc.spec.title)} --- grading grid}}\par\medskip"
             "\n\\scriptsize\n" + "\n".join(tables) + "\n\\end{document}\n")

@@ -29,6 +29,7 @@ class Rules:
     per_value: dict[str, tuple[float, float]] = field(default_factory=dict)
     follow_through: bool = False
     credit: float = 0.5
+    problems: tuple[str, ...] = ()  # mark only these problems (all when empty)
 
 
 @dataclass(frozen=True)
@@ -155,11 +156,14 @@ def mark(doc: Any, solutions: dict[str, Any], submitted: dict[str, Any],
         def follow(pid: str, name: str, values: dict[str, Any]) -> Any:
             return recomputed(setups[pid], solutions[pid], values, name)
 
+    asked_list = [(p, n) for p, n in asked_values(doc, key)
+                  if not rules.problems or p in rules.problems]
+    if rules.problems:
+        submitted = {p: v for p, v in submitted.items() if str(p) in rules.problems}
     verdicts = check_answers(key["problems"], submitted, rules.rtol, rules.atol,
-                             rules.per_value, key.get("tolerance"), follow,
-                             asked_values(doc, key))
+                             rules.per_value, key.get("tolerance"), follow, asked_list)
     worth = points_of(doc, solutions)
-    asked = set(asked_values(doc, key))
+    asked = set(asked_list)
     rows = []
     for v in verdicts:
         full = worth.get((v.problem, v.name), 0.0)

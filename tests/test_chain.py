@@ -64,10 +64,10 @@ def test_full_and_chain_differ_in_the_fourth_digit_and_both_pass(tmp_path):
     assert ans["problems"]["e"]["c"] == pytest.approx(7 * 2 ** 0.5)   # 9.89949...
     assert ans["chain"]["e"]["b"] == 1.414
     assert ans["chain"]["e"]["c"] == pytest.approx(9.898, abs=1e-12)   # 1.414 * 7
-    for ok in (9.899, 9.898, 7 * 2 ** 0.5):
-        assert check(spec, tmp_path, {"e": {"c": ok}}).returncode == 0, ok
+    for ok in (9.899, 9.898, 7 * 2 ** 0.5):  # b is asked too: every asked value counts
+        assert check(spec, tmp_path, {"e": {"b": 1.414, "c": ok}}).returncode == 0, ok
     for bad in (9.897, 9.901):   # one unit past the chain value; two past the full one
-        r = check(spec, tmp_path, {"e": {"c": bad}})
+        r = check(spec, tmp_path, {"e": {"b": 1.414, "c": bad}})
         assert r.returncode == 1 and "WRONG" in r.stdout, bad
 
 
@@ -154,7 +154,7 @@ def test_follow_through_credits_a_right_method_on_a_wrong_earlier_value(tmp_path
     answers = {"n": {"Z1": [[0, 0], [0, 0]], "H1": [[0, 0], [0, 0]]}}
     (tmp_path / "a.yaml").write_text(json.dumps(answers))
     r = subprocess.run(argv + ["--follow-through", "--json"], capture_output=True, text=True)
-    assert [v["status"] for v in json.loads(r.stdout)["values"]] == ["WRONG", "WRONG"]
+    assert [v["status"] for v in json.loads(r.stdout)["values"]] == ["WRONG", "WRONG", "missing"]
 
 
 def test_a_class_folder_is_marked_into_a_grades_csv(tmp_path):
@@ -176,6 +176,9 @@ def test_a_class_folder_is_marked_into_a_grades_csv(tmp_path):
     got = {(x["version"], x["value"]): (x["status"], float(x["points"])) for x in rows}
     assert got[("v01", "Z1")] == ("right", 2.0) and got[("v02", "Z1")] == ("WRONG", 0.0)
     assert got[("v01", "total")][1] == 2.0 and got[("v02", "total")][1] == 0.0
+    # H1 and yhat were not handed in: missing, 0 of their points; totals out of the exam's 6
+    assert got[("v01", "H1")] == ("missing", 0.0) and got[("v01", "yhat")] == ("missing", 0.0)
+    assert {float(x["of"]) for x in rows if x["value"] == "total"} == {6.0}
     # the same class as a CSV laid out as answers.csv
     with (tmp_path / "class.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -193,10 +196,11 @@ def test_the_readme_follow_through_example_runs_as_shown():
     from conftest import ROOT
 
     r = subprocess.run([sys.executable, "-m", "nnreport", "check", "problems/exam2.yaml",
-                        "examples/exam2-wrong-z1.yaml", "--follow-through"], cwd=ROOT,
+                        "examples/exam2-wrong-z1.yaml", "--follow-through", "--problem", "p2"],
+                       cwd=ROOT,
                        capture_output=True, text=True)
     readme = (ROOT / "README.md").read_text()
     assert r.returncode == 1
     for line in r.stdout.strip().splitlines():
         assert line in readme, line
-    assert "follows p2.H1" in r.stdout and "4 of 8 points" in r.stdout
+    assert "follows p2.H1" in r.stdout and "4 of 20 points" in r.stdout

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from ..spec.cost import CHAIN_PATHS as PATHS
 from ..spec.setups import ExpressionSetup, NetworkSetup
 from .functions import ACTIVATIONS
 
 Array = np.ndarray
 Rounder = Callable[[str, Array], Array]
-PATHS = 48
 
 
 def round_half_up(x: float, digits: int) -> float:

@@ -14,6 +14,9 @@ from ..budgets import Budgets
 
 STEP_WORK = 30_000       # one optimiser step of a small network: ~100 us of Python
 TRY_WORK = 500_000       # drawing, validating and resolving one version: ~1.4 ms
+CHAIN_PATHS = 48         # rounding: chain's random rounding paths (engine/chain.py), besides
+                         # the full and the chain path; each rounds every worked number
+                         # (~1.8 us an entry), so chain_entries bounds paths x numbers
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,12 @@ class NetworkCost:
     activations: int     # samples x (inputs + every layer's units): one pass over all data
     answers: int         # numbers in this problem's answers (the JSON contract)
     per_sample: bool     # per-sample gradients kept (they take at most half answer_entries)
+    worked: int = 0      # numbers of the worked step (what rounding: chain recomputes per path)
+
+    @property
+    def chain_entries(self) -> int:
+        """Numbers rounding: chain computes: the worked step along every path."""
+        return (CHAIN_PATHS + 2) * self.worked
 
     @property
     def work(self) -> float:
@@ -49,9 +58,10 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                + samples                               # epoch 1's batches (sample rows)
                + (P + 1 if B < min(batch_size, samples) else 0)  # the whole batch's gradient
                + epochs + samples * units[-1] + 2)  # history, yhat_final, loss/accuracy final
-    return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,
+    worked = 4 * B * hidden_and_out + 2 * B + B * P + 12 * P  # forward, backward, per
+    return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,  # sample, state
                        train_steps=epochs * batches, activations=samples * sum(units),
-                       answers=answers, per_sample=per_sample)
+                       answers=answers, per_sample=per_sample, worked=worked)
 
 
 def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int,

@@ -160,6 +160,15 @@ class Data(Strict):
         return None if v is None else _one_of(
             v, ("moons", "circles", "blobs", "classification", "random"), "generator")
 
+    @field_validator("csv")
+    @classmethod
+    def _c(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in v)
+                              or len(v) > 255):
+            raise ValueError("a csv path is a file name relative to the spec (at most 255 "
+                             "characters, no control characters such as a null byte)")
+        return v
+
     @field_validator("load", mode="before")
     @classmethod
     def _l(cls, v: Any) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 from ..budgets import DEFAULT, Budgets
 from ..errors import Issue, SpecError
 from . import expr as exprlang
-from .cost import STEP_WORK, NetworkCost, network_cost, over_budget
+from .cost import CHAIN_PATHS, STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
 from .models import Fill, Problem, Spec, suggest
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
@@ -105,6 +105,8 @@ class _Checker:
         self.answers = 0
         self.trained = (0.0, 0)  # training work and optimiser steps
         self.flops = 0.0
+        self.runs = 0  # experiment runs
+        self.chained = 0  # numbers rounding: chain computes over its paths
 
     def answer_room(self, at: tuple[Any, ...], pid: str, count: int) -> bool:
         """Add a problem's answer count; a located issue once the spec's total passes it."""
@@ -113,6 +115,18 @@ class _Checker:
             return True
         self.add(at, f"problem '{pid}' brings the answers to {self.answers:,} numbers",
                  self.budgets.hint("answer_entries"))
+        return False
+
+    def chain_room(self, at: tuple[Any, ...], pid: str, count: int) -> bool:
+        """rounding: chain recomputes the worked step along every rounding path."""
+        self.chained += count
+        if self.chained <= self.budgets.chain_entries:
+            return True
+        self.add(at + (("rounding",) if "rounding" in self.doc.data["problems"][at[1]] else ()),
+                 f"rounding: chain works problem '{pid}' {CHAIN_PATHS + 2} times (its rounding "
+                 f"paths), {count:,} numbers" + (f" ({self.chained:,} in the spec)"
+                                                 if self.chained != count else ""),
+                 self.budgets.hint("chain_entries"))
         return False
 
     def add(self, path: tuple[Any, ...], message: str, hint: str = "", key: bool = False) -> None:
@@ -160,7 +174,7 @@ class _Checker:
         bs = p.train.batch_size or m
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples)
-        if not self.network_budgets(p, at, cost, m):
+        if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = True
         if Y.shape[1] != units[-1]:
@@ -282,7 +296,17 @@ class _Checker:
 
     def experiments(self, p: Problem, i: int, spec: Spec, base: NetworkSetup) -> NetworkSetup | None:
         """Each run of each experiment group as its own setup, from the base's initial weights
-        (when its shapes are the base's): runs differ only in what they name."""
+        (when its shapes are the base's): runs differ only in what they name. Each run costs
+        its training (counted like any problem's) and its figures and table rows: the
+        experiment_runs budget bounds them, counted over the spec before anything runs."""
+        count = sum(len(r) for r in p.experiments.values())
+        self.runs += count
+        if self.runs > self.budgets.experiment_runs:
+            self.add(("problems", i, "experiments"), f"{count:,} experiment runs in "
+                     f"{len(p.experiments):,} groups" + (f" ({self.runs:,} in the spec)"
+                                                         if self.runs != count else ""),
+                     self.budgets.hint("experiment_runs"))
+            return None
         runs = []
         for group, name, k, q in experiment_problems(self.doc.data["problems"][i], p):
             at = ("problems", i, "experiments", group, k)
@@ -303,8 +327,12 @@ class _Checker:
                      "give every run its own name: placeholders name runs")
         return replace(base, experiments=tuple(runs))
 
-    def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: NetworkCost, m: int) -> bool:
-        """Memory and time of training, from the shapes, before any parameter is drawn."""
+    def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: NetworkCost, m: int,
+                        chain: bool = False) -> bool:
+        """Memory and time of training (and of the rounded chain's paths), from the shapes,
+        before any parameter is drawn."""
+        if chain and not self.chain_room(at, p.id, cost.chain_entries):
+            return False
         raw = self.doc.data["problems"][at[1]]
         train = at + (("train",) if isinstance(raw, dict) and "train" in raw else ())
         epochs = train + (("epochs",) if train != at and "epochs" in raw["train"] else ())
@@ -393,6 +421,17 @@ class _Checker:
         spent, self.flops = self.flops, cost.flops
         if not ok or not self.answer_room(at + ("compute",), p.id, answers):
             return None
+        if (p.rounding or spec.rounding) == "chain":
+            # every path evaluates the steps again: their work counts once per path
+            self.flops += (CHAIN_PATHS + 1) * (cost.flops - spent)
+            if self.flops > b.compute_flops:
+                self.add(at + ("compute",), f"rounding: chain evaluates the compute steps "
+                         f"{CHAIN_PATHS + 2} times (its rounding paths), about "
+                         f"{(CHAIN_PATHS + 2) * (cost.flops - spent):.3g} multiply-adds",
+                         b.hint("compute_flops"))
+                return None
+            if not self.chain_room(at, p.id, (CHAIN_PATHS + 2) * answers):
+                return None
         return ExpressionSetup(id=p.id, title=p.title, text=p.text,
                                layout=p.layout or spec.layout, digits=p.digits or spec.digits,
                                given=given, steps=tuple(steps), names=dict(p.names),

@@ -154,6 +154,8 @@ MATH_HINT = ("math may use Greek letters, operators, relations, \\frac, \\sqrt, 
              "accents, fonts, \\text{...}, spacing, dots, delimiters and matrix environments: "
              "the full list is in docs/spec.md (Math in prose)")
 MATH_MAX = 2000  # characters of one formula
+MATH_DEPTH = 20  # braces and environments nested in one formula (the HTML path parses them
+                 # recursively; no hand-written formula comes near)
 
 _TOKEN = re.compile(r"\\(?:([A-Za-z]+)|(.))|([{}%#&$])|(\^\^)", re.S)
 _ENV_ARG = re.compile(r"\s*\{([A-Za-z*]+)\}")
@@ -201,6 +203,9 @@ def math_flaws(src: str, base: int = 0) -> list[Flaw]:
                                 "allowed environments: " + ", ".join(MATH_ENVIRONMENTS)))
             elif name == "begin":
                 envs.append((env, depth))
+                if depth + len(envs) == MATH_DEPTH + 1:
+                    out.append(Flaw(at, m.group(0), f"environments nested more than "
+                                    f"{MATH_DEPTH} deep in math", "split the formula"))
                 if arg and env == "array" and not _ARRAY_COLS.match(src, arg.end()):
                     # not @{...}, >{...} or *{1000000}{c}: plain columns only
                     out.append(Flaw(at, m.group(0), "array columns may be only l, c, r and |",
@@ -219,6 +224,9 @@ def math_flaws(src: str, base: int = 0) -> list[Flaw]:
                             _suggest(name) + MATH_HINT))
         elif char == "{":
             depth += 1
+            if depth + len(envs) == MATH_DEPTH + 1:
+                out.append(Flaw(at, "{", f"braces nested more than {MATH_DEPTH} deep in math",
+                                "split the formula"))
         elif char == "}":
             depth -= 1
             if depth < 0:
