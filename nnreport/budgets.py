@@ -28,7 +28,7 @@ class Budgets:
     answer_entries: int = 10_000_000     # numbers in the answers of a spec (solve --json)
     variant_work: float = 2e10           # max_tries x the work of one version
     experiment_runs: int = 64            # experiment runs of a spec (each trains, plots, tabulates)
-    chain_entries: int = 20_000_000      # rounding: chain's paths x the worked step's numbers
+    chain_entries: int = 10_000_000      # rounding: chain's paths x the worked step's numbers
     tex_seconds: float = 0.0             # TeX run time; 0: scaled to the document's size
     pages: int = 500                     # pages of one PDF
     output_bytes: int = 200_000_000      # bytes of one file TeX writes

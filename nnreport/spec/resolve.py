@@ -122,7 +122,9 @@ class _Checker:
         self.chained += count
         if self.chained <= self.budgets.chain_entries:
             return True
-        self.add(at + (("rounding",) if "rounding" in self.doc.data["problems"][at[1]] else ()),
+        where = (at + ("rounding",) if "rounding" in self.doc.data["problems"][at[1]] else
+                 ("rounding",) if "rounding" in self.doc.data else at)
+        self.add(where,
                  f"rounding: chain works problem '{pid}' {CHAIN_PATHS + 2} times (its rounding "
                  f"paths), {count:,} numbers" + (f" ({self.chained:,} in the spec)"
                                                  if self.chained != count else ""),
