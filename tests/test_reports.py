@@ -162,7 +162,7 @@ def test_the_code_appendix_is_the_script_and_file_names_stay_out_of_it(tmp_path)
     odd.write_text(spec.read_text())
     build(odd, BuildOptions(output=tmp_path / "o2", pdf=False))
     (out,) = (tmp_path / "o2").glob("*/*-report.tex")
-    assert out.read_text().count("\\end{verbatim}") == 1 and "the spec, problem d" in out.read_text()
+    assert out.read_text().count("\\end{verbatim}") == 1 and "SPEC = 'the spec'" in out.read_text()
 
 
 def _runs(name):
