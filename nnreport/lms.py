@@ -6,65 +6,89 @@
 - Canvas QTI 1.2 (`--format canvas` -> canvas-qti.zip: imsmanifest.xml and one assessment):
   one numerical question per entry, with an explicit accepted range.
 
-Each entry's accepted range is the derived one of `rounding: chain` (engine/chain.py) or, for
-`full`, one unit either side in the last printed digit. A value whose entries are tiny or huge
-is asked in units of a power of ten that the prompt states ("in units of 10^-5"), so no LMS
-has to compare numbers below 1e-4."""
+The LMS asks the values the question sheet grades (grading.points_of), each entry worth its
+value's points divided by its entries. The accepted ranges, the digits written, the powers of
+ten and the weights are lmsnumbers.py's. What the importers do with each field, from their
+source code, is in docs/lms.md."""
 
 from __future__ import annotations
 
 import html
 import io
-import math
 import re
 import zipfile
+from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from .lmsnumbers import (
+    canvas_bounds,
+    canvas_scale,
+    entry_points,
+    moodle_pair,
+    moodle_scale,
+    ranges,
+    scaled,
+    text,
+    weights,
+)
 from .render.numbers import fmt
 
 Row = dict[str, Any]
+Names = list[tuple[str, str, int]]
+
+# Moodle's Cloze parser (question/type/multianswer/questiontype.php) runs on the raw HTML and
+# starts a sub-question only at a literal "{"; "{#n}" is its placeholder. As character
+# references the browser and MathJax still see the characters, the parser does not.
+_CLOZE = {"{": "&#123;", "}": "&#125;", "#": "&#35;", "~": "&#126;"}
 
 
-def scale_of(a: np.ndarray) -> int:
-    """The power of ten a value is asked in: 0 unless its largest entry is below 0.01 or
-    at least 10^5."""
-    top = float(np.max(np.abs(a))) if a.size else 0.0
-    if top == 0 or 1e-2 <= top < 1e5:
-        return 0
-    return int(math.floor(math.log10(top)))
+def cloze_safe(markup: str) -> str:
+    """HTML in which Moodle's Cloze parser finds no sub-question and no placeholder: every
+    brace, ~ and # that is not part of a character reference becomes one."""
+    return re.sub(r"[{}~]|(?<!&)#", lambda m: _CLOZE[m.group()], markup)
 
 
-def entries(row: Row, pid: str, name: str, digits: int) -> tuple[int, list[tuple[tuple[int, ...], float, float, float]]]:
-    """(power of ten, [(index, value, low, high)]) of one asked value, in the asked units."""
-    v = np.atleast_1d(np.asarray(row["answers"]["problems"][pid][name], dtype=float))
-    tol = row["answers"].get("tolerance", {}).get(pid, {}).get(name)
-    if tol is not None:
-        lo = np.atleast_1d(np.asarray(tol["low"], dtype=float)).reshape(v.shape)
-        hi = np.atleast_1d(np.asarray(tol["high"], dtype=float)).reshape(v.shape)
-    else:
-        with np.errstate(divide="ignore"):
-            e = np.floor(np.log10(np.where(v != 0, np.abs(v), 1.0)))
-        u = np.where(v != 0, 10.0 ** (e - digits + 1), 10.0 ** (-digits))
-        lo, hi = v - u, v + u
-    k = scale_of(v)
-    f = 10.0 ** -k
-    return k, [(idx, float(v[idx]) * f, float(lo[idx]) * f, float(hi[idx]) * f)
-               for idx in np.ndindex(v.shape)]
+class Box(str):
+    """A Cloze sub-question of ours: the one piece of question text not made cloze_safe."""
 
 
-def _wide(x: float) -> float:
-    """A tolerance at 3 significant digits, rounded up (never narrower than derived)."""
-    if x <= 0:
-        return 0.0
-    e = math.floor(math.log10(x)) - 2
-    return math.ceil(x / 10.0**e) * 10.0**e
+def cloze_text(pieces: list[str]) -> str:
+    """The question text: our boxes as they are, everything else cloze_safe."""
+    return "".join(p if isinstance(p, Box) else cloze_safe(p) for p in pieces)
+
+
+def category_name(name: str) -> str:
+    """One level of a Moodle category path (question/format.php assemble_category_path): a
+    "/" is written "//", a name starting or ending in "/" is padded with a space (Moodle trims
+    it). A level named "top" would be skipped on import, so it gets a suffix."""
+    s = name.strip()
+    if s in ("", "top"):
+        s = (s + " exam").strip()
+    s = s.replace("/", "//")
+    return (" " if s.startswith("/") else "") + s + (" " if s.endswith("/") else "")
+
+
+def _cdata(s: str) -> str:
+    return "<![CDATA[" + s.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def asked(row: Row, names: Names) -> Names:
+    """The values the LMS asks: those the question sheet gives points."""
+    pts = row.get("points", {})
+    return [(p, n, d) for p, n, d in names if pts.get(p, {}).get(n, 0) > 0]
 
 
 def _label(name: str, k: int) -> str:
     return name + (f" (in units of 10^{k})" if k else "")
+
+
+def _number_html(x: float, digits: int) -> str:
+    t = fmt(x, digits).replace("\\times ", "×")
+    return re.sub(r"10\^\{(-?\d+)\}", r"10<sup>\1</sup>", t)
 
 
 def _given_html(given: list[list[Any]]) -> str:
@@ -72,82 +96,96 @@ def _given_html(given: list[list[Any]]) -> str:
     for name, value, digits in given:
         a = np.asarray(value, dtype=float)
         a = a.reshape(1, -1) if a.ndim < 2 else a
-        rows = "".join("<tr>" + "".join(f"<td>{fmt(float(x), digits).replace(chr(92) + 'times ', '×')}"
-                                         "</td>" for x in r) + "</tr>" for r in a)
+        rows = "".join("<tr>" + "".join(f"<td>{_number_html(float(x), digits)}</td>"
+                                         for x in r) + "</tr>" for r in a)
         parts.append(f"<p>{html.escape(name)} =</p><table border=\"1\">{rows}</table>")
     return "".join(parts)
 
 
-def _text(statement: str) -> str:
+def _prose(statement: str) -> str:
     """Prose for an HTML question: escaped, $...$ math kept for the LMS's MathJax as \\(...\\)."""
-    t = html.escape(statement)
-    return re.sub(r"\$([^$]*)\$", lambda m: r"\(" + m.group(1) + r"\)", t)
+    t = re.sub(r"\$([^$]*)\$", lambda m: r"\(" + m.group(1) + r"\)", html.escape(statement))
+    return f"<p>{t}</p>" if t.strip() else ""
 
 
-def moodle_xml(title: str, rows: list[Row], names: list[tuple[str, str, int]]) -> str:
+def moodle_xml(title: str, rows: list[Row], names: Names) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
-    for pid in dict.fromkeys(p for p, _, _ in names):
-        out.append(f'<question type="category"><category><text>$course$/top/'
-                   f"{xml_escape(title)}/{xml_escape(pid)}</text></category></question>")
+    top = category_name(title)
+    for pid in dict.fromkeys(p for p, _, _ in (asked(rows[0], names) if rows else [])):
+        path = f"$course$/top/{top}/{category_name(pid)}"
+        out.append(f'<question type="category"><category><text>{xml_escape(path)}</text>'
+                   "</category></question>")
         for row in rows:
-            body = [_text(row.get("text", {}).get(pid, "")),
-                    _given_html(row.get("given", {}).get(pid, []))]
-            for p, name, digits in names:
+            ask = asked(row, names)
+            w = weights(entry_points(row["points"], row["answers"], ask))
+            pieces: list[str] = [_prose(row.get("text", {}).get(pid, "")),
+                                 _given_html(row.get("given", {}).get(pid, []))]
+            for p, name, digits in ask:
                 if p != pid:
                     continue
-                k, ents = entries(row, pid, name, digits)
-                shape = np.shape(row["answers"]["problems"][pid][name])
-                cols = shape[-1] if len(shape) == 2 else max(len(ents), 1)
-                cells = [f"{{1:NUMERICAL:={v!r}:{_wide(max(hi - v, v - lo))!r}}}"
-                         for _, v, lo, hi in ents]
-                grid = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells[i:i + cols])
-                               + "</tr>" for i in range(0, len(cells), cols))
-                body.append(f"<p>{html.escape(_label(name, k))} =</p><table>{grid}</table>")
+                v = row["answers"]["problems"][pid][name]
+                shape, k = np.shape(v), moodle_scale(v)
+                cols = shape[-1] if len(shape) >= 2 else max(int(np.size(v)), 1)
+                pieces.append(f"<p>{html.escape(_label(name, k))} =</p><table>")
+                for i, (_, _, lo, hi, _) in enumerate(ranges(row["answers"], pid, name, digits)):
+                    a, t = moodle_pair(scaled(lo, k), scaled(hi, k))
+                    pieces += ["<tr>" * (i % cols == 0) + "<td>",
+                               Box(f"{{{w[(pid, name)]}:NUMERICAL:={text(a)}:{text(t)}}}"),
+                               "</td>" + "</tr>" * ((i + 1) % cols == 0)]
+                pieces.append("</table>")
             out.append(
                 '<question type="cloze"><name><text>'
                 f"{xml_escape(pid)} {xml_escape(row['label'])}</text></name>"
-                f'<questiontext format="html"><text><![CDATA[{"".join(body)}]]></text></questiontext>'
-                '<generalfeedback format="html"><text><![CDATA['
-                + _feedback(row.get("feedback", {}).get(pid, []), row["label"])
-                + "]]></text></generalfeedback>"
-                "</question>")
+                f'<questiontext format="html"><text>{_cdata(cloze_text(pieces))}</text>'
+                '</questiontext><generalfeedback format="html"><text>'
+                + _cdata(_feedback(row.get("feedback", {}).get(pid, []), row["label"]))
+                + "</text></generalfeedback></question>")
     out.append("</quiz>")
     return "\n".join(out) + "\n"
 
 
-def _item(ident: str, title: str, prompt: str, v: float, lo: float, hi: float) -> str:
+def _item(ident: str, title: str, prompt: str, points: str, lo: str, hi: str) -> str:
+    """One Canvas numerical question accepting the range [lo, hi]: vargte and varlte alone
+    (no varequal, no <or>), which Canvas imports as a range answer (docs/lms.md)."""
     return (
-        f'<item ident="{ident}" title="{xml_escape(title)}"><itemmetadata><qtimetadata>'
+        f"<item ident={quoteattr(ident)} title={quoteattr(title)}><itemmetadata><qtimetadata>"
         "<qtimetadatafield><fieldlabel>question_type</fieldlabel><fieldentry>numerical_question"
         "</fieldentry></qtimetadatafield><qtimetadatafield><fieldlabel>points_possible"
-        "</fieldlabel><fieldentry>1.0</fieldentry></qtimetadatafield></qtimetadata></itemmetadata>"
-        f'<presentation><material><mattext texttype="text/html">{xml_escape(prompt)}</mattext>'
-        '</material><response_str ident="response1" rcardinality="Single"><render_fib '
-        'fibtype="Decimal"><response_label ident="answer1"/></render_fib></response_str>'
-        '</presentation><resprocessing><outcomes><decvar maxvalue="100" minvalue="0" '
-        'varname="SCORE" vartype="Decimal"/></outcomes><respcondition continue="No">'
-        f'<conditionvar><or><varequal respident="response1">{v!r}</varequal><and>'
-        f'<vargte respident="response1">{lo!r}</vargte><varlte respident="response1">{hi!r}'
-        '</varlte></and></or></conditionvar><setvar action="Set" varname="SCORE">100</setvar>'
-        "</respcondition></resprocessing></item>")
+        f"</fieldlabel><fieldentry>{points}</fieldentry></qtimetadatafield></qtimetadata>"
+        f'</itemmetadata><presentation><material><mattext texttype="text/html">'
+        f"{xml_escape(prompt)}</mattext></material><response_str ident=\"response1\" "
+        'rcardinality="Single"><render_fib fibtype="Decimal"><response_label ident="answer1"/>'
+        '</render_fib></response_str></presentation><resprocessing><outcomes><decvar '
+        'maxvalue="100" minvalue="0" varname="SCORE" vartype="Decimal"/></outcomes>'
+        '<respcondition continue="No"><conditionvar>'
+        f'<vargte respident="response1">{lo}</vargte><varlte respident="response1">{hi}</varlte>'
+        '</conditionvar><setvar action="Set" varname="SCORE">100</setvar></respcondition>'
+        "</resprocessing></item>")
 
 
-def canvas_zip(title: str, rows: list[Row], names: list[tuple[str, str, int]]) -> bytes:
+def canvas_zip(title: str, rows: list[Row], names: Names) -> bytes:
     items = []
     for row in rows:
-        for pid, name, digits in names:
-            k, ents = entries(row, pid, name, digits)
-            for idx, v, lo, hi in ents:
+        ask = asked(row, names)
+        share = entry_points(row["points"], row["answers"], ask)
+        for pid, name, digits in ask:
+            ents = ranges(row["answers"], pid, name, digits)
+            for idx, x, lo, hi, u in ents:
+                k = canvas_scale(x, u)
+                a, b = canvas_bounds(scaled(lo, k), scaled(hi, k))
                 where = "" if len(ents) == 1 else "[" + ", ".join(str(i + 1) for i in idx) + "]"
-                prompt = (f"<p>Version {row['label']}, problem {pid}: enter "
-                          f"{_label(name, k)}{' entry ' + where if where else ''}.</p>")
+                what = _label(name + (f" entry {where}" if where else ""), k)
+                prompt = (f"<p>Version {html.escape(row['label'])}, problem {html.escape(pid)}: "
+                          f"enter {html.escape(what)}.</p>")
                 ident = f"{row['label']}-{pid}-{name}-{'-'.join(map(str, idx)) or '0'}"
                 items.append(_item(re.sub(r"[^A-Za-z0-9_-]", "_", ident),
-                                   f"{row['label']} {pid}.{name}{where}", prompt, v, lo, hi))
+                                   f"{row['label']} {pid}.{name}{where}", prompt,
+                                   text(Decimal(repr(float(share[(pid, name)])))), text(a),
+                                   text(b)))
     assessment = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<questestinterop xmlns="http://www.imsglobal.org'
-        '/xsd/ims_qtiasiv1p2"><assessment ident="nnreport_assessment" title="'
-        f'{xml_escape(title)}"><section ident="root_section">' + "".join(items)
+        '/xsd/ims_qtiasiv1p2"><assessment ident="nnreport_assessment" title='
+        f'{quoteattr(title)}><section ident="root_section">' + "".join(items)
         + "</section></assessment></questestinterop>\n")
     manifest = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<manifest identifier="nnreport_manifest" '
@@ -167,11 +205,22 @@ FEEDBACK_CHARS = 30_000  # longer worked solutions are left to the key PDF
 
 
 def _feedback(steps: list[str], label: str) -> str:
-    """The worked solution as display math for the LMS's MathJax filter, when it fits."""
-    body = "".join(f"<p>\\[{html.escape(t)}\\]</p>" for t in steps)
+    """The worked solution as display math for the LMS's MathJax filter, when it fits;
+    cloze_safe like the question text (Moodle does not parse it for sub-questions today)."""
+    body = cloze_safe("".join(f"<p>\\[{html.escape(t)}\\]</p>" for t in steps))
     if steps and len(body) <= FEEDBACK_CHARS:
         return "<p>Worked solution:</p>" + body
     return f"<p>The worked solution is in the answer key of version {html.escape(label)}.</p>"
+
+
+def points_table(doc: Any, solutions: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """{problem: {value: points}} of the question sheet's marking (grading.points_of)."""
+    from .grading import points_of
+
+    out: dict[str, dict[str, float]] = {}
+    for (pid, name), p in points_of(doc, solutions).items():
+        out.setdefault(pid, {})[name] = p
+    return out
 
 
 def feedback_of(doc: Any, solutions: dict[str, Any]) -> dict[str, list[str]]:
