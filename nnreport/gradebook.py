@@ -70,17 +70,19 @@ def grid_csv(doc: Document, rows: list[dict[str, Any]], path: Path) -> list[tupl
     return names
 
 
-def _width(text: str) -> int:
-    return max((len(part) for part in text.split("; ")), default=1)
-
-
 def grid_tex(doc: Document, rows: list[dict[str, Any]], names: list[tuple[str, str, int]]) -> str:
-    """Landscape tables, one row per version, one column per asked value (numbers only);
-    columns that do not fit the page width go into a further table."""
-    cells = {(r["label"], pid, n): shown(r["answers"]["problems"][pid][n], d)
-             for r in rows for pid, n, d in names}
-    widths = {(pid, n): max([len(f"{pid}.{n}")] + [_width(cells[(r["label"], pid, n)])
-                                                    for r in rows]) for pid, n, _ in names}
+    """Landscape tables, one block of lines per version, one table column per matrix column
+    of every asked value, so an entry lines up with the same entry of every other version
+    (each entry its own cell, right-aligned); values that do not fit the page width go into
+    a further table."""
+    shown_of = {(r["label"], pid, n): shown_rows(r["answers"]["problems"][pid][n], d)
+                for r in rows for pid, n, d in names}
+    first = rows[0]["label"] if rows else ""
+    ncols = {(pid, n): len(shown_of[(first, pid, n)][0]) for pid, n, _ in names} if rows else {}
+    widths = {}  # characters of each value's widest table column
+    for pid, n, _ in names:
+        entries = [len(e) for r in rows for line in shown_of[(r["label"], pid, n)] for e in line]
+        widths[(pid, n)] = max(len(f"{pid}.{n}"), ncols[(pid, n)] * (max(entries) + 2))
     chunks: list[list[tuple[str, str, int]]] = [[]]
     used = 12
     for item in names:
@@ -92,19 +94,26 @@ def grid_tex(doc: Document, rows: list[dict[str, Any]], names: list[tuple[str, s
         used += w
     tables = []
     for chunk in chunks:
-        head = " & ".join([r"\textbf{version}"] + [rf"\textbf{{{escape(pid)}.{escape(n)}}}"
-                                                   for pid, n, _ in chunk]) + r" \\"
+        head = " & ".join([r"\textbf{version}"] + [
+            rf"\multicolumn{{{ncols[(pid, n)]}}}{{c}}{{\textbf{{{escape(pid)}.{escape(n)}}}}}"
+            for pid, n, _ in chunk]) + r" \\"
         body = []
         for r in rows:
-            line = [escape(r["label"] + (f" {r['student']}" if r["student"] else ""))]
-            for pid, n, d in chunk:
-                # each entry its own math group: a minus is a sign, never a subtraction
-                parts = shown_rows(r["answers"]["problems"][pid][n], d)
-                cols = "r" * len(parts[0])
-                line.append(rf"$\begin{{array}}[t]{{@{{}}{cols}@{{}}}}" + r" \\ ".join(
-                    " & ".join("{" + e + "}" for e in p) for p in parts) + r"\end{array}$")
-            body.append(" & ".join(line) + r" \\ \midrule")
-        tables.append(rf"\begin{{longtable}}{{{'l' * (len(chunk) + 1)}}}\toprule {head}\midrule"
+            height = max(len(shown_of[(r["label"], pid, n)]) for pid, n, _ in chunk)
+            lines = []
+            for k in range(height):
+                who = escape(r["label"] + (f" {r['student']}" if r["student"] else "")) \
+                    if k == 0 else ""
+                cells = [who]
+                for pid, n, _ in chunk:
+                    value = shown_of[(r["label"], pid, n)]
+                    # each entry its own math group: a minus is a sign, never a subtraction
+                    cells += ([f"${e}$" for e in value[k]] if k < len(value)
+                              else [""] * ncols[(pid, n)])
+                lines.append(" & ".join(cells))
+            body.append(" \\\\*\n".join(lines) + r" \\ \midrule")  # a version never splits
+        spec = "l" + "".join("@{\\quad}" + "r" * ncols[(pid, n)] for pid, n, _ in chunk)
+        tables.append(rf"\begin{{longtable}}{{{spec}}}\toprule {head}\midrule"
                       r"\endhead" + "\n" + "\n".join(body) + "\n\\end{longtable}")
     # the fonts of the key (T1, Latin Modern): a roster name holds any character the key
     # prints (spec/texsafe.py's table was measured with these), e.g. $ from TS1 at 7 pt

@@ -356,6 +356,10 @@ class _Checker:
             if name not in names:
                 self.add(at + ("points", name), f"points for '{name}', which is not a value of "
                          f"problem '{p.id}'", suggest(name, names), key=True)
+            elif p.ask is not None and name not in p.ask:  # it would be silently worth nothing
+                self.add(at + ("points", name), f"points for '{name}', which problem '{p.id}' "
+                         "does not ask", f"add it to ask: [{', '.join([*p.ask, name])}], or "
+                         "leave its points out", key=True)
         return Marking(tuple(p.ask) if p.ask is not None else None, p.points,
                        p.scaffold or spec.scaffold, p.space or spec.space)
 
