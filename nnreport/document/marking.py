@@ -23,6 +23,7 @@ import numpy as np
 
 from ..spec.setups import ExpressionSetup, NetworkSetup, Setup
 from .content import Eqs, Part
+from .escape import escape
 from .steps import Step, Val
 
 MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|W\d+_new|b\d+_new)$")
@@ -125,6 +126,12 @@ def _describe(name: str) -> str:
     return f"${sym}$"
 
 
+# what the generated task sentence calls a layer's activation (plain words: the sentence is
+# text, and a name such as leaky_relu is not)
+ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "tanh": "tanh",
+                    "sigmoid": "sigmoid", "linear": "linear", "softmax": "softmax"}
+
+
 def task_text(setup: Setup, names: list[str]) -> str:
     """A sentence that states the task when the spec gives no text."""
     if isinstance(setup, ExpressionSetup):
@@ -132,9 +139,10 @@ def task_text(setup: Setup, names: list[str]) -> str:
         return "Compute " + _join(what) + " from the given values."
     s = setup
     shape = "-".join(str(u) for u in s.units)
-    acts = ", ".join(dict.fromkeys(s.activations[:-1])) or "no"
-    head = (f"A {shape} network ({acts} hidden units, a {s.activations[-1]} output) is trained "
-            f"with the {s.loss.upper()} loss.")
+    acts = ", ".join(dict.fromkeys(ACTIVATION_WORDS.get(a, a) for a in s.activations[:-1]))
+    last = ACTIVATION_WORDS.get(s.activations[-1], s.activations[-1])
+    head = escape(f"A {shape} network ({acts or 'no'} hidden units, a {last} output) is trained "
+                  f"with the {s.loss.upper()} loss.")
     shown = [_describe(n) for n in names[:8]] + (["the other values asked below"] if len(names) > 8 else [])
     return head + " Compute " + _join(shown or ["every value of the worked step"]) + "."
 

@@ -95,6 +95,15 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
             return Tex(rf"\left({t.tex}\right)", t.width + 1.0)
         return t
 
+    def _matrix_of(node: ast.List | ast.Tuple, col: bool) -> Tex:
+        nested = all(isinstance(e, ast.List | ast.Tuple) for e in node.elts)
+        rows = ([list(e.elts) for e in node.elts if isinstance(e, ast.List | ast.Tuple)]
+                if nested else [[e] for e in node.elts] if col else [list(node.elts)])
+        cells = [[go(e) for e in row] for row in rows]
+        tex = r" \\ ".join(" & ".join(c.tex for c in row) for row in cells)
+        width = max(sum(c.width + 1.0 for c in row) for row in cells) + 2.0
+        return Tex(r"\begin{bmatrix}" + tex + r"\end{bmatrix}", width)
+
     def go(node: ast.AST, col: bool = False) -> Tex:
         if isinstance(node, ast.Constant):
             s = fmt(float(node.value), digits)  # type: ignore[arg-type]
@@ -108,7 +117,10 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
             s = symbol(names.get(node.id, node.id))
             return Tex(s, text_width(s))
         if isinstance(node, ast.List | ast.Tuple):
-            v = np.asarray(ast.literal_eval(node), dtype=float)
+            try:
+                v = np.asarray(ast.literal_eval(node), dtype=float)
+            except ValueError:  # entries that are expressions: each written as a formula
+                return _matrix_of(node, col)
             return value(v.reshape(-1, 1) if col and v.ndim == 1 else v, digits)
         if isinstance(node, ast.UnaryOp):
             operand = wrap(node.operand, 3, col)

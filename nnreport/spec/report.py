@@ -33,7 +33,10 @@ def split_data(X: Array, Y: Array, split: Split, classification: bool
     if classification and split.stratify:
         labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
         counts = np.bincount(labels)
-        if counts[counts > 0].min() < 2:
+        classes = int((counts > 0).sum())
+        n_test = int(np.ceil(split.test * X.shape[0]))
+        # a stratified split needs two samples a class and every class in both sets
+        if counts[counts > 0].min() < 2 or min(n_test, X.shape[0] - n_test) < classes:
             labels = None
     rows = np.arange(X.shape[0])
     train, test = train_test_split(rows, test_size=split.test, random_state=split.seed,

@@ -360,8 +360,9 @@ class _Checker:
                 self.add(at + ("points", name), f"points for '{name}', which problem '{p.id}' "
                          "does not ask", f"add it to ask: [{', '.join([*p.ask, name])}], or "
                          "leave its points out", key=True)
+        space = p.space or spec.space
         return Marking(tuple(p.ask) if p.ask is not None else None, p.points,
-                       p.scaffold or spec.scaffold, p.space or spec.space)
+                       p.scaffold or spec.scaffold, "0pt" if space == "0" else space)  # a length
 
     def expression_constraints(self, p: Problem, at: tuple[Any, ...]) -> tuple[tuple[str, float], ...]:
         out = tuple(_constraint(c) for c in p.constraints)
