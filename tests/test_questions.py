@@ -42,7 +42,7 @@ def key(text: str) -> str:
 
 def blanks(tex: str) -> list[str]:
     """The left-hand sides of the answer lines (rows with a box or a matrix of empty cells)."""
-    return re.findall(r"^\s*(.+?) &= (?:\\boxed|\\begin\{bmatrix\} \\rule)", tex, re.M)
+    return re.findall(r"^\s*(.+?) &= (?:\\boxed|\\begin\{bmatrix\} \\fbox)", tex, re.M)
 
 
 def points_tags(tex: str) -> list[float]:
@@ -145,7 +145,50 @@ def test_a_problem_without_text_states_its_task():
     assert "2-2-1 network" in statement
 
 
-def test_answer_boxes_are_wide_enough_for_the_digits():
+BOX = re.compile(r"\\(?:boxed|fbox)\{\\rule\{0pt\}\{([\d.]+)em\}\\hspace\{([\d.]+)em\}")
+EM_CM = 11 / 72.27 * 2.54  # 1 em at 11 pt, in cm
+
+
+def test_answer_boxes_are_wide_enough_for_the_digits_and_for_handwriting():
     q = questions(NET.replace("SCAFFOLD", "results").replace("EXTRA", "ask: [loss]\n    digits: 6"))
-    width = float(re.search(r"\\boxed\{\\rule\{0pt\}\{1.2em\}\\hspace\{([\d.]+)em\}", q).group(1))
-    assert width >= 0.5 * (6 + 2) + 1  # six digits, a point and a sign at 0.5 em each
+    (height, width), = BOX.findall(q)
+    assert float(width) >= 0.9 * (6 + 4)  # six digits, a point, a sign, handwritten
+    q = questions(NET.replace("SCAFFOLD", "full").replace("EXTRA", ""))
+    for height, width in BOX.findall(q):  # every entry at least ~1.9 cm x 5.7 mm
+        assert float(width) * EM_CM >= 1.9 and float(height) * EM_CM >= 0.55
+
+
+def test_answer_boxes_depend_on_the_question_not_the_answer():
+    """Two problems with the same shapes and digits and very different numbers (a loss of
+    0.0003 against one of 40; matrices of 0.5 against 123.5) get the same boxes."""
+    small = NET.replace("SCAFFOLD", "full").replace("EXTRA", "")
+    large = small.replace("W1: [[0.1, 0.2], [-0.3, 0.4]]", "W1: [[30, -20], [-30.5, 40]]") \
+        .replace("Y: [[1], [0], [1]]", "Y: [[0], [1], [0]]")
+    a, b = questions(small), questions(large)
+    assert a != b and BOX.findall(a) == BOX.findall(b) and BOX.findall(a)
+
+
+def test_a_sheet_stops_at_its_last_asked_value_and_marks_the_working_ungraded():
+    """exam2 p2 asks Z1 ... dW1: no boxes for dZ2's successors after dW1 (the updates), no
+    empty Update heading; the working before dW1 (L, dZ2, dW2 ...) says it is not graded."""
+    from nnreport.spec import load
+
+    doc = load(PROBLEMS / "exam2.yaml")
+    q = render(doc, solve(doc), "questions")
+    p2 = q.split("% nnreport problem: p2")[1].split("% nnreport problem: p3")[0]
+    assert r"\subsection*{Update}" not in p2 and "W_{1}^{\\text{new}}" not in p2
+    rows = [line for line in p2.splitlines() if " &= " in line and BOX.search(line)]
+    graded = [line for line in rows if "\\text{pt" in line]
+    working = [line for line in rows if "not graded" in line]
+    assert len(graded) + len(working) == len(rows) and working and graded
+    assert all("dW_{2}" not in line or "not graded" in line for line in rows)
+
+
+def test_every_version_gets_the_same_boxes():
+    from nnreport.variants import Version, solve_version
+
+    sheets = []
+    for k in range(3):
+        doc, sols, _ = solve_version(PROBLEMS / "exam2_variants.yaml", 2026, Version(k, f"v{k}"))
+        sheets.append(BOX.findall(render(doc, sols, "questions")))
+    assert sheets[0] and sheets[0] == sheets[1] == sheets[2]

@@ -517,16 +517,3 @@ def _fuzz_doc():
     if not _DOC:
         _DOC.append(loads(SMALL_NET, "s.yaml"))
     return _DOC[0]
-
-
-def test_no_process_is_left_behind(tmp_path):
-    """Marking spawns nothing: no TeX, no worker (a check in a clean process tree)."""
-    spec = tmp_path / "s.yaml"
-    spec.write_text(SMALL_NET)
-    (tmp_path / "a.yaml").write_text("p: {Z1: [[2, 0.75], [-0.75, -0.5]]}\n")
-    before = set(os.listdir("/proc"))
-    run("check", str(spec), str(tmp_path / "a.yaml"))
-    after = {p for p in set(os.listdir("/proc")) - before if p.isdigit()}
-    alive = [p for p in after if Path(f"/proc/{p}/cmdline").exists()
-             and b"nnreport" in Path(f"/proc/{p}/cmdline").read_bytes()]
-    assert not alive

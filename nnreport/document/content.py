@@ -32,7 +32,9 @@ class Eqs:
 
     def blanks(self) -> str:
         asked = [s for s in self.steps if s.asked and s.result is not None]
-        return " \\\\[1.5ex]\n  ".join(blank_row(s) for s in asked)
+        # a short group of boxes stays on one page (no box left alone at a page's top)
+        gap = " \\\\*[1.5ex]\n  " if len(asked) <= 4 else " \\\\[1.5ex]\n  "
+        return gap.join(blank_row(s) for s in asked)
 
 
 @dataclass

@@ -13,7 +13,6 @@ import re
 import numpy as np
 
 from ..render.matrices import WIDTH_SAFETY, Tex, text_width, value
-from ..render.numbers import fmt
 from .steps import Piece, Step, Val
 
 LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
@@ -147,22 +146,39 @@ def rows(step: Step, budget: float = LINE_BUDGET_EM) -> list[str]:
     return out
 
 
+# An answer box depends only on the question (the value's shape and the digits asked for),
+# never on the answer: the same in every version, and no wider for a larger number. Sized for
+# handwriting: ENTRY_EM (~2.7 cm at 11 pt) for a sign, five digits and a point, less when
+# many columns share a line, never under ENTRY_MIN_EM (~1.9 cm); ENTRY_HEIGHT_EM (~7 mm).
+ENTRY_EM = 7.0
+ENTRY_MIN_EM = 5.0
+ENTRY_HEIGHT_EM = 1.8
+
+
+def entry_em(columns: int, digits: int) -> float:
+    """The width of one entry's box, from the number of columns and the digits asked for."""
+    want = max(ENTRY_EM, 0.9 * (digits + 4))
+    fit = (LINE_BUDGET_EM - 8.0) / max(columns, 1) / WIDTH_SAFETY - 1.6  # box padding, colsep
+    return round(max(ENTRY_MIN_EM, min(want, fit)), 1)
+
+
 def blank(step: Step) -> Tex:
-    """The empty answer box of a step: a matrix of cells, or one box for a number, wide
-    enough for the digits the answer needs (the key's widest entry, at least digits + 2)."""
+    """The empty answer box of a step: a box per entry (a matrix of boxes), each sized by
+    `entry_em` from the question alone."""
     if step.result is None:
         return Tex("", 0.0)
     a, d = step.result.array, step.result.digits
-    finite = a[np.isfinite(a)].ravel()[:200]
-    widest = max((text_width(fmt(float(x), d)) for x in finite), default=0.0)
-    em = max(widest + 0.8, 0.5 * (d + 2))
+    shape = a.shape if a.ndim else (1, 1)
+    em = entry_em(shape[-1] if len(shape) == 2 else (1 if step.result.column else shape[0]), d)
     if a.size == 1:
-        return Tex(rf"\boxed{{\rule{{0pt}}{{1.2em}}\hspace{{{em + 1:.1f}em}}}}", em + 1.5)
-    return value(np.zeros(a.shape if a.ndim else (1, 1)), blank=True, blank_em=em)
+        return Tex(rf"\boxed{{\rule{{0pt}}{{{ENTRY_HEIGHT_EM}em}}\hspace{{{em:.1f}em}}}}",
+                   em + 1.5)
+    return value(np.zeros(shape), blank=True, blank_em=em)
 
 
 def blank_row(step: Step) -> str:
-    return f"{step.lhs} &= {blank(step).tex}" + _tag(points_tag(step))
+    """A labelled box; one that earns no points says so (the working toward a graded value)."""
+    return f"{step.lhs} &= {blank(step).tex}" + _tag(points_tag(step) or r"\text{not graded}")
 
 
 def align_body(steps: list[Step], budget: float = LINE_BUDGET_EM) -> str:

@@ -64,16 +64,30 @@ def apply(setup: Setup, parts: list[Part]) -> float:
     names = graded(setup, parts)
     count = Counter(st.key for st in _steps(parts) if st.key in names)
     points = points_of(setup, names, count)
-    for st in _steps(parts):
+    steps = _steps(parts)
+    # with an ask list, the sheet stops at the last value it grades: later steps are not
+    # part of the question (no blank); the ones before it are the working, marked ungraded
+    last = max((k for k, st in enumerate(steps) if st.key in points), default=len(steps) - 1)
+    for k, st in enumerate(steps):
         if st.key in points:
             st.points = points[st.key] / count[st.key]  # e.g. one loss per sample
             st.asked = st.result is not None
-        elif m.scaffold != "full":
+        elif m.scaffold != "full" or (m.ask is not None and k > last):
             st.asked = False
     for part in parts:
         if part.key == "training":
             part.answers_only = True  # computer work: never blanks on the question sheet
+        elif part.key != "given" and _nothing_asked(part):
+            part.answers_only = True  # nothing asked in it: no empty heading on the sheet
     return sum(points.values())
+
+
+def _nothing_asked(part: Part) -> bool:
+    """A part whose worked steps ask nothing and that shows nothing else on the sheet."""
+    eqs = [item for item in part.items if isinstance(item, Eqs)]
+    shown = [item for item in part.items if getattr(item, "in_questions", False)]
+    return bool(eqs) and not shown and not any(st.asked and st.result is not None
+                                                for item in eqs for st in item.steps)
 
 
 def mark_chain(sol: Any, parts: list[Part]) -> None:

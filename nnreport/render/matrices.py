@@ -104,8 +104,9 @@ def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: 
     cols, cut_c = _keep(c, max_cols)
     sub = m[np.ix_(rows, cols)]
     scale = None
-    if blank:
-        cells = [[rf"\rule{{0pt}}{{1.5em}}\hspace{{{blank_em:.1f}em}}" for _ in cols] for _ in rows]
+    if blank:  # a framed box per entry (\fboxsep 3 pt each side, ~0.6 em with the rules)
+        cells = [[rf"\fbox{{\rule{{0pt}}{{1.5em}}\hspace{{{blank_em - 0.6:.1f}em}}}}"
+                  for _ in cols] for _ in rows]
     else:  # the power of ten is chosen from the shown corners and applied exactly
         scale, flat = fmt_entries(sub.ravel().tolist(), digits, factor)
         cells = [flat[i * len(cols):(i + 1) * len(cols)] for i in range(len(rows))]
@@ -119,7 +120,7 @@ def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: 
         cells.insert(len(rows) - 1, dots)
     widths = [max(text_width(row[j]) if not blank else blank_em for row in cells)
               for j in range(len(cells[0]))]
-    body = r" \\ ".join(" & ".join(row) for row in cells)
+    body = (r" \\[0.6ex] " if blank else r" \\ ").join(" & ".join(row) for row in cells)
     tex = f"\\begin{{{env}}} {body} \\end{{{env}}}"
     width = (sum(widths) + COLSEP_EM * len(widths)) * WIDTH_SAFETY + DELIM_EM
     if cut_r or cut_c:
