@@ -5,6 +5,7 @@ in prose (resolved, located when unknown), the report's own heading structure.""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from sklearn.datasets import load_digits
 
 import nnreport
 from nnreport.build import BuildOptions, build
+from nnreport.compile import tex_available
 from nnreport.errors import SpecError
 
 REPORT = """title: R
@@ -215,3 +217,33 @@ problems:
     assert "loss_test" in d and "accuracy_test" not in d
     assert "predicted against true values" in tex and "Confusion" not in tex
     assert list((tmp_path / "o" / "reg" / "figures").glob("fit-*.pdf"))
+
+
+@pytest.mark.skipif(not tex_available(), reason="TeX not installed")
+def test_the_code_appendix_copies_out_of_the_pdf_into_a_script_that_runs(tmp_path):
+    """Straight quotes (upquote) and the text as pdftotext -layout reads it from the PDF:
+    saved to a file, it runs and prints the final loss solve --json gives."""
+    spec = tmp_path / "c.yaml"
+    spec.write_text("title: C\ndocument: report\nappendix: [code]\nsections: [results]\n"
+                    "problems:\n  - id: n\n    data: {X: [[0, 1], [1, 0], [1, 1]], Y: [1, 0, 1]}\n"
+                    "    network: {layers: [{units: 2, activation: tanh}, {units: 1, "
+                    "activation: sigmoid}], init: {method: randn, seed: 2, scale: 0.5}}\n"
+                    "    loss: bce\n    train: {optimizer: momentum, lr: 0.5, epochs: 3}\n")
+    build(spec, BuildOptions(output=tmp_path / "o"))
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "o" / "c" / "c-report.pdf"),
+                           "-"], capture_output=True, text=True).stdout
+    start = text.index('"""Written by')
+    code = text[start:text.index("print(f'final loss", start)]
+    assert "\u2019" not in code and "\u2018" not in code  # no typographic quotes in code
+    code = code + "print(f'final loss {loss(params, X, Y)!r}')\n"
+    # a page break inside the listing: the running head and foot are not code
+    lines = [ln for ln in code.splitlines()
+             if not re.fullmatch(r"\f?\s*(\d+|Page \d+ of \d+|.*\u2014 Report)\s*", ln)]
+    indent = min(len(ln) - len(ln.lstrip()) for ln in lines if ln.strip())
+    script = "\n".join(ln[indent:] for ln in lines) + "\n"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr + script
+    final = float(run.stdout.strip().splitlines()[-1].split()[-1])
+    solved = nnreport.load(spec).answers()["problems"]["n"]["loss_final"]
+    assert abs(final - solved) < 1e-10
