@@ -247,3 +247,36 @@ def test_the_code_appendix_copies_out_of_the_pdf_into_a_script_that_runs(tmp_pat
     final = float(run.stdout.strip().splitlines()[-1].split()[-1])
     solved = nnreport.load(spec).answers()["problems"]["n"]["loss_final"]
     assert abs(final - solved) < 1e-10
+
+
+def test_a_report_is_reproducible_and_its_numbers_read_alike(tmp_path):
+    """Two builds give the same .tex (no run time in a table); every percentage has one
+    decimal, in tables and prose alike; the weight norm is printed at the prose's digits;
+    a report without L2 says nothing about an L2 penalty."""
+    spec = tmp_path / "r.yaml"
+    spec.write_text(REPORT.format(extra=" Norm {{ experiments.SGD.weight_norm }}."))
+    texs = []
+    for k in range(2):
+        build(spec, BuildOptions(output=tmp_path / f"o{k}", pdf=False))
+        texs.append((tmp_path / f"o{k}" / "r" / "r-report.tex").read_text())
+    assert texs[0] == texs[1]
+    tex = texs[0]
+    pcts = re.findall(r"\$([\d.]+)\\%\$", tex)
+    assert pcts and all(re.fullmatch(r"\d+\.\d", p) for p in pcts), pcts
+    assert " ms" not in tex and "time" not in tex.split(r"\lVert W \rVert")[1][:40]
+    runs = _runs_of(spec)
+    norm = runs["SGD"]["weight_norm"]
+    shown = f"{norm:.4g}"
+    assert f"Norm ${shown}$" in tex and f"${shown}$" in tex.split("Optimisers.")[1]
+    assert "L2 penalty" in tex  # the Width group has an L2 run
+    plain = REPORT.format(extra="").split("      Width:")[0]
+    spec.write_text(plain)
+    build(spec, BuildOptions(output=tmp_path / "o3", pdf=False))
+    assert "L2 penalty" not in (tmp_path / "o3" / "r" / "r-report.tex").read_text()
+
+
+def _runs_of(spec):
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
+                       capture_output=True, text=True)
+    d = json.loads(r.stdout)["problems"]["d"]
+    return {n: run for g in d["experiments"].values() for n, run in g.items()}

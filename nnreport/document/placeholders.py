@@ -27,6 +27,16 @@ def scalars(doc: Any, solutions: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def percent(x: float) -> str:
+    """A share as a percentage with one decimal, as inline math: 99.0%, 99.3%, 68.0%, in
+    prose and in every table column alike (rounded half up from the value's shortest
+    decimal, so 0.9925 is 99.3%)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    d = (Decimal(repr(float(x))) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"${d}\\%$"
+
+
 def fill(text: str, values: dict[str, float], digits: int) -> str:
     """The text with each placeholder replaced by its value as inline math."""
     def one(m: Any) -> str:
@@ -34,6 +44,6 @@ def fill(text: str, values: dict[str, float], digits: int) -> str:
         if v is None or not math.isfinite(v):
             return "--"
         if m.group(2) == "percent":
-            return f"${fmt(100 * v, 3)}\\%$"
+            return percent(v)
         return f"${fmt(v, digits)}$"
     return PLACEHOLDER.sub(one, text)

@@ -8,11 +8,12 @@ import numpy as np
 
 from ...render.numbers import fmt
 from ..content import Para, Part, Table
+from ..placeholders import percent
 from .base import Ctx
 
 
 def _pct(x: float | None) -> str:
-    return "--" if x is None or not np.isfinite(x) else f"${fmt(100 * x, 3)}\\%$"
+    return "--" if x is None or not np.isfinite(x) else percent(x)
 
 
 def _num(x: float | None, digits: int) -> str:
@@ -24,10 +25,12 @@ def evaluation(c: Ctx) -> Part:
     part = Part("Evaluation")
     assert sol.test is not None and s.X_test is not None
     m, mt = s.X.shape[0], s.X_test.shape[0]
+    l2 = bool(s.l2) or any(getattr(es, "l2", 0) for _, _, es in s.experiments)
     part.items.append(Para(
         f"The data were split before training: {m} samples to train on and {mt} held out "
         f"for testing ({'stratified by class, ' if s.task == 'classification' else ''}"
-        "never seen by the optimiser). The test loss is the data term alone (no L2 penalty)."))
+        "never seen by the optimiser)."
+        + (" The test loss is the data term alone (no L2 penalty)." if l2 else "")))
     rows = [["loss", _num(sol.loss_final, d), _num(sol.test.loss, d)]]
     if sol.test.accuracy is not None:
         rows.append(["accuracy", _pct(sol.accuracy_final), _pct(sol.test.accuracy)])
@@ -59,7 +62,7 @@ def experiments(c: Ctx) -> Part:
     for k, (group, runs) in enumerate(groups.items()):
         header = ["run", "final loss"] + (["test loss"] if test else []) + \
             (["train acc.", "test acc."] if acc and test else ["accuracy"] if acc else []) + \
-            [r"$\lVert W \rVert$", "epochs", "time"]
+            [r"$\lVert W \rVert$", "epochs"]  # no run time: a report is reproducible
         rows = []
         for r in runs:
             row = [r.name.replace("_", " "), _num(r.loss_final, d)]
@@ -69,7 +72,7 @@ def experiments(c: Ctx) -> Part:
                 row.append(_pct(r.accuracy_train))
                 if test:
                     row.append(_pct(r.accuracy_test))
-            row += [_num(r.weight_norm, 3), str(r.epochs_to_target), f"{1000 * r.seconds:.0f} ms"]
+            row += [_num(r.weight_norm, d), str(r.epochs_to_target)]  # the prose's digits
             rows.append(row)
         t = Table(header, rows, "l" + "r" * (len(header) - 1))
         t.label = f"runs-{k}"
