@@ -192,3 +192,10 @@ def test_every_version_gets_the_same_boxes():
         doc, sols, _ = solve_version(PROBLEMS / "exam2_variants.yaml", 2026, Version(k, f"v{k}"))
         sheets.append(BOX.findall(render(doc, sols, "questions")))
     assert sheets[0] and sheets[0] == sheets[1] == sheets[2]
+
+
+def test_a_one_problem_key_has_the_points_table_its_sheet_has():
+    doc = loads(NET.replace("SCAFFOLD", "full").replace("EXTRA", "points: 12"))
+    for kind in ("key", "questions"):
+        tex = render(doc, solve(doc), kind)
+        assert "Problem & Points" in tex and "Total & 12" in tex, kind

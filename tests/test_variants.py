@@ -225,3 +225,13 @@ def test_same_draw_twice_and_bad_random_specs():
         loads(text.replace("uniform", "gaussian"))
     with pytest.raises(SpecError, match=":4:"):
         loads(text.replace("decimals: 2", "decimal: 2"))
+
+
+def test_every_version_page_says_page_k_of_n(batch):
+    """A student checks no page is missing: 'Page k of N' on every page of every version."""
+    for kind in ("key", "questions"):
+        path = batch / "v02" / f"exam2_variants-v02-{kind}.pdf"
+        reader = PdfReader(str(path))
+        n = len(reader.pages)
+        for k, page in enumerate(reader.pages, start=1):
+            assert f"Page {k} of {n}" in page.extract_text(), (kind, k)
