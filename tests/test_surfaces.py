@@ -517,3 +517,38 @@ def _fuzz_doc():
     if not _DOC:
         _DOC.append(loads(SMALL_NET, "s.yaml"))
     return _DOC[0]
+
+
+GROUPED = """title: x
+document: report
+problems:
+  - id: p
+    data: {X: [[0, 1], [1, 0]], Y: [1, 0]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    loss: bce
+    train: {epochs: 1}
+    experiments:
+      GROUP:
+        - {name: a_1}
+        - {name: b, train: {lr: 0.5}}
+"""
+
+
+@pytest.mark.parametrize("group", [r"'G \input{/etc/hostname}'", "'$x$'", "'50%'", "'a}b'"])
+def test_an_experiment_group_name_cannot_carry_tex(tmp_path, group):
+    """Group names went into captions and headings unescaped (found while fixing issue 22)."""
+    spec = tmp_path / "g.yaml"
+    spec.write_text(GROUPED.replace("GROUP", group))
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and f"{spec}:" in r.stderr and "Traceback" not in r.stderr
+
+
+@needs_tex
+def test_an_experiment_group_name_with_an_underscore_is_printed(tmp_path):
+    spec = tmp_path / "g.yaml"
+    spec.write_text(GROUPED.replace("GROUP", "Rate_1 (x=0.5)"))
+    r = run("build", str(spec), "-o", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    text = subprocess.run(["pdftotext", str(tmp_path / "o" / "g" / "g-report.pdf"), "-"],
+                          capture_output=True, text=True).stdout
+    assert "Rate_1 (x=0.5): loss per epoch" in text and "a_1" in text

@@ -86,6 +86,7 @@ class Table:
     total: list[str] | None = None   # a last row after a rule
     in_questions: bool = True
     label: str = ""                  # figures with `before` = this label go just above it
+    heading: str = ""                # a run-in heading kept on the table's page (LaTeX text)
     kind: str = "table"
 
     def latex(self) -> str:
@@ -99,7 +100,12 @@ class Table:
         if self.total is not None:
             t.add_hline()
             t.add_row([NoEscape(c) for c in self.total])
-        return "\\begin{center}\n" + t.dumps() + "\n\\end{center}"
+        body = "\\begin{center}\n" + t.dumps() + "\n\\end{center}"
+        if not self.heading:
+            return body
+        # the heading and its table in one box: never a heading alone at a page's foot
+        return ("\\par\\noindent\\begin{minipage}{\\linewidth}\n" + self.heading + "\n"
+                + body + "\n\\end{minipage}\\par\\medskip")
 
 
 @dataclass

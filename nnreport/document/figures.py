@@ -20,6 +20,7 @@ from ..render.diagram import tikz_network
 from ..render.formulas import symbol
 from ..spec.setups import Document, NetworkSetup
 from .content import Figure
+from .escape import escape
 
 Placed = dict[str, list[Any]]  # part key (given, update, training) -> items
 CHUNK_ENTRIES = 250_000  # entries of one layer's values while the decision boundary is drawn
@@ -161,7 +162,7 @@ def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Pa
         test = " (solid: training loss with its penalty; dashed: test loss)" \
             if any(r.history_test for r in runs) else ""
         placed["experiments"].append(Figure(
-            path, f"{group}: loss per epoch of each run{test}.", r"0.8\linewidth",
+            path, f"{escape(group)}: loss per epoch of each run{test}.", r"0.8\linewidth",
             in_questions=False, label=f"{lab}-runs-{k}", before=f"runs-{k}",
             intro=f"{_ref(lab + f'-runs-{k}')} overlays the runs' losses."))
         if s.X.shape[1] == 2 and s.task == "classification":  # what each run learnt
@@ -169,7 +170,7 @@ def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Pa
             key = tuple(v for r in runs for v in r.final.values())
             path = rp.boundaries_figure(s.X, s.Y, preds, key, folder, cache)
             placed["experiments"].append(Figure(
-                path, f"{group}: the regions each run predicts after training, with the "
+                path, f"{escape(group)}: the regions each run predicts after training, with the "
                 "training data on top.", r"\linewidth", in_questions=False,
                 label=f"{lab}-regions-{k}", before=f"runs-{k}",
                 intro=f"{_ref(lab + f'-regions-{k}')} shows what each run learnt."))

@@ -154,7 +154,8 @@ class Page:
                                     for c, a in zip(cells, t.align, strict=False)) + "</tr>"
 
         foot = f"<tfoot>{row(t.total)}</tfoot>" if t.total else ""
-        return Markup(f"<table><thead>{row(t.header, 'th')}</thead><tbody>"
+        head = f"<p>{self.text(t.heading)}</p>" if t.heading else ""
+        return Markup(f"{head}<table><thead>{row(t.header, 'th')}</thead><tbody>"
                       + "".join(row(r) for r in t.rows) + f"</tbody>{foot}</table>")
 
 

@@ -256,7 +256,8 @@ class Problem(Strict):
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
     split: Split | None = None            # a held-out test set (reports)
     rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
-    experiments: dict[Annotated[str, Field(min_length=1, max_length=40)],
+    experiments: dict[Annotated[str, Field(min_length=1, max_length=40,  # a group's name, as
+                                           pattern=r"^[A-Za-z0-9 _.,=+()-]+$")],  # a run's
                       Annotated[list[Experiment], Field(min_length=1, max_length=8)]] = {}
     # the question sheet: what is asked, for how many points, with how much help and room
     ask: list[str] | None = None          # canonical names (Z1, dW1, ...); default: every step

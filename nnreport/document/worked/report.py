@@ -8,6 +8,7 @@ import numpy as np
 
 from ...render.numbers import fmt
 from ..content import Para, Part, Table
+from ..escape import escape
 from ..placeholders import percent
 from .base import Ctx
 
@@ -65,7 +66,7 @@ def experiments(c: Ctx) -> Part:
             [r"$\lVert W \rVert$", "epochs"]  # no run time: a report is reproducible
         rows = []
         for r in runs:
-            row = [r.name.replace("_", " "), _num(r.loss_final, d)]
+            row = [escape(r.name), _num(r.loss_final, d)]
             if test:
                 row.append(_num(r.loss_test, d))
             if acc:
@@ -74,8 +75,9 @@ def experiments(c: Ctx) -> Part:
                     row.append(_pct(r.accuracy_test))
             row += [_num(r.weight_norm, d), str(r.epochs_to_target)]  # the prose's digits
             rows.append(row)
-        t = Table(header, rows, "l" + "r" * (len(header) - 1))
+        t = Table(header, rows, "l" + "r" * (len(header) - 1),
+                  heading=rf"\textbf{{{escape(group)}.}} Target loss "
+                  f"${fmt(runs[0].target_loss, d)}$.")
         t.label = f"runs-{k}"
-        part.items.append(Para(rf"\textbf{{{group}.}} Target loss ${fmt(runs[0].target_loss, d)}$."))
         part.items.append(t)
     return part
