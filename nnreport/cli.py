@@ -255,8 +255,11 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 @click.option("--variant", "variant", default=None,
               help="Version number (17 or v17) or roster id [1]; not with a class.")
 @_with_versions
-@click.option("--rtol", default=1e-3, show_default=True, help="Relative tolerance.")
-@click.option("--atol", default=1e-4, show_default=True, help="Absolute tolerance.")
+@click.option("--rtol", type=float, default=None,
+              help="Relative tolerance instead of the key's range (one unit of the last "
+                   "printed digit, or the rounded chain's range) [1e-3 with --atol].")
+@click.option("--atol", type=float, default=None,
+              help="Absolute tolerance, with --rtol [1e-4].")
 @click.option("--tol", "tols", multiple=True, metavar="NAME=RTOL[,ATOL]",
               help="Tolerance for one value (p2.dW1 or dW1); repeatable.")
 @click.option("--follow-through", "follow_through", is_flag=True,
@@ -272,7 +275,8 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
                    "[grades.csv beside them].")
 @budget_option
 def check(spec: Path, answers: Path, variant: str | None, count: int | None,
-          roster: Path | None, seed: int | None, output: Path, rtol: float, atol: float,
+          roster: Path | None, seed: int | None, output: Path, rtol: float | None,
+          atol: float | None,
           tols: tuple[str, ...], follow_through: bool, credit: float,
           problems: tuple[str, ...], as_json: bool, grades: Path | None,
           budgets: Budgets) -> None:
@@ -280,7 +284,8 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
 
     ANSWERS is YAML: {problem id: {value name: number or matrix}}, names as in solve --json.
     Every asked value counts (one not given is 'missing', 0 points). A value is right when
-    |given - key| <= atol + rtol |key| in every entry (or in the rounded-chain range). A
+    every entry lies in the key's range: one unit of its last printed digit either side (or
+    the rounded chain's range), as in the Moodle and Canvas exports. A
     folder of <version>.yaml files (or roster ids), or a CSV laid out as answers.csv, marks
     a class into a grades CSV; a file that cannot be read is reported and the others are
     still marked (exit 2 then).
@@ -290,6 +295,8 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
     from .grading import Rules, mark, mark_class, total, write_grades
     from .submissions import read_class, read_one
 
+    by_tolerance = rtol is not None or atol is not None
+    rtol, atol = (1e-3 if rtol is None else rtol), (1e-4 if atol is None else atol)
     per_value = {}
     for t in tols:
         name, _, nums = t.partition("=")
@@ -298,7 +305,7 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
             per_value[name.strip()] = (float(r), float(a) if a else atol)
         except ValueError:
             raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
-    rules = Rules(rtol, atol, per_value, follow_through, credit, problems)
+    rules = Rules(rtol, atol, per_value, follow_through, credit, problems, by_tolerance)
     ids = [p.id for p in _spec_problems(spec, budgets)] if problems else []
     for pid in problems:
         if pid not in ids:

@@ -2,10 +2,11 @@
 or a class's (submissions.py reads them) into a grades CSV.
 
 Every asked value counts: one not submitted is "missing" and earns 0 of its points, so a
-total is always out of the exam's total. A value is right when it lies in its accepted range
-(the derived range of `rounding: chain`, else |given - key| <= atol + rtol |key| entry by
-entry); follow-through (engine/follow.py) recomputes it from the student's own earlier
-values. Points come from the question sheet's marking, so the sheet, the key and the grades
+total is always out of the exam's total. A value is right when every entry lies in the key's
+accepted range: the derived range of `rounding: chain`, else one unit of the last printed
+digit either side; the LMS exports accept exactly these ranges (lmsnumbers.py), so check,
+Moodle and Canvas mark alike. Follow-through (engine/follow.py) recomputes a value from the
+student's own earlier values. Points come from the question sheet's marking, so the sheet, the key and the grades
 agree."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Rules:
     follow_through: bool = False
     credit: float = 0.5
     problems: tuple[str, ...] = ()  # mark only these problems (all when empty)
+    by_tolerance: bool = False  # --rtol/--atol given: |given - key| <= atol + rtol |key|
+                                # instead of the key's accepted range (chain ranges stay)
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,16 @@ def _unknown(what: str, name: str, known: list[str], where: str = "") -> str:
     return f"no {what} '{name[:80]}'{where}{hint}"
 
 
-def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rtol: float,
-                  atol: float, per_value: dict[str, tuple[float, float]] | None = None,
-                  tolerance: dict[str, dict[str, Any]] | None = None,
-                  follow: Any = None, asked: list[tuple[str, str]] | None = None
-                  ) -> list[Verdict]:
-    """Compare submitted {problem: {name: value}} with the key, value by value; each of
-    `asked` not submitted is a `missing` verdict."""
+def check_answers(answers: dict[str, Any], submitted: dict[str, Any], rules: Rules,
+                  digits: dict[tuple[str, str], int], follow: Any = None,
+                  asked: list[tuple[str, str]] | None = None) -> list[Verdict]:
+    """Compare submitted {problem: {name: value}} with the key (the JSON contract, `answers`)
+    value by value; each of `asked` not submitted is a `missing` verdict. A value is right
+    when every entry lies in the key's accepted range (lmsnumbers.ranges: the chain range, or
+    one unit of the last printed digit either side), the same range the LMS exports accept;
+    --tol (and --rtol/--atol for values without a chain range) set a tolerance instead."""
+    key = answers["problems"]
     out = []
-    per_value = per_value or {}
     for pid, values in submitted.items():
         pid = shown_name(pid)
         if pid not in key:
@@ -108,9 +112,8 @@ def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rto
                 continue
             arrays[name] = got
         for name, got in arrays.items():
-            out.append(_verdict(pid, name, got, np.asarray(key[pid][name], dtype=float),
-                                per_value, (tolerance or {}).get(pid, {}).get(name), follow,
-                                arrays, rtol, atol))
+            out.append(_verdict(answers, pid, name, got, rules, digits.get((pid, name), 4),
+                                follow, arrays))
     given = {(v.problem, v.name) for v in out}
     for pid, name in asked or []:
         if (pid, name) not in given:
@@ -118,19 +121,33 @@ def check_answers(key: dict[str, dict[str, Any]], submitted: dict[str, Any], rto
     return out
 
 
-def _verdict(pid: str, name: str, got: np.ndarray, want: np.ndarray,
-             per_value: dict[str, tuple[float, float]], derived: Any, follow: Any,
-             arrays: dict[str, np.ndarray], rtol: float, atol: float) -> Verdict:
-    r, a = per_value.get(f"{pid}.{name}", per_value.get(name, (rtol, atol)))
+def accepted(answers: dict[str, Any], pid: str, name: str,
+             digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The key's accepted range of a value, entry by entry (low, high), as the LMS exports
+    state it (lmsnumbers.ranges)."""
+    from .lmsnumbers import ranges
+
+    want = np.asarray(answers["problems"][pid][name], dtype=float)
+    entries = ranges(answers, pid, name, digits)
+    lo = np.array([float(e[2]) for e in entries]).reshape(want.shape)
+    hi = np.array([float(e[3]) for e in entries]).reshape(want.shape)
+    return lo, hi
+
+
+def _verdict(answers: dict[str, Any], pid: str, name: str, got: np.ndarray, rules: Rules,
+             digits: int, follow: Any, arrays: dict[str, np.ndarray]) -> Verdict:
+    want = np.asarray(answers["problems"][pid][name], dtype=float)
+    named = rules.per_value.get(f"{pid}.{name}", rules.per_value.get(name))
+    r, a = named or (rules.rtol, rules.atol)
     err = np.abs(got - want)
     abs_err = float(err.max()) if err.size else 0.0
     rel_err = float((err / np.maximum(np.abs(want), 1e-300)).max()) if err.size else 0.0
-    named = f"{pid}.{name}" in per_value or name in per_value
-    if derived is not None and not named:  # the range any rounding path reaches
-        ok = bool(np.all((got >= np.asarray(derived["low"], dtype=float))
-                         & (got <= np.asarray(derived["high"], dtype=float))))
-    else:
+    chained = answers.get("tolerance", {}).get(pid, {}).get(name) is not None
+    if named is not None or (rules.by_tolerance and not chained):
         ok = bool(np.all(err <= a + r * np.abs(want)))
+    else:  # the key's range: any rounding path (chain), or a unit of the printed digit
+        lo, hi = accepted(answers, pid, name, digits)
+        ok = bool(np.all((got >= lo) & (got <= hi)))
     detail = "right" if ok else f"off by {abs_err:.3g} (relative {rel_err:.3g})"
     follows = False
     if not ok and follow is not None:  # recomputed from the student's earlier values
@@ -160,8 +177,9 @@ def mark(doc: Any, solutions: dict[str, Any], submitted: dict[str, Any],
                   if not rules.problems or p in rules.problems]
     if rules.problems:
         submitted = {p: v for p, v in submitted.items() if str(p) in rules.problems}
-    verdicts = check_answers(key["problems"], submitted, rules.rtol, rules.atol,
-                             rules.per_value, key.get("tolerance"), follow, asked_list)
+    digits = {(p.id, n): p.digits_for.get(n, p.digits) for p in doc.problems
+              for n in key["problems"][p.id]}
+    verdicts = check_answers(key, submitted, rules, digits, follow, asked_list)
     worth = points_of(doc, solutions)
     asked = set(asked_list)
     rows = []

@@ -203,4 +203,4 @@ def test_the_readme_follow_through_example_runs_as_shown():
     assert r.returncode == 1
     for line in r.stdout.strip().splitlines():
         assert line in readme, line
-    assert "follows p2.H1" in r.stdout and "4 of 20 points" in r.stdout
+    assert "follows p2.H1" in r.stdout and "3 of 20 points" in r.stdout

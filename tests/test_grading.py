@@ -160,3 +160,117 @@ def test_points_for_a_value_not_asked_are_a_located_error(tmp_path):
     assert r.returncode == 2 and f"{spec}:7:" in r.stderr
     assert "points for 'b', which problem 'p' does not ask" in r.stderr
     assert "ask: [c, b]" in r.stderr
+
+
+# --- a class marked alike by check, Moodle and Canvas ---------------------------------------
+
+def test_a_class_is_marked_alike_by_check_moodle_and_canvas(tmp_path):
+    """Four students (every value as printed; the rounded chain; one entry three units off and
+    a value missing; entries just inside and just outside a range) marked by `check`, by
+    Moodle's Cloze rules and by Canvas's numeric rules (tests/lmsrules.py, read from their
+    code): the same values right, and each problem's share of the points the same."""
+    import zipfile
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+    from lmsrules import canvas_answers, canvas_grades, canvas_points, quiz_page, within_tolerance
+    from lxml import etree
+    from test_lms import DIGITS, SPEC, VALUES, _items, _questions, entries, key_range, printed_unit
+
+    spec = tmp_path / "lms.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    r = run("build", str(spec), "--variants", "4", "--seed", "7", "--no-pdf", "--format",
+            "moodle", "--format", "canvas", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    batch = out / "lms" / "variants"
+    answers = json.loads((batch / "answers.json").read_text())
+
+    def printed(x: float, pid: str, name: str) -> Decimal:
+        u = printed_unit(x, DIGITS.get((pid, name), 4))
+        with localcontext() as ctx:
+            ctx.rounding = ROUND_HALF_UP
+            return Decimal(repr(x)).quantize(u) if x else Decimal(0)
+
+    typed: dict[tuple[str, str, str, tuple[int, ...]], Decimal | None] = {}
+    for label, key in answers.items():
+        for pid in VALUES:
+            for name, idx in entries(key, pid):
+                x = float(np.asarray(key["problems"][pid][name])[idx])
+                v = printed(x, pid, name)
+                if label == "v02" and pid in key.get("chain", {}):
+                    v = Decimal(repr(float(np.asarray(key["chain"][pid][name])[idx])))
+                if label == "v03" and (pid, name, idx) == ("p", "mixed", (0, 0)):
+                    v = v + 3 * printed_unit(x, 4)
+                if label == "v03" and (pid, name) == ("q", "v"):
+                    v = None  # not handed in
+                lo, hi = key_range(key, pid, name, idx)
+                if label == "v04" and (pid, name, idx) == ("q", "u", (0, 1)):
+                    v = hi  # the range's own edge: accepted
+                if label == "v04" and (pid, name, idx) == ("q", "u", (1, 2)):
+                    # one printed unit past it: a number written to the printed digits (a
+                    # number nearer the edge than Canvas's 4 typed decimals is not one a
+                    # student writes; docs/lms.md)
+                    v = printed(float(hi), pid, name) + printed_unit(float(hi), 4)
+                typed[(label, pid, name, idx)] = v
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for label, key in answers.items():
+        sub: dict[str, dict[str, object]] = {}
+        for pid in VALUES:
+            for name in VALUES[pid]:
+                shape = np.shape(key["problems"][pid][name])
+                vals = [typed[(label, pid, name, idx)] for idx in np.ndindex(shape)]
+                if any(v is None for v in vals):
+                    continue
+                a = np.array([float(v) for v in vals]).reshape(shape)
+                sub.setdefault(pid, {})[name] = a.tolist() if shape else float(a)
+        (subs / f"{label}.yaml").write_text(json.dumps(sub))
+    r = run("check", str(spec), str(subs), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    graded = {(x["version"], x["problem"], x["value"]): x
+              for x in csv.DictReader((tmp_path / "grades.csv").open())}
+
+    def right(label: str, pid: str, name: str) -> bool:
+        return graded[(label, pid, name)]["status"] == "right"
+
+    expected_wrong = {("v03", "p", "mixed"), ("v03", "q", "v"), ("v04", "q", "u")}
+    assert {(lab, p, n) for lab in answers for p in VALUES for n in VALUES[p]
+            if not right(lab, p, n)} == expected_wrong
+
+    moodle = etree.parse(str(batch / "moodle.xml")).getroot()
+    for label, pid, _, subq, powers in _questions(moodle):
+        key = answers[label]
+        order = entries(key, pid)
+        assert len(subq) == len(order)
+        ok: dict[str, bool] = {}
+        score = total = 0.0
+        for (name, idx), box in zip(order, subq, strict=True):
+            v = typed[(label, pid, name, idx)]
+            alt = box["alternatives"][0]
+            hit = v is not None and within_tolerance(
+                alt["answer"], alt["tolerance"], float(v.scaleb(-powers.get(name, 0))))
+            ok[name] = ok.get(name, True) and hit
+            total += box["weight"]
+            score += box["weight"] * hit
+        assert {n: ok[n] for n in VALUES[pid]} == {n: right(label, pid, n) for n in VALUES[pid]}
+        points = sum(float(graded[(label, pid, n)]["points"]) for n in VALUES[pid])
+        of = sum(float(graded[(label, pid, n)]["of"]) for n in VALUES[pid])
+        # Moodle scores entry by entry: equal to check's where each value is all or nothing
+        whole = {n for n in VALUES[pid] if ok[n]}
+        w_whole = sum(box["weight"] for (n, _), box in zip(order, subq, strict=True)
+                      if n in whole)
+        assert w_whole / total == pytest.approx(points / of, rel=1e-9)
+
+    with zipfile.ZipFile(batch / "canvas-qti.zip") as z:
+        qti = etree.fromstring(z.read("nnreport_assessment/nnreport_assessment.xml"))
+    canvas_ok: dict[tuple[str, str, str], bool] = {}
+    canvas_pts: dict[tuple[str, str, str], float] = {}
+    for label, pid, name, idx, k, item in _items(qti):
+        v = typed[(label, pid, name, idx)]
+        hit = v is not None and canvas_grades(canvas_answers(item), quiz_page(float(v.scaleb(-k))))
+        canvas_ok[(label, pid, name)] = canvas_ok.get((label, pid, name), True) and hit
+        canvas_pts[(label, pid, name)] = canvas_pts.get((label, pid, name), 0.0) + canvas_points(item)
+    for (label, pid, name), hit in canvas_ok.items():
+        assert hit == right(label, pid, name), (label, pid, name)
+        assert canvas_pts[(label, pid, name)] == pytest.approx(
+            float(graded[(label, pid, name)]["of"]), rel=1e-12)
