@@ -59,6 +59,22 @@ def test_no_matrix_runs_into_the_margin(built, name):
         assert all(w <= 5.0 for w in widths), (log.name, widths)
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_broken_lines_read_as_printed_math(built, name):
+    """A side broken over lines: the next line starts with its operator (+ ...), indented past
+    the '=', never with a closing bracket; no line ends with an operator (issue 22.7)."""
+    for tex in (built / name).glob("*.tex"):
+        rows = re.split(r"\\\\\*?(?:\[[^]]*\])?\s*\n", tex.read_text())
+        for prev, row in zip(rows, rows[1:], strict=False):
+            m = re.match(r"\s*&\\q?quad\s*(\\left\.\s*)*", row)
+            if not m or "rounded chain" in row:
+                continue
+            body = row[m.end():]
+            assert not re.match(r"(\\right)?[)\]]", body), row[:80]
+            assert re.match(r"[-+=]|\\cdot|\\odot|\\left|\\begin|\\frac|10\^|[\d\\]", body), row[:80]
+            assert not re.search(r"(\+|-|=)\s*(\\right\.\s*)*$", prev.rstrip()), prev[-80:]
+
+
 def _sig(x):
     return 1 / (1 + np.exp(-x))
 

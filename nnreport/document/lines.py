@@ -85,6 +85,9 @@ def _tag(*parts: str) -> str:
     return rf" \tag*{{\footnotesize\color{{gray}}${body}$}}" if body else ""
 
 
+OPERATORS = ("+", "-", "=", r"\cdot", r"\odot", r"\oslash", r"\times")
+CONTINUE = r"&\qquad "  # a broken side's next line, indented past the '=' it continues
+_CLOSE = re.compile(r"\s*(\\right)?[)\]]")
 _LEFT = re.compile(r"\\left(?![a-zA-Z])")
 _RIGHT = re.compile(r"\\right(?![a-zA-Z])")
 
@@ -99,7 +102,9 @@ def _balanced(rows: list[str]) -> list[str]:
         if carry:
             head, sep, tail = r.partition("&")
             lead = r"\left. " * carry
-            body = head + sep + (r"\quad " + lead + tail.removeprefix(r"\quad ") if sep else lead + r)
+            space = re.match(r"\s*(\\q?quad\s*)?", tail).group(0)  # type: ignore[union-attr]
+            body = head + sep + ((space or r"\quad ") + lead + tail[len(space):] if sep
+                                 else lead + r)
         out.append(body + r" \right." * max(opened, 0))
         carry = max(opened, 0)
     return out
@@ -125,15 +130,22 @@ def rows(step: Step, budget: float = LINE_BUDGET_EM) -> list[str]:
             cur.append(" ".join(p.tex for p in pieces))
             width += w
             continue
-        chunk: list[str] = []
+        chunk: list[Tex] = []
         cw, first = width, True
         for piece in pieces:
-            if chunk and cw + piece.width > budget:
-                out.append((lead(len(out)) if first else r"&\quad ") + " ".join(chunk))
-                first, chunk, cw = False, [], lhs_w + 2.0
-            chunk.append(piece.tex)
+            # never a closing bracket alone at a line's start; a line breaks before an
+            # operator or an opening bracket (the next line starts "+ ..."), as printed math does
+            if chunk and cw + piece.width > budget and not _CLOSE.match(piece.tex):
+                carry: list[Tex] = []
+                while len(chunk) > 1 and (chunk[-1].tex.strip() in OPERATORS
+                                          or chunk[-1].tex.rstrip().endswith("(")):
+                    carry.insert(0, chunk.pop())
+                out.append((lead(len(out)) if first else CONTINUE) + " ".join(t.tex for t in chunk))
+                first, chunk = False, carry
+                cw = lhs_w + 3.0 + sum(t.width for t in carry)
+            chunk.append(piece)
             cw += piece.width
-        out.append((lead(len(out)) if first else r"&\quad ") + " ".join(chunk))
+        out.append((lead(len(out)) if first else CONTINUE) + " ".join(t.tex for t in chunk))
         cur, width = [], lhs_w
     if cur:
         out.append(lead(len(out)) + " = ".join(cur))
