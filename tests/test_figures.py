@@ -244,3 +244,33 @@ def test_a_longtable_document_gets_its_second_pass(tmp_path):
            "\n\\end{longtable}\\end{document}\n")
     result = compile_tex(tex, "t", workdir=tmp_path)
     assert result.passes == 2 and "widths have changed" not in result.log
+
+
+TWO_POINTS = """
+title: two points
+problems:
+  - id: t
+    data: {X: [[1, 0], [0.5, -1]], Y: [[1], [0]]}
+    network: {layers: [{units: 2, activation: sigmoid}, {units: 1, activation: sigmoid}]}
+    params: {W1: [[0.1, 0.2], [0.3, 0.4]], W2: [[0.5], [-0.5]], b1: [0, 0], b2: [0]}
+    loss: bce
+"""
+
+
+def test_a_two_point_scatter_is_printed_small(tmp_path):
+    """The data figure of two samples took a third of a page: it is printed at the size it is
+    drawn, a small one (height from the .tex width and the figure's own page size)."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(TWO_POINTS)
+    build(spec, BuildOptions(output=tmp_path / "out", pdf=False, kinds=("key",)))
+    folder = tmp_path / "out" / "t"
+    tex = (folder / "t-key.tex").read_text()
+    width, path = re.search(r"\\includegraphics\[width=([\d.]+)\\linewidth\]\{(figures/data-[^}]+)\}",
+                            tex).groups()
+    info = subprocess.run(["pdfinfo", str(folder / path)], capture_output=True, text=True).stdout
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    printed_w = float(width) * 17.0  # cm: A4 less 2 cm margins
+    assert printed_w <= 0.45 * 17.0
+    assert printed_w * h / w <= 5.5  # cm, of a text height of 25.7 cm
+    # drawn at the size it is printed: its 10 pt labels print at 9 pt or more
+    assert printed_w / (w / 72 * 2.54) >= 0.9
