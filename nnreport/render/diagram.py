@@ -198,7 +198,7 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
     lines = [
         r"\begin{tikzpicture}[x=1cm, y=1cm, >=stealth,",
         r"  neuron/.style={circle, draw, thick, fill=white, minimum size=8mm, inner sep=0pt, font=\footnotesize},",
-        r"  edge/.style={->, gray!60},",
+        r"  edge/.style={->, black!50},",
         r"  w/.style={font=\scriptsize, text=black, fill=white, inner sep=1pt},",
         r"  b/.style={font=\scriptsize, text=blue!60!black, fill=white, inner sep=1pt}]",
     ]
@@ -206,10 +206,10 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
                      for l in range(1, L + 1) for i, j, _ in gaps[l]] + labels
     for l, n in enumerate(units):
         head = "input" if l == 0 else ACT_NAME[activations[l - 1]]
-        lines.append(rf"  \node[font=\footnotesize\itshape, text=gray] at ({l * dx:.2f}, {top:.2f}) {{{head}}};")
+        lines.append(rf"  \node[font=\footnotesize\itshape, text=black!70] at ({l * dx:.2f}, {top:.2f}) {{{head}}};")
         if n > MAX_SHOWN:
             low = -((len(_shown_units(n)) - 1) / 2) * dy - 0.75 * dy
-            lines.append(rf"  \node[font=\scriptsize, text=gray] at ({l * dx:.2f}, {low:.2f}) {{{n} units}};")
+            lines.append(rf"  \node[font=\scriptsize, text=black!70] at ({l * dx:.2f}, {low:.2f}) {{{n} units}};")
     bottom = min([y - NEURON_R for _, y in neurons] + [b.y0 for b in taken])
     lines += _under(under, bottom - 0.2, L * dx)
     lines.append(r"\end{tikzpicture}")
