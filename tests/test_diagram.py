@@ -9,12 +9,13 @@ import re
 import subprocess
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_number_properties import check
 from texnumbers import parse_matrix, parse_number
 
-from nnreport.render.diagram import MAX_EDGE_LABELS, tikz_network
+from nnreport.render.diagram import MAX_EDGE_LABELS, entry_name, tikz_network
 from nnreport.render.labels import NEURON_R, PAD_CM, box_at, label_size
 
 NEURON = re.compile(r"\\node\[neuron\] \((L\d+N\d+)\) at \((-?[\d.]+), (-?[\d.]+)\) \{\$(.*?)\$\};")
@@ -104,11 +105,55 @@ def test_labels_never_touch_and_every_number_is_right(net):
         elif shown_b:
             assert len(shown_b) == units[l]
             for k, (_, tex) in shown_b.items():
-                check(b[0, int(k.split("-")[1]) - 1], parse_number(value_of(tex)), digits)
+                j = int(k.split("-")[1])
+                # the entry's own name; a one-unit layer's vector has one entry
+                assert tex.split("=")[0].strip() == (f"b_{{{l},{j}}}" if units[l] > 1 else
+                                                     f"b_{{{l}}}")
+                check(b[0, j - 1], parse_number(value_of(tex)), digits)
         else:
             m = parse_matrix(matrices[f"b_{{{l}}}"].split("=", 1)[1])
             for (_, c), shown in m.cells.items():
                 check(b[0, c], shown, digits)
+    assert_biases_on_one_side(neurons, labels)
+
+
+def assert_biases_on_one_side(neurons: dict, labels: dict) -> None:
+    """Every bias label straight above its neuron, or every one straight below, all at the
+    same distance (coordinates are written to 0.01 cm)."""
+    offsets = []
+    for k, ((x, y), _) in labels.items():
+        if k.startswith("B"):
+            l, j = k[1:].split("-")
+            nx, ny = neurons[f"L{l}N{j}"]
+            offsets.append((x - nx, y - ny))
+    if offsets:
+        assert all(abs(dx) < 0.011 for dx, _ in offsets), offsets
+        dys = [dy for _, dy in offsets]
+        assert max(dys) - min(dys) < 0.011, offsets
+        assert abs(dys[0]) > NEURON_R, offsets
+
+
+@pytest.mark.parametrize("vector,entry", [
+    ("b_{1}", "b_{1,2}"), ("B", "B_{2}"), (r"b_{\mathrm{out}}", r"b_{\mathrm{out},2}"),
+    (r"\beta", r"\beta_{2}"), (r"\hat{b}", r"\hat{b}_{2}"), ("c^{a}", "c^{a}_{2}")])
+def test_a_bias_entry_is_named_by_its_vector_and_unit(vector, entry):
+    assert entry_name(vector, 2) == entry
+
+
+def test_display_names_name_every_entry_and_labels_share_one_side():
+    # exam2's second network: biases B (hidden) and C (output), one value repeated
+    W = [np.array([[0.5938, 0.0634], [0.0018, 0.1043], [0.3504, 0.0656]]),
+         np.array([[1.0, 0.41, 0.26], [0.24, 0.53, 0.71]])]
+    b = [np.array([[0.76, 0.76]]), np.array([[0.95, 0.21, 0.98]])]
+    t = tikz_network((3, 2, 3), ("sigmoid", "softmax"), W, b, digits=4, bias_names=["B", "C"])
+    neurons, labels, _, under = read(t)
+    names = {k: tex.split("=")[0].strip() for k, (_, tex) in labels.items() if k[0] == "B"}
+    assert names == {"B1-1": "B_{1}", "B1-2": "B_{2}", "B2-1": "C_{1}", "B2-2": "C_{2}",
+                     "B2-3": "C_{3}"}
+    assert [value_of(labels[k][1]) for k in sorted(names)] == ["0.76", "0.76", "0.95", "0.21",
+                                                             "0.98"]
+    assert not under
+    assert_biases_on_one_side(neurons, labels)
 
 
 def test_repeated_weights_are_said_once_and_many_edges_become_a_matrix():

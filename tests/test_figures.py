@@ -3,8 +3,10 @@ shipped PDF carries its figures, and an unchanged rebuild draws nothing."""
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
+import unicodedata
 
 import pytest
 from conftest import PROBLEMS
@@ -49,8 +51,46 @@ def test_diagram_edges_carry_the_right_weights(tmp_path, layout):
         for j in (1, 2):
             assert edges[(0, i, 1, j)] == f"0.{i}{j}"
             assert edges[(1, i, 2, j)] == f"0.3{i}{j}"
-    assert r"(B1-1) at" in first_picture and r"{$b_{1} = 0.5$}" in first_picture
-    assert r"{$b_{2} = 0.75$}" in first_picture
+    assert r"(B1-1) at" in first_picture and r"{$b_{1,1} = 0.5$}" in first_picture
+    assert r"{$b_{1,2} = -0.5$}" in first_picture and r"{$b_{2,2} = 0.75$}" in first_picture
+
+
+BIAS = re.compile(r"\\node\[b\] \(B(\d)-(\d)\) at \((-?[\d.]+), (-?[\d.]+)\) \{\$(.*?) = (.*?)\$\};")
+NEURON = re.compile(r"\\node\[neuron\] \(L(\d)N(\d)\) at \((-?[\d.]+), (-?[\d.]+)\)")
+
+
+def test_exam2_bias_labels_name_each_entry_on_one_side(tmp_path):
+    """exam2's key wrote 'B = 0.76' on two neurons, above one and below another: each label
+    names its entry with the problem's display name (B_1, B_2, C_1, ...), every label of a
+    picture on the same side of its neuron."""
+    import yaml
+
+    spec = yaml.safe_load((PROBLEMS / "exam2.yaml").read_text())
+    build(PROBLEMS / "exam2.yaml", BuildOptions(output=tmp_path, pdf=False, kinds=("key",)))
+    tex = (tmp_path / "exam2" / "exam2-key.tex").read_text()
+    pictures = re.findall(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", tex, re.S)
+    assert len(pictures) == 4
+    labelled = 0
+    for k, pic in enumerate(pictures):
+        problem = spec["problems"][1 + k // 2]  # given and updated network of p2, then p3
+        neurons = {(int(l), int(j)): (float(x), float(y)) for l, j, x, y in NEURON.findall(pic)}
+        offsets, names = [], []
+        for l, j, x, y, name, value in BIAS.findall(pic):
+            l, j = int(l), int(j)
+            vector = problem["names"][f"b{l}"]
+            units = problem["network"]["layers"][l - 1]["units"]
+            assert name == (f"{vector}_{{{j}}}" if units > 1 else vector)
+            names.append(name)
+            nx, ny = neurons[(l, j)]
+            offsets.append((float(x) - nx, float(y) - ny))
+            if k % 2 == 0 and isinstance(problem["params"][f"b{l}"], list):
+                assert float(value) == problem["params"][f"b{l}"][j - 1]
+        assert len(names) == len(set(names))
+        # straight above (or below) the neuron, all at one distance (coordinates to 0.01 cm)
+        assert all(abs(dx) < 0.011 and abs(dy) > 0.4 for dx, dy in offsets)
+        assert not offsets or max(dy for _, dy in offsets) - min(dy for _, dy in offsets) < 0.011
+        labelled += len(names)
+    assert labelled >= 10  # B_1, B_2 and C_1..C_3 in both pictures of problem 3 at least
 
 
 def test_large_layers_collapse(tmp_path):
@@ -97,6 +137,50 @@ def test_shipped_pdfs_have_their_figures(shipped, name, expect):
         assert "training loss" in text and "epoch" in text   # axis labels, as vector text
     if "boundary-" in expect["files"]:
         assert "before training" in text and "after training" in text
+
+
+def _words(pdf):
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True).stdout
+    # NFC: TeX's y-hat comes out as y and a combining circumflex
+    return [(float(a), float(b), float(c), float(d), unicodedata.normalize("NFC", html.unescape(w)))
+            for a, b, c, d, w in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                       r'yMax="([\d.]+)">(.*?)</word>', out)]
+
+
+def test_exam2_bias_labels_as_printed(shipped):
+    """In the diagrams as TeX set them: each bias label (letter, subscript, '=', value) is
+    centred on one neuron's column, every label of a picture the same height above (or below)
+    its neuron, and no two labels of a picture share a name."""
+    folder = shipped / "exam2"
+    tex = (folder / "exam2-key.tex").read_text()
+    pictures = re.findall(r"\{(figures/tikz-[0-9a-f]+\.pdf)\}", tex)
+    assert len(pictures) == 4
+    seen = 0
+    for pic in pictures:
+        w = _words(folder / pic)
+        neurons = [((w[i][0] + w[i + 1][2]) / 2, (w[i][1] + w[i][3]) / 2)
+                   for i in range(len(w) - 1) if w[i][4] in ("h", "ŷ") and w[i + 1][4].isdigit()]
+        neurons += [((a + c) / 2, (b + d) / 2) for a, b, c, d, t in w if t == "ŷ"]
+        names, shifts = [], []
+        for i in range(len(w) - 3):
+            sub = w[i + 1][4] if w[i + 1][4].isdigit() else ""  # none: a one-unit layer's C
+            eq = w[i + 2] if sub else w[i + 1]
+            if w[i][4] not in ("B", "C") or eq[4] != "=":
+                continue
+            x, y = (w[i][0] + w[i + 3 if sub else i + 2][2]) / 2, (eq[1] + eq[3]) / 2
+            nx, ny = min(neurons, key=lambda n: abs(n[0] - x) + abs(n[1] - y))
+            if not sub and abs(y - ny) > 30:
+                continue  # a vector under the picture ("B = [0 0 0]")
+            names.append(w[i][4] + sub)
+            assert abs(nx - x) < 3, (pic, names[-1])  # centred on its neuron
+            shifts.append(y - ny)
+        assert len(names) == len(set(names)), (pic, names)
+        if shifts:
+            assert all(abs(s) > 10 for s in shifts) and max(shifts) - min(shifts) < 1.5, shifts
+        seen += len(names)
+    assert seen >= 10
 
 
 def test_rebuild_without_changes_draws_nothing(tmp_path):
@@ -160,3 +244,33 @@ def test_a_longtable_document_gets_its_second_pass(tmp_path):
            "\n\\end{longtable}\\end{document}\n")
     result = compile_tex(tex, "t", workdir=tmp_path)
     assert result.passes == 2 and "widths have changed" not in result.log
+
+
+TWO_POINTS = """
+title: two points
+problems:
+  - id: t
+    data: {X: [[1, 0], [0.5, -1]], Y: [[1], [0]]}
+    network: {layers: [{units: 2, activation: sigmoid}, {units: 1, activation: sigmoid}]}
+    params: {W1: [[0.1, 0.2], [0.3, 0.4]], W2: [[0.5], [-0.5]], b1: [0, 0], b2: [0]}
+    loss: bce
+"""
+
+
+def test_a_two_point_scatter_is_printed_small(tmp_path):
+    """The data figure of two samples took a third of a page: it is printed at the size it is
+    drawn, a small one (height from the .tex width and the figure's own page size)."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(TWO_POINTS)
+    build(spec, BuildOptions(output=tmp_path / "out", pdf=False, kinds=("key",)))
+    folder = tmp_path / "out" / "t"
+    tex = (folder / "t-key.tex").read_text()
+    width, path = re.search(r"\\includegraphics\[width=([\d.]+)\\linewidth\]\{(figures/data-[^}]+)\}",
+                            tex).groups()
+    info = subprocess.run(["pdfinfo", str(folder / path)], capture_output=True, text=True).stdout
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    printed_w = float(width) * 17.0  # cm: A4 less 2 cm margins
+    assert printed_w <= 0.45 * 17.0
+    assert printed_w * h / w <= 5.5  # cm, of a text height of 25.7 cm
+    # drawn at the size it is printed: its 10 pt labels print at 9 pt or more
+    assert printed_w / (w / 72 * 2.54) >= 0.9

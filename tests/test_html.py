@@ -101,7 +101,7 @@ _NUM = re.compile(r"(?<![\w.^_{])-?\d+(?:\.\d+)?")
 def _math_numbers_tex(tex: str) -> Counter:
     blocks = re.findall(r"\\begin\{(align\*|gather\*)\}(.*?)\\end\{\1\}", tex, re.S)
     body = " ".join(b for _, b in blocks)
-    body = re.sub(r"\\tag\*\{\\footnotesize\\color\{gray\}\$.*?\$\}", " ", body)  # shape, points
+    body = re.sub(r"\\tag\*\{\\footnotesize\\color\{black!70\}\$.*?\$\}", " ", body)  # shape, points
     body = re.sub(r"\\\\\[[\d.]+ex\]|\\rule\{[^}]*\}\{[^}]*\}|\\hspace\{[^}]*\}", " ", body)
     body = re.sub(r"\\shortintertext\{.*?\}\n", " ", body)
     return Counter(_NUM.findall(body))
@@ -136,3 +136,72 @@ def test_a_formula_katex_cannot_render_is_a_build_error():
     # KaTeX runs untrusted: no links, no file access
     with pytest.raises(NNReportError):
         katex.render([(r"\href{https://example.com}{x}", False)])
+
+
+SIZES = """
+<style>body > *:not(section), section > *:not(figure), figcaption { display: none !important }</style>
+<script>
+window.addEventListener('load', () => {
+  const r = [];
+  for (const im of document.images) {
+    const b = im.getBoundingClientRect();
+    r.push([b.left, b.top + window.scrollY, b.width, b.height]);
+  }
+  document.body.setAttribute('data-probe', JSON.stringify({images: r,
+    height: document.documentElement.scrollHeight}));
+});
+</script>
+"""
+
+
+def test_diagram_labels_are_readable_at_1100_px(tmp_path):
+    """The numbers on exam2's network diagrams, as Chromium draws the key page 1100 px wide:
+    each weight or bias value (located in the diagram's PDF by pdftotext -bbox, scaled to the
+    image's rendered box) is inked at least 11 px tall in the screenshot; at the SVG's
+    natural size they were 7 px. Only the figures are left on the page (the column, and so
+    each image's width, is the same)."""
+    import base64
+
+    import numpy as np
+    from PIL import Image
+
+    build(PROBLEMS / "exam2.yaml", BuildOptions(output=tmp_path, formats=("html",),
+                                                kinds=("key",)))
+    page = tmp_path / "exam2" / "exam2-key.html"
+    text = page.read_text(encoding="utf-8")
+    probe_page = tmp_path / "sizes.html"
+    probe_page.write_text(text.replace("</body>", SIZES + "</body>"), encoding="utf-8")
+    r = chromium(["--window-size=1100,1000", "--virtual-time-budget=15000", "--dump-dom",
+                  probe_page.as_uri()], tmp_path)
+    probe = json.loads(htmllib.unescape(re.search(r'data-probe="([^"]*)"', r.stdout)[1]))
+    shot = tmp_path / "sizes.png"
+    chromium([f"--window-size=1100,{probe['height']}", f"--screenshot={shot}",
+              probe_page.as_uri()], tmp_path)
+    ink = np.asarray(Image.open(shot).convert("L"))
+    # each image's SVG is matched to its PDF by the drawing's size in pt
+    pdfs = {}
+    for f in (tmp_path / "exam2" / "figures").glob("tikz-*.pdf"):
+        info = subprocess.run(["pdfinfo", str(f)], capture_output=True, text=True).stdout
+        size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups()
+        pdfs[tuple(round(float(v), 1) for v in size)] = f
+    views = [re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', base64.b64decode(m).decode())
+             for m in re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', text)]
+    heights = {}
+    for view, (left, top, width, _) in zip(views, probe["images"], strict=True):
+        pdf = pdfs.get((round(float(view[1]), 1), round(float(view[2]), 1)))
+        if pdf is None:
+            continue  # a matplotlib figure
+        px = width / float(view[1])  # rendered px per pt of the drawing
+        words = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                               text=True).stdout
+        for x0, y0, x1, y1, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                r"(\d[\d.]*)</word>", words):
+            if float(y1) - float(y0) < 6.5:
+                continue  # a subscript (x_1), not a value: values' boxes are 7 pt tall
+            box = ink[int(top + float(y0) * px) - 1:int(top + float(y1) * px) + 2,
+                      int(left + float(x0) * px):int(left + float(x1) * px) + 1]
+            rows = np.nonzero((box < 110).any(axis=1))[0]
+            heights[(pdf.name, x0, y0, word)] = rows[-1] - rows[0] + 1
+    assert len({k[0] for k in heights}) == 4 and len(heights) >= 20
+    assert min(heights.values()) >= 11, sorted(heights.values())[:5]

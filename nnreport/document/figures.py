@@ -15,7 +15,7 @@ import numpy as np
 
 from ..engine.network import forward
 from ..engine.solve import NetworkSolution, make_net
-from ..render import plots
+from ..render import plots, regions
 from ..render.diagram import tikz_network
 from ..render.formulas import symbol
 from ..spec.setups import Document, NetworkSetup
@@ -23,6 +23,7 @@ from .content import Figure
 from .escape import escape
 
 Placed = dict[str, list[Any]]  # part key (given, update, training) -> items
+TEXT_WIDTH_IN = 17 / 2.54  # A4 with 2 cm margins (templates/base.tex.j2)
 CHUNK_ENTRIES = 250_000  # entries of one layer's values while the decision boundary is drawn
 
 
@@ -81,7 +82,9 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     if "data" in kinds and s.X.shape[1] >= 2:
         path = plots.scatter(s.X, s.Y, folder, cache, classes)
         what = "coloured by class" if classes else "coloured by target value"
-        placed["given"].append(Figure(path, f"The data, {what}.", r"0.55\linewidth",
+        # shown at the size it is drawn: a few samples take a small figure
+        width = rf"{min(plots.scatter_size(s.X, classes)[0] / TEXT_WIDTH_IN, 0.8):.2f}\linewidth"
+        placed["given"].append(Figure(path, f"The data, {what}.", width,
                                       label=f"{lab}-data",
                                       intro=f"{_ref(lab + '-data')} plots the data."))
     if "activations" in kinds:
@@ -108,7 +111,7 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
                                              for i in range(0, len(G), rows)])
 
         key = (s.params, sol.final_params)
-        path = plots.decision_boundary(s.X, s.Y, predictor(s.params), predictor(sol.final_params),
+        path = regions.decision_boundary(s.X, s.Y, predictor(s.params), predictor(sol.final_params),
                                        folder, cache, tuple(v for d in key for v in d.values()))
         placed["training"].append(Figure(
             path, "Predicted regions before and after training, with the data on top.",

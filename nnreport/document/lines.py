@@ -82,7 +82,7 @@ def points_tag(step: Step) -> str:
 
 def _tag(*parts: str) -> str:
     body = r" \quad ".join(p for p in parts if p)
-    return rf" \tag*{{\footnotesize\color{{gray}}${body}$}}" if body else ""
+    return rf" \tag*{{\footnotesize\color{{black!70}}${body}$}}" if body else ""
 
 
 OPERATORS = ("+", "-", "=", r"\cdot", r"\odot", r"\oslash", r"\times")
@@ -199,7 +199,7 @@ def align_body(steps: list[Step], budget: float = LINE_BUDGET_EM) -> str:
     for k, st in enumerate(steps):
         head = ""
         if st.note:
-            head = rf"\shortintertext{{\footnotesize\color{{gray}} {st.note}}}" + "\n  "
+            head = rf"\shortintertext{{\footnotesize\color{{black!70}} {st.note}}}" + "\n  "
         parts.append(head + " \\\\*\n  ".join(rows(st, budget)))
         if k < len(steps) - 1:
             parts.append(" \\\\[0.8ex]\n  ")

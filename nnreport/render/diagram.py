@@ -43,20 +43,69 @@ def _unit_label(l: int, j: int, n: int, L: int) -> str:
     return f"h_{{{j}}}" if L == 2 else f"h^{{[{l}]}}_{{{j}}}"
 
 
-def _bias_spot(c: Point, tex: str, segments: list[Edge], neurons: list[Point],
-               taken: list[Box]) -> Point | None:
-    """Above the neuron, else below, else up and to the right: the first spot clear of every
-    edge, neuron and label."""
-    w, h = label_size(tex)
-    up, side = NEURON_R + h / 2 + 0.02, w / 2 + 0.1
-    for dx, dy in ((0.0, up), (0.0, -up), (side, up), (-side, up), (side, -up), (-side, -up)):
-        p = (c[0] + dx, c[1] + dy)
-        box = box_at(p[0], p[1], tex, SAFETY)
-        if not any(box.overlaps(o) for o in taken) and \
-                not any(box.near_circle(x, y, NEURON_R) for x, y in neurons) and \
-                not any(box.crosses(a, b) for a, b in segments):
-            return p
-    return None
+def entry_name(vector: str, j: int) -> str:
+    """The name of entry j of a bias vector: b_{1} -> b_{1,j}, b_{\\mathrm{out}} ->
+    b_{\\mathrm{out},j}, B -> B_{j}. One symbol with several values would read as one number."""
+    if vector.endswith("}"):
+        depth = 0
+        for k in range(len(vector) - 1, -1, -1):
+            depth += {"}": 1, "{": -1}.get(vector[k], 0)
+            if depth == 0:
+                if vector[k - 1:k] == "_":
+                    return f"{vector[:-1]},{j}}}"
+                break
+    return f"{vector}_{{{j}}}"
+
+
+# where a bias label sits, the same for every neuron of a picture: centred above the neuron,
+# else centred below it
+SIDES = (1.0, -1.0)
+
+
+def _place_biases(labels: list[tuple[int, list[tuple[Point, str]]]], side: float,
+                  segments: list[Edge], neurons: list[Point]) -> dict[int, list[Point]]:
+    """Label centres of every layer whose biases all fit on `side`, clear of every edge,
+    neuron and label; a layer that does not fit is left out (its vector goes under the
+    picture). Every label is centred the same distance from its neuron, room for the
+    tallest."""
+    high = max((label_size(tex)[1] for _, entries in labels for _, tex in entries), default=0.0)
+    ox, oy = 0.0, side * (NEURON_R + high / 2 + 2 * SAFETY)
+    taken: list[Box] = []
+    out: dict[int, list[Point]] = {}
+    for l, entries in labels:
+        spots = []
+        for c, tex in entries:
+            box = box_at(c[0] + ox, c[1] + oy, tex, SAFETY)
+            if any(box.overlaps(o) for o in taken) or \
+                    any(box.near_circle(x, y, NEURON_R) for x, y in neurons) or \
+                    any(box.crosses(a, b) for a, b in segments):
+                break
+            spots.append((c[0] + ox, c[1] + oy))
+        if len(spots) == len(entries):
+            out[l] = spots
+            taken += [box_at(x, y, tex) for (x, y), (_, tex) in zip(spots, entries, strict=True)]
+    return out
+
+
+def _positions(units: tuple[int, ...], dx: float, dy: float) -> dict[tuple[int, int], Point]:
+    pos: dict[tuple[int, int], Point] = {}
+    for l, n in enumerate(units):
+        shown = _shown_units(n)
+        top = (len(shown) - 1) / 2
+        for k, j in enumerate(shown):
+            if j is not None:
+                pos[(l, j)] = (l * dx, (top - k) * dy)
+    return pos
+
+
+def _edges(units: tuple[int, ...], pos: dict[tuple[int, int], Point]) -> list[list[tuple[int, int, Edge]]]:
+    """The drawn edges of each layer gap (index l: into layer l; index 0 is empty)."""
+    gaps: list[list[tuple[int, int, Edge]]] = [[]]
+    for l in range(1, len(units)):
+        gaps.append([(i, j, (pos[(l - 1, i)], pos[(l, j)]))
+                     for i in _shown_units(units[l - 1]) if i is not None
+                     for j in _shown_units(units[l]) if j is not None])
+    return gaps
 
 
 def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
@@ -68,62 +117,61 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
     `layout` is how a matrix under the picture is shown (columns: out x in)."""
     L = len(units) - 1
     values = weights is not None and max(units) <= VALUES_UP_TO
-    dx = min(4.6, 14.0 / max(L, 1))
     dy = 1.6 if values else 0.9
-    pos: dict[tuple[int, int], Point] = {}
+    names = bias_names or [f"b_{{{l}}}" for l in range(1, L + 1)]
+    shown_b = [(l, np.asarray(b, dtype=float).ravel()) for l, b in enumerate(biases or [], 1)
+               if b is not None] if values else []
+
+    def bias_name(l: int, j: int) -> str:  # a layer of one unit: its vector has one entry
+        return entry_name(names[l - 1], j) if units[l] > 1 else names[l - 1]
+
+    # the biases all on one side of their neurons; a wider picture (flatter edges) when they
+    # do not fit at the compact width; a layer that fits nowhere shows its vector under it
+    best: tuple[int, float, float, dict[int, list[Point]]] | None = None
+    for dx in dict.fromkeys((min(4.6, 14.0 / max(L, 1)), min(5.8, 14.0 / max(L, 1)),
+                             min(7.0, 14.0 / max(L, 1)))):
+        pos = _positions(units, dx, dy)
+        segments = [e for g in _edges(units, pos) for _, _, e in g]
+        bias_texts = [(l, [(pos[(l, j)], f"{bias_name(l, j)} = {fmt(float(v), digits)}")
+                           for j, v in enumerate(bv, 1)]) for l, bv in shown_b]
+        for side in SIDES:
+            placed = _place_biases(bias_texts, side, segments, list(pos.values()))
+            if best is None or len(placed) > best[0]:
+                best = (len(placed), dx, side, placed)
+        assert best is not None
+        if best[0] == len(shown_b):
+            break
+    assert best is not None
+    _, dx, side, placed = best
+    pos = _positions(units, dx, dy)
     body: list[str] = []
     for l, n in enumerate(units):
-        shown = _shown_units(n)
-        top = (len(shown) - 1) / 2
-        for k, j in enumerate(shown):
-            xy = (l * dx, (top - k) * dy)
+        for k, j in enumerate(_shown_units(n)):
             if j is None:
-                body.append(rf"  \node at ({xy[0]:.2f}, {xy[1]:.2f}) {{$\vdots$}};")
+                x, y = l * dx, ((len(_shown_units(n)) - 1) / 2 - k) * dy
+                body.append(rf"  \node at ({x:.2f}, {y:.2f}) {{$\vdots$}};")
                 continue
-            pos[(l, j)] = xy
-            body.append(rf"  \node[neuron] (L{l}N{j}) at ({xy[0]:.2f}, {xy[1]:.2f}) "
+            x, y = pos[(l, j)]
+            body.append(rf"  \node[neuron] (L{l}N{j}) at ({x:.2f}, {y:.2f}) "
                         f"{{${_unit_label(l, j, n, L)}$}};")
     neurons = list(pos.values())
-    gaps: list[list[tuple[int, int, Edge]]] = [[]]
-    for l in range(1, L + 1):
-        gaps.append([(i, j, (pos[(l - 1, i)], pos[(l, j)]))
-                     for i in _shown_units(units[l - 1]) if i is not None
-                     for j in _shown_units(units[l]) if j is not None])
-    segments = [e for g in gaps for _, _, e in g]
+    gaps = _edges(units, pos)
     taken: list[Box] = []
     under: list[tuple[float, str, float, float]] = []  # (x, math, width cm, height cm)
     labels: list[str] = []
 
-    def show_matrix(l: int, name: str, m: np.ndarray) -> None:
+    def show_matrix(x: float, name: str, m: np.ndarray, rows: int) -> None:
         t = matrix(m if layout == "rows" else m.T, digits)
-        rows = (m if layout == "rows" else m.T).shape[0]
-        under.append(((l - 0.5) * dx, f"{name} = {t.tex}",
-                      (t.width + 2.5) * SCRIPT_EM_CM, 0.36 * rows + 0.25))
+        under.append((x, f"{name} = {t.tex}", (t.width + 2.5) * SCRIPT_EM_CM, 0.36 * rows + 0.25))
 
-    if values and biases is not None:
-        for l in range(1, L + 1):
-            b = biases[l - 1]
-            if b is None:  # a layer without bias has none to show
-                continue
-            name = (bias_names or [])[l - 1] if bias_names else f"b_{{{l}}}"
-            bv = np.asarray(b, dtype=float).ravel()
-            spots = []
-            for j in range(1, units[l] + 1):
-                tex = f"{name} = {fmt(float(bv[j - 1]), digits)}"
-                p = _bias_spot(pos[(l, j)], tex, segments, neurons, taken)
-                if p is None:
-                    break
-                spots.append((j, p, tex))
-                taken.append(box_at(p[0], p[1], tex))
-            if len(spots) < units[l]:
-                del taken[len(taken) - len(spots):]
-                m = bv.reshape(1, -1)
-                t = matrix(m if layout == "rows" else m.T, digits)
-                under.append((l * dx, f"{name} = {t.tex}", (t.width + 2.5) * SCRIPT_EM_CM,
-                              0.36 * (1 if layout == "rows" else units[l]) + 0.25))
-                continue
-            for j, p, tex in spots:
-                labels.append(rf"  \node[b] (B{l}-{j}) at ({p[0]:.2f}, {p[1]:.2f}) {{${tex}$}};")
+    for l, bv in shown_b:
+        if l not in placed:
+            show_matrix(l * dx, names[l - 1], bv.reshape(1, -1), 1 if layout == "rows" else units[l])
+            continue
+        for j, (x, y) in enumerate(placed[l], 1):
+            tex = f"{bias_name(l, j)} = {fmt(float(bv[j - 1]), digits)}"
+            labels.append(rf"  \node[b] (B{l}-{j}) at ({x:.2f}, {y:.2f}) {{${tex}$}};")
+            taken.append(box_at(x, y, tex))
 
     for l in range(1, L + 1):
         if not values or weights is None:
@@ -139,7 +187,8 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
         others = [e for g in gaps[:l] + gaps[l + 1:] for _, _, e in g]
         centres = place_gap(gap, others, neurons, taken) if len(gap) <= MAX_EDGE_LABELS else None
         if centres is None:
-            show_matrix(l, name, W)
+            show_matrix((l - 0.5) * dx, name, W,
+                        (W if layout == "rows" else W.T).shape[0])
             continue
         for (i, j, _), (_, tex), (x, y) in zip(gaps[l], gap, centres, strict=True):
             labels.append(rf"  \node[w] (E{l}-{i}-{j}) at ({x:.2f}, {y:.2f}) {{${tex}$}};")
@@ -149,7 +198,7 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
     lines = [
         r"\begin{tikzpicture}[x=1cm, y=1cm, >=stealth,",
         r"  neuron/.style={circle, draw, thick, fill=white, minimum size=8mm, inner sep=0pt, font=\footnotesize},",
-        r"  edge/.style={->, gray!60},",
+        r"  edge/.style={->, black!50},",
         r"  w/.style={font=\scriptsize, text=black, fill=white, inner sep=1pt},",
         r"  b/.style={font=\scriptsize, text=blue!60!black, fill=white, inner sep=1pt}]",
     ]
@@ -157,10 +206,10 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
                      for l in range(1, L + 1) for i, j, _ in gaps[l]] + labels
     for l, n in enumerate(units):
         head = "input" if l == 0 else ACT_NAME[activations[l - 1]]
-        lines.append(rf"  \node[font=\footnotesize\itshape, text=gray] at ({l * dx:.2f}, {top:.2f}) {{{head}}};")
+        lines.append(rf"  \node[font=\footnotesize\itshape, text=black!70] at ({l * dx:.2f}, {top:.2f}) {{{head}}};")
         if n > MAX_SHOWN:
             low = -((len(_shown_units(n)) - 1) / 2) * dy - 0.75 * dy
-            lines.append(rf"  \node[font=\scriptsize, text=gray] at ({l * dx:.2f}, {low:.2f}) {{{n} units}};")
+            lines.append(rf"  \node[font=\scriptsize, text=black!70] at ({l * dx:.2f}, {low:.2f}) {{{n} units}};")
     bottom = min([y - NEURON_R for _, y in neurons] + [b.y0 for b in taken])
     lines += _under(under, bottom - 0.2, L * dx)
     lines.append(r"\end{tikzpicture}")

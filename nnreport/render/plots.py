@@ -1,7 +1,8 @@
 """Figures drawn with matplotlib (Agg, Figure API, never pyplot state): loss curves,
-activation functions, decision boundaries, data scatters. Vector PDFs in Computer-Modern-like
-fonts, reproducible bytes (no creation date), cached by a hash of what they show: a rebuild
-without changes copies the previous file and draws nothing."""
+activation functions, data scatters, and the class colours every figure shares (decision
+regions are in regions.py). Vector PDFs in Computer-Modern-like fonts, reproducible bytes (no
+creation date), cached by a hash of what they show: a rebuild without changes copies the
+previous file and draws nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-STYLE_VERSION = "2"  # bump when the drawing code changes, to invalidate cached figures
+STYLE_VERSION = "3"  # bump when the drawing code changes, to invalidate cached figures
 DRAWN: list[str] = []  # names of figures actually drawn in this process (for tests)
 
 RC: dict[str, Any] = {
@@ -134,8 +135,12 @@ def draw_activations(fig: Any, shown: list[str], alphas: dict[str, float]) -> An
         ax.set_xlabel("$z$")
         ax.grid(alpha=0.3)
         ax.axhline(0, color="k", lw=0.5)
-    ax1.set_ylim(-1.5, 3)
-    ax1.legend(loc="upper left", handlelength=3)
+    curves = np.concatenate([line.get_ydata() for line in ax1.get_lines()[:len(shown)]])
+    lo, hi = float(curves.min()), float(curves.max())
+    ax1.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    # under both panels: inside, five entries would cover a curve
+    fig.legend(handles=ax1.get_lines()[:len(shown)], loc="outside lower center",
+               ncol=len(shown), handlelength=3, frameon=False)
     return ax1, ax2
 
 
@@ -144,7 +149,7 @@ def activations(names: list[str], alphas: dict[str, float], folder: Path,
     shown = [n for n in names if n != "softmax"] or ["sigmoid"]
     key = content_hash(shown, sorted(alphas.items()))
     return cached("activations", key, folder, cache,
-                  lambda fig: draw_activations(fig, shown, alphas), (6.2, 2.6))
+                  lambda fig: draw_activations(fig, shown, alphas), (6.2, 2.9))
 
 
 def _classes(Y: np.ndarray) -> np.ndarray:
@@ -168,88 +173,85 @@ def _axis_labels(ax: Any, suffix: str, three: bool = False) -> None:
         ax.set_zlabel("$x_3$" + suffix)
 
 
-def plane_grid(X: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
-    """The first two features scaled for the axes, an n x n grid over them (padded), the grid
-    in the data's own units (clipped to floats) and the axis-label suffix."""
-    unit, suffix = _scale(X)
-    Xs = X[:, :2] / unit
-    pad = 0.5 if unit == 1.0 else 0.05 * max(float(np.ptp(Xs)), 1.0)
-    x0 = np.linspace(Xs[:, 0].min() - pad, Xs[:, 0].max() + pad, n)
-    x1 = np.linspace(Xs[:, 1].min() - pad, Xs[:, 1].max() + pad, n)
-    gx, gy = np.meshgrid(x0, x1)
-    with np.errstate(over="ignore"):
-        grid = np.clip(np.c_[gx.ravel(), gy.ravel()] * unit, -1e308, 1e308)
-    return Xs, gx, gy, grid, suffix
+# class colours (Okabe and Ito's colour-blind-safe set): regions in light tints, samples in
+# dark shades of the same hues, so that every marker stands out from every region by its
+# lightness too (what survives a greyscale photocopy); classes also differ by marker shape
+TINTS = ("#a6cee4", "#f0c7a6", "#a6ddce", "#edd0e0", "#f6dda6", "#c4e5f7", "#faf6bd")
+SHADES = ("#00304b", "#592700", "#004230", "#563346", "#614300", "#244c62", "#484414")
+MARKERS = "os^vD<>"
+MIDDLE = "#f7f7f7"  # probability 0.5 in a one-output map
 
 
-def region_panel(ax: Any, gx: np.ndarray, gy: np.ndarray, predict: Callable[[np.ndarray], np.ndarray],
-                 grid: np.ndarray, Xs: np.ndarray, cls: np.ndarray, size: float, lw: float,
-                 legend: bool) -> None:
-    """One panel: predicted probability (one output) or class (several) over the plane, the
-    0.5 contour, the samples on top with one marker per class."""
-    with np.errstate(all="ignore"):
-        P = np.ma.masked_invalid(predict(grid))
-    if P.shape[1] == 1:
-        ax.contourf(gx, gy, P[:, 0].reshape(gx.shape), levels=np.linspace(0, 1, 11),
-                    cmap="RdBu_r", alpha=0.55)
-        ax.contour(gx, gy, P[:, 0].reshape(gx.shape), levels=[0.5], colors="k", linewidths=1)
-    else:
-        ax.contourf(gx, gy, P.argmax(axis=1).reshape(gx.shape), alpha=0.35, cmap="tab10",
-                    levels=np.arange(P.shape[1] + 1) - 0.5)
-    for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
-        pts = Xs[cls == c]
-        ax.scatter(pts[:, 0], pts[:, 1], s=size, marker=marker, edgecolor="k", lw=lw,
-                   label=f"class {c}" if legend else None)
+def class_style(c: int) -> dict[str, Any]:
+    return {"marker": MARKERS[c % len(MARKERS)], "color": SHADES[c % len(SHADES)],
+            "edgecolor": "white"}
 
 
-def decision_boundary(X: np.ndarray, Y: np.ndarray, predict_before: Callable[[np.ndarray], np.ndarray],
-                      predict_after: Callable[[np.ndarray], np.ndarray], folder: Path,
-                      cache: Path | None, key_parts: tuple[Any, ...]) -> str:
-    Xs, gx, gy, grid, suffix = plane_grid(X, 160)
-    cls = _classes(Y)
+def equal_aspect(xspan: float, yspan: float) -> float | None:
+    """Height over width of a panel whose two axes share a unit (circles stay round), or
+    None when the features' ranges differ more than threefold: a plot in one unit would then
+    be a sliver, and each axis gets its own scale."""
+    if xspan <= 0 or yspan <= 0 or not 1 / 3 <= yspan / xspan <= 3:
+        return None
+    return yspan / xspan
 
-    def draw(fig: Any) -> None:
-        axes = fig.subplots(1, 2, sharey=True)
-        for ax, predict, title in ((axes[0], predict_before, "before training"),
-                                   (axes[1], predict_after, "after training")):
-            region_panel(ax, gx, gy, predict, grid, Xs, cls, 12, 0.4, legend=True)
-            ax.set_title(title)
-            ax.set_xlabel("$x_1$" + suffix)
-        axes[0].set_ylabel("$x_2$" + suffix)
-        axes[1].legend(loc="lower right", fontsize=8)
 
-    key = content_hash(X, Y, *key_parts)
-    return cached("boundary", key, folder, cache, draw, (6.4, 3.0))
+FEW = 12  # samples typed into a problem by hand: a small figure
 
 
 def draw_scatter(fig: Any, X: np.ndarray, Y: np.ndarray, classes: bool) -> Any:
-    """Classes as markers with a legend; real-valued targets as a colour scale with a bar."""
+    """Classes as markers with a legend; real-valued targets as a colour scale with a bar.
+    Two features are drawn in one unit when their ranges are comparable."""
     three = X.shape[1] >= 3
     unit, suffix = _scale(X[:, :3])
     Xs = X[:, :3] / unit
     ax = fig.add_subplot(projection="3d" if three else None)
     extra = {"depthshade": False} if three else {}
-    size = 30 if three else 14
+    size = 30 if three or len(X) <= FEW else 18
     coords = [Xs[:, k] for k in range(3 if three else 2)]
     if classes:
         cls = _classes(Y)
-        for c, marker in zip(np.unique(cls), "os^vD<>", strict=False):
-            ax.scatter(*[v[cls == c] for v in coords], s=size, marker=marker, edgecolor="k",
-                       lw=0.4, label=f"class {c}", **extra)
-        ax.legend(loc="upper right", fontsize=8)
+        for c in np.unique(cls):
+            ax.scatter(*[v[cls == c] for v in coords], s=size, lw=0.4, label=f"class {c}",
+                       **class_style(int(c)), **extra)
+        ax.legend(loc="upper right" if three else "best", fontsize=8)
     else:
         pts = ax.scatter(*coords, s=size, c=Y[:, 0], cmap="viridis", edgecolor="k", lw=0.4,
                          **extra)
         fig.colorbar(pts, ax=ax, label="target $y$" if Y.shape[1] == 1 else "target $y_1$",
                      shrink=0.8)
+    if three:  # constrained layout leaves a 3-D axis label out: room for the labels
+        ax.set_box_aspect(None, zoom=0.85)
+    else:
+        lo, hi = Xs[:, :2].min(axis=0), Xs[:, :2].max(axis=0)
+        pad = np.where(hi > lo, 0.08 * (hi - lo), 0.5)  # no sample on the frame
+        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+        ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+        if len(X) > FEW and _spans(Xs) is not None:
+            ax.set_aspect("equal", adjustable="box")
     _axis_labels(ax, suffix, three)
     return ax
 
 
+def _spans(Xs: np.ndarray) -> float | None:
+    return equal_aspect(float(np.ptp(Xs[:, 0])), float(np.ptp(Xs[:, 1])))
+
+
+def scatter_size(X: np.ndarray, classes: bool = True) -> tuple[float, float]:
+    """Inches: a few hand-typed samples get a small figure, a data set a larger one as tall
+    as the data's shape asks (a plane in one unit)."""
+    few = len(X) <= FEW
+    if X.shape[1] >= 3:
+        size = (3.4, 3.0) if few else (4.2, 3.6)
+    elif few:
+        size = (2.6, 2.1)
+    else:
+        aspect = _spans(X[:, :2] / _scale(X[:, :2])[0]) or 0.75
+        size = (4.2, float(np.clip(3.5 * aspect + 0.7, 2.4, 4.8)))
+    return (size[0] + 0.8, size[1]) if not classes else size
+
+
 def scatter(X: np.ndarray, Y: np.ndarray, folder: Path, cache: Path | None,
             classes: bool = True) -> str:
-    size = (4.2, 3.6) if X.shape[1] >= 3 else (4.2, 3.2)
-    if not classes:
-        size = (size[0] + 0.8, size[1])
     return cached("data", content_hash(X, Y, classes), folder, cache,
-                  lambda fig: draw_scatter(fig, X, Y, classes), size)
+                  lambda fig: draw_scatter(fig, X, Y, classes), scatter_size(X, classes))

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .plots import _classes, cached, content_hash, fast_start, plane_grid, region_panel
+from .plots import _classes, cached, content_hash, fast_start
+from .regions import panel_size, plane_grid, region_legend, region_panel
 
 
 def draw_runs(fig: Any, runs: list[Any]) -> Any:
@@ -127,15 +128,22 @@ def draw_boundaries(fig: Any, X: np.ndarray, Y: np.ndarray, runs: list[tuple[str
     Xs, gx, gy, grid, suffix = plane_grid(X, 120)
     cls = _classes(Y)
     axes = np.atleast_1d(fig.subplots(1, len(runs), sharey=True))
+    k = 2
     for ax, (name, predict) in zip(axes, runs, strict=True):
-        region_panel(ax, gx, gy, predict, grid, Xs, cls, 8, 0.3, legend=False)
+        k = region_panel(ax, gx, gy, predict, grid, Xs, cls, 9, 0.25)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("$x_1$" + suffix)
     axes[0].set_ylabel("$x_2$" + suffix)
+    region_legend(fig, cls, k)
     return axes
+
+
+def boundaries_size(X: np.ndarray, runs: int) -> tuple[float, float]:
+    _, gx, gy, _, _ = plane_grid(X, 2)
+    return panel_size(gx, gy, runs, min(2.1 * runs + 0.6, 6.6))
 
 
 def boundaries_figure(X: np.ndarray, Y: np.ndarray, runs: list[tuple[str, Any]],
                       key: tuple[Any, ...], folder: Path, cache: Path | None) -> str:
     return cached("boundaries", content_hash(X, Y, *key), folder, cache,
-                  lambda fig: draw_boundaries(fig, X, Y, runs), (1.9 * len(runs) + 0.6, 2.4))
+                  lambda fig: draw_boundaries(fig, X, Y, runs), boundaries_size(X, len(runs)))
