@@ -25,7 +25,7 @@ from .constraints import needs_history
 from .errors import CompileError, NNReportError
 from .gradebook import grid_csv, grid_tex, summary_csv
 from .jsonout import write_json
-from .lms import feedback_of, given_of, points_table
+from .lms import feedback_of, given_of, points_table, statements
 from .outdir import io_error, output_name, staging, swap_folder
 from .spec import finish
 from .spec.yamlio import load_file
@@ -88,7 +88,7 @@ def _version_job(args: tuple[str, int, Any, BuildOptions, str, str, list[Any]]) 
                 "student": version.student, "attempts": attempts,
                 "given": given_of(doc) if lms else {},
                 "points": points_table(doc, solutions) if lms else {},
-                "text": {p.id: p.text for p in doc.problems} if lms else {},
+                "text": statements(doc, solutions) if lms else {},
                 "feedback": feedback_of(doc, solutions) if "moodle" in opts.formats else {},
                 "seconds": time.perf_counter() - t0, "tex_seconds": t_tex}
     except NNReportError as e:

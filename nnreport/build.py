@@ -104,12 +104,12 @@ def write_lms(doc: Document, solutions: dict[str, Any], stage: Path, opts: Build
         return []
     from .batch import lms_exports
     from .gradebook import asked_names
-    from .lms import feedback_of, given_of, points_table
+    from .lms import feedback_of, given_of, points_table, statements
 
     answers = answers_of(doc, solutions, raw=True)
     row = {"label": "v01", "answers": answers, "given": given_of(doc),
            "feedback": feedback_of(doc, solutions), "points": points_table(doc, solutions),
-           "text": {p.id: p.text for p in doc.problems}, "student": ""}
+           "text": statements(doc, solutions), "student": ""}
     lms_exports(doc, [row], asked_names(doc, answers), stage, opts)
     return [f for f in ("moodle.xml", "canvas-qti.zip") if (stage / f).exists()]
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import load
 from .budgets import Budgets
-from .errors import Interrupted, NNReportError
+from .errors import Interrupted, NNReportError, printable
 
 
 class Seconds(click.FloatRange):
@@ -35,8 +35,10 @@ def _formats(formats: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _fail(e: NNReportError) -> None:
-    # a message quoting the spec may hold characters the terminal cannot take
-    click.echo(str(e).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
+    # a message quoting the spec may hold characters the terminal cannot take, or its
+    # escape sequences (ESC, BEL): written as \x1b, \x07
+    text = printable(str(e), keep="\n")
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
     sys.exit(e.exit_code)
 
 
@@ -235,16 +237,17 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
                 click.echo(f"{res.folder}: {len(res.done)} versions in {res.seconds:.1f} s "
                            f"({rate:.1f} per minute), {len(res.failed)} failed")
                 for label, msg in res.failed.items():
-                    click.echo(f"{'' if '.' in label else 'version '}{label} failed: {msg}", err=True)
+                    click.echo(printable(f"{'' if '.' in label else 'version '}{label} failed: "
+                                         f"{msg}", keep="\n"), err=True)
                 code = code or res.exit_code
                 continue
             for path in run_build(spec, opts):
-                click.echo(str(path))
+                click.echo(printable(str(path)))
         except NNReportError as e:
-            click.echo(str(e), err=True)
+            click.echo(printable(str(e), keep="\n"), err=True)
             code = code or e.exit_code
         except KeyboardInterrupt as e:  # the staging folder is gone, TeX and workers stopped
-            click.echo(f"{spec}: interrupted; nothing in {output} was changed", err=True)
+            click.echo(printable(f"{spec}: interrupted; nothing in {output} was changed"), err=True)
             sys.exit(128 + getattr(e, "signum", signal.SIGINT))
     sys.exit(code)
 
@@ -331,7 +334,7 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
             click.echo(f"nnreport: cannot write {out}: {e.strerror}", err=True)
             sys.exit(6)
         for label, why in res.failed.items():
-            click.echo(f"not marked: {label}: {why}", err=True)
+            click.echo(printable(f"not marked: {label}: {why}", keep="\n"), err=True)
         click.echo(f"{len(res.graded)} submissions marked, {len(res.failed)} not -> {out}")
         sys.exit(2 if res.failed else 0)
     try:

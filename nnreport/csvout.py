@@ -36,7 +36,8 @@ def cell(value: Any) -> str:
     if isinstance(value, Number):
         return str(value)
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    # leading spaces (a non-breaking one too) are trimmed by some spreadsheets on import
+    return "'" + text if text.lstrip(" \u00a0\u2007\u202f\n").startswith(FORMULA_START) else text
 
 
 class Writer:

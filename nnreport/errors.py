@@ -8,6 +8,7 @@ traceback reaching the user is a bug.
 from __future__ import annotations
 
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,15 @@ class NNReportError(Exception):
     """Base class; `exit_code` is what the CLI returns."""
 
     exit_code = 1
+
+
+def printable(text: str, keep: str = "") -> str:
+    """Text as it may be printed to a terminal or a file: control and format characters (an
+    escape sequence's ESC, BEL, a bidi override) written as \\xNN or \\uNNNN, except those in
+    `keep`. A spec, a file name or a student's file can hold any of them."""
+    return "".join(ch if ch in keep or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+                   else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+                   for ch in str(text))
 
 
 @dataclass(frozen=True)
@@ -29,12 +39,12 @@ class Issue:
     hint: str = ""
 
     def __str__(self) -> str:
-        where = self.file
+        where = printable(self.file)
         if self.line is not None:
             where += f":{self.line}:{self.col or 1}"
-        text = f"{where}: {self.message}"
+        text = f"{where}: {printable(self.message, keep=chr(10))}"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += f"\n    hint: {printable(self.hint, keep=chr(10))}"
         return text
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import csvout
 from .build import answers_of
+from .errors import printable
 from .submissions import shaped
 
 
@@ -69,9 +70,8 @@ def asked_values(doc: Any, key: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def shown_name(name: Any) -> str:
-    """A problem or value name from a submission as it may be printed: control and other
-    unprintable characters (a terminal's escape sequences) written as \\xNN."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in str(name))
+    """A problem or value name from a submission as it may be printed (errors.printable)."""
+    return printable(str(name))
 
 
 def _unknown(what: str, name: str, known: list[str], where: str = "") -> str:
@@ -237,14 +237,15 @@ def mark_class(keys: Any, submissions: list[Any], versions: list[Any] | None,
 
     out = ClassResult()
     for sub in submissions:
-        label = sub.label or "(no version)"
+        label = printable(sub.label) or "(no version)"
         if sub.errors:
-            out.failed[label] = "; ".join(sub.errors)
+            out.failed[label] = printable("; ".join(sub.errors), keep="\n")
             continue
         who = Version(0, sub.label) if versions is None else version_named(sub.label, versions)
         if who is None:
-            out.failed[label] = (f"{sub.where}: no version '{sub.label}' was built (the "
-                                 "file name or version column names the version or roster id)")
+            out.failed[label] = (f"{printable(sub.where)}: no version '{label}' was built "
+                                 "(the file name or version column names the version or "
+                                 "roster id)")
             continue
         try:
             doc, solutions = keys.get(who)

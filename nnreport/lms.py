@@ -103,9 +103,40 @@ def _given_html(given: list[list[Any]]) -> str:
 
 
 def _prose(statement: str) -> str:
-    """Prose for an HTML question: escaped, $...$ math kept for the LMS's MathJax as \\(...\\)."""
-    t = re.sub(r"\$([^$]*)\$", lambda m: r"\(" + m.group(1) + r"\)", html.escape(statement))
-    return f"<p>{t}</p>" if t.strip() else ""
+    """Prose for an HTML question, read by the same parser as the PDF's (spec/prose.py):
+    text escaped and marked for MathJax to skip (a \\( typed in text is not math, and could
+    hold \\href), math, checked at load against the whitelist, kept as \\(...\\) or \\[...\\]."""
+    from .spec.prose import Node, parse
+
+    def inline(nodes: tuple[Node, ...]) -> str:
+        out = []
+        for n in nodes:
+            if n.kind == "math":
+                out.append(r"\(" + html.escape(n.text) + r"\)")
+            elif n.kind == "display":
+                out.append(r"\[" + html.escape(n.text) + r"\]")
+            elif n.kind in ("strong", "em"):
+                tag = "strong" if n.kind == "strong" else "em"
+                out.append(f"<{tag}>{inline(n.children)}</{tag}>")
+            elif n.kind == "break":
+                out.append(" ")
+            elif n.text:
+                out.append(f'<span class="tex2jax_ignore mathjax_ignore">{html.escape(n.text)}'
+                           "</span>")
+        return "".join(out)
+
+    def blocks(nodes: tuple[Node, ...]) -> str:
+        out = []
+        for n in nodes:
+            if n.kind == "para":
+                out.append(f"<p>{inline(n.children)}</p>")
+            elif n.kind in ("bullets", "numbers"):
+                tag = "ul" if n.kind == "bullets" else "ol"
+                out.append(f"<{tag}>" + "".join(f"<li>{blocks(i.children)}</li>"
+                                                for i in n.children) + f"</{tag}>")
+        return "".join(out)
+
+    return blocks(parse(str(statement))) if statement.strip() else ""
 
 
 def moodle_xml(title: str, rows: list[Row], names: Names) -> str:
@@ -211,6 +242,14 @@ def _feedback(steps: list[str], label: str) -> str:
     if steps and len(body) <= FEEDBACK_CHARS:
         return "<p>Worked solution:</p>" + body
     return f"<p>The worked solution is in the answer key of version {html.escape(label)}.</p>"
+
+
+def statements(doc: Any, solutions: dict[str, Any]) -> dict[str, str]:
+    """Each problem's text with its placeholders filled, as the PDF prints them."""
+    from .document.placeholders import fill, scalars
+
+    values = scalars(doc, solutions)
+    return {p.id: fill(p.text or "", values, p.digits) for p in doc.problems}
 
 
 def points_table(doc: Any, solutions: dict[str, Any]) -> dict[str, dict[str, float]]:

@@ -177,7 +177,7 @@ def shaped(given: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
         return None, str(given)
     if isinstance(given, Sparse):
         return _from_entries(given, shape, size, vector)
-    if isinstance(given, bool) or isinstance(given, str | dict):
+    if not _numbers_only(given):
         return None, "not a number or a matrix of numbers"
     try:
         got = np.asarray(given, dtype=float)
@@ -190,6 +190,13 @@ def shaped(given: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
     if got.shape != shape:
         return None, f"shape {list(got.shape)}, expected {list(shape)}"
     return got, ""
+
+
+def _numbers_only(v: Any, depth: int = 0) -> bool:
+    """A number, or lists of them: no true/false, text or mappings at any depth."""
+    if isinstance(v, list | tuple):
+        return depth < 32 and all(_numbers_only(x, depth + 1) for x in v)
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _from_entries(given: Sparse, shape: tuple[int, ...], size: int,

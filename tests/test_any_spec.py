@@ -105,3 +105,108 @@ def test_text_sentences_hold_no_bare_underscore():
 
     assert set(ACTIVATIONS) <= set(ACTIVATION_WORDS)
     assert not [w for w in ACTIVATION_WORDS.values() if re.search(r"[_$\\^]", w)]
+
+
+# --- found by trying every string field (an audit of issue 19's surfaces) --------------------
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnreport", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+NET = """title: t
+problems:
+  - id: p
+    data: {X: [[1, 2], [0, -1]], Y: [1, 0]}
+    network: {layers: [{units: 2, activation: relu}, {units: 1, activation: sigmoid}]}
+    loss: bce
+    EXTRA
+"""
+
+
+@pytest.mark.parametrize("written", ['" No_Dead_Relu "', "NO_DEAD_RELU", "{No_Saturation: 2}"])
+def test_a_constraint_written_in_another_case_is_its_canonical_name(tmp_path, written):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(NET.replace("EXTRA", f"constraints: [{written}]"))
+    r = run("solve", str(spec), "--json")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_constraint_in_another_case_is_enforced():
+    from nnreport.spec import loads
+
+    doc = loads(NET.replace("EXTRA", "constraints: [{No_Saturation: 2}]"))
+    assert doc.problems[0].constraints == (("no_saturation", 2.0),)
+
+
+@pytest.mark.parametrize("prose", ["- a\\n  - b\\n", "- first\\n\\n  second paragraph\\n- next"])
+def test_nested_lists_and_list_paragraphs_build_as_html(tmp_path, prose):
+    r, out = build(tmp_path, f'title: t\ninstructions: "{prose}"\nproblems:\n  - id: p\n'
+                   f'    text: "{prose}"\n    given: {{a: 1}}\n    compute: [{{b: a + 1}}]\n',
+                   "--format", "html")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    page = (out / "s-key.html").read_text()
+    assert page.count("<li>") >= 4 and ("second paragraph" in page or "<li>b" in page)
+
+
+@needs_tex
+@pytest.mark.parametrize("expr,want", [("sum(M, -1)", "3 & 7"), ("mean(M, +0)", "2 & 3"),
+                                       ("max(M, -(-1))", "2 & 4")])
+def test_a_signed_axis_is_read_as_the_number_it_is(tmp_path, expr, want):
+    r, out = build(tmp_path, "title: t\nproblems:\n  - id: e\n    given: {M: [[1, 2], [3, 4]]}\n"
+                   f'    compute: [{{y: "{expr}"}}]\n', "--key")
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in (out / "s-key.tex").read_text().splitlines() if "y &=" in x)
+    assert line.split(" = ")[-1].startswith(r"\begin{bmatrix} " + want)
+
+
+def test_space_takes_ascii_digits_only(tmp_path):
+    for space in ("３cm", "٣cm", "𝟗cm"):
+        spec = tmp_path / "s.yaml"
+        spec.write_text(f'title: t\nspace: "{space}"\nproblems:\n  - id: e\n    given: {{a: 1}}\n'
+                        "    compute: [{b: a + 1}]\n", encoding="utf-8")
+        r = run("validate", str(spec))
+        assert r.returncode == 2 and f"{spec}:2:" in r.stderr, space
+
+
+@needs_tex
+def test_a_name_ending_in_scr_compiles(tmp_path):
+    r, out = build(tmp_path, "title: t\nproblems:\n  - id: e\n    given: {alphascr: 2}\n"
+                   "    compute: [{x_alphascr: alphascr + 1}]\n")
+    assert r.returncode == 0, r.stderr
+    assert r"\mathscr" not in (out / "s-key.tex").read_text()
+
+
+def test_a_placeholder_inside_a_formula_is_a_located_error(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text('title: t\nproblems:\n  - id: p1\n    text: "We get $\\\\frac{ {{ p1.s }} }{2}$"\n'
+                    "    given: {a: 1}\n    compute: [{s: a + 2}]\n")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and f"{spec}:4:" in r.stderr
+    assert "a placeholder inside a formula" in r.stderr
+
+
+def test_a_given_name_has_a_length_limit(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("title: t\nproblems:\n  - id: e\n    given:\n      ? " + "a" * 210_000
+                    + "\n      : 1\n    compute: [{b: 2}]\n")  # an explicit key: any length
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and "a name of 210,000 characters; at most 40" in r.stderr
+
+
+@pytest.mark.parametrize("field", ["digits_for: {bb: 6}", "names: {bb: B}"])
+def test_a_misspelt_name_in_an_expression_problem_is_a_located_error(tmp_path, field):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"title: t\nproblems:\n  - id: e\n    given: {{a: 1}}\n"
+                    f"    compute: [{{b: a + 1}}]\n    {field}\n")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and f"{spec}:6:" in r.stderr and "did you mean 'b'" in r.stderr
+
+
+def test_a_run_name_cannot_start_with_an_underscore(tmp_path):
+    """matplotlib hides legend labels that start with '_': such a run vanished from the plot."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(NET.replace("title: t", "title: t\ndocument: report").replace(
+        "EXTRA", "experiments: {G: [{name: _hidden}, {name: b}]}"))
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -9,6 +9,7 @@ import ast
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -552,3 +553,65 @@ def test_an_experiment_group_name_with_an_underscore_is_printed(tmp_path):
     text = subprocess.run(["pdftotext", str(tmp_path / "o" / "g" / "g-report.pdf"), "-"],
                           capture_output=True, text=True).stdout
     assert "Rate_1 (x=0.5): loss per epoch" in text and "a_1" in text
+
+
+# --- found by the audit of every string field ----------------------------------------------
+
+@pytest.mark.parametrize("where", ['ask: ["\\e]2;PWNED\\a"]', 'points: {"\\e[31mred": 1}',
+                                   'digits_for: {"\\e]2;T\\a": 3}'])
+def test_terminal_escape_sequences_never_reach_the_terminal(tmp_path, where):
+    """A name in a spec (or a file name) holding ESC/BEL would retitle or recolour the
+    instructor's terminal: every message writes control characters as \\x1b, \\x07."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"title: t\nproblems:\n  - id: e\n    given: {{a: 1}}\n"
+                    f"    compute: [{{b: a + 1}}]\n    {where}\n")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "\\x1b" in r.stderr
+
+
+def test_a_control_character_in_a_file_name_is_escaped_in_messages(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "v\x1b]2;X\x07.yaml").write_text("p: {Z1: 1}\n")
+    r = run("check", str(VARIANTS), str(subs), "--variants", "2")
+    assert "\x1b" not in r.stderr + r.stdout and "\\x1b" in r.stderr
+    cells = csv_cells(tmp_path / "grades.csv")
+    assert not [c for c in cells if "\x1b" in c or "\x07" in c]
+
+
+@pytest.mark.parametrize("text", [" =1+1", "\u00a0=1+1", "  @SUM(A1)", "\u202f-2+3"])
+def test_a_formula_after_leading_spaces_is_neutralised(text):
+    from nnreport.csvout import cell
+
+    assert cell(text).startswith("'")
+
+
+@pytest.mark.parametrize("value", ["[true, false]", '[[1, "2"], [3, 4]]', "[[1, 2], [3, {a: 1}]]",
+                                   '"1e3"', "true"])
+def test_a_submitted_value_must_be_numbers(tmp_path, value):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SMALL_NET)
+    (tmp_path / "a.yaml").write_text(f"p: {{Z1: {value}}}\n")
+    r = run("check", str(spec), str(tmp_path / "a.yaml"), "--json")
+    z1 = [v for v in json.loads(r.stdout)["values"] if v["value"] == "Z1"]
+    assert z1[0]["status"] == "WRONG" and "not a number" in z1[0]["detail"]
+
+
+def test_moodle_text_outside_formulas_is_not_math(tmp_path):
+    """A \\( typed in a problem's text (not a formula: the PDF prints it as text) would be read
+    by the LMS's MathJax, \\href{javascript:...} included: it is marked for MathJax to skip;
+    escaped dollars stay text and placeholders are filled as in the PDF."""
+    from lxml import etree
+
+    spec = tmp_path / "m.yaml"
+    spec.write_text('title: m\nproblems:\n  - id: e\n    text: "A \\\\(\\\\href{javascript:alert(1)}{x}'
+                    '\\\\) costs \\\\$5 and \\\\$6; b is {{ e.b }} and $x^2$."\n'
+                    "    given: {a: 1}\n    compute: [{b: a + 1}]\n")
+    r = run("build", str(spec), "--format", "moodle", "--no-pdf", "-o", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    root = etree.parse(str(tmp_path / "o" / "m" / "moodle.xml")).getroot()
+    text = root.find("question[@type='cloze']").findtext("questiontext/text")
+    outside = re.sub(r'<span class="tex2jax_ignore mathjax_ignore">.*?</span>', "", text)
+    assert "href" not in outside and "\\(x^2\\)" in outside
+    assert "$5 and $6" in text.replace("\\$", "$") and "\\(2\\)" in outside  # {{ e.b }} filled

@@ -63,7 +63,7 @@ class Page:
     def prose(self, latex: str) -> Markup:
         """LaTeX text with blank lines between paragraphs and itemize/enumerate lists."""
         out = []
-        for chunk in re.split(r"\n\s*\n", latex.strip()):
+        for chunk in _paragraphs(latex.strip()):
             body = self.text(chunk)
             block = chunk.lstrip().startswith(("\\begin{itemize}", "\\begin{enumerate}", "\\["))
             out.append(str(body) if block else f"<p>{body}</p>")
@@ -157,6 +157,23 @@ class Page:
         head = f"<p>{self.text(t.heading)}</p>" if t.heading else ""
         return Markup(f"{head}<table><thead>{row(t.header, 'th')}</thead><tbody>"
                       + "".join(row(r) for r in t.rows) + f"</tbody>{foot}</table>")
+
+
+def _paragraphs(latex: str) -> list[str]:
+    """Split at blank lines that are not inside an environment (a list item's second
+    paragraph, a nested list)."""
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    for piece in re.split(r"(\n\s*\n)", latex):
+        if re.fullmatch(r"\n\s*\n", piece) and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            continue
+        cur.append(piece)
+        depth += len(re.findall(r"\\begin\{", piece)) - len(re.findall(r"\\end\{", piece))
+    out.append("".join(cur))
+    return [c for c in out if c.strip()]
 
 
 def environment() -> jinja2.Environment:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ComputeError
+from ..spec.expr import literal_number
 from . import exact
 from .exact import EXACT_MAX_OPS, Exact
 from .functions import sigmoid, softmax
@@ -137,7 +138,7 @@ def exact_value(tree: ast.Expression, env: dict[str, Exact | None]) -> Exact | N
             if fn == "outer":
                 return np.outer(args[0], args[1])
             if fn in _EXACT_REDUCE:
-                axis = None if len(args) == 1 else int(node.args[1].value)  # type: ignore[attr-defined]
+                axis = None if len(args) == 1 else int(literal_number(node.args[1]) or 0)
                 a = np.asarray(args[0], dtype=object)
                 return np.asarray(_EXACT_REDUCE[fn](a, axis if a.ndim > 1 or axis is None else None),
                                   dtype=object)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..spec.expr import literal_number
 from .formulas import symbol
 from .matrices import Tex, text_width, value
 from .numbers import fmt
@@ -153,7 +154,7 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
             return Tex(rf"\left({args[0].tex}\right)^{{T}}", args[0].width + 1.6)
         name = _FUNC[fn]
         if fn in _AXIS and len(node.args) == 2:
-            axis = int(ast.literal_eval(node.args[1])) % max(np.ndim(evaluate(node.args[0])), 1)
+            axis = int(literal_number(node.args[1]) or 0) % max(np.ndim(evaluate(node.args[0])), 1)
             if np.ndim(evaluate(node.args[0])) == 2:
                 name = rf"\operatorname{{{_AXIS[fn][axis]}}}"
         w = args[0].width + 1.0 + text_width(name) / 2

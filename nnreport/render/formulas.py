@@ -37,8 +37,8 @@ def symbol(name: str) -> str:
             g in name.lower() for g in _GREEKISH if len(g) > 2):
         letters, digits = m.groups()
         tex = letters + (f"_{{{digits}}}" if digits else "")
-    else:
-        tex = sympy_symbol(name)
+    else:  # SymPy writes a name ending in scr as \mathscr, which needs a package: \mathcal
+        tex = sympy_symbol(name).replace(r"\mathscr{", r"\mathcal{")
     base = tex.split("_")[0]
     if len(base) > 3 and base.isalpha() and base.endswith("hat"):
         inner = base[:-3]

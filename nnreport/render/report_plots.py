@@ -145,5 +145,6 @@ def boundaries_size(X: np.ndarray, runs: int) -> tuple[float, float]:
 
 def boundaries_figure(X: np.ndarray, Y: np.ndarray, runs: list[tuple[str, Any]],
                       key: tuple[Any, ...], folder: Path, cache: Path | None) -> str:
-    return cached("boundaries", content_hash(X, Y, *key), folder, cache,
+    names = np.frombuffer("\0".join(n for n, _ in runs).encode(), dtype=np.uint8)
+    return cached("boundaries", content_hash(X, Y, names, *key), folder, cache,  # run names
                   lambda fig: draw_boundaries(fig, X, Y, runs), boundaries_size(X, len(runs)))

@@ -29,11 +29,12 @@ class ExprError(ValueError):
         self.hint = hint
 
 
-def _literal_number(node: ast.AST) -> float | None:
+def literal_number(node: ast.AST) -> float | None:
+    """A number written as a literal, signs included (-1, +0, -(-1)); None otherwise."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return float(node.value)  # type: ignore[arg-type]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        inner = _literal_number(node.operand)
+        inner = literal_number(node.operand)
         if inner is not None:
             return -inner if isinstance(node.op, ast.USub) else inner
     return None
@@ -58,7 +59,7 @@ def _check(node: ast.AST, names: set[str], depth: int) -> None:
             raise ExprError(f"operator {type(node.op).__name__} is not allowed", col,
                             "use + - * / @ **")
         if isinstance(node.op, ast.Pow):
-            n = _literal_number(node.right)
+            n = literal_number(node.right)
             if n is None or abs(n) > MAX_EXPONENT:
                 raise ExprError(
                     "an exponent must be a number literal of size at most "
@@ -188,7 +189,7 @@ def infer_shape(tree: ast.Expression, shapes: dict[str, tuple[int, ...]],
                 raise ExprError(f"{fn}() of an empty value", col)
             if len(args) == 1:
                 return ()
-            axis = _literal_number(node.args[1])
+            axis = literal_number(node.args[1])
             if (axis is None or not math.isfinite(axis) or int(axis) != axis
                     or not -len(args[0]) <= int(axis) < len(args[0])):
                 raise ExprError(f"{fn}(): the axis must be a whole number below the "

@@ -42,6 +42,9 @@ def _one_of(value: Any, choices: tuple[str, ...], what: str) -> str:
 
 
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+# experiment groups and runs: safe in TeX once _ is escaped; not starting with _, which a
+# plot's legend would hide
+RUN_NAME = r"^[A-Za-z0-9 .,=+()-][A-Za-z0-9 _.,=+()-]*$"
 
 
 class Strict(BaseModel):
@@ -224,7 +227,7 @@ class Experiment(Strict):
     """A named variation of its problem, trained from the same initial weights: any of these
     settings, merged into the problem's own (e.g. train: {optimizer: sgd})."""
 
-    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 _.,=+()-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=RUN_NAME)]
     train: dict[str, Any] | None = None
     regularization: dict[str, Any] | None = None
     network: dict[str, Any] | None = None
@@ -232,7 +235,7 @@ class Experiment(Strict):
 
 
 Points = Annotated[float, Field(gt=0, le=1000)] | dict[str, Annotated[float, Field(ge=0, le=1000)]]
-Space = Annotated[str, Field(pattern=r"^(auto|0|\d{1,2}(\.\d{1,2})?(cm|mm|in|em|pt))$")]
+Space = Annotated[str, Field(pattern=r"^(auto|0|[0-9]{1,2}(\.[0-9]{1,2})?(cm|mm|in|em|pt))$")]
 
 
 class Problem(Strict):
@@ -257,7 +260,7 @@ class Problem(Strict):
     split: Split | None = None            # a held-out test set (reports)
     rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
     experiments: dict[Annotated[str, Field(min_length=1, max_length=40,  # a group's name, as
-                                           pattern=r"^[A-Za-z0-9 _.,=+()-]+$")],  # a run's
+                                           pattern=RUN_NAME)],  # a run's
                       Annotated[list[Experiment], Field(min_length=1, max_length=8)]] = {}
     # the question sheet: what is asked, for how many points, with how much help and room
     ask: list[str] | None = None          # canonical names (Z1, dW1, ...); default: every step
@@ -297,8 +300,9 @@ class Problem(Strict):
             if isinstance(c, dict) and not (isinstance(c[name], int | float)
                                             and -1e300 < c[name] < 1e300):
                 raise ValueError(f"{name}: {c[name]!r} is not a finite number")
-            if isinstance(name, str):
-                _one_of(name, tuple(CONSTRAINTS), "constraint")
+            if isinstance(name, str):  # kept as its canonical name: ' No_Dead_Relu ' is
+                name = _one_of(name, tuple(CONSTRAINTS), "constraint")  # no_dead_relu
+                c = {name: c[next(iter(c))]} if isinstance(c, dict) else name
             out.append(c)
         return out
 

@@ -425,6 +425,13 @@ class _Checker:
             answers += math.prod(shapes[name])
             steps.append(Step(name, str(src), tree))
             names.add(name)
+        for field in ("names", "digits_for"):  # a misspelt name was silently ignored
+            for key in getattr(p, field):
+                if key not in names and ok:
+                    ok = False
+                    self.add(at + (field, key), f"'{key}' in {field} is not a given or "
+                             f"computed value of problem '{p.id}'",
+                             suggest(key, sorted(names)), key=True)
         spent, self.flops = self.flops, cost.flops
         if not ok or not self.answer_room(at + ("compute",), p.id, answers):
             return None

@@ -14,11 +14,13 @@ from typing import Any
 
 from ..errors import Issue
 from .prose import parse, walk
+from .report import PLACEHOLDER
 from .texsafe import NAME_HINT, Flaw, math_flaws, name_ok, text_flaws
 from .yamlio import Located
 
 PLAIN = ("title", "course", "author", "date")
 MAX_LIST_DEPTH = 4  # LaTeX nests itemize/enumerate four deep
+MAX_NAME = 40  # characters of a given: or compute: name
 PROSE_MAX = 200_000  # characters of prose in one spec: Markdown parses at ~130 KB/s
 
 
@@ -30,6 +32,12 @@ def prose_flaws(text: str) -> list[Flaw]:
         return out
     for node, depth in walk(parse(text)):
         if node.kind in ("math", "display"):
+            hole = PLACEHOLDER.search(node.text)
+            if hole:  # it is filled with a formula of its own: $...$ inside $...$
+                out.append(Flaw(max(node.at, 0) + hole.start(), hole.group(0),
+                                "a placeholder inside a formula",
+                                "write it outside the $...$: 'the loss is {{ p1.loss }}'"))
+                continue
             out += math_flaws(node.text, max(node.at, 0))
         elif node.kind == "dollar":
             out.append(Flaw(max(node.at, 0), "$", "a $ without its closing $",
@@ -183,7 +191,11 @@ def check(doc: Located, source: str | None = None) -> list[Issue]:
             line, col = src.locate(path, value, flaw)
             issues.append(Issue(doc.file, line, col, f"{field}: {flaw.message}", flaw.hint))
     for path, name in _names(doc.data):
-        if isinstance(name, str) and name.isidentifier() and not name_ok(name):
+        if isinstance(name, str) and len(name) > MAX_NAME:  # one name, one formula line
+            line, col = doc.where(path, key=True)
+            issues.append(Issue(doc.file, line, col, f"a name of {len(name):,} characters; at "
+                                f"most {MAX_NAME}", "use a short name (x, W1, loss_a)"))
+        elif isinstance(name, str) and name.isidentifier() and not name_ok(name):
             line, col = doc.where(path, key=True)
             issues.append(Issue(doc.file, line, col, f"'{name}' cannot be typeset as a name",
                                 "use " + NAME_HINT))
