@@ -41,7 +41,7 @@ class Loaded:
 
     def solved(self) -> Any:
         """Solutions that display their worked steps in Jupyter (notebook.Solved)."""
-        from .notebook import Solved
+        from .interactive.notebook import Solved
 
         return Solved(self.document)
 
@@ -62,7 +62,7 @@ def load(path: str | Path, budgets: Budgets | None = None) -> Loaded:
 
 def problem(*args: Any, **kwargs: Any) -> Any:
     """A one-problem spec from Python values, solved (see notebook.problem)."""
-    from .notebook import problem as make
+    from .interactive.notebook import problem as make
 
     return make(*args, **kwargs)
 

@@ -9,6 +9,7 @@ pipeline once per student version, in parallel.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,11 @@ from typing import Any
 
 from .budgets import Budgets
 from .compile import INSTALL_HINT, CompileResult, compile_tex, stop_all, tex_available
+from .compile.externalize import externalize
 from .document.tex import render
-from .engine.solve import solve, to_jsonable
+from .engine.solve import solve
 from .errors import CompileError, TexMissingError
-from .externalize import externalize
-from .jsonout import write_json
+from .jsonout import answers_of, write_json
 from .outdir import move_into_place, output_name, staging
 from .spec import load
 from .spec.setups import Document
@@ -37,26 +38,16 @@ class BuildOptions:
     tex_jobs: int = 2   # documents of one spec compiled at once (batches run one per worker)
     externalize: bool = True  # TikZ diagrams compiled once to cached PDFs (not in batches)
     formats: tuple[str, ...] = ("pdf",)  # pdf (through TeX) and/or html (one page each)
+    # more outputs of the same document and answers, each written into the staging folder
+    # and returning the names it wrote (the CLI adds the LMS exports, course/lms.py)
+    consumers: tuple[Callable[[Document, dict[str, Any], Path, BuildOptions], list[str]],
+                     ...] = ()
 
 
 def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
     if document_kind == "report":
         return ("report",)
     return wanted or ("key", "questions")
-
-
-def answers_of(doc: Document, solutions: dict[str, Any], raw: bool = False) -> dict[str, Any]:
-    """The JSON contract; `raw` keeps NumPy arrays (for write_json, pickling, checking)."""
-    conv = (lambda v: v) if raw else to_jsonable
-    out = {"title": doc.spec.title,
-           "problems": {k: {n: conv(v) for n, v in s.values().items()}
-                        for k, s in solutions.items()}}
-    chained = {k: s for k, s in solutions.items() if getattr(s, "chain", None)}
-    if chained:  # rounding: chain — the rounded-chain key and each value's tolerance
-        out["chain"] = {k: {n: conv(v) for n, v in s.chain.items()} for k, s in chained.items()}
-        out["tolerance"] = {k: {n: {b: conv(x) for b, x in v.items()}
-                                for n, v in s.tolerance.items()} for k, s in chained.items()}
-    return out
 
 
 def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name: str,
@@ -95,23 +86,6 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         (stage / f"{tex_name}.pdf").write_bytes(result.pdf)
         (stage / f"{tex_name}.log").write_text(result.log, encoding="utf-8")
     return made + [f"{n}.pdf" for n in texs], sum(r.seconds for r in results.values())
-
-
-def write_lms(doc: Document, solutions: dict[str, Any], stage: Path, opts: BuildOptions
-              ) -> list[str]:
-    """moodle.xml / canvas-qti.zip of a single build: its one version."""
-    if not any(f in opts.formats for f in ("moodle", "canvas")):
-        return []
-    from .batch import lms_exports
-    from .gradebook import asked_names
-    from .lms import feedback_of, given_of, points_table, statements
-
-    answers = answers_of(doc, solutions, raw=True)
-    row = {"label": "v01", "answers": answers, "given": given_of(doc),
-           "feedback": feedback_of(doc, solutions), "points": points_table(doc, solutions),
-           "text": statements(doc, solutions), "student": ""}
-    lms_exports(doc, [row], asked_names(doc, answers), stage, opts)
-    return [f for f in ("moodle.xml", "canvas-qti.zip") if (stage / f).exists()]
 
 
 def write_html(doc: Document, solutions: dict[str, Any], stage: Path, name: str,
@@ -176,7 +150,8 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     with staging(opts.output, name) as stage:                  # 3-5. figures, .tex, PDF
         made, _ = write_documents(doc, solutions, stage, name, opts, final / "figures",
                                   keep_failed=final / "failed")
-        made += write_lms(doc, solutions, stage, opts)          # one version to the LMS
+        for consume in opts.consumers:                         # e.g. one version to the LMS
+            made += consume(doc, solutions, stage, opts)
         move_into_place(stage, final)                          # 6. all at once, at the end
         shutil.rmtree(final / "failed", ignore_errors=True)    # an earlier failure is stale
     if opts.pdf and not tex_available():

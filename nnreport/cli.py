@@ -92,17 +92,11 @@ def _summary(answers: dict, digits: int = 4) -> str:
 
 def _keys(spec: Path, output: Path, seed: int | None, count: int | None,
           roster: Path | None, budgets: Budgets) -> tuple[Any, Any]:
-    """The versions' keys (the spec loaded and its budgets checked) and the versions that
-    were handed out (variants.marking_versions), or exit with the located error."""
-    from .outdir import output_name
-    from .spec.yamlio import load_file
-    from .variants import Keys, marking_versions
+    """course.versions.keys_for, or exit with the located error."""
+    from .course.versions import keys_for
 
     try:
-        keys = Keys(spec, budgets=budgets, located=load_file(spec, budgets))  # budgets first
-        keys.seed, versions = marking_versions(spec, keys.located, seed, count, roster,
-                                               output / output_name(spec) / "variants")
-        return keys, versions
+        return keys_for(spec, output, seed, count, roster, budgets)
     except NNReportError as e:
         _fail(e)
         raise  # not reached
@@ -118,16 +112,12 @@ def _spec_problems(spec: Path, budgets: Budgets) -> list[Any]:
 
 
 def _one_version(text: str, versions: Any) -> Any:
-    from .variants import Version, version_named
+    from .course.versions import pick
 
-    if versions is None:  # no random values: every version is the same exam
-        return Version(0, "v01")
-    found = version_named(text, versions)
-    if found is None:
-        shown = ", ".join(v.label for v in versions[:8]) + (" ..." if len(versions) > 8 else "")
-        raise click.BadParameter(f"no version '{text}' was built: give a version number or "
-                                 f"roster id of the batch ({shown})", param_hint="--variant")
-    return found
+    try:
+        return pick(text, versions)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--variant") from None
 
 
 versions_options = [
@@ -214,15 +204,18 @@ def build(specs: tuple[Path, ...], output: Path, only_key: bool, only_questions:
 
     HTML pages: nnreport build problems/exam2.yaml --format html (add --format pdf for both)
     """
-    from .batch import build_variants
     from .build import BuildOptions
     from .build import build as run_build
+    from .course.batch import build_variants
+    from .course.lms import write_single
+    from .course.versions import from_roster, numbered
     from .outdir import output_names
-    from .variants import from_roster, numbered
 
     kinds = ("key",) if only_key else ("questions",) if only_questions else None
+    lms = any(f in formats for f in ("moodle", "canvas"))
     opts = BuildOptions(output=output, kinds=kinds, pdf=not no_pdf, timeout=timeout,
-                        budgets=budgets, formats=_formats(formats))
+                        budgets=budgets, formats=_formats(formats),
+                        consumers=(write_single,) if lms else ())  # a single build's LMS files
     try:
         output_names(list(specs))  # before anything runs: names that stay inside, no clashes
     except NNReportError as e:
@@ -295,20 +288,13 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
 
     Example: nnreport check problems/exam2_variants.yaml answers.yaml --variant 17
     """
-    from .grading import Rules, mark, mark_class, total, write_grades
-    from .submissions import read_class, read_one
+    from .course.grading import Rules, mark, mark_class, total, write_grades
+    from .course.submissions import read_class, read_one
 
-    by_tolerance = rtol is not None or atol is not None
-    rtol, atol = (1e-3 if rtol is None else rtol), (1e-4 if atol is None else atol)
-    per_value = {}
-    for t in tols:
-        name, _, nums = t.partition("=")
-        r, _, a = nums.partition(",")
-        try:
-            per_value[name.strip()] = (float(r), float(a) if a else atol)
-        except ValueError:
-            raise click.BadParameter(f"'{t}': expected NAME=RTOL[,ATOL]", param_hint="--tol") from None
-    rules = Rules(rtol, atol, per_value, follow_through, credit, problems, by_tolerance)
+    try:
+        rules = Rules.of(rtol, atol, tols, follow_through, credit, problems)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--tol") from None
     ids = [p.id for p in _spec_problems(spec, budgets)] if problems else []
     for pid in problems:
         if pid not in ids:
@@ -376,8 +362,8 @@ def watch(spec: Path, output: Path, formats: tuple[str, ...], budgets: Budgets) 
     Example: nnreport watch problems/exam2.yaml --format html
     """
     from .build import BuildOptions
+    from .interactive.watch import watch as run_watch
     from .outdir import output_name
-    from .watch import watch as run_watch
 
     try:
         output_name(spec)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .spec.setups import Document
 
 
 def _number(x: float | int) -> str:
@@ -87,3 +90,21 @@ def write_json(obj: Any, out: TextIO, indent: int = 1, level: int = 0) -> None:
         out.write(_number(obj.item() if isinstance(obj, np.generic) else obj))
     else:
         raise TypeError(f"not JSON: {type(obj).__name__}")
+
+
+def answers_of(doc: Document, solutions: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+    """The JSON contract (docs/spec.md): every value of every problem, and with rounding:
+    chain the chain key and each value's tolerance; `raw` keeps NumPy arrays (for
+    write_json, pickling, checking)."""
+    from .engine.solve import to_jsonable
+
+    conv = (lambda v: v) if raw else to_jsonable
+    out = {"title": doc.spec.title,
+           "problems": {k: {n: conv(v) for n, v in s.values().items()}
+                        for k, s in solutions.items()}}
+    chained = {k: s for k, s in solutions.items() if getattr(s, "chain", None)}
+    if chained:  # rounding: chain — the rounded-chain key and each value's tolerance
+        out["chain"] = {k: {n: conv(v) for n, v in s.chain.items()} for k, s in chained.items()}
+        out["tolerance"] = {k: {n: {b: conv(x) for b, x in v.items()}
+                                for n, v in s.tolerance.items()} for k, s in chained.items()}
+    return out

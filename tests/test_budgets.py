@@ -275,7 +275,7 @@ def test_csv_rows_are_counted_against_data_entries_while_streaming(tmp_path):
 # --- versions: max_tries x the cost of one ------------------------------------------------
 
 def test_max_tries_times_the_work_of_a_version_is_bounded_before_any_draw(tmp_path, monkeypatch):
-    import nnreport.variants as variants
+    import nnreport.course.versions as variants
 
     spec = tmp_path / "v.yaml"
     spec.write_text("title: t\nmax_tries: 10000\nproblems:\n  - id: p\n"
@@ -294,7 +294,7 @@ def test_max_tries_times_the_work_of_a_version_is_bounded_before_any_draw(tmp_pa
 
 
 def test_without_random_values_one_try_is_all_a_version_needs(tmp_path):
-    import nnreport.variants as variants
+    import nnreport.course.versions as variants
 
     spec = tmp_path / "v.yaml"
     spec.write_text("title: t\nmax_tries: 10000\n" + NET.split("\n", 1)[1]

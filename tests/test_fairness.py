@@ -14,10 +14,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pytest
 
-from nnreport.batch import build_variants
 from nnreport.build import BuildOptions
+from nnreport.course.batch import build_variants
+from nnreport.course.versions import Version, numbered, solve_version
 from nnreport.errors import SpecError
-from nnreport.variants import Version, numbered, solve_version
 
 SPEC = """
 title: Fair

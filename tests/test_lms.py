@@ -37,12 +37,13 @@ from lmsrules import (
 )
 from lxml import etree
 
-from nnreport.batch import build_variants
-from nnreport.build import BuildOptions, write_lms
+from nnreport.build import BuildOptions
+from nnreport.course.batch import build_variants
+from nnreport.course.lms import write_single as write_lms
+from nnreport.course.versions import numbered
 from nnreport.engine.solve import solve
 from nnreport.errors import NNReportError
 from nnreport.spec import load
-from nnreport.variants import numbered
 
 TITLE = "LMS / grading: {1:NUMERICAL:=42:0}"
 TEXT = "Compute {1:NUMERICAL:=42:0}, $x^{1:NUMERICAL:=42:0}$ and {#1}: a ~ b # c {2:SA:x}."

@@ -185,7 +185,7 @@ def test_a_sheet_stops_at_its_last_asked_value_and_marks_the_working_ungraded():
 
 
 def test_every_version_gets_the_same_boxes():
-    from nnreport.variants import Version, solve_version
+    from nnreport.course.versions import Version, solve_version
 
     sheets = []
     for k in range(3):

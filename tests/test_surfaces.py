@@ -203,9 +203,9 @@ def write_csv(path: Path, rows: list[list[str]], raw: bytes = b"") -> Path:
 @pytest.mark.parametrize("index", ["[5000][5000]", "[100000][100000]", "[0][99999]"])
 def test_a_huge_index_costs_nothing_and_is_that_values_error(tmp_path, index):
     from nnreport import Budgets
-    from nnreport.grading import Rules, mark_class
-    from nnreport.submissions import read_class
-    from nnreport.variants import Keys, numbered
+    from nnreport.course.grading import Rules, mark_class
+    from nnreport.course.submissions import read_class
+    from nnreport.course.versions import Keys, numbered
 
     spec = tmp_path / "s.yaml"
     spec.write_text(SMALL_NET)
@@ -309,9 +309,10 @@ def test_a_version_never_built_is_an_error_not_a_solve(tmp_path):
 
 def test_a_class_is_marked_with_one_solve_per_version(tmp_path, monkeypatch):
     """distinct_versions: version k depends on versions 1..k-1; a class of 6 costs 6 solves."""
-    from nnreport import Budgets, variants
-    from nnreport.grading import Rules, mark_class
-    from nnreport.submissions import Submission
+    from nnreport import Budgets
+    from nnreport.course import versions as variants
+    from nnreport.course.grading import Rules, mark_class
+    from nnreport.course.submissions import Submission
 
     calls = []
     real = variants.solve
@@ -387,9 +388,9 @@ def test_tex_specials_in_a_roster_name_keep_the_batch_and_its_grid(tmp_path):
 
 
 def test_a_failed_grid_keeps_the_batch(tmp_path, monkeypatch):
-    from nnreport import batch
     from nnreport.build import BuildOptions
-    from nnreport.variants import numbered
+    from nnreport.course import batch
+    from nnreport.course.versions import numbered
 
     if not tex_available():
         pytest.skip("TeX not installed")
@@ -471,8 +472,8 @@ NAMES = st.sampled_from(["Z1", "H1", "yhat", "dW1", "zz", "", "=1+1"]) | st.text
                        st.dictionaries(NAMES, VALUE, max_size=4) | VALUE, max_size=3))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_fuzz_any_submission_is_marked_without_an_exception(submitted):
+    from nnreport.course.grading import Rules, mark, total
     from nnreport.engine.solve import solve
-    from nnreport.grading import Rules, mark, total
 
     doc = _fuzz_doc()
     rows = mark(doc, solve(doc), submitted, Rules(follow_through=True))
@@ -488,10 +489,10 @@ def test_fuzz_any_submission_is_marked_without_an_exception(submitted):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_fuzz_any_submissions_csv_is_read_or_refused(tmp_path, rows):
     from nnreport import Budgets
+    from nnreport.course.grading import Rules, mark_class
+    from nnreport.course.submissions import read_class
+    from nnreport.course.versions import Keys, numbered
     from nnreport.errors import SpecError
-    from nnreport.grading import Rules, mark_class
-    from nnreport.submissions import read_class
-    from nnreport.variants import Keys, numbered
 
     path = tmp_path / "c.csv"
     with path.open("w", newline="", encoding="utf-8", errors="surrogatepass") as fh:

@@ -79,12 +79,12 @@ def test_fuzz_notebook_displays_escape_what_validates(tmp_path, title, text):
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_fuzz_roster_names_reach_csv_and_grid_as_text(tmp_path, name):
-    from nnreport.batch import _answers_csv
     from nnreport.build import answers_of
+    from nnreport.course.batch import _answers_csv
+    from nnreport.course.grid import grid_csv, grid_tex
+    from nnreport.course.versions import from_roster
     from nnreport.engine.solve import solve
-    from nnreport.gradebook import grid_csv, grid_tex
     from nnreport.spec import loads
-    from nnreport.variants import from_roster
 
     roster = tmp_path / "r.csv"
     with roster.open("w", encoding="utf-8", errors="surrogatepass", newline="") as fh:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nnreport.compile import compile_tex, tex_available
+from nnreport.course.versions import from_roster
 from nnreport.document.escape import escape, prose
 from nnreport.document.tex import render
 from nnreport.engine.solve import solve
@@ -25,7 +26,6 @@ from nnreport.errors import CompileError, SpecError
 from nnreport.render.formulas import symbol
 from nnreport.spec import loads
 from nnreport.spec.texsafe import MATH_ENVIRONMENTS, MATH_MACROS, NAME, TYPESET
-from nnreport.variants import from_roster
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_tex = pytest.mark.skipif(not tex_available(), reason="TeX not installed")

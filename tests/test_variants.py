@@ -13,11 +13,11 @@ import pytest
 from conftest import PROBLEMS
 from pypdf import PdfReader
 
-from nnreport.batch import build_variants
 from nnreport.build import BuildOptions
+from nnreport.course.batch import build_variants
+from nnreport.course.versions import from_roster, numbered, solve_version
 from nnreport.errors import SpecError
 from nnreport.spec import loads
-from nnreport.variants import from_roster, numbered, solve_version
 
 SPEC = PROBLEMS / "exam2_variants.yaml"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from conftest import interactive
 
 from nnreport.build import BuildOptions
-from nnreport.watch import watch
+from nnreport.interactive.watch import watch
 
 SPEC = "title: Watch\nproblems:\n  - id: e\n    given: {{a: {a}}}\n    compute: [{{b: a * 3}}]\n"
 

@@ -149,7 +149,7 @@ class ProblemDoc:
 
     @property
     def points_text(self) -> str:
-        from .marking import show_points
+        from .lines import show_points
 
         p = show_points(self.points)
         return f"{p} point" + ("" if p == "1" else "s")

@@ -28,9 +28,8 @@ from pylatexenc.latexwalker import (
     LatexWalker,
 )
 
-from . import marking
 from .content import Eqs, Figure, ProblemDoc, Table, Values
-from .lines import blank_row, piece_tex, points_tag, rows, shape_tag
+from .lines import blank_row, piece_tex, points_tag, rows, shape_tag, show_points
 from .tables import full_value
 from .tex import KIND_LABEL, code_listings, front_matter, notation, problem_docs
 
@@ -215,6 +214,6 @@ def render_html(doc: Any, solutions: dict[str, Any], kind: str, figures: dict[st
         date=spec.date, instructions=instructions, kind_label=KIND_LABEL[kind], variant=variant,
         mode=kind,
         notation=prose(notation(doc)), problems=problems, sections=sections,
-        name_line=spec.name_line, total_points=marking.show_points(sum(p.points for p in problems)),
+        name_line=spec.name_line, total_points=show_points(sum(p.points for p in problems)),
         code=code_listings(doc))
     return text, page

@@ -8,6 +8,7 @@ separated with a breakable `\\\\[0.8ex]`, so a page breaks only between steps.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -71,11 +72,16 @@ def shape_tag(step: Step) -> str:
     return rf"{dims[0]} \times {dims[1]}"
 
 
+def show_points(x: float) -> str:
+    """3, 2.5, 1.33: points as a teacher writes them."""
+    if math.isclose(x, round(x)):
+        return str(int(round(x)))
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
 def points_tag(step: Step) -> str:
     if step.points is None:
         return ""
-    from .marking import show_points
-
     p = show_points(step.points)
     return rf"[{p}\,\text{{{'pt' if p == '1' else 'pts'}}}]"
 

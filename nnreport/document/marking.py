@@ -14,7 +14,6 @@ problem's Marking (spec `ask`, `points`, `scaffold`, `space`; docs/spec.md "Ques
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from typing import Any
@@ -113,13 +112,6 @@ def space(setup: Setup) -> str:
     """Room to write after each part of the question sheet (the whole problem for none)."""
     s = setup.marking.space
     return SPACE[setup.marking.scaffold] if s == "auto" else s
-
-
-def show_points(x: float) -> str:
-    """3, 2.5, 1.33: points as a teacher writes them."""
-    if math.isclose(x, round(x)):
-        return str(int(round(x)))
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 NAME_WORDS = {"yhat": r"$\hat{Y}$", "loss": "the loss $L$", "loss_per_sample": "each sample's loss"}

@@ -16,6 +16,7 @@ from . import marking, placeholders
 from .content import Part, ProblemDoc
 from .escape import escape, prose
 from .expression import expression_parts
+from .lines import show_points
 from .worked import network_parts
 
 KIND_LABEL = {"key": "Answer key", "questions": "Questions", "report": "Report"}
@@ -182,5 +183,5 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
         problems=problems, sections=sections, name_line=spec.name_line,
         code=code_listings(doc),
-        total_points=marking.show_points(sum(p.points for p in problems)),
+        total_points=show_points(sum(p.points for p in problems)),
     ))

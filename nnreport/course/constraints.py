@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .engine.solve import NetworkSolution
-from .render.numbers import fmt
-from .spec.setups import Document, NetworkSetup, Setup, network_value_names
+from ..engine.solve import NetworkSolution
+from ..render.numbers import fmt
+from ..spec.setups import Document, NetworkSetup, Setup, network_value_names
 
 Fingerprint = tuple[tuple[str, str], ...]
 

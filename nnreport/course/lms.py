@@ -18,13 +18,15 @@ import io
 import re
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .lmsnumbers import (
+from ..render.numbers import fmt
+from .lms_numbers import (
     canvas_bounds,
     canvas_scale,
     entry_points,
@@ -35,7 +37,6 @@ from .lmsnumbers import (
     text,
     weights,
 )
-from .render.numbers import fmt
 
 Row = dict[str, Any]
 Names = list[tuple[str, str, int]]
@@ -106,7 +107,7 @@ def _prose(statement: str) -> str:
     """Prose for an HTML question, read by the same parser as the PDF's (spec/prose.py):
     text escaped and marked for MathJax to skip (a \\( typed in text is not math, and could
     hold \\href), math, checked at load against the whitelist, kept as \\(...\\) or \\[...\\]."""
-    from .spec.prose import Node, parse
+    from ..spec.prose import Node, parse
 
     def inline(nodes: tuple[Node, ...]) -> str:
         out = []
@@ -246,7 +247,7 @@ def _feedback(steps: list[str], label: str) -> str:
 
 def statements(doc: Any, solutions: dict[str, Any]) -> dict[str, str]:
     """Each problem's text with its placeholders filled, as the PDF prints them."""
-    from .document.placeholders import fill, scalars
+    from ..document.placeholders import fill, scalars
 
     values = scalars(doc, solutions)
     return {p.id: fill(p.text or "", values, p.digits) for p in doc.problems}
@@ -264,8 +265,8 @@ def points_table(doc: Any, solutions: dict[str, Any]) -> dict[str, dict[str, flo
 
 def feedback_of(doc: Any, solutions: dict[str, Any]) -> dict[str, list[str]]:
     """Each problem's worked steps as LaTeX (the key's own lines, one aligned block a step)."""
-    from .document.lines import rows
-    from .document.tex import problem_docs
+    from ..document.lines import rows
+    from ..document.tex import problem_docs
 
     out: dict[str, list[str]] = {}
     for p in problem_docs(doc, solutions, {}):
@@ -290,3 +291,27 @@ def given_of(doc: Any) -> dict[str, list[list[Any]]]:
             show = list(s.given.items())
         out[s.id] = [[n, np.asarray(v, dtype=float).tolist(), s.digits] for n, v in show]
     return out
+
+
+def lms_exports(doc: Any, rows: list[dict[str, Any]], names: list[tuple[str, str, int]],
+                stage: Path, opts: Any) -> None:
+    """moodle.xml and canvas-qti.zip of every version, when asked for (lms.py)."""
+    if "moodle" in opts.formats:
+        (stage / "moodle.xml").write_text(moodle_xml(doc.spec.title, rows, names), encoding="utf-8")
+    if "canvas" in opts.formats:
+        (stage / "canvas-qti.zip").write_bytes(canvas_zip(doc.spec.title, rows, names))
+
+
+def write_single(doc: Any, solutions: dict[str, Any], stage: Path, opts: Any) -> list[str]:
+    """moodle.xml / canvas-qti.zip of a single build: its one version."""
+    if not any(f in opts.formats for f in ("moodle", "canvas")):
+        return []
+    from ..jsonout import answers_of
+    from .grid import asked_names
+
+    answers = answers_of(doc, solutions, raw=True)
+    row = {"label": "v01", "answers": answers, "given": given_of(doc),
+           "feedback": feedback_of(doc, solutions), "points": points_table(doc, solutions),
+           "text": statements(doc, solutions), "student": ""}
+    lms_exports(doc, [row], asked_names(doc, answers), stage, opts)
+    return [f for f in ("moodle.xml", "canvas-qti.zip") if (stage / f).exists()]

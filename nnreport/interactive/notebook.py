@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .budgets import Budgets
+from ..budgets import Budgets
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Solved:
     """A validated spec and its solutions; displays the worked steps of the answer key."""
 
     def __init__(self, document: Any, title: str = "") -> None:
-        from .engine.solve import solve
+        from ..engine.solve import solve
 
         self.document = document
         self.solutions = solve(document)
@@ -89,8 +89,8 @@ class Solved:
         return out
 
     def _page(self, kind: str = "key") -> str:
-        from .compile.html import finish
-        from .document.html import render_html
+        from ..compile.html import finish
+        from ..document.html import render_html
 
         text, page = render_html(self.document, self.solutions, kind, {}, {})
         body = text[text.index("<body>") + 6:text.index("</body>")]
@@ -103,10 +103,10 @@ class Solved:
 
     def _repr_latex_(self) -> str:
         """The worked steps as display math, problem by problem (for LaTeX front ends)."""
-        from .document.content import Eqs
-        from .document.escape import escape
-        from .document.lines import rows
-        from .document.tex import problem_docs
+        from ..document.content import Eqs
+        from ..document.escape import escape
+        from ..document.lines import rows
+        from ..document.tex import problem_docs
 
         out = []
         for p in problem_docs(self.document, self.solutions, {}):
@@ -130,7 +130,7 @@ def problem(X: Any, Y: Any, layers: list[tuple[int, str]], loss: str = "bce",
     format (names, regularization, ask, ...)."""
     import yaml
 
-    from .spec import loads
+    from ..spec import loads
 
     def plain(v: Any) -> Any:
         if isinstance(v, np.ndarray | np.generic):

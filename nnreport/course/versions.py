@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .budgets import DEFAULT, Budgets
+from ..budgets import DEFAULT, Budgets
+from ..engine.solve import solve
+from ..errors import ComputeError, Issue, SpecError, check_input_file
+from ..spec import finish
+from ..spec.cost import TRY_WORK
+from ..spec.setups import Document, NetworkSetup
+from ..spec.texsafe import text_flaws
+from ..spec.variants import has_random
+from ..spec.yamlio import Located, load_file
 from .constraints import Fingerprint, failures, fingerprints, needs_history
-from .engine.solve import solve
-from .errors import ComputeError, Issue, SpecError, check_input_file
-from .spec import finish
-from .spec.cost import TRY_WORK
-from .spec.setups import Document, NetworkSetup
-from .spec.texsafe import text_flaws
-from .spec.variants import has_random
-from .spec.yamlio import Located, load_file
 
 
 @dataclass(frozen=True)
@@ -258,3 +258,29 @@ def marking_versions(spec: Path, located: Located, seed: int | None, count: int 
                            f"has random values and no batch was found in {batch_folder}",
                            "give --variants N (as built) or --roster, or -o the folder the "
                            "batch was built into")])
+
+
+def keys_for(spec: Path, output: Path, seed: int | None, count: int | None,
+             roster: Path | None, budgets: Budgets = DEFAULT) -> tuple[Keys, list[Version] | None]:
+    """The versions' keys (the spec loaded and its budgets checked first) and the versions
+    that were handed out (marking_versions), the batch looked for in output/<spec>/variants."""
+    from ..outdir import output_name
+
+    keys = Keys(spec, budgets=budgets, located=load_file(spec, budgets))
+    keys.seed, versions = marking_versions(spec, keys.located, seed, count, roster,
+                                           output / output_name(spec) / "variants")
+    return keys, versions
+
+
+def pick(text: str, versions: list[Version] | None) -> Version:
+    """The version --variant names (a ValueError says which exist); any text names the one
+    version of a spec without random values."""
+    if versions is None:
+        return Version(0, "v01")
+    found = version_named(text, versions)
+    if found is None:
+        shown = ", ".join(v.label for v in versions[:8]) + (" ..." if len(versions) > 8 else "")
+        raise ValueError(f"no version '{text}' was built: give a version number or roster id "
+                         f"of the batch ({shown})")
+    return found
+

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from . import csvout
-from .build import answers_of
-from .errors import printable
+from .. import csvout
+from ..errors import printable
+from ..jsonout import answers_of
 from .submissions import shaped
 
 
@@ -34,6 +34,24 @@ class Rules:
     problems: tuple[str, ...] = ()  # mark only these problems (all when empty)
     by_tolerance: bool = False  # --rtol/--atol given: |given - key| <= atol + rtol |key|
                                 # instead of the key's accepted range (chain ranges stay)
+
+    @classmethod
+    def of(cls, rtol: float | None, atol: float | None, tols: tuple[str, ...] = (),
+           follow_through: bool = False, credit: float = 0.5,
+           problems: tuple[str, ...] = ()) -> Rules:
+        """From check's options: --rtol/--atol (None: the key's ranges), --tol NAME=RTOL[,ATOL]
+        (a ValueError names a malformed one)."""
+        r, a = (1e-3 if rtol is None else rtol), (1e-4 if atol is None else atol)
+        per_value = {}
+        for t in tols:
+            name, _, nums = t.partition("=")
+            tr, _, ta = nums.partition(",")
+            try:
+                per_value[name.strip()] = (float(tr), float(ta) if ta else a)
+            except ValueError:
+                raise ValueError(f"'{t}': expected NAME=RTOL[,ATOL]") from None
+        return cls(r, a, per_value, follow_through, credit, problems,
+                   rtol is not None or atol is not None)
 
 
 @dataclass(frozen=True)
@@ -50,7 +68,7 @@ class Verdict:
 
 def points_of(doc: Any, solutions: dict[str, Any]) -> dict[tuple[str, str], float]:
     """What each graded value is worth, from the same marking as the question sheet."""
-    from .document.tex import problem_docs
+    from ..document.tex import problem_docs
 
     out: dict[tuple[str, str], float] = {}
     for p in problem_docs(doc, solutions, {}):
@@ -125,7 +143,7 @@ def accepted(answers: dict[str, Any], pid: str, name: str,
              digits: int) -> tuple[np.ndarray, np.ndarray]:
     """The key's accepted range of a value, entry by entry (low, high), as the LMS exports
     state it (lmsnumbers.ranges)."""
-    from .lmsnumbers import ranges
+    from .lms_numbers import ranges
 
     want = np.asarray(answers["problems"][pid][name], dtype=float)
     entries = ranges(answers, pid, name, digits)
@@ -166,7 +184,7 @@ def mark(doc: Any, solutions: dict[str, Any], submitted: dict[str, Any],
     key = answers_of(doc, solutions, raw=True)
     follow = None
     if rules.follow_through:
-        from .engine.follow import recomputed
+        from ..engine.follow import recomputed
 
         setups = {p.id: p for p in doc.problems}
 
@@ -232,8 +250,8 @@ def mark_class(keys: Any, submissions: list[Any], versions: list[Any] | None,
     """Every readable submission marked against its version's key (variants.Keys: each
     version solved once); a submission that cannot be read, or names no version that was
     built, is reported in `failed` and the others are still marked."""
-    from .errors import NNReportError
-    from .variants import Version, version_named
+    from ..errors import NNReportError
+    from .versions import Version, version_named
 
     out = ClassResult()
     for sub in submissions:

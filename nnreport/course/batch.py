@@ -18,18 +18,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import csvout
-from .build import BuildOptions, _kinds, answers_of, write_documents
-from .compile import compile_tex, tex_available
+from .. import csvout
+from ..build import BuildOptions, _kinds, write_documents
+from ..compile import compile_tex, tex_available
+from ..errors import CompileError, NNReportError
+from ..jsonout import answers_of, write_json
+from ..outdir import io_error, output_name, staging, swap_folder
+from ..spec import finish
+from ..spec.yamlio import load_file
 from .constraints import needs_history
-from .errors import CompileError, NNReportError
-from .gradebook import grid_csv, grid_tex, summary_csv
-from .jsonout import write_json
-from .lms import feedback_of, given_of, points_table, statements
-from .outdir import io_error, output_name, staging, swap_folder
-from .spec import finish
-from .spec.yamlio import load_file
-from .variants import history, record_batch, tries_fit
+from .grid import grid_csv, grid_tex, summary_csv
+from .lms import feedback_of, given_of, lms_exports, points_table, statements
+from .versions import history, record_batch, tries_fit
 
 PR_SET_PDEATHSIG = 1
 
@@ -71,7 +71,7 @@ def _worker_init() -> None:
 
 def _version_job(args: tuple[str, int, Any, BuildOptions, str, str, list[Any]]) -> dict[str, Any]:
     """One version, in a worker process: draw, solve, write its documents into stage/label."""
-    from .variants import solve_version
+    from .versions import solve_version
 
     spec_path, seed, version, opts, stage, name, earlier = args
     folder = Path(stage) / version.label
@@ -123,17 +123,6 @@ def _combined_key(stage: Path, name: str, order: list[str]) -> None:
             writer.append(str(pdf))
     with (stage / f"{name}-all-keys.pdf").open("wb") as fh:
         writer.write(fh)
-
-
-def lms_exports(doc: Any, rows: list[dict[str, Any]], names: list[tuple[str, str, int]],
-                stage: Path, opts: BuildOptions) -> None:
-    """moodle.xml and canvas-qti.zip of every version, when asked for (lms.py)."""
-    from .lms import canvas_zip, moodle_xml
-
-    if "moodle" in opts.formats:
-        (stage / "moodle.xml").write_text(moodle_xml(doc.spec.title, rows, names), encoding="utf-8")
-    if "canvas" in opts.formats:
-        (stage / "canvas-qti.zip").write_bytes(canvas_zip(doc.spec.title, rows, names))
 
 
 def _gradebook(doc: Any, rows: list[dict[str, Any]], stage: Path, opts: BuildOptions) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import Issue, NNReportError, SpecError, check_input_file
+from ..errors import Issue, NNReportError, SpecError, check_input_file
 
 MAX_FILES = 10_000      # submissions in one folder: a roster's size
 MAX_INDEX = 100_000     # largest index in a CSV row (a key value is far smaller)
@@ -46,7 +46,7 @@ class Submission:
 
 def read_one(path: Path, budgets: Any) -> Any:
     """One student's YAML/JSON submission: {problem: {name: value}} (a SpecError if unreadable)."""
-    from .spec.yamlio import load_file
+    from ..spec.yamlio import load_file
 
     data = load_file(path, budgets).data
     if not isinstance(data, dict):

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import constraints, csvout
-from .document.escape import escape
-from .render.numbers import fmt, fmt_plain
-from .spec.setups import Document
+from .. import csvout
+from ..document.escape import escape
+from ..render.numbers import fmt, fmt_plain
+from ..spec.setups import Document
+from . import constraints
 
 
 def asked_names(doc: Document, answers: dict[str, Any]) -> list[tuple[str, str, int]]:

@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .budgets import Budgets
-from .compile import compile_tex
-from .document.content import Figure
+from ..budgets import Budgets
+from ..document.content import Figure
+from . import compile_tex
 
 STANDALONE = ("\\documentclass[11pt]{standalone}\n\\usepackage[T1]{fontenc}\n"
               "\\usepackage{lmodern}\n\\usepackage{amsmath,amssymb}\n\\usepackage{xcolor}\n"

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .build import BuildOptions, build
-from .errors import NNReportError
+from ..build import BuildOptions, build
+from ..errors import NNReportError
 
 WATCHED_SUFFIXES = (".yaml", ".yml", ".csv")
 
