@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ComputeError
-from ..spec.expr import literal_number
+from ..spec.expr import index_of, literal_number
 from . import exact
 from .exact import EXACT_MAX_OPS, Exact
 from .functions import sigmoid, softmax
@@ -42,6 +42,10 @@ FUNCS: dict[str, Callable[..., Array]] = {
 }
 
 
+def _index(node: ast.Subscript) -> tuple[int | slice, ...]:
+    return tuple(slice(None) if i is None else i for i in index_of(node))
+
+
 def _size_check(shape: tuple[int, ...], name: str, max_entries: int | None) -> None:
     if max_entries is not None and math.prod(shape) > max_entries:
         raise ComputeError(f"compute '{name}': result would have {math.prod(shape):,} entries "
@@ -62,6 +66,8 @@ def evaluate(tree: ast.Expression, env: dict[str, Array], name: str = "",
         if isinstance(node, ast.UnaryOp):
             v = ev(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Subscript):  # w[0], M[:, 1]: checked against the shapes
+            return np.asarray(ev(node.value)[_index(node)], dtype=float)
         if isinstance(node, ast.Attribute):  # only .T passes the checker
             return np.transpose(ev(node.value))
         if isinstance(node, ast.Call):
@@ -124,6 +130,9 @@ def exact_value(tree: ast.Expression, env: dict[str, Exact | None]) -> Exact | N
         if isinstance(node, ast.UnaryOp):
             v = ev(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Subscript):
+            return np.asarray(np.asarray(ev(node.value), dtype=object)[_index(node)],
+                              dtype=object)
         if isinstance(node, ast.Attribute):
             return np.transpose(ev(node.value))
         if isinstance(node, ast.Call):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..spec.expr import literal_number
+from ..spec.expr import index_of, literal_number
 from .formulas import symbol
 from .matrices import Tex, text_width, value
 from .numbers import fmt
@@ -90,9 +90,12 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         except Exception:  # noqa: BLE001 - a shape question only
             return False
 
-    def wrap(node: ast.AST, limit: int, col: bool = False) -> Tex:
+    def wrap(node: ast.AST, limit: int, col: bool = False, signed: bool = False) -> Tex:
+        """`node` as an operand; `signed`: a negative number put in there reads as a
+        subtraction (2 · -1 + -3), so it gets parentheses: 2 · (-1) + (-3)."""
         t = go(node, col)
-        if _prec(node) < limit:
+        if _prec(node) < limit or (signed and substitute and t.tex.startswith("-")
+                                   and not t.tex.startswith(r"-\left")):
             return Tex(rf"\left({t.tex}\right)", t.width + 1.0)
         return t
 
@@ -124,9 +127,20 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 return _matrix_of(node, col)
             return value(v.reshape(-1, 1) if col and v.ndim == 1 else v, digits)
         if isinstance(node, ast.UnaryOp):
-            operand = wrap(node.operand, 3, col)
+            operand = wrap(node.operand, 3, col, signed=True)
             sign = "-" if isinstance(node.op, ast.USub) else "+"
             return Tex(sign + operand.tex, operand.width + 0.8)
+        if isinstance(node, ast.Subscript):  # w[0], M[:, 1]: 0-based, as written
+            assert isinstance(node.value, ast.Name)
+            index = index_of(node)
+            if substitute:
+                v = np.asarray(env[node.value.id])[tuple(slice(None) if i is None else i
+                                                         for i in index)]
+                v = v.reshape(-1, 1) if v.ndim == 1 and col else v
+                return value(v, digits)
+            s = symbol(names.get(node.value.id, node.value.id)) + "[" + r",\,".join(
+                ":" if i is None else str(i) for i in index) + "]"
+            return Tex(s, text_width(s))
         if isinstance(node, ast.Attribute):
             inner = wrap(node.value, 5)
             return Tex(rf"{{{inner.tex}}}^{{T}}", inner.width + 0.6)
@@ -180,8 +194,8 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 sym = " "
             return Tex(a.tex + sym + b.tex, a.width + b.width + 1.2)
         sub_col = col or is_column(node, evaluate, columns)
-        a = wrap(node.left, p, sub_col)
-        b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0), sub_col)
+        a = wrap(node.left, p, sub_col, signed=not isinstance(op, ast.Add | ast.Sub))
+        b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0), sub_col, signed=True)
         if isinstance(op, ast.Add):
             sym = " + "
         elif isinstance(op, ast.Sub):

@@ -1,5 +1,7 @@
 """The `compute:` expression language: numbers, names, + - * / @ **, unary minus, `.T`,
-calls of whitelisted functions. Parsed with `ast` and checked node by node; never `eval`.
+calls of whitelisted functions, and indexing a name by whole-number literals or `:`
+(`w[0]`, `M[1, 2]`, `M[:, 0]`; 0-based). Parsed with `ast` and checked node by node; never
+`eval`.
 
 `parse()` raises ExprError (message, column) for anything outside the language, so the spec
 layer can report it at file:line:col. Evaluation lives in the engine.
@@ -38,6 +40,27 @@ def literal_number(node: ast.AST) -> float | None:
         if inner is not None:
             return -inner if isinstance(node.op, ast.USub) else inner
     return None
+
+
+def index_of(node: ast.Subscript) -> tuple[int | None, ...]:
+    """The index of `w[0]`, `M[1, 2]`, `M[:, 0]`: whole-number literals, None for `:`; an
+    ExprError for anything else (a computed index, a step, a negative number)."""
+    col = getattr(node, "col_offset", 0)
+    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    out: list[int | None] = []
+    for part in parts:
+        if isinstance(part, ast.Slice):
+            if part.lower is not None or part.upper is not None or part.step is not None:
+                raise ExprError("an index is a whole number from 0, or : for a whole row or "
+                                "column", col, "e.g. M[:, 0]")
+            out.append(None)
+            continue
+        k = literal_number(part)
+        if k is None or not math.isfinite(k) or k != int(k) or k < 0 or k > 10**9:
+            raise ExprError("an index is a whole number from 0, or : for a whole row or column",
+                            col, "indices count from 0: w[0] is the first entry")
+        out.append(int(k))
+    return tuple(out)
 
 
 def _check(node: ast.AST, names: set[str], depth: int) -> None:
@@ -87,6 +110,11 @@ def _check(node: ast.AST, names: set[str], depth: int) -> None:
     elif isinstance(node, ast.List | ast.Tuple):
         for e in node.elts:
             _check(e, names, d)
+    elif isinstance(node, ast.Subscript):
+        if not isinstance(node.value, ast.Name):
+            raise ExprError("only a name can be indexed", col, "e.g. w[0], M[1, 2], M[:, 0]")
+        _check(node.value, names, d)
+        index_of(node)
     else:
         raise ExprError(f"{type(node).__name__} is not part of the expression language", col,
                         "numbers, names, + - * / @ **, .T and function calls only")
@@ -170,6 +198,18 @@ def infer_shape(tree: ast.Expression, shapes: dict[str, tuple[int, ...]],
             return (len(node.elts),) + (inner.pop() if inner else ())
         if isinstance(node, ast.UnaryOp):
             return go(node.operand)
+        if isinstance(node, ast.Subscript):
+            base, index = go(node.value), index_of(node)
+            if len(index) > len(base):
+                raise ExprError(f"{src(node)}: {len(index)} indices for a value of shape "
+                                f"{list(base)}", col)
+            for k, (i, n) in enumerate(zip(index, base, strict=False)):
+                if i is not None and i >= n:
+                    raise ExprError(f"{src(node)}: index {i} is past the {n} entries of "
+                                    f"dimension {k + 1} (shape {list(base)}; indices count "
+                                    "from 0)", col)
+            return tuple(n for i, n in zip(index, base, strict=False) if i is None) \
+                + base[len(index):]
         if isinstance(node, ast.Attribute):
             return tuple(reversed(go(node.value)))
         if isinstance(node, ast.Call):
