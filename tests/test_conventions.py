@@ -85,3 +85,40 @@ def test_an_index_in_exact_arithmetic_stays_exact():
     assert solve(doc)["e"].values()["s"] == pytest.approx(0.3, abs=1e-15)
     with pytest.raises(SpecError):
         loads("title: x\nproblems:\n  - id: e\n    given: {w: [1]}\n    compute: [{s: 'w[1]'}]\n")
+
+
+EPS0 = """title: eps
+problems:
+  - id: e
+    data: {X: [[1, 2], [0.5, -1]], Y: [[0.5], [0.25]]}
+    network: {layers: [{units: 1, activation: linear}]}
+    params: {W1: [[0.25], [-0.5]], b1: [B]}
+    loss: mse
+    train: {optimizer: {name: OPT, eps: 0}, lr: 0.1}
+"""
+
+
+@pytest.mark.parametrize("opt", ["adam", "rmsprop"])
+def test_eps_zero_as_hand_examples_write_it(tmp_path, opt):
+    """The first step with eps = 0, by hand: Adam's mhat = g and vhat = g^2, so each weight
+    moves by lr sign(g); RMSprop's s = (1 - beta) g^2, so by lr sign(g) / sqrt(1 - beta)."""
+    v, _ = solve_json(tmp_path, EPS0.replace("OPT", opt).replace("B", "0.125"))
+    X = [[1, 2], [0.5, -1]]
+    W = [0.25, -0.5]
+    yhat = [sum(x * w for x, w in zip(row, W)) + 0.125 for row in X]
+    err = [yh - y for yh, y in zip(yhat, [0.5, 0.25])]
+    g = [sum(2 * e * row[j] for e, row in zip(err, X)) / 2 for j in range(2)]  # mean of 2
+    scale = 1.0 if opt == "adam" else 1 / math.sqrt(1 - 0.9)
+    for j in range(2):
+        want = W[j] - 0.1 * math.copysign(1, g[j]) * scale
+        assert v["W1_new"][j][0] == pytest.approx(want, abs=1e-12)
+
+
+def test_eps_zero_with_an_entry_without_gradient_is_a_clear_error(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(EPS0.replace("OPT", "adam").replace("B", "0.125").replace(
+        "X: [[1, 2], [0.5, -1]]", "X: [[1, 0], [0.5, 0]]"))  # the second input is always 0
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec)],
+                       capture_output=True, text=True)
+    assert r.returncode == 5 and "Traceback" not in r.stderr
+    assert "eps: 0 divides by zero in step 1" in r.stderr and "W1" in r.stderr

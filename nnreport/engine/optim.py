@@ -16,6 +16,18 @@ from . import exact
 Array = np.ndarray
 
 
+def _divide(num: Array, den: Array, name: str, t: int, what: str) -> Array:
+    """num / den, where den is 0 only with eps: 0 and an entry that never had a gradient."""
+    if np.any(np.asarray(den) == 0):
+        from ..errors import ComputeError
+
+        raise ComputeError(f"{what} with eps: 0 divides by zero in step {t}: an entry of "
+                           f"{name} has had no gradient yet (0/0)\n    hint: give eps a "
+                           "small positive value (1e-8), or start from weights that give "
+                           "every entry a gradient")
+    return num / den
+
+
 @dataclass(frozen=True)
 class OptimizerSpec:
     name: str = "sgd"
@@ -54,14 +66,14 @@ class Optimizer:
             elif o.name == "rmsprop":
                 self.s[k] = o.beta * self.s.get(k, 0.0) + (1 - o.beta) * g * g
                 state["s"] = self.s[k]
-                upd = g / (np.sqrt(self.s[k]) + o.eps)
+                upd = _divide(g, np.sqrt(self.s[k]) + o.eps, k, t, "RMSprop")
             elif o.name == "adam":
                 self.v[k] = o.beta1 * self.v.get(k, 0.0) + (1 - o.beta1) * g
                 self.s[k] = o.beta2 * self.s.get(k, 0.0) + (1 - o.beta2) * g * g
                 vh = self.v[k] / (1 - o.beta1**t)
                 sh = self.s[k] / (1 - o.beta2**t)
                 state.update(m=self.v[k], v=self.s[k], mhat=vh, vhat=sh)
-                upd = vh / (np.sqrt(sh) + o.eps)
+                upd = _divide(vh, np.sqrt(sh) + o.eps, k, t, "Adam")
             else:  # pragma: no cover - refused by the spec layer
                 raise ValueError(o.name)
             state["step"] = lr * upd

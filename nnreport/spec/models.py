@@ -109,7 +109,8 @@ class Optimizer(Strict):
     beta: float = Field(default=0.9, ge=0, lt=1)
     beta1: float = Field(default=0.9, ge=0, lt=1)
     beta2: float = Field(default=0.999, ge=0, lt=1)
-    eps: float = Field(default=1e-8, gt=0)
+    eps: float = Field(default=1e-8, ge=0)  # 0, as hand examples write it: then a zero
+                                            # gradient entry is a division by zero (exit 5)
 
     @field_validator("name", mode="before")
     @classmethod
