@@ -73,8 +73,12 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
             if shown_argument(st.tree) is not None:  # the argument's value, on a line of its own
                 inner = Tex(fmt(float(ev(arg).ravel()[0]), d), 0.0) if ev(arg).size == 1 else \
                     piece_tex(Val(ev(arg), d, is_column(arg, ev, columns)))
-                tex = subst.tex.split(r"\left(")[0] + rf"\left({inner.tex}\right)"
-                more.append([Tex(tex, inner.width + text_width(subst.tex.split(r"\left(")[0]) + 1)])
+                head = subst.tex.split(r"\left(")[0]
+                tex = (rf"\sqrt{{{inner.tex}}}" if fn == "sqrt" else  # sqrt{7}, |7|: no \left(
+                       rf"\left|{inner.tex}\right|" if fn == "abs" else
+                       head + rf"\left({inner.tex}\right)")
+                wrap = 1.5 if fn in ("sqrt", "abs") else text_width(head) + 1
+                more.append([Tex(tex, inner.width + wrap)])
             arith = _arith(fn, np.asarray(ev(arg)),
                            steps_digits.get(arg.id, d) if isinstance(arg, ast.Name) else d)
             if arith:

@@ -114,7 +114,8 @@ def output_delta_formula(loss: str, act: str, eps: float | None, k: int, factor:
         return None
     f = "" if factor == 1 else rf"{factor:g}\,"
     if eps is None and ((loss == "bce" and act == "sigmoid") or (loss == "cce" and act == "softmax")):
-        scale = rf"\frac{{{f or '1'}}}{{{k}}}" if (loss == "bce" and k > 1) else f
+        top = f"{factor:g}" if factor != 1 else "1"  # no thin space inside the fraction
+        scale = rf"\frac{{{top}}}{{{k}}}" if (loss == "bce" and k > 1) else f
         return rf"{scale}\left(\hat{{Y}} - Y\right)" if scale else r"\hat{Y} - Y"
     if act == "linear" and loss in ("mse", "sse"):
         c = 2 * factor / (k if loss == "mse" else 1)

@@ -11,6 +11,7 @@ import numpy as np
 from ...engine.functions import ACTIVATIONS
 from ...engine.printed import (
     cancellation_digits,
+    closed_delta,
     db_as_rows,
     dw_as_sum,
     one_minus,
@@ -54,7 +55,8 @@ def output_delta(c: Ctx) -> list[Step]:
     act = s.activations[-1]
     yh = n(f"H{L}")
     dZ = sol.step.dZ[-1]
-    closed = F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
+    closed = (F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
+              if closed_delta(s.loss, act, s.eps, sol.Yb) else None)
     if closed:
         scale = closed.split(r"\left(")[0] if r"\left(" in closed else ""
         subst: list[Piece] = [scale + r"\left("] if scale else []
