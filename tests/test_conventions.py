@@ -105,9 +105,9 @@ def test_eps_zero_as_hand_examples_write_it(tmp_path, opt):
     v, _ = solve_json(tmp_path, EPS0.replace("OPT", opt).replace("B", "0.125"))
     X = [[1, 2], [0.5, -1]]
     W = [0.25, -0.5]
-    yhat = [sum(x * w for x, w in zip(row, W)) + 0.125 for row in X]
-    err = [yh - y for yh, y in zip(yhat, [0.5, 0.25])]
-    g = [sum(2 * e * row[j] for e, row in zip(err, X)) / 2 for j in range(2)]  # mean of 2
+    yhat = [sum(x * w for x, w in zip(row, W, strict=True)) + 0.125 for row in X]
+    err = [yh - y for yh, y in zip(yhat, [0.5, 0.25], strict=True)]
+    g = [sum(2 * e * row[j] for e, row in zip(err, X, strict=True)) / 2 for j in range(2)]  # mean of 2
     scale = 1.0 if opt == "adam" else 1 / math.sqrt(1 - 0.9)
     for j in range(2):
         want = W[j] - 0.1 * math.copysign(1, g[j]) * scale

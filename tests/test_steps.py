@@ -14,7 +14,7 @@ from conftest import PROBLEMS
 
 from nnreport.document.tex import render
 from nnreport.engine.solve import solve
-from nnreport.spec import load
+from nnreport.spec import load, loads
 
 SHIPPED = ["exam2", "assignment01", "moons", "three_layer", "problemset3", "exam2_variants"]
 
@@ -174,3 +174,40 @@ def test_the_printed_terms_of_a_sum_give_its_printed_result(name):
             seen += 1
     if name in ("cancels", "three_layer", "exam2"):
         assert seen, f"no sample-by-sample sum found in {name}"
+
+
+DIGITS_FOR = """
+title: t
+digits: 3
+problems:
+  - id: p
+    data: {X: [[0.37, 1.21], [1.9, -0.44]], Y: [0.3, 0.9]}
+    network:
+      layers: [{units: 2, activation: sigmoid}, {units: 1, activation: sigmoid}]
+    params: {W1: [[0.113, -0.732], [0.518, 0.271]], b1: [0.05, -0.1], W2: [[0.9], [-1.3]], b2: [0.2]}
+    loss: mse
+    digits_for: {H1: 6, Z2: 6, dZ2: 6, dW2: 6}
+    train: {optimizer: momentum}
+"""
+
+
+def test_a_value_prints_with_its_own_digits_wherever_it_is_substituted():
+    """digits_for gives H1, Z2, dZ2 and dW2 6 digits: so do the lines that use them (Z2's
+    line shows H1, yhat's shows Z2, the per-sample dW2 and dH1 lines show dZ2, the momentum
+    line shows dW2), not only their own result; the rounded chain carries them with 6."""
+    from texnumbers import parse_matrix
+
+    doc = loads(DIGITS_FOR)
+    tex = render(doc, solve(doc), "key")
+    by_lhs = {top_level_split(s)[0]: top_level_split(s) for s in steps_of(tex, cells=True)}
+
+    def digits_shown(side: str) -> set[int]:
+        mats = re.findall(r"\\begin\{bmatrix\}.*?\\end\{bmatrix\}", side) or [side]
+        return {n.sig for m in mats for n in parse_matrix(m).cells.values() if n.sig}
+
+    assert digits_shown(by_lhs["Z_{2}"][2].split(r"\,")[0]) == {6}                # H1
+    assert digits_shown(by_lhs[r"\hat{Y}"][2]) == {6}                              # Z2
+    assert digits_shown(by_lhs[r"\frac{\partial L_{1}}{\partial W_{2}}"][2].split(r"\,")[1]) == {6}
+    assert digits_shown(by_lhs["dH_{1}"][2].split(r"\,")[0]) == {6}               # dZ2
+    assert digits_shown(by_lhs["v_{W_{2}}"][2]) == {6}                             # dW2
+    assert digits_shown(by_lhs["Z_{1}"][2]) <= {1, 2, 3}                           # the rest: 3

@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from ..engine.expressions import evaluate
+from ..engine.printed import shown_argument
 from ..engine.solve import ExpressionSolution
 from ..render.expr import is_column, to_latex
 from ..render.formulas import symbol
@@ -47,6 +48,7 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
     given = Part("Given", [Values([(symbol(s.names.get(k, k)), Val(v, d))
                                    for k, v in s.given.items()], label=s.id)])
     env = dict(s.given)
+    steps_digits = {st.name: s.digits_for.get(st.name, d) for st in s.steps}  # as in the chain
     columns: set[str] = set()
     steps: list[Step] = []
     for st in s.steps:
@@ -60,19 +62,25 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
             return cache[id(node)]
 
         formula = to_latex(st.tree, env, d, names=s.names, columns=columns, ev=ev)
-        subst = to_latex(st.tree, env, d, substitute=True, columns=columns, ev=ev)
+        subst = to_latex(st.tree, env, d, substitute=True, columns=columns, ev=ev,
+                         name_digits=steps_digits)
         lhs = symbol(s.names.get(st.name, st.name))
         more: list[list[Piece]] = []
         body = st.tree.body
         if isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.args:
             arg = body.args[0]
             fn = body.func.id
-            if not isinstance(arg, ast.Name | ast.Constant) and fn not in ("outer", "transpose"):
+            if shown_argument(st.tree) is not None:  # the argument's value, on a line of its own
                 inner = Tex(fmt(float(ev(arg).ravel()[0]), d), 0.0) if ev(arg).size == 1 else \
                     piece_tex(Val(ev(arg), d, is_column(arg, ev, columns)))
-                tex = subst.tex.split(r"\left(")[0] + rf"\left({inner.tex}\right)"
-                more.append([Tex(tex, inner.width + text_width(subst.tex.split(r"\left(")[0]) + 1)])
-            arith = _arith(fn, np.asarray(ev(arg)), d)
+                head = subst.tex.split(r"\left(")[0]
+                tex = (rf"\sqrt{{{inner.tex}}}" if fn == "sqrt" else  # sqrt{7}, |7|: no \left(
+                       rf"\left|{inner.tex}\right|" if fn == "abs" else
+                       head + rf"\left({inner.tex}\right)")
+                wrap = 1.5 if fn in ("sqrt", "abs") else text_width(head) + 1
+                more.append([Tex(tex, inner.width + wrap)])
+            arith = _arith(fn, np.asarray(ev(arg)),
+                           steps_digits.get(arg.id, d) if isinstance(arg, ast.Name) else d)
             if arith:
                 more.append([arith])
         col = is_column(body, ev, columns)

@@ -3,180 +3,179 @@ to the digits the document prints, as a student with a calculator following the 
 gets them; and, for each value, the tolerance that accepts both keys and any rounding path a
 careful student could take.
 
-A *path* decides, value by value, whether the student carried the rounded number or the full
-one. `values(setup, sol, rounder)` runs the worked step along one path: `full` rounds nothing
-(it reproduces the full-precision key), `chain` rounds everything. The tolerance of a value is
-the range the value takes over the full path, the chain path and PATHS random paths (each
-intermediate rounded or not, a fixed seed), widened by half a unit in the last digit the value
-is printed with (the student's own final rounding); entry by entry, as `low` and `high`."""
+The rule: every number a worked line substitutes enters that line as printed. engine/worked.py
+computes the worked step line by line, passing each such number (given values, printed
+constants, earlier results, printed intermediates) through a *rounder*; a path decides, number
+by number, whether the student carried the printed number or the full one. `full` rounds
+nothing (the full-precision key, carrying the solution's own values), `chain` rounds
+everything, `printed` recomputes each value from the full key's numbers as its line prints
+them (a student checking the key line by line). The tolerance of a value is the range it takes
+over these paths, PATHS random ones (a fixed seed) and its first-order reach over all paths
+(`first_order_reach`), widened by half a unit in the last digit the value is printed with (the
+student's own final rounding) and by SLACK for float noise; entry by entry, as `low` and
+`high`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 
 from ..spec.cost import CHAIN_PATHS as PATHS
-from ..spec.setups import ExpressionSetup, NetworkSetup
-from .functions import ACTIVATIONS
+from ..spec.setups import NetworkSetup
+from .printed import cancellation_digits, shown_array
+from .worked import Rounder, expression_values, network_values
 
 Array = np.ndarray
-Rounder = Callable[[str, Array], Array]
-
-
-def round_half_up(x: float, digits: int) -> float:
-    """x rounded half-up to `digits` significant digits, on its shortest decimal form."""
-    if x == 0 or not np.isfinite(x):
-        return float(x)
-    d = Decimal(repr(float(x)))
-    q = Decimal(1).scaleb(d.adjusted() - digits + 1)
-    return float(d.quantize(q, rounding=ROUND_HALF_UP))
-
-
-def rounded(a: Any, digits: int) -> Array:
-    arr = np.asarray(a, dtype=float)
-    return np.vectorize(lambda v: round_half_up(v, digits), otypes=[float])(arr) if arr.size \
-        else arr
+SLACK = 1e-9  # relative
 
 
 def unit(a: Any, digits: int) -> Array:
     """Half a unit in the last printed digit of each entry (0 for 0)."""
     arr = np.abs(np.asarray(a, dtype=float))
-    with np.errstate(divide="ignore"):
-        e = np.floor(np.log10(np.where(arr > 0, arr, 1.0)))
-    return np.where(arr > 0, 0.5 * 10.0 ** (e - digits + 1), 0.0)
-
-
-def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Array] | None,
-                   r: Rounder) -> dict[str, Array]:
-    """The worked step of a network problem along one rounding path (rows layout)."""
-    out: dict[str, Array] = {}
-    L, m, k = s.depth, Xb.shape[0], Yb.shape[1]
-
-    def keep(name: str, v: Any) -> Array:
-        out[name] = r(name, np.asarray(v, dtype=float))
-        return out[name]
-
-    H = [Xb]
-    Z = []
-    for l in range(1, L + 1):
-        z = keep(f"Z{l}", H[-1] @ s.params[f"W{l}"] + s.params.get(f"b{l}", 0.0))
-        Z.append(z)
-        act = ACTIVATIONS[s.activations[l - 1]]
-        H.append(keep("yhat" if l == L else f"H{l}", act(z, s.alphas[l - 1])))
-    yhat, f = H[-1], s.factor
-    e = s.eps or 0.0
-    if s.loss == "mse":
-        ls = ((yhat - Yb) ** 2).mean(axis=1)
-    elif s.loss == "sse":
-        ls = ((yhat - Yb) ** 2).sum(axis=1)
-    elif s.loss == "bce":
-        ls = -(Yb * np.log(yhat + e) + (1 - Yb) * np.log(1 - yhat + e)).mean(axis=1)
-    else:
-        ls = -(Yb * np.log(yhat + e)).sum(axis=1)
-    ls = keep("loss_per_sample", f * ls)
-    keep("loss", ls.sum() if s.reduction == "sum" else ls.mean())
-    last = s.activations[-1]
-    if s.eps is None and (s.loss, last) in (("bce", "sigmoid"), ("cce", "softmax")):  # shortcut
-        dZ = keep(f"dZ{L}", f * (yhat * (Yb.sum(axis=1, keepdims=True) if s.loss == "cce" else 1)
-                                 - Yb) / (k if s.loss == "bce" else 1))
-    else:
-        g = {"mse": 2 * (yhat - Yb) / k, "sse": 2 * (yhat - Yb),
-             "bce": -(Yb / (yhat + e) - (1 - Yb) / (1 - yhat + e)) / k,
-             "cce": -Yb / (yhat + e)}[s.loss]
-        g = r("dyhat", f * g)
-        dZ = keep(f"dZ{L}", ACTIVATIONS[last].backward(Z[-1], yhat, g, s.alphas[-1]))
-    scale = 1.0 if s.reduction == "sum" else 1.0 / m
-    grads: dict[str, Array] = {}
-    for l in range(L, 0, -1):
-        per = r(f"dW{l}_per_sample", np.einsum("mi,mo->mio", H[l - 1], dZ))
-        dW = per.sum(axis=0) * scale + (s.l2 / m * s.params[f"W{l}"] if s.l2 else 0.0)
-        grads[f"W{l}"] = keep(f"dW{l}", dW)
-        if f"b{l}" in s.params:
-            grads[f"b{l}"] = keep(f"db{l}", scale * dZ.sum(axis=0, keepdims=True))
-        if l > 1:
-            dH = r(f"dH{l - 1}", dZ @ s.params[f"W{l}"].T)
-            act = ACTIVATIONS[s.activations[l - 2]]
-            if act.elementwise:
-                assert act.deriv is not None
-                d = r(f"dact{l - 1}", act.deriv(Z[l - 2], H[l - 1], s.alphas[l - 2]))
-                dZ = keep(f"dZ{l - 1}", dH * d)
-            else:
-                dZ = keep(f"dZ{l - 1}", act.backward(Z[l - 2], H[l - 1], dH))
-    step_grads = dW_batch if dW_batch is not None else grads
-    o = s.optimizer
-    for name, g in step_grads.items():
-        if name in s.freeze:
-            continue
-        if o["name"] == "sgd":
-            upd = g
-        elif o["name"] == "momentum":
-            upd = keep(f"{name}_v", (1 - o["beta"]) * g)
-        elif o["name"] == "rmsprop":
-            sq = keep(f"{name}_s", (1 - o["beta"]) * g * g)
-            upd = g / (np.sqrt(sq) + o["eps"])
-        else:
-            mm = keep(f"{name}_m", (1 - o["beta1"]) * g)
-            vv = keep(f"{name}_v", (1 - o["beta2"]) * g * g)
-            mh = keep(f"{name}_mhat", mm / (1 - o["beta1"]))
-            vh = keep(f"{name}_vhat", vv / (1 - o["beta2"]))
-            upd = mh / (np.sqrt(vh) + o["eps"])
-        step = keep(f"{name}_step", s.lr * upd)
-        keep(f"{name}_new", s.params[name] - step)
-    return out
-
-
-def expression_values(s: ExpressionSetup, r: Rounder) -> dict[str, Array]:
-    from .expressions import evaluate
-
-    env = dict(s.given)
-    out = {}
-    for st in s.steps:
-        v = r(st.name, np.asarray(evaluate(st.tree, env, f"{s.id}.{st.name}",
-                                           s.budgets.compute_entries), dtype=float))
-        env[st.name] = v
-        out[st.name] = v
-    return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.floor(np.log10(np.where((arr > 0) & np.isfinite(arr), arr, 1.0)))
+    return np.where((arr > 0) & np.isfinite(arr), 0.5 * 10.0 ** (e - digits + 1), 0.0)
 
 
 def along(s: Any, sol: Any, r: Rounder) -> dict[str, Array]:
     if isinstance(s, NetworkSetup):
         batch = ({k: v for k, v in sol.batch.grads.items()} if sol.batch is not None else None)
-        return network_values(s, sol.Xb, sol.Yb, batch, r)
+        return network_values(s, sol.Xb, sol.Yb, batch, r, per_sample=bool(sol.step.per_sample))
     return expression_values(s, r)
 
 
 def digits_of(s: Any, name: str) -> int:
-    return s.digits_for.get(name, s.digits)
+    """The digits a value of the key is printed with; other printed numbers ('@...') have the
+    problem's digits."""
+    return s.digits if name.startswith("@") else s.digits_for.get(name, s.digits)
+
+
+def printed_digits(s: Any, seen: dict[str, Array]) -> Callable[[str], int]:
+    """The digits each number is printed with on the line that uses it. dZ's rows in the bias
+    gradient's line get the digits that show a nearly cancelling sum (from the full values,
+    as the document decides)."""
+    extra = {}
+    for name, v in seen.items():
+        if name.endswith("|db"):
+            extra[name] = cancellation_digits(v, v.sum(axis=0) / v.shape[0],
+                                              digits_of(s, name[1:-3]))
+
+    def digits(name: str) -> int:
+        return extra[name] if name in extra else digits_of(s, name)
+    return digits
+
+
+def first_order_reach(s: Any, sol: Any, digits: Callable[[str], int]
+                      ) -> tuple[dict[str, Array], dict[str, Array], dict[str, Array]]:
+    """Each value over all paths, to first order: (its value with nothing rounded, how far down
+    and how far up paths can move it). Carrying a number rounded adds its rounding error; that
+    error is fixed for a number no earlier rounding moves (a given, a constant: 2 prints as 2,
+    error 0) and otherwise ranges over the errors of the values the earlier numbers can move it
+    to (any within half a unit once they cross a rounding boundary). So, in the order the
+    worked step uses them, each number in turn is moved by its largest error, its smallest,
+    and a fixed mix of the two and its opposite (a sum of entries of both signs cancels the
+    first two), everything else in full; the largest change this makes to a later number,
+    either way, is added to that number's reach. (Random paths alone missed extremes that need
+    several choices at once: one fresh path in 15 had a value outside 48 paths' range.)"""
+    plain: dict[str, Array] = {}
+
+    def record(n: str, v: Array) -> Array:
+        plain[n] = v
+        return v
+    along(s, sol, record)
+    down = {k: np.zeros_like(v) for k, v in plain.items()}
+    up = {k: np.zeros_like(v) for k, v in plain.items()}
+    rs = np.random.RandomState(7)
+    for name, v0 in plain.items():
+        d = digits(name)
+        lo, hi = v0 + down[name], v0 + up[name]
+        g = shown_array(lo, d)
+        same = g == shown_array(hi, d)
+        err_lo = np.where(same, g - hi, -unit(v0, d))
+        err_hi = np.where(same, g - lo, unit(v0, d))
+        mixed = rs.rand(*np.shape(v0)) < 0.5
+        moves = []
+        for delta in (err_lo, err_hi, np.where(mixed, err_lo, err_hi),
+                      np.where(mixed, err_hi, err_lo)):
+            if not np.any(delta):
+                continue
+            moved: dict[str, Array] = {}
+
+            def nudged(n: str, v: Array, name: str = name, delta: Array = delta,
+                       moved: dict[str, Array] = moved) -> Array:
+                moved[n] = v
+                return v + delta if n == name else v
+            along(s, sol, nudged)
+            moves.append(moved)
+        for k, v in plain.items():  # the largest move either way, added to the reach
+            if not moves:
+                break
+            with np.errstate(invalid="ignore"):
+                ds = np.array([np.nan_to_num(m.get(k, v) - v, nan=0.0, posinf=0.0, neginf=0.0)
+                               for m in moves])
+            down[k] = down[k] + np.minimum(ds.min(axis=0), 0.0)
+            up[k] = up[k] + np.maximum(ds.max(axis=0), 0.0)
+    return plain, down, up
 
 
 def chain_and_tolerance(s: Any, sol: Any
                         ) -> tuple[dict[str, Array], dict[str, tuple[Array, Array]]]:
     """The chain key and each value's accepted range (low, high; entry by entry), rows
     layout."""
-    def chain(name: str, v: Array) -> Array:
-        return rounded(v, digits_of(s, name))
+    seen: dict[str, Array] = {}
+    key = sol.values()
+    columns = isinstance(s, NetworkSetup) and s.layout == "columns"
 
     def full(name: str, v: Array) -> Array:
+        """The full path, carrying the solution's own values (its exact arithmetic, its float
+        noise where a sum cancels), so the key is in range and the numbers the document
+        derives from them (dyhat, dH ...) are the ones it prints."""
+        if name in key and not name.startswith("@"):
+            mine = np.asarray(key[name], dtype=float)
+            if columns and mine.ndim >= 2:
+                mine = np.swapaxes(mine, -1, -2)
+            v = mine if mine.shape == v.shape else v
+        seen[name] = v
         return v
 
     base = along(s, sol, full)
+    digits = printed_digits(s, seen)
+
+    def chain(name: str, v: Array) -> Array:
+        return shown_array(v, digits(name))
+
+    got: dict[str, Array] = {}
+
+    def printed(name: str, v: Array) -> Array:
+        got[name] = v
+        return shown_array(seen[name], digits(name))
+
     ch = along(s, sol, chain)
-    lo = {k: np.minimum(ch[k], base[k]) for k in base}
-    hi = {k: np.maximum(ch[k], base[k]) for k in base}
+    along(s, sol, printed)
+    plain, down, up = first_order_reach(s, sol, digits)
+    paths = [ch, got, {k: plain[k] for k in base}, {k: plain[k] + down[k] for k in base},
+             {k: plain[k] + up[k] for k in base}]
     rs = np.random.RandomState(20261122)
     for _ in range(PATHS):
         picks: dict[str, bool] = {}
 
         def some(name: str, v: Array, picks: dict[str, bool] = picks) -> Array:
             if picks.setdefault(name, bool(rs.rand() < 0.5)):
-                return rounded(v, digits_of(s, name))
+                return shown_array(v, digits(name))
             return v
-        path = along(s, sol, some)
+        paths.append(along(s, sol, some))
+    lo = {k: base[k].copy() for k in base}
+    hi = {k: base[k].copy() for k in base}
+    for path in paths:
         for k in base:
-            lo[k] = np.minimum(lo[k], path[k])
-            hi[k] = np.maximum(hi[k], path[k])
-    half = {k: unit(base[k], digits_of(s, k)) for k in base}
-    return ch, {k: (lo[k] - half[k], hi[k] + half[k]) for k in base}
+            p = np.where(np.isfinite(path[k]), path[k], base[k])  # a path that breaks: no range
+            lo[k] = np.fmin(lo[k], p)
+            hi[k] = np.fmax(hi[k], p)
+    tol = {}
+    for k in base:  # plus float noise: a path's value + half a unit may be a tie that rounds up
+        half = np.maximum(unit(lo[k], digits(k)), unit(hi[k], digits(k)))
+        noise = SLACK * np.maximum(np.abs(lo[k]), np.abs(hi[k]))
+        tol[k] = (lo[k] - half - noise, hi[k] + half + noise)
+    return ch, tol

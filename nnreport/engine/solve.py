@@ -34,6 +34,11 @@ def _shown(a: Array, layout: str) -> Array:
     return a.T if layout == "columns" and a.ndim == 2 else a
 
 
+def _shown_each(a: Array, layout: str) -> Array:
+    """`_shown`, and for a stack of per-sample matrices each matrix."""
+    return np.swapaxes(a, 1, 2) if layout == "columns" and a.ndim == 3 else _shown(a, layout)
+
+
 @dataclass
 class NetworkSolution:
     setup: NetworkSetup
@@ -258,9 +263,9 @@ def solve_problem(s: Setup) -> Solution:
             from .chain import chain_and_tolerance
 
             chain, tol = chain_and_tolerance(s, sol)
-            lay = s.layout
-            sol.chain = {k: _shown(v, lay) for k, v in chain.items()}
-            sol.tolerance = {k: {"low": _shown(a, lay), "high": _shown(b, lay)}
+            lay = s.layout if isinstance(s, NetworkSetup) else "rows"  # expressions: as computed
+            sol.chain = {k: _shown_each(v, lay) for k, v in chain.items()}
+            sol.tolerance = {k: {"low": _shown_each(a, lay), "high": _shown_each(b, lay)}
                              for k, (a, b) in tol.items()}
         return sol
     except MemoryError:

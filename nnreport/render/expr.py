@@ -69,10 +69,13 @@ def _multi_letter(node: ast.AST, names: dict[str, str]) -> bool:
 
 def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
              substitute: bool = False, names: dict[str, str] | None = None,
-             columns: set[str] | None = None, ev: Evaluate | None = None) -> Tex:
+             columns: set[str] | None = None, ev: Evaluate | None = None,
+             name_digits: dict[str, int] | None = None) -> Tex:
     """`ev(node)` gives a subexpression's value (for shapes); `columns` are the names whose
-    1-D values are columns."""
+    1-D values are columns; `name_digits` the digits a substituted name is printed with
+    (its digits_for), `digits` otherwise."""
     names = names or {}
+    name_digits = name_digits or {}
     columns = columns or set()
 
     def default_ev(node: ast.AST) -> np.ndarray:
@@ -117,7 +120,7 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 v = np.asarray(env[node.id])
                 if v.ndim == 1 and (col or node.id in columns):
                     v = v.reshape(-1, 1)
-                return value(v, digits)
+                return value(v, name_digits.get(node.id, digits))
             s = symbol(names.get(node.id, node.id))
             return Tex(s, text_width(s))
         if isinstance(node, ast.List | ast.Tuple):
@@ -137,7 +140,7 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 v = np.asarray(env[node.value.id])[tuple(slice(None) if i is None else i
                                                          for i in index)]
                 v = v.reshape(-1, 1) if v.ndim == 1 and col else v
-                return value(v, digits)
+                return value(v, name_digits.get(node.value.id, digits))
             s = symbol(names.get(node.value.id, node.value.id)) + "[" + r",\,".join(
                 ":" if i is None else str(i) for i in index) + "]"
             return Tex(s, text_width(s))

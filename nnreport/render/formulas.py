@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..engine.printed import closed_delta
+
 _PLAIN = re.compile(r"([A-Za-z]+?)(\d*)")
 _GREEKISH = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
              "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau",
@@ -108,9 +110,12 @@ def loss_formula(loss: str, eps: float | None, k: int, factor: float, yhat: str 
 
 def output_delta_formula(loss: str, act: str, eps: float | None, k: int, factor: float) -> str | None:
     """dZ_L in closed form where there is one (the seeds' `dZ2 = yhat - y`), else None."""
+    if not closed_delta(loss, act, eps):  # the rounded chain decides the same way
+        return None
     f = "" if factor == 1 else rf"{factor:g}\,"
     if eps is None and ((loss == "bce" and act == "sigmoid") or (loss == "cce" and act == "softmax")):
-        scale = rf"\frac{{{f or '1'}}}{{{k}}}" if (loss == "bce" and k > 1) else f
+        top = f"{factor:g}" if factor != 1 else "1"  # no thin space inside the fraction
+        scale = rf"\frac{{{top}}}{{{k}}}" if (loss == "bce" and k > 1) else f
         return rf"{scale}\left(\hat{{Y}} - Y\right)" if scale else r"\hat{Y} - Y"
     if act == "linear" and loss in ("mse", "sse"):
         c = 2 * factor / (k if loss == "mse" else 1)

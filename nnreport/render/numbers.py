@@ -19,42 +19,14 @@ entry then follows the same rule, so no entry loses digits to its neighbours.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import Decimal
 
-SCI_SMALL = Decimal("1e-3")
-SCI_LARGE = Decimal("1e5")
-TIE_NOISE = Decimal("1e-12")
-_NUDGE = 1 + TIE_NOISE
-_CTX = Context(prec=80, rounding=ROUND_HALF_UP)  # exact for any float's repr and the nudge
+from ..engine.printed import CTX as _CTX
+from ..engine.printed import SCI_LARGE, SCI_SMALL, TIE_NOISE, shown_decimal, true_decimal
+from ..engine.printed import sig as _sig
 
-
-def true_decimal(x: float) -> Decimal:
-    """The value the reader is shown: the shortest decimal that reads back as x."""
-    return Decimal(repr(float(x)))
-
-
-def _sig(d: Decimal) -> int:
-    """Significant digits of an exact decimal (224.0 -> 3, 0.0050 -> 1)."""
-    return len(d.normalize(_CTX).as_tuple().digits)
-
-
-def _quantize(d: Decimal, exp: int) -> Decimal:
-    """d rounded half away from zero to a multiple of 10**exp; within TIE_NOISE of a tie
-    counts as the tie. Nudging |d| up by that much only moves values that sit just below a
-    half-unit boundary, which is exactly the noise of a computed tie."""
-    nudged = _CTX.multiply(d, _NUDGE)
-    return nudged.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP, context=_CTX)
-
-
-def _round_sig(d: Decimal, digits: int) -> tuple[Decimal, int]:
-    """d (nonzero) rounded to `digits` significant digits, and its decimal exponent
-    (9.9996 -> 10.00, exponent 1)."""
-    e = d.adjusted()
-    r = _quantize(d, e - digits + 1)
-    if r.adjusted() > e:
-        e = r.adjusted()
-        r = _quantize(d, e - digits + 1)
-    return r, e
+__all__ = ["SCI_LARGE", "SCI_SMALL", "TIE_NOISE", "common_exponent", "fmt", "fmt_decimal",
+           "fmt_entries", "true_decimal"]
 
 
 def _sci(mantissa: str, e: int) -> str:
@@ -64,7 +36,8 @@ def _sci(mantissa: str, e: int) -> str:
 
 
 def fmt_decimal(d: Decimal, digits: int = 4) -> str:
-    """One finite exact decimal as LaTeX math, by the rule above."""
+    """One finite exact decimal as LaTeX math, by the rule above (its value:
+    engine/printed.shown_decimal, which the rounded chain carries)."""
     if d == 0:
         return "0"
     if _sig(d) <= digits:  # exact and short: as it is, no trailing zeros
@@ -72,11 +45,10 @@ def fmt_decimal(d: Decimal, digits: int = 4) -> str:
         if SCI_SMALL <= abs(d) < SCI_LARGE:
             return f"{d.normalize(_CTX):f}"
         return _sci(f"{d.scaleb(-e, _CTX).normalize(_CTX):f}", e)
-    r, e = _round_sig(d, digits)
+    r = shown_decimal(d, digits)  # rounded, with its trailing zeros
     if SCI_SMALL <= abs(r) < SCI_LARGE:
-        if e >= digits:  # never round away digits before the point: 224, not 220
-            r = _quantize(d, 0)
         return f"{r:f}"
+    e = r.adjusted()
     return _sci(f"{r.scaleb(-e, _CTX):f}", e)
 
 

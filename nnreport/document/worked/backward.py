@@ -9,19 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 from ...engine.functions import ACTIVATIONS
+from ...engine.printed import (
+    cancellation_digits,
+    closed_delta,
+    db_as_rows,
+    dw_as_sum,
+    one_minus,
+    per_sample_shown,
+)
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
 from ..steps import Piece, Step, Val
-from .base import (
-    PER_SAMPLE_MAX_UNITS,
-    PER_SAMPLE_SHOWN,
-    Ctx,
-    cancellation_digits,
-    one_minus,
-    products,
-    sum_pieces,
-)
+from .base import Ctx, products, sum_pieces
 
 DERIV_NAME = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\operatorname{ReLU}'",
               "leaky_relu": r"\operatorname{LReLU}'_{\alpha}", "linear": "1"}
@@ -55,11 +55,12 @@ def output_delta(c: Ctx) -> list[Step]:
     act = s.activations[-1]
     yh = n(f"H{L}")
     dZ = sol.step.dZ[-1]
-    closed = F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
+    closed = (F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
+              if closed_delta(s.loss, act, s.eps, sol.Yb) else None)
     if closed:
         scale = closed.split(r"\left(")[0] if r"\left(" in closed else ""
         subst: list[Piece] = [scale + r"\left("] if scale else []
-        subst += [c.v(sol.step.H[-1]), "-", c.v(sol.Yb)]
+        subst += [c.v(sol.step.H[-1], "yhat"), "-", c.v(sol.Yb)]
         subst += [r"\right)"] if scale else []
         if act == "sigmoid":
             why = ("sigmoid with binary cross-entropy: $\\sigma'(z) = \\hat y(1-\\hat y)$ cancels "
@@ -88,7 +89,7 @@ def output_delta(c: Ctx) -> list[Step]:
     if act == "softmax":
         dz = r"\hat{Y} \odot \left(d\hat{Y} - \left(d\hat{Y} \odot \hat{Y}\right)\mathbf{1}\right)"
         inner = (dyh * sol.step.H[-1]).sum(axis=1, keepdims=True)
-        sub: list[Piece] = [c.v(sol.step.H[-1]), r"\odot \left(", c.v(dyh), "-",
+        sub: list[Piece] = [c.v(sol.step.H[-1], "yhat"), r"\odot \left(", c.v(dyh), "-",
                             c.v(np.broadcast_to(inner, dyh.shape)), r"\right)"]
         steps.append(c.step(_dz_name(L), dz, sub, dZ, key=f"dZ{L}",
                             note="through the softmax: its Jacobian applied to each sample's row"))
@@ -119,7 +120,7 @@ def loss_gradient(c: Ctx) -> tuple[str, list[Piece]]:
     s, sol, d = c.s, c.sol, c.digits
     k = s.Y.shape[1]
     pre = s.factor / (k if s.loss in ("mse", "bce") else 1)
-    Yh, Y = c.v(sol.step.H[-1]), c.v(sol.Yb)
+    Yh, Y = c.v(sol.step.H[-1], "yhat"), c.v(sol.Yb)
     if s.loss in ("mse", "sse"):
         two = fmt(2 * pre, d)
         return (rf"{two}\left(\hat{{Y}} - Y\right)",
@@ -140,7 +141,7 @@ def gradient_entry(c: Ctx, dyh: np.ndarray) -> Step:
     s, sol, d = c.s, c.sol, c.digits
     k = s.Y.shape[1]
     pre = s.factor / (k if s.loss == "bce" else 1)
-    y, p = float(sol.Yb[0, 0]), fmt(float(sol.step.H[-1][0, 0]), d)
+    y, p = float(sol.Yb[0, 0]), fmt(float(sol.step.H[-1][0, 0]), c.dig("yhat"))
     e = r" + \varepsilon" if s.eps is not None else ""
     scale = "" if pre == 1 else fmt(pre, d) + r" \cdot "
     if s.loss == "bce":
@@ -166,13 +167,14 @@ def derivative_step(c: Ctx, l: int) -> Step:
     Z, H = c.sol.step.Z[l - 1], c.sol.step.H[l]
     lhs = rf"{DERIV_NAME[a]}\left({Zn}\right)"
     subst: list[Piece]
+    hk = c.hkey(l)
     if a == "sigmoid":
-        subst = [c.v(H), r"\odot", c.v(1 - H)]
+        subst = [c.v(H, hk), r"\odot", c.v(1 - H)]
     elif a == "tanh":
-        subst = ["1 -", c.v(H), r"\odot", c.v(H)]
+        subst = ["1 -", c.v(H, hk), r"\odot", c.v(H, hk)]
     else:  # relu, leaky relu: the kink decided on exact arithmetic (relu'(0) = 0)
-        subst = [r"\mathbf{1}\left[", c.v(Z), r"> 0\right]"] if a == "relu" else \
-            [rf"\text{{1 where }} {Zn} > 0, \text{{ else }} {fmt(c.s.alphas[l - 1])}\!:\;"]
+        subst = [r"\mathbf{1}\left[", c.v(Z, f"Z{l}"), r"> 0\right]"] if a == "relu" else \
+            [rf"\text{{1 where }} {Zn} > 0, \text{{ else }} {fmt(c.s.alphas[l - 1], c.digits)}\!:\;"]
     return c.step(lhs, F.derivative(a, Zn, Hn), subst, act_deriv(c, l), asked=False)
 
 
@@ -182,7 +184,7 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     W = n(f"W{l + 1}")
     f = f"dZ_{{{l + 1}}} {W}^{{T}}" if not c.cols else f"{W}^{{T}} dZ_{{{l + 1}}}"
     dH = sol.step.dZ[l] @ s.params[f"W{l + 1}"].T
-    dZv = c.v(sol.step.dZ[l])
+    dZv = c.v(sol.step.dZ[l], f"dZ{l + 1}")
     WTv = Val(c.show(s.params[f"W{l + 1}"].T), c.digits)
     sub: list[Piece] = [dZv, r"\,", WTv] if not c.cols else [WTv, r"\,", dZv]
     steps = [c.step(f"dH_{{{l}}}", f, sub, dH, asked=False)]
@@ -192,7 +194,7 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
         inner = (dH * sol.step.H[l]).sum(axis=1, keepdims=True)
         steps.append(c.step(_dz_name(l), rf"H_{{{l}}} \odot \left(dH_{{{l}}} - \left(dH_{{{l}}} "
                             rf"\odot H_{{{l}}}\right)\mathbf{{1}}\right)",
-                            [c.v(sol.step.H[l]), r"\odot \left(", c.v(dH), "-",
+                            [c.v(sol.step.H[l], f"H{l}"), r"\odot \left(", c.v(dH), "-",
                              c.v(np.broadcast_to(inner, dH.shape)), r"\right)"], dz, key=f"dZ{l}"))
     elif a == "linear":
         steps.append(c.step(_dz_name(l), f"dH_{{{l}}}", [c.v(dH)], dz, key=f"dZ{l}"))
@@ -215,16 +217,16 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     ps = sol.step.per_sample.get(f"W{l}")
     dZ = sol.step.dZ[l - 1]
     Hprev = c.H(l - 1)
-    small = max(s.units) <= PER_SAMPLE_MAX_UNITS
-    shown = min(m, PER_SAMPLE_SHOWN) if ps is not None and small else 0
+    dh, dd = c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")
+    shown = per_sample_shown(s.units, m, ps is not None)
     for i in range(shown):
         h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
         if not c.cols:
             f = rf"{hp}^{{({i + 1})T}} dz^{{({i + 1})}}_{{{l}}}"
-            sub: list[Piece] = [Val(h.T, c.digits), r"\,", Val(dz, c.digits)]
+            sub: list[Piece] = [Val(h.T, dh), r"\,", Val(dz, dd)]
         else:
             f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
-            sub = [Val(dz.T, c.digits), r"\,", Val(h, c.digits)]
+            sub = [Val(dz.T, dd), r"\,", Val(h, dh)]
         assert ps is not None
         steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
                             key=f"dW{l}_per_sample"))
@@ -233,23 +235,21 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     f = lead + (rf"{Hp}^{{T}} dZ_{{{l}}}" if not c.cols else rf"dZ_{{{l}}} {Hp}^{{T}}")
     if s.l2:
         f += rf" + \frac{{\lambda}}{{{m}}} {W}"
-    sub = []
-    if shown == m and m > 1 and not s.l2:
+    if dw_as_sum(s.units, l, m, ps is not None, s.l2):  # the per-sample matrices added up
+        assert ps is not None
         sub = [pre + r"\left("] if pre else []
         for i in range(m):
-            sub.append(c.v(ps[i]))  # type: ignore[index]
+            sub.append(c.v(ps[i], f"dW{l}_per_sample"))
             if i < m - 1:
                 sub.append("+")
         if pre:
             sub.append(r"\right)")
-        if sum(len(p.array.ravel()) for p in sub if isinstance(p, Val)) > 60:
-            sub = []  # too many numbers for one line: use H^T dZ
-    if not sub:
-        HTv, dZv = Val(c.show(Hprev).T, c.digits), c.v(dZ)
+    else:  # too many numbers for one line, or an L2 term: H^T dZ
+        HTv, dZv = Val(c.show(Hprev).T, dh), c.v(dZ, f"dZ{l}")
         sub = [pre] if pre else []
         sub += [HTv, r"\,", dZv] if not c.cols else [dZv, r"\,", HTv]
         if s.l2:  # the L2 term, with the weights it scales
-            sub += [rf"+ \frac{{{fmt(s.l2)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
+            sub += [rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
     note = ""
     if l == c.L:
         note = ("the gradient of the batch loss " + (f"averages the {m} samples' gradients"
@@ -271,9 +271,10 @@ def grad_entry(c: Ctx, l: int) -> Step:
     s, sol = c.s, c.sol
     h, dz = c.H(l - 1)[:, 0], sol.step.dZ[l - 1][:, 0]
     pre = _mean(c)
-    pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)), c.digits), pre)
+    pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)),
+                                 c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")), pre)
     if s.l2:
-        pieces.append(rf"+ \frac{{{fmt(s.l2)}}}{{{c.m}}} \cdot "
+        pieces.append(rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{c.m}}} \cdot "
                       + fmt(float(s.params[f"W{l}"][0, 0]), c.digits))
     i, j = c.entry(0, 0)
     return c.step(rf"\left(d{c.n(f'W{l}')}\right)_{{{i}{j}}}", None, pieces,
@@ -287,8 +288,8 @@ def bias_grad(c: Ctx, l: int) -> Step:
     dZ = sol.step.dZ[l - 1]
     pre = _mean(c)
     f = (pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
-    if m <= PER_SAMPLE_SHOWN and dZ.shape[1] * m <= 24:
-        d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.digits)
+    if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
+        d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
         rows = [Val(c.show(dZ[i:i + 1]), d) for i in range(m)]
         sub: list[Piece] = [pre + r"\left("] if pre else []
         for i, r in enumerate(rows):

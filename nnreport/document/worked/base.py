@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...engine.exact import const
 from ...engine.solve import NetworkSolution
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ..steps import Piece, Step, Val
 
-PER_SAMPLE_SHOWN = 6       # per-sample matrices written out; the rest are in answers.json
-PER_SAMPLE_MAX_UNITS = 10  # wider networks: per-sample gradients only in answers.json
 MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first and last ones
 
 
@@ -53,11 +50,20 @@ class Ctx:
         """A rows-layout matrix as the problem's layout shows it."""
         return a.T if self.cols and np.ndim(a) == 2 else a
 
+    def dig(self, key: str = "") -> int:
+        """The digits of the key's value `key` (digits_for), wherever it is printed; the
+        problem's digits for anything else. The rounded chain (engine/chain.py) carries
+        each value with the same digits."""
+        return self.s.digits_for.get(key, self.digits) if key else self.digits
+
     def v(self, a: np.ndarray | float, key: str = "") -> Val:
         """A value in the problem's layout, with the digits of `key` (digits_for) if given."""
-        d = self.s.digits_for.get(key, self.digits) if key else self.digits
         arr = np.asarray(a, dtype=float)
-        return Val(self.show(arr) if arr.ndim == 2 else arr, d)
+        return Val(self.show(arr) if arr.ndim == 2 else arr, self.dig(key))
+
+    def hkey(self, l: int) -> str:
+        """The key's name of H_l: '' for X (given), yhat for the output."""
+        return "" if l == 0 else "yhat" if l == self.L else f"H{l}"
 
     def step(self, lhs: str, formula: str | None, subst: list[Piece] | None,
              result: np.ndarray | float | None, key: str = "", shape: bool = False,
@@ -90,10 +96,11 @@ class Ctx:
         return (j + 1, i + 1) if self.cols else (i + 1, j + 1)
 
 
-def products(pairs: list[tuple[float, float]], d: int) -> list[str]:
-    """'a \\cdot b' for each pair, the first ones and the last one when there are many."""
+def products(pairs: list[tuple[float, float]], d: int, d2: int | None = None) -> list[str]:
+    """'a \\cdot b' for each pair, the first ones and the last one when there are many; b
+    with d2 digits if given."""
     def t(a: float, b: float) -> str:
-        bb = fmt(b, d)
+        bb = fmt(b, d if d2 is None else d2)
         return f"{fmt(a, d)} \\cdot " + (rf"\left({bb}\right)" if bb.startswith("-") else bb)
 
     if len(pairs) <= MAX_TERMS:
@@ -114,26 +121,6 @@ def sum_pieces(terms: list[str], pre: str = "") -> list[Piece]:
     if pre:
         out.append(r"\right)")
     return out
-
-
-def cancellation_digits(terms: np.ndarray, mean: np.ndarray, d: int, most: int = 12) -> int:
-    """Significant digits for the terms of a sum that nearly cancels, so that the terms as
-    printed show the result: 0.5000 + 0.5000 - 0.5000 - 0.5000 = -1.444e-7 reads as an error.
-    Enough that a unit in the last digit of the largest term (per column) is at most a tenth
-    of the result (`mean`, the sum over the terms' rows divided by their count); d when nothing
-    cancels; at most `most`."""
-    terms = np.abs(np.atleast_2d(terms))
-    mean = np.abs(np.atleast_1d(mean).ravel())
-    need = d
-    for r, b in zip(mean, terms.max(axis=0).ravel(), strict=True):
-        if r > 0 and b > 0 and np.isfinite(b) and np.isfinite(r):
-            need = max(need, int(np.ceil(np.floor(np.log10(b)) + 2 - np.log10(r) - 1e-9)))
-    return min(need, max(most, d))
-
-
-def one_minus(x: float, power: int = 1) -> float:
-    """1 - x**power on the decimal as written (1 - 0.999 is 0.001, not 0.0010000000000000009)."""
-    return float(1 - const(x) ** power)
 
 
 def samples(rows0: list[int]) -> str:

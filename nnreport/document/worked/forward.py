@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.printed import softmax_shifted
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Para, Part
@@ -38,7 +39,7 @@ def affine(c: Ctx, l: int) -> list[Step]:
     s, n = c.s, c.n
     Hp, W, b = n(f"H{l - 1}"), n(f"W{l}"), n(f"b{l}")
     formula = c.prod(Hp, W) + (f" + {b}" if c.has_bias(l) else "")
-    Hv, Wv = c.v(c.H(l - 1)), c.v(s.params[f"W{l}"])
+    Hv, Wv = c.v(c.H(l - 1), c.hkey(l - 1)), c.v(s.params[f"W{l}"])
     subst: list[Piece] = [Hv, r"\,", Wv] if not c.cols else [Wv, r"\,", Hv]
     if c.has_bias(l):
         subst += ["+", c.v(s.params[f"b{l}"])]
@@ -54,7 +55,7 @@ def entry_sum(c: Ctx, l: int) -> Step:
     """Entry (1, 1) of Z_l written out: the sum of products that makes it."""
     s, d = c.s, c.digits
     h, W = c.H(l - 1)[0], s.params[f"W{l}"][:, 0]
-    terms = products(list(zip(h.tolist(), W.tolist(), strict=True)), d)
+    terms = products(list(zip(h.tolist(), W.tolist(), strict=True)), c.dig(c.hkey(l - 1)), d)
     if c.has_bias(l):
         terms.append(fmt(float(s.params[f"b{l}"][0, 0]), d))
     i, j = c.entry(0, 0)
@@ -72,10 +73,10 @@ def activation(c: Ctx, l: int) -> list[Step]:
         return [Step(Hn, Zn, None, None, asked=False)]
     if act == "softmax":
         return softmax(c, l)
-    out = [c.step(Hn, F.apply(act, Zn), [applied(F.ACT_APPLY[act], c.v(Z))], H, key=key,
-                  shape=True)]
+    out = [c.step(Hn, F.apply(act, Zn), [applied(F.ACT_APPLY[act], c.v(Z, f"Z{l}"))], H,
+                  key=key, shape=True)]
     if act in ("sigmoid", "tanh"):  # one entry's arithmetic, for the calculator
-        zs = fmt(float(Z[0, 0]), c.digits)
+        zs = fmt(float(Z[0, 0]), c.dig(f"Z{l}"))
         neg = rf"\left({zs}\right)" if zs.startswith("-") else zs
         body = (rf"\frac{{1}}{{1 + e^{{-{neg}}}}}" if act == "sigmoid"
                 else rf"\frac{{e^{{{zs}}} - e^{{-{neg}}}}}{{e^{{{zs}}} + e^{{-{neg}}}}}")
@@ -89,7 +90,7 @@ def softmax(c: Ctx, l: int) -> list[Step]:
     """The exponentials, their sum per sample, and the quotients."""
     n, sol = c.n, c.sol
     Z = sol.step.Z[l - 1]
-    shift = Z.max(axis=1, keepdims=True) if Z.max() > 50 else np.zeros((Z.shape[0], 1))
+    shift = Z.max(axis=1, keepdims=True) if softmax_shifted(Z) else np.zeros((Z.shape[0], 1))
     E = np.exp(Z - shift)
     sums = E.sum(axis=1, keepdims=True)
     Zn, Hn = n(f"Z{l}"), n(f"H{l}")

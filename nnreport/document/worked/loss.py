@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.printed import PER_SAMPLE_SHOWN, one_minus
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
 from ..steps import Piece, Step
-from .base import PER_SAMPLE_SHOWN, Ctx, one_minus, sum_pieces
+from .base import Ctx, sum_pieces
 
 MAX_OUTPUT_TERMS = 4  # terms of a per-sample sum over outputs written out
 
@@ -34,7 +35,8 @@ def loss(c: Ctx) -> Part:
     if s.l2:
         penalty_step, penalty = l2_step(c)
         steps.append(penalty_step)
-    shown = [fmt(float(x), c.digits) for x in ls] if c.m <= PER_SAMPLE_SHOWN else None
+    shown = ([fmt(float(x), c.dig("loss_per_sample")) for x in ls] if c.m <= PER_SAMPLE_SHOWN
+             else None)
     if shown:
         terms = " + ".join(shown).replace("+ -", "- ")
         body = rf"\frac{{1}}{{{c.m}}}\left({terms}\right)" if s.reduction == "mean" else terms
@@ -67,7 +69,7 @@ def l2_step(c: Ctx) -> tuple[Step, float]:
     value = s.l2 / (2 * m) * sum(norms)
     names = " + ".join(rf"\lVert {c.n(f'W{l}')} \rVert^2" for l in range(1, s.depth + 1))
     nums = " + ".join(fmt(x, c.digits) for x in norms)
-    subst = rf"\frac{{{fmt(s.l2)}}}{{2 \cdot {m}}}\left({nums}\right)"
+    subst = rf"\frac{{{fmt(s.l2, c.digits)}}}{{2 \cdot {m}}}\left({nums}\right)"
     step = c.step("R", rf"\frac{{\lambda}}{{2m}}\left({names}\right)", [subst], value,
                   note=r"the L2 penalty: $\lambda/(2m)$ times the sum of the squared weights "
                        "(biases excluded)", asked=False)
@@ -81,10 +83,10 @@ def _neg(x: str) -> str:
 def sample_subst(c: Ctx, y: np.ndarray, yh: np.ndarray) -> list[Piece]:
     """One sample's loss with its numbers in the formula of L_i, as pieces a long sum over
     the outputs can break between."""
-    s, d = c.s, c.digits
+    s, d, dh = c.s, c.digits, c.dig("yhat")
     k = len(y)
     e = r" + \varepsilon" if s.eps is not None else ""
-    pre = "" if s.factor == 1 else f"{fmt(s.factor)} \\cdot "
+    pre = "" if s.factor == 1 else f"{fmt(s.factor, d)} \\cdot "
     idx = list(range(k)) if k <= MAX_OUTPUT_TERMS else list(range(MAX_OUTPUT_TERMS - 1)) + [k - 1]
 
     def terms_of(terms: list[str]) -> list[str]:
@@ -93,7 +95,7 @@ def sample_subst(c: Ctx, y: np.ndarray, yh: np.ndarray) -> list[Piece]:
     if s.loss == "bce":
         terms = []
         for j in idx:
-            yy, p = fmt(float(y[j]), d), fmt(float(yh[j]), d)
+            yy, p = fmt(float(y[j]), d), fmt(float(yh[j]), dh)
             terms.append(rf"{yy} \log\left({p}{e}\right) + {fmt(one_minus(float(y[j])), d)} "
                          rf"\log\left(1 - {p}{e}\right)")
         if k == 1:
@@ -103,9 +105,9 @@ def sample_subst(c: Ctx, y: np.ndarray, yh: np.ndarray) -> list[Piece]:
     if s.loss == "cce":
         nz = [j for j in range(k) if y[j] != 0] or [0]
         terms = [(rf"{fmt(float(y[j]), d)} \cdot " if y[j] != 1 else "")
-                 + rf"\log\left({fmt(float(yh[j]), d)}{e}\right)" for j in nz]
+                 + rf"\log\left({fmt(float(yh[j]), dh)}{e}\right)" for j in nz]
         return [pre + "-" + terms[0]] if len(terms) == 1 else sum_pieces(terms, pre + "-")
-    sq = [rf"\left({fmt(float(yh[j]), d)} - {_neg(fmt(float(y[j]), d))}\right)^2" for j in idx]
+    sq = [rf"\left({fmt(float(yh[j]), dh)} - {_neg(fmt(float(y[j]), d))}\right)^2" for j in idx]
     if k == 1:
         return [pre + sq[0]]
     scale = rf"\frac{{1}}{{{k}}}" if s.loss == "mse" else ""

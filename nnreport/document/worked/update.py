@@ -7,13 +7,12 @@ Delta the step that is subtracted. Every state starts at 0, so the first step sh
 
 from __future__ import annotations
 
-import numpy as np
-
+from ...engine.printed import one_minus
 from ...render.numbers import fmt
 from ..content import Eqs, Para, Part
 from ..lines import applied
-from ..steps import Piece, Step
-from .base import Ctx, one_minus
+from ..steps import Piece, Step, Val
+from .base import Ctx
 
 INTRO = {
     "sgd": "",
@@ -60,57 +59,64 @@ def param_update(c: Ctx, key: str) -> list[Step]:
         g += r"^{\text{batch}}"
     state = sol.opt_state.get(key, {})
     grad = c.grads_used()[key]
+    gk = f"d{key}_batch" if sol.batch is not None else f"d{key}"  # its digits, as printed above
     W = s.params[key]
     eta = fmt(s.lr, d)
     new = sol.new_params[key]
     lhs_new = name + r"^{\text{new}}"
     if o["name"] == "sgd":
-        return [c.step(lhs_new, rf"{name} - \eta\, {g}", [c.v(W), f"- {eta} \\cdot", c.v(grad)],
-                       new, key=f"{key}_new")]
+        return [c.step(lhs_new, rf"{name} - \eta\, {g}",
+                       [c.v(W), f"- {eta} \\cdot", c.v(grad, gk)], new, key=f"{key}_new")]
     steps: list[Step] = []
     if o["name"] == "momentum":
         beta = fmt(o["beta"], d)
         rest = fmt(one_minus(o["beta"]), d)
         steps.append(c.step(rf"v_{{{name}}}", rf"\beta \cdot 0 + (1 - \beta)\, {g}",
-                            [f"{beta} \\cdot 0 + {rest} \\cdot", c.v(grad)], state["v"],
+                            [f"{beta} \\cdot 0 + {rest} \\cdot", c.v(grad, gk)], state["v"],
                             key=f"{key}_v"))
         steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, v_{{{name}}}",
-                            [f"{eta} \\cdot", c.v(state["v"])], state["step"], key=f"{key}_step"))
+                            [f"{eta} \\cdot", c.v(state["v"], f"{key}_v")], state["step"],
+                            key=f"{key}_step"))
     elif o["name"] == "rmsprop":
         rest = fmt(one_minus(o["beta"]), d)
         steps.append(c.step(rf"s_{{{name}}}", rf"(1 - \beta)\, {g} \odot {g}",
-                            [f"{rest} \\cdot", c.v(grad), r"\odot", c.v(grad)], state["s"],
+                            [f"{rest} \\cdot", c.v(grad, gk), r"\odot", c.v(grad, gk)], state["s"],
                             key=f"{key}_s"))
         eps = fmt(o["eps"], d)
         steps.append(c.step(rf"\Delta_{{{name}}}",
                             rf"\eta\, {g} \oslash \left(\sqrt{{s_{{{name}}}}} + \varepsilon\right)",
-                            _quotient(c, eta, grad, state["s"], eps), state["step"],
+                            _quotient(c, eta, c.v(grad, gk), c.v(state["s"], f"{key}_s"), eps),
+                            state["step"],
                             key=f"{key}_step"))
     else:  # adam
         b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], d)
         t = 1
         steps.append(c.step(rf"m_{{{name}}}", rf"(1 - \beta_1)\, {g}",
-                            [f"{fmt(one_minus(b1), d)} \\cdot", c.v(grad)], state["m"], key=f"{key}_m"))
+                            [f"{fmt(one_minus(b1), d)} \\cdot", c.v(grad, gk)], state["m"],
+                            key=f"{key}_m"))
         steps.append(c.step(rf"v_{{{name}}}", rf"(1 - \beta_2)\, {g} \odot {g}",
-                            [f"{fmt(one_minus(b2), d)} \\cdot", c.v(grad), r"\odot", c.v(grad)],
+                            [f"{fmt(one_minus(b2), d)} \\cdot", c.v(grad, gk), r"\odot",
+                             c.v(grad, gk)],
                             state["v"], key=f"{key}_v"))
         steps.append(c.step(rf"\hat m_{{{name}}}", rf"\frac{{m_{{{name}}}}}{{1 - \beta_1^{{{t}}}}}",
-                            [rf"\frac{{1}}{{{fmt(one_minus(b1, t), d)}}}", c.v(state["m"])],
+                            [rf"\frac{{1}}{{{fmt(one_minus(b1, t), d)}}}",
+                             c.v(state["m"], f"{key}_m")],
                             state["mhat"], key=f"{key}_mhat"))
         steps.append(c.step(rf"\hat v_{{{name}}}", rf"\frac{{v_{{{name}}}}}{{1 - \beta_2^{{{t}}}}}",
-                            [rf"\frac{{1}}{{{fmt(one_minus(b2, t), d)}}}", c.v(state["v"])],
+                            [rf"\frac{{1}}{{{fmt(one_minus(b2, t), d)}}}",
+                             c.v(state["v"], f"{key}_v")],
                             state["vhat"], key=f"{key}_vhat"))
         steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, \hat m_{{{name}}} \oslash "
                             rf"\left(\sqrt{{\hat v_{{{name}}}}} + \varepsilon\right)",
-                            _quotient(c, eta, state["mhat"], state["vhat"], eps), state["step"],
+                            _quotient(c, eta, c.v(state["mhat"], f"{key}_mhat"),
+                                      c.v(state["vhat"], f"{key}_vhat"), eps), state["step"],
                             key=f"{key}_step"))
     steps.append(c.step(lhs_new, rf"{name} - \Delta_{{{name}}}",
-                        [c.v(W), "-", c.v(state["step"])], new, key=f"{key}_new"))
+                        [c.v(W), "-", c.v(state["step"], f"{key}_step")], new, key=f"{key}_new"))
     return steps
 
 
-def _quotient(c: Ctx, eta: str, top: np.ndarray, under_root: np.ndarray,
-              eps: str) -> list[Piece]:
+def _quotient(c: Ctx, eta: str, top: Val, under_root: Val, eps: str) -> list[Piece]:
     """eta * top / (sqrt(under_root) + eps), elementwise, with the matrices in."""
-    root = applied(r"\sqrt{{{}}}", c.v(under_root))
-    return [f"{eta} \\cdot", c.v(top), r"\oslash \left(", root, f"+ {eps}" + r"\right)"]
+    root = applied(r"\sqrt{{{}}}", under_root)
+    return [f"{eta} \\cdot", top, r"\oslash \left(", root, f"+ {eps}" + r"\right)"]

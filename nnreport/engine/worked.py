@@ -1,0 +1,250 @@
+"""The worked step as the key writes it, line by line, along one rounding path.
+
+Every number a worked line substitutes passes through the path's rounder `r(name, value)`
+before it is used: the given data and parameters, the constants the lines print (eta, 1 - beta,
+2/k, lambda ...), each earlier result, and the intermediates the key prints on lines of their
+own (dyhat, the activation derivative, dH, a softmax's exponentials ...). So a line computes
+exactly what its substitution shows: with the chain's rounder (engine/chain.py) every factor is
+the number a student reads off the key; with the identity, the full-precision key.
+
+A value of the key is named by its canonical JSON name; a printed number that is no answer by a
+name starting with '@' (printed with the problem's digits); '@dZ2|db' is dZ2 as the bias
+gradient's line prints it (with the digits engine/printed.cancellation_digits gives it).
+Layout decisions (which form a line takes) come from engine/printed.py, as in the document.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..spec.setups import ExpressionSetup, NetworkSetup
+from .expressions import evaluate
+from .functions import ACTIVATIONS
+from .printed import (
+    PER_SAMPLE_SHOWN,
+    closed_delta,
+    closed_scale,
+    db_as_rows,
+    dw_as_sum,
+    one_minus,
+    shown_argument,
+    softmax_shifted,
+)
+
+Array = np.ndarray
+Rounder = Callable[[str, Array], Array]
+
+
+def output_name(l: int, depth: int) -> str:
+    return "yhat" if l == depth else f"H{l}"
+
+
+class _Line:
+    """The rounder of one path, with `keep` for the key's values (collected in `out`) and `c`
+    for the other numbers a line prints."""
+
+    def __init__(self, r: Rounder):
+        self.r = r
+        self.out: dict[str, Array] = {}
+
+    def keep(self, name: str, v: Any) -> Array:
+        self.out[name] = self.r(name, np.asarray(v, dtype=float))
+        return self.out[name]
+
+    def c(self, name: str, v: Any) -> Array:
+        return self.r("@" + name, np.asarray(v, dtype=float))
+
+
+def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Array] | None,
+                   r: Rounder, per_sample: bool = False) -> dict[str, Array]:
+    """The worked step of a network problem along one rounding path (rows layout).
+    `per_sample`: the solution has the per-sample gradients (the key then shows them)."""
+    ln = _Line(r)
+    keep, c = ln.keep, ln.c
+    L, k = s.depth, Yb.shape[1]
+    P = {name: c(name, v) for name, v in s.params.items()}  # the given values, as printed
+    Y = c("Y", Yb)
+    H = [c("X", Xb)]
+    Z = []
+    with np.errstate(all="ignore"):
+        for l in range(1, L + 1):  # forward: Z = H W + b, H = f(Z)
+            Z.append(keep(f"Z{l}", H[-1] @ P[f"W{l}"] + P.get(f"b{l}", 0.0)))
+            H.append(keep(output_name(l, L), _activate(s, l, Z[-1], c)))
+        yh = H[-1]
+        keep("loss", _loss(s, yh, Y, Yb, P, keep, c))
+        if closed_delta(s.loss, s.activations[-1], s.eps, Yb):
+            sc = closed_scale(s.loss, k, s.factor)
+            dZ = keep(f"dZ{L}", sc * (yh * Y.sum(axis=1, keepdims=True) - Y) if s.loss == "cce"
+                      else sc * (yh - Y))
+        else:
+            dZ = keep(f"dZ{L}", _through(s, L, Z[-1], yh, _dyhat(s, yh, Y, c), c))
+        grads = _backward(s, H, Z, dZ, P, per_sample, keep, c)
+        if dW_batch is not None:  # the update uses the whole batch's gradient, as printed
+            grads = {name: r(f"d{name}_batch", np.asarray(g, dtype=float))
+                     for name, g in dW_batch.items()}
+        _update(s, grads, P, keep, c)
+    return ln.out
+
+
+def _activate(s: NetworkSetup, l: int, z: Array, c: Callable[[str, Any], Array]) -> Array:
+    act = s.activations[l - 1]
+    if act != "softmax":
+        return ACTIVATIONS[act](z, s.alphas[l - 1])
+    shift = z.max(axis=1, keepdims=True) if softmax_shifted(z) else 0.0
+    E = c(f"E{l}", np.exp(c(f"Zs{l}", z - shift)))   # the exponentials and their row sums
+    return E / c(f"s{l}", E.sum(axis=1, keepdims=True))
+
+
+def _loss(s: NetworkSetup, yh: Array, Y: Array, Yb: Array, P: dict[str, Array],
+          keep: Callable[[str, Any], Array], c: Callable[[str, Any], Array]) -> Array:
+    """Each sample's loss, then L = (1/m)(L_1 + ... + L_m) + R."""
+    k, m, e = Y.shape[1], Y.shape[0], s.eps or 0.0
+    if s.loss in ("mse", "sse"):
+        ls = ((yh - Y) ** 2).sum(axis=1) / (k if s.loss == "mse" else 1)
+    elif s.loss == "bce":  # a term with a 0 coefficient is 0, as written by hand
+        ones = c("1-Y", np.vectorize(one_minus, otypes=[float])(Yb))
+        ls = -(_times(Y, np.log(yh + e)) + _times(ones, np.log(1 - yh + e))).sum(axis=1) / k
+    else:
+        ls = -_times(Y, np.log(yh + e)).sum(axis=1)
+    ls = keep("loss_per_sample", (c("factor", s.factor) if s.factor != 1 else 1.0) * ls)
+    total = ls.sum() if m <= PER_SAMPLE_SHOWN else c("Lsum", ls.sum())
+    data = total if s.reduction == "sum" else total / m
+    if not s.l2:
+        return data
+    norms = sum(c(f"norm{l}", (P[f"W{l}"] ** 2).sum()) for l in range(1, s.depth + 1))
+    return data + c("R", c("l2", s.l2) / (2 * m) * norms)
+
+
+def _times(a: Array, b: Array) -> Array:
+    return np.where(a == 0, 0.0, a * b)
+
+
+def _dyhat(s: NetworkSetup, yh: Array, Y: Array, c: Callable[[str, Any], Array]) -> Array:
+    """dL_i/dyhat, elementwise, from the numbers its line prints."""
+    k, e = Y.shape[1], s.eps or 0.0
+    pre = s.factor / (k if s.loss in ("mse", "bce") else 1)
+    if s.loss in ("mse", "sse"):
+        g = c("2pre", 2 * pre) * (yh - Y)
+    else:
+        scale = 1.0 if pre == 1 else c("pre", pre)
+        g = (scale * (-Y / (yh + e) + (1 - Y) / (1 - yh + e)) if s.loss == "bce"
+             else -scale * Y / (yh + e))
+    return c("dyhat", g)
+
+
+def _through(s: NetworkSetup, l: int, z: Array, h: Array, g: Array,
+             c: Callable[[str, Any], Array]) -> Array:
+    """dZ_l from g, the gradient of the layer's output H_l (dyhat or dH_l)."""
+    act = s.activations[l - 1]
+    if act == "linear":
+        return g
+    if act == "softmax":
+        return h * (g - c(f"inner{l}", (g * h).sum(axis=1, keepdims=True)))
+    if act == "sigmoid":
+        d = h * c(f"1-H{l}", 1 - h)
+    elif act == "tanh":
+        d = 1 - h * h
+    else:  # relu, leaky relu: 1 where Z > 0, else 0 or alpha
+        alpha = float(c(f"alpha{l}", s.alphas[l - 1])) if act == "leaky_relu" else 0.0
+        d = np.where(z > 0, 1.0, alpha)
+    return g * c(f"dact{l}", d)
+
+
+def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dict[str, Array],
+              per_sample: bool, keep: Callable[[str, Any], Array],
+              c: Callable[[str, Any], Array]) -> dict[str, Array]:
+    L, m = s.depth, H[0].shape[0]
+    scale = 1.0 if s.reduction == "sum" else 1.0 / m
+    grads: dict[str, Array] = {}
+    for l in range(L, 0, -1):
+        has_b = f"b{l}" in s.params
+        ps = np.einsum("mi,mo->mio", H[l - 1], dZ)
+        if per_sample:
+            ps = keep(f"dW{l}_per_sample", ps)
+            if has_b:
+                keep(f"db{l}_per_sample", dZ[:, None, :])
+        if dw_as_sum(s.units, l, m, per_sample, s.l2):
+            dW = scale * ps.sum(axis=0)
+        else:
+            dW = scale * (H[l - 1].T @ dZ)
+            if s.l2:
+                dW = dW + c("l2", s.l2) / m * P[f"W{l}"]
+        grads[f"W{l}"] = keep(f"dW{l}", dW)
+        if has_b:
+            if db_as_rows(m, s.units[l]):
+                db = scale * c(f"dZ{l}|db", dZ).sum(axis=0, keepdims=True)
+            else:
+                db = scale * c(f"dZsum{l}", dZ.sum(axis=0, keepdims=True))
+            grads[f"b{l}"] = keep(f"db{l}", db)
+        if l > 1:
+            dH = c(f"dH{l - 1}", dZ @ P[f"W{l}"].T)
+            dZ = keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, c))
+    return grads
+
+
+def _update(s: NetworkSetup, grads: dict[str, Array], P: dict[str, Array],
+            keep: Callable[[str, Any], Array], c: Callable[[str, Any], Array]) -> None:
+    o = s.optimizer
+    eta = c("lr", s.lr)
+    for name, g in grads.items():
+        if name in s.freeze:
+            continue
+        if o["name"] == "sgd":  # W - eta g: no step of its own on the key's line
+            keep(f"{name}_step", eta * g)
+            keep(f"{name}_new", P[name] - eta * g)
+            continue
+        if o["name"] == "momentum":
+            step = eta * keep(f"{name}_v", c("1-beta", one_minus(o["beta"])) * g)
+        elif o["name"] == "rmsprop":
+            sq = keep(f"{name}_s", c("1-beta", one_minus(o["beta"])) * g * g)
+            step = eta * g / (np.sqrt(sq) + c("eps", o["eps"]))
+        else:
+            mm = keep(f"{name}_m", c("1-beta1", one_minus(o["beta1"])) * g)
+            vv = keep(f"{name}_v", c("1-beta2", one_minus(o["beta2"])) * g * g)
+            mh = keep(f"{name}_mhat", mm / c("1-beta1^t", one_minus(o["beta1"], 1)))
+            vh = keep(f"{name}_vhat", vv / c("1-beta2^t", one_minus(o["beta2"], 1)))
+            step = eta * mh / (np.sqrt(vh) + c("eps", o["eps"]))
+        keep(f"{name}_new", P[name] - keep(f"{name}_step", step))
+
+
+class _Constants(ast.NodeTransformer):
+    """Each number written in a formula, as the substituted line prints it."""
+
+    def __init__(self, step: str, c: Callable[[str, Any], Array]):
+        self.step, self.c, self.n = step, c, 0
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            return node
+        self.n += 1
+        v = float(self.c(f"{self.step}|{self.n}", float(node.value)))
+        return ast.copy_location(ast.Constant(value=v), node)
+
+
+def expression_values(s: ExpressionSetup, r: Rounder) -> dict[str, Array]:
+    """Each compute step from the given values, the earlier steps and its own numbers as its
+    substituted line prints them; f(argument) from the argument's printed value when the key
+    prints it on a line of its own."""
+    ln = _Line(r)
+    env = {k: ln.c(k, v) for k, v in s.given.items()}
+    budget = s.budgets.compute_entries
+    for st in s.steps:
+        tree = _Constants(st.name, ln.c).visit(copy.deepcopy(st.tree))
+        arg = shown_argument(tree)
+        where = f"{s.id}.{st.name}"
+        if arg is not None:
+            body = tree.body
+            assert isinstance(body, ast.Call)
+            inner = ln.c(f"{st.name}|arg", evaluate(ast.Expression(body=arg), env, where, budget))
+            call = ast.Call(func=body.func, args=[ast.Name(id="@arg", ctx=ast.Load()),
+                                                  *body.args[1:]], keywords=[])
+            v = evaluate(ast.Expression(body=call), {**env, "@arg": inner}, where, budget)
+        else:
+            v = evaluate(tree, env, where, budget)
+        env[st.name] = ln.keep(st.name, v)
+    return ln.out
