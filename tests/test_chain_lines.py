@@ -306,7 +306,7 @@ def check_every_line(text: str, env: dict[str, Any]) -> None:
 
 FOUND = {  # examples the property found, kept as regular tests
     # cce targets adding up to 2: the key printed dZ = Yhat - Y = [-0.5, -0.5] = [0, 0]
-    # (the engine's Yhat * 2 - Y); such targets now go through dyhat and the Jacobian
+    # (the engine's Yhat * 2 - Y); such targets now print Yhat (.) (Y 1) - Y
     "cce, targets not adding up to 1": (
         '{"title": "T", "rounding": "chain", "digits": 3, "problems": [{"id": "p", "data": '
         '{"X": [[0.0]], "Y": [[1.0, 1.0]]}, "network": {"layers": [{"units": 2, "activation": '
@@ -343,15 +343,15 @@ def test_found_by_the_property(case):
 
 
 def test_soft_cce_targets_dz_line_adds_up():
-    """Targets 0.5 and 0.3 (sum 0.8): dZ = Yhat (.) (dYhat - (dYhat (.) Yhat) 1), and the
-    line's own arithmetic gives its printed result."""
+    """Targets 0.5 and 0.3 (sum 0.8): dZ = Yhat (.) (Y 1) - Y, and the line's own arithmetic
+    gives its printed result. (Through dyhat = -Y / Yhat and the Jacobian it is the same, but
+    a softmax output that underflows to 0 printed -inf and NaN on that route.)"""
     spec = FOUND["cce, targets not adding up to 1"][0].replace('"Y": [[1.0, 1.0]]',
                                                                  '"Y": [[0.5, 0.3]]')
     tex, answers, sub, lines, verdicts = marked(spec)
     sides = dz_line(tex, 1)
-    assert r"\odot \left(" in sides[1]                 # through the Jacobian, not Yhat - Y
-    # yhat = [0.5, 0.5]; dyhat = -[0.5, 0.3] / 0.5 = [-1, -0.6]; inner = -0.5 - 0.3 = -0.8
-    # dZ = 0.5 (-1 + 0.8), 0.5 (-0.6 + 0.8) = [-0.1, 0.1] = 0.8 yhat - Y
+    assert sides[0] == r"\hat{Y} \odot \left(Y\mathbf{1}\right) - Y"
+    # yhat = [0.5, 0.5]; the row sums 0.8: dZ = 0.5 x 0.8 - [0.5, 0.3] = [-0.1, 0.1]
     assert np.allclose(evaluate(sides[1]), [[-0.1, 0.1]])
     assert np.allclose(evaluate(sides[-1]), [[-0.1, 0.1]])
     assert verdicts["dZ1"].ok

@@ -145,14 +145,16 @@ def cancellation_digits(terms: np.ndarray, mean: np.ndarray, d: int, most: int =
     return min(need, max(most, d))
 
 
-def closed_delta(loss: str, act: str, eps: float | None, Y: np.ndarray | None = None) -> bool:
-    """dZ of the output layer in closed form (render/formulas.output_delta_formula). Softmax
-    with cross-entropy is Yhat - Y only where each target row adds up to 1 (Y the targets of
-    the worked samples, if known); otherwise dZ goes through dyhat and the Jacobian."""
-    if loss == "cce" and Y is not None and not np.allclose(Y.sum(axis=1), 1.0, rtol=0, atol=1e-12):
-        return False
+def closed_delta(loss: str, act: str, eps: float | None) -> bool:
+    """dZ of the output layer in closed form (render/formulas.output_delta_formula)."""
     return (eps is None and (loss, act) in (("bce", "sigmoid"), ("cce", "softmax"))) or \
         (act == "linear" and loss in ("mse", "sse"))
+
+
+def targets_add_up(Y: np.ndarray) -> bool:
+    """Each target row adds up to 1 (one-hot, or a distribution): softmax with cross-entropy
+    then has dZ = Yhat - Y, and otherwise Yhat (.) (Y 1) - Y, with the row sums printed."""
+    return bool(np.allclose(Y.sum(axis=1), 1.0, rtol=0, atol=1e-12))
 
 
 def closed_scale(loss: str, k: int, factor: float) -> float:

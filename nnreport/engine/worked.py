@@ -34,6 +34,7 @@ from .printed import (
     one_minus,
     shown_argument,
     softmax_shifted,
+    targets_add_up,
 )
 
 Array = np.ndarray
@@ -77,10 +78,11 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
             H.append(keep(output_name(l, L), _activate(s, l, Z[-1], c)))
         yh = H[-1]
         keep("loss", _loss(s, yh, Y, Yb, P, keep, c))
-        if closed_delta(s.loss, s.activations[-1], s.eps, Yb):
+        if closed_delta(s.loss, s.activations[-1], s.eps):
             sc = closed_scale(s.loss, k, s.factor)
-            dZ = keep(f"dZ{L}", sc * (yh * Y.sum(axis=1, keepdims=True) - Y) if s.loss == "cce"
-                      else sc * (yh - Y))
+            sums = 1.0 if s.loss != "cce" or targets_add_up(Yb) else \
+                c("Ysum", Y.sum(axis=1, keepdims=True))
+            dZ = keep(f"dZ{L}", sc * (yh * sums - Y))
         else:
             dZ = keep(f"dZ{L}", _through(s, L, Z[-1], yh, _dyhat(s, yh, Y, c), c))
         grads = _backward(s, H, Z, dZ, P, per_sample, keep, c)

@@ -11,11 +11,11 @@ import numpy as np
 from ...engine.functions import ACTIVATIONS
 from ...engine.printed import (
     cancellation_digits,
-    closed_delta,
     db_as_rows,
     dw_as_sum,
     one_minus,
     per_sample_shown,
+    targets_add_up,
 )
 from ...render import formulas as F
 from ...render.numbers import fmt
@@ -55,12 +55,17 @@ def output_delta(c: Ctx) -> list[Step]:
     act = s.activations[-1]
     yh = n(f"H{L}")
     dZ = sol.step.dZ[-1]
-    closed = (F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
-              if closed_delta(s.loss, act, s.eps, sol.Yb) else None)
+    closed = F.output_delta_formula(s.loss, act, s.eps, k, s.factor)
     if closed:
         scale = closed.split(r"\left(")[0] if r"\left(" in closed else ""
         subst: list[Piece] = [scale + r"\left("] if scale else []
-        subst += [c.v(sol.step.H[-1], "yhat"), "-", c.v(sol.Yb)]
+        subst += [c.v(sol.step.H[-1], "yhat")]
+        summed = s.loss == "cce" and not targets_add_up(sol.Yb)
+        if summed:  # Yhat (.) (Y 1) - Y: each row of Y adds up to other than 1
+            subst += [r"\odot", c.v(np.broadcast_to(sol.Yb.sum(axis=1, keepdims=True),
+                                                    sol.Yb.shape))]
+            closed = closed.replace(r"\hat{Y} - Y", r"\hat{Y} \odot \left(Y\mathbf{1}\right) - Y")
+        subst += ["-", c.v(sol.Yb)]
         subst += [r"\right)"] if scale else []
         if act == "sigmoid":
             why = ("sigmoid with binary cross-entropy: $\\sigma'(z) = \\hat y(1-\\hat y)$ cancels "
@@ -69,7 +74,10 @@ def output_delta(c: Ctx) -> list[Step]:
                 why += f", averaged over the {k} outputs"
         elif act == "softmax":
             why = ("softmax with categorical cross-entropy: the softmax Jacobian and the loss's "
-                   "derivative combine to $dZ = \\hat Y - Y$")
+                   "derivative combine to $dZ = \\hat Y - Y$" if not summed else
+                   "softmax with categorical cross-entropy: the softmax Jacobian and the loss's "
+                   "derivative combine to $dZ = \\hat Y \\odot (Y\\mathbf{1}) - Y$, each row "
+                   "of $\\hat Y$ times its targets' sum (not 1 here)")
         else:
             why = ("linear output with squared error: the 2 comes from the square"
                    + (f", the $\\frac{{1}}{{{k}}}$ from the mean over the {k} outputs"
