@@ -357,7 +357,7 @@ def test_soft_cce_targets_dz_line_adds_up():
     assert verdicts["dZ1"].ok
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chain_spec())
 def test_every_line_redone_from_its_printed_numbers_is_accepted(case):
     check_every_line(*case)
