@@ -616,3 +616,16 @@ def test_moodle_text_outside_formulas_is_not_math(tmp_path):
     outside = re.sub(r'<span class="tex2jax_ignore mathjax_ignore">.*?</span>', "", text)
     assert "href" not in outside and "\\(x^2\\)" in outside
     assert "$5 and $6" in text.replace("\\$", "$") and "\\(2\\)" in outside  # {{ e.b }} filled
+
+
+def test_a_submission_nested_or_large_is_refused_before_it_is_built(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SMALL_NET)
+    (tmp_path / "deep.yaml").write_text("p: {Z1: " + "[" * 5000 + "]" * 5000 + "}\n")
+    (tmp_path / "big.yaml").write_text("p:\n" + "".join("  " * (i + 1) + "a:\n"
+                                                        for i in range(3000)))
+    r = run("check", str(spec), str(tmp_path / "deep.yaml"))
+    assert r.returncode == 2 and "nested deeper than 64 levels" in r.stderr
+    r = run("check", str(spec), str(tmp_path / "big.yaml"))
+    assert r.returncode == 2 and "the submission is 9,012,004 bytes" in r.stderr
+    assert "Traceback" not in r.stderr

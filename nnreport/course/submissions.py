@@ -48,7 +48,7 @@ def read_one(path: Path, budgets: Any) -> Any:
     """One student's YAML/JSON submission: {problem: {name: value}} (a SpecError if unreadable)."""
     from ..spec.yamlio import load_file
 
-    data = load_file(path, budgets).data
+    data = load_file(path, budgets, "submission").data
     if not isinstance(data, dict):
         raise SpecError([Issue(str(path), 1, 1, "expected {problem id: {value name: number "
                                "or matrix}}", "e.g. p2: {Z1: [[1, 2], [3, 4]]}")])

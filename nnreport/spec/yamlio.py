@@ -217,14 +217,16 @@ def load_text(text: str, file: str, budgets: Budgets = DEFAULT) -> Located:
     return out
 
 
-def load_file(path: str | Path, budgets: Budgets = DEFAULT) -> Located:
+def load_file(path: str | Path, budgets: Budgets = DEFAULT, what: str = "spec") -> Located:
+    """A YAML (or JSON) file: a spec, or a student's submission (`what` names it in messages),
+    bounded by the spec_bytes and yaml_nodes budgets before anything is built."""
     p = Path(path)
-    check_input_file(p, "spec", budgets.spec_bytes, budgets.hint("spec_bytes"))
+    check_input_file(p, what, budgets.spec_bytes, budgets.hint("spec_bytes"))
     try:
         with p.open(encoding="utf-8") as fh:
             text = fh.read(budgets.spec_bytes + 1)  # the file may grow after the stat
     except FileNotFoundError:
         raise SpecError([Issue(str(path), None, None, "no such file")]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise SpecError([Issue(str(path), None, None, f"cannot read the spec: {e}")]) from None
+        raise SpecError([Issue(str(path), None, None, f"cannot read the {what}: {e}")]) from None
     return load_text(text, str(path), budgets)
