@@ -75,6 +75,44 @@ def test_broken_lines_read_as_printed_math(built, name):
             assert not re.search(r"(\+|-|=)\s*(\\right\.\s*)*$", prev.rstrip()), prev[-80:]
 
 
+FACTORED = re.compile(r"10\^\{(-?\d+)\} \\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", re.S)
+
+
+def _entries(body: str) -> list[float]:
+    out = []
+    for cell in re.split(r"&|\\\\", body):
+        cell = cell.strip()
+        m = re.fullmatch(r"(-?[\d.]+)(?: \\times 10\^\{(-?\d+)\})?", cell)
+        if m:
+            out.append(float(m.group(1)) * 10.0 ** int(m.group(2) or 0))
+    return out
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_powers_of_ten_are_shared_and_only_where_they_help(built, name):
+    """Issue 22.4: a 10^k in front of a matrix only when most entries would otherwise start
+    with zeros (below 0.01) or need their own exponent, never on a matrix whose largest entry
+    is 0.1 or more (a probability never reads 9.998); the terms of one sum share one power;
+    no power stands between two matrices of a product."""
+    for tex in (built / name).glob("*.tex"):
+        text = tex.read_text()
+        assert not re.search(r"\\end\{bmatrix\}\s*(\\,)?\s*10\^\{", text), tex.name
+        for m in FACTORED.finditer(text):
+            k = int(m.group(1))
+            values = [x * 10.0 ** k for x in _entries(m.group(2)) if x != 0]
+            if not values:
+                continue
+            assert max(abs(v) for v in values) < 0.1 or max(abs(v) for v in values) >= 1e5, \
+                (tex.name, m.group(0)[:80])
+            small = [v for v in values if abs(v) < 0.01 or abs(v) >= 1e5]
+            assert 2 * len(small) > len(values), (tex.name, m.group(0)[:80])
+        for line in text.splitlines():  # a sum's terms: one power of ten, or none
+            terms = re.findall(r"\\end\{bmatrix\} [+-] (10\^\{-?\d+\} )?\\begin", line)
+            if terms:
+                firsts = re.findall(r"\\left\( (10\^\{-?\d+\} )?\\begin\{bmatrix\}", line)
+                assert len(set(terms) | set(firsts[:1])) == 1, (tex.name, line[:120])
+
+
 def _sig(x):
     return 1 / (1 + np.exp(-x))
 

@@ -19,12 +19,62 @@ from .steps import Piece, Step, Val
 LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
 
 
-def piece_tex(p: Piece) -> Tex:
+def piece_tex(p: Piece, factor: bool | int = True) -> Tex:
     if isinstance(p, Tex):
         return p
     if isinstance(p, Val):
-        return value(p.array, p.digits)
+        return value(p.array, p.digits, factor=factor)
     return Tex(p, text_width(p) * WIDTH_SAFETY)
+
+
+_SUM = ("+", "-")
+_SPACE = ("", r"\,", r"\;", r"\ ")
+
+
+def _matrix_val(p: Piece) -> bool:
+    return isinstance(p, Val) and p.array.size > 1 and bool(np.all(np.isfinite(p.array)))
+
+
+def _shared_factors(pieces: list[Piece]) -> tuple[dict[int, bool | int], dict[int, int]]:
+    """Powers of ten decided for matrices together (issue 22.4): the terms of a sum share one
+    10^k (or none), never three different ones; in a product of matrices written side by
+    side, the factors move to its front as one 10^k. Returns each matrix's factor argument
+    and, for a product, the power to print before its first matrix."""
+    from ..render.numbers import common_exponent
+
+    factor: dict[int, bool | int] = {}
+    front: dict[int, int] = {}
+    k = 0
+    while k < len(pieces):
+        if not _matrix_val(pieces[k]):
+            k += 1
+            continue
+        sep = {str(x).strip() for x in pieces[k + 1:k + 2] if isinstance(x, str)}
+        group, j = [k], k
+        kind = "sum" if sep & set(_SUM) else "product" if sep & set(_SPACE) else ""
+        while kind and j + 2 < len(pieces) and isinstance(pieces[j + 1], str) and \
+                (str(pieces[j + 1]).strip() in (_SUM if kind == "sum" else _SPACE)) and \
+                _matrix_val(pieces[j + 2]):
+            j += 2
+            group.append(j)
+        if len(group) > 1:
+            vals = [pieces[i] for i in group]
+            if kind == "sum":
+                shared = common_exponent([float(x) for v in vals for x in v.array.ravel()],  # type: ignore[union-attr]
+                                         vals[0].digits)  # type: ignore[union-attr]
+                for i in group:
+                    factor[i] = shared if shared is not None else False
+            else:
+                powers = [common_exponent([float(x) for x in v.array.ravel()], v.digits)  # type: ignore[union-attr]
+                          for v in vals]
+                for i in group:
+                    factor[i] = False
+                if any(p is not None for p in powers):
+                    front[group[0]] = sum(p or 0 for p in powers)
+                    for i, p in zip(group, powers, strict=True):
+                        factor[i] = p if p is not None else False
+        k = j + 1
+    return factor, front
 
 
 def applied(template: str, v: Val) -> Tex:
@@ -38,8 +88,15 @@ def side(pieces: list[Piece]) -> list[Tex]:
     """Render one right-hand side. A negative number after another factor or an operator is
     put in parentheses, so [0.9991; 0.9991] (-0.04755) never reads as a subtraction."""
     out: list[Tex] = []
-    for p in pieces:
-        t = piece_tex(p)
+    factor, front = _shared_factors(pieces)
+    for i, p in enumerate(pieces):
+        t = piece_tex(p, factor.get(i, True))
+        if i in front:  # a product's powers of ten, gathered at its front: 10^k [x][dz]
+            t = _unscaled(t)
+            t = Tex(f"10^{{{front[i]}}} {t.tex}" if front[i] else t.tex, t.width + 1.8)
+        elif i in factor and any(j in front for j in range(i)) and _in_product(i, front,
+                                                                             factor):
+            t = _unscaled(t)
         opened = not out or out[-1].tex.rstrip().endswith(("(", "[", "{"))
         if isinstance(p, Val) and t.tex.startswith("-") and not opened:
             if out[-1].tex.strip() in ("+", "-") and p.array.size == 1:  # a + -b: a - b
@@ -50,6 +107,19 @@ def side(pieces: list[Piece]) -> list[Tex]:
                 t = Tex(rf"\left({t.tex}\right)", t.width + 0.6)
         out.append(t)
     return out
+
+
+def _unscaled(t: Tex) -> Tex:
+    """A matrix rendered with a forced power, the power itself dropped (it moved to the
+    product's front)."""
+    m = re.match(r"10\^\{-?\d+\} ", t.tex)
+    return Tex(t.tex[m.end():], t.width - 1.8) if m else t
+
+
+def _in_product(i: int, front: dict[int, int], factor: dict[int, bool | int]) -> bool:
+    """Whether matrix i belongs to a product whose powers went to its front."""
+    start = max(j for j in front if j < i)
+    return all(j in factor for j in range(start, i + 1, 2))
 
 
 def sides(step: Step) -> list[list[Tex]]:

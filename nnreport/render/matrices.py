@@ -84,7 +84,7 @@ WIDTH_SAFETY = 1.12  # the estimate runs about 10% short of what TeX sets (measu
 
 
 def matrix(a: np.ndarray | list | float, digits: int = 4, *, max_rows: int = MAX_ROWS,
-           max_cols: int = MAX_COLS, factor: bool = True, env: str = "bmatrix",
+           max_cols: int = MAX_COLS, factor: bool | int = True, env: str = "bmatrix",
            blank: bool = False, max_width: float = MAX_WIDTH_EM, blank_em: float = 3.4) -> Tex:
     """A bmatrix of `a`; 1-D arrays are shown as rows. `blank` gives empty cells to fill in,
     `blank_em` wide. Columns are elided further while the matrix would be wider than
@@ -97,7 +97,7 @@ def matrix(a: np.ndarray | list | float, digits: int = 4, *, max_rows: int = MAX
 
 
 def _matrix(a: np.ndarray | list | float, digits: int, max_rows: int, max_cols: int,
-            factor: bool, env: str, blank: bool, blank_em: float = 3.4) -> Tex:
+            factor: bool | int, env: str, blank: bool, blank_em: float = 3.4) -> Tex:
     m = as_matrix(a)
     r, c = m.shape
     rows, cut_r = _keep(r, max_rows)

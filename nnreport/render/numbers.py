@@ -23,6 +23,8 @@ from decimal import Decimal
 
 from ..engine.printed import CTX as _CTX
 from ..engine.printed import SCI_LARGE, SCI_SMALL, TIE_NOISE, shown_decimal, true_decimal
+
+_HUNDREDTH = Decimal("0.01")
 from ..engine.printed import sig as _sig
 
 __all__ = ["SCI_LARGE", "SCI_SMALL", "TIE_NOISE", "common_exponent", "fmt", "fmt_decimal",
@@ -83,19 +85,20 @@ def _needs_sci(d: Decimal, digits: int) -> bool:
 def common_exponent(values: list[float], digits: int) -> int | None:
     """The power of ten to factor out of a matrix, or None. A few tiny or huge entries beside
     ordinary ones read best in their own scientific notation, and a matrix whose largest
-    entry is ordinary (1 to 1e5) keeps its entries as they are. Otherwise, when more than a
-    quarter of the nonzero entries would need scientific notation, a shared 10^k reads
+    entry is ordinary (0.1 to 1e5) keeps its entries as they are. Otherwise, when more than
+    half of the nonzero entries are below 0.01 or need scientific notation, a shared 10^k reads
     better if one puts the largest entry between 1 and 1000 and lets every entry be written
     plainly (the first such from 'largest between 1 and 10'). None for NaN/inf, or when no
     10^k does; a factor and scientific entries together would read worse than either."""
     if not all(math.isfinite(v) for v in values):
         return None
     nz = [true_decimal(v) for v in values if v != 0]
-    sci = sum(_needs_sci(d, digits) for d in nz)
-    if 4 * sci <= len(nz):
+    # only when it spares most entries their leading zeros (0.00x) or their exponents
+    zeros = sum(abs(d) < _HUNDREDTH or _needs_sci(d, digits) for d in nz)
+    if 2 * zeros <= len(nz):
         return None
     top = max(abs(d) for d in nz).adjusted()
-    if 0 <= top < 5:
+    if -1 <= top < 5:  # largest entry 0.1 to 1e5: as it is (a probability never reads 9.998)
         return None
     for k in range(top, top - 3, -1):
         if not any(_needs_sci(d.scaleb(-k, _CTX), digits) for d in nz):
@@ -103,14 +106,18 @@ def common_exponent(values: list[float], digits: int) -> int | None:
     return None
 
 
-def fmt_entries(values: list[float], digits: int = 4, factor: bool = True
+def fmt_entries(values: list[float], digits: int = 4, factor: bool | int = True
                 ) -> tuple[int | None, list[str]]:
     """The entries of one matrix: (power of ten factored out or None, one string each).
     Each entry is its own true value divided by that power exactly (a Decimal shift, no
     float division) and written by `fmt_decimal`, so every entry keeps `digits`
     significant digits whatever its neighbours are; an entry too small or large for plain
-    notation beside ordinary ones is written in scientific notation."""
-    scale = common_exponent(values, digits) if factor else None
+    notation beside ordinary ones is written in scientific notation. `factor`: True lets the
+    entries decide (common_exponent), False factors nothing out, an int forces that power."""
+    if isinstance(factor, bool):
+        scale = common_exponent(values, digits) if factor else None
+    else:  # a power of ten decided for several matrices together (a sum, a product)
+        scale = factor or None
     out = []
     for v in values:
         if not math.isfinite(v):
