@@ -24,8 +24,9 @@ from decimal import Decimal
 from ..engine.printed import CTX as _CTX
 from ..engine.printed import SCI_LARGE, SCI_SMALL, TIE_NOISE, shown_decimal, true_decimal
 
-_HUNDREDTH = Decimal("0.01")
 from ..engine.printed import sig as _sig
+
+_HUNDREDTH = Decimal("0.01")
 
 __all__ = ["SCI_LARGE", "SCI_SMALL", "TIE_NOISE", "common_exponent", "fmt", "fmt_decimal",
            "fmt_entries", "true_decimal"]
