@@ -23,7 +23,6 @@ from decimal import Decimal
 
 from ..engine.printed import CTX as _CTX
 from ..engine.printed import SCI_LARGE, SCI_SMALL, TIE_NOISE, shown_decimal, true_decimal
-
 from ..engine.printed import sig as _sig
 
 _HUNDREDTH = Decimal("0.01")
