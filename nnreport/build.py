@@ -42,6 +42,8 @@ class BuildOptions:
     # and returning the names it wrote (the CLI adds the LMS exports, course/lms.py)
     consumers: tuple[Callable[[Document, dict[str, Any], Path, BuildOptions], list[str]],
                      ...] = ()
+    # pages of each document kind, when known ahead (a batch's versions: one TeX pass each)
+    page_totals: tuple[tuple[str, int], ...] = ()
 
 
 def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -76,12 +78,22 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
         if "pdf" not in opts.formats:
             return made, 0.0
     texs: dict[str, str] = {}
-    for kind in _kinds(doc.spec.document, opts.kinds):         # document: Jinja -> .tex
-        texs[f"{name}-{kind}"] = render(doc, solutions, kind, figures, variant=variant)
-        (stage / f"{name}-{kind}.tex").write_text(texs[f"{name}-{kind}"], encoding="utf-8")
+    totals = dict(opts.page_totals)
+    kinds = {f"{name}-{kind}": kind for kind in _kinds(doc.spec.document, opts.kinds)}
+    for tex_name, kind in kinds.items():                       # document: Jinja -> .tex
+        texs[tex_name] = render(doc, solutions, kind, figures, variant=variant,
+                                page_total=totals.get(kind))
+        (stage / f"{tex_name}.tex").write_text(texs[tex_name], encoding="utf-8")
     if not opts.pdf or not tex_available():
         return made + [f"{n}.tex" for n in texs], 0.0
     results = compile_all(texs, files, opts, stage, keep_failed)
+    wrong = {n: r.pages for n, r in results.items()            # a predicted total was wrong:
+             if totals.get(kinds[n]) and r.pages != totals[kinds[n]]}  # that one again
+    for tex_name, pages in wrong.items():
+        texs = {tex_name: render(doc, solutions, kinds[tex_name], figures, variant=variant,
+                                 page_total=pages)}
+        (stage / f"{tex_name}.tex").write_text(texs[tex_name], encoding="utf-8")
+        results.update(compile_all(texs, files, opts, stage, keep_failed))
     for tex_name, result in results.items():
         (stage / f"{tex_name}.pdf").write_bytes(result.pdf)
         (stage / f"{tex_name}.log").write_text(result.log, encoding="utf-8")

@@ -235,3 +235,19 @@ def test_every_version_page_says_page_k_of_n(batch):
         n = len(reader.pages)
         for k, page in enumerate(reader.pages, start=1):
             assert f"Page {k} of {n}" in page.extract_text(), (kind, k)
+
+
+def test_a_wrong_page_total_is_found_and_compiled_again(tmp_path):
+    """A batch prints the first version's page count in the others (one TeX pass each); when
+    a version has another count, it is compiled again with its own."""
+    from nnreport.build import BuildOptions, write_documents
+    from nnreport.engine.solve import solve
+    from nnreport.spec import load
+
+    doc = load(SPEC)
+    opts = BuildOptions(kinds=("key",), page_totals=(("key", 99),), externalize=False)
+    write_documents(doc, solve(doc), tmp_path, "x", opts, None, variant="Version v01")
+    reader = PdfReader(str(tmp_path / "x-key.pdf"))
+    n = len(reader.pages)
+    assert n != 99 and all(f"Page {k} of {n}" in p.extract_text()
+                           for k, p in enumerate(reader.pages, start=1))

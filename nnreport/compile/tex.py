@@ -44,6 +44,12 @@ class CompileResult:
     seconds: float = 0.0
     passes: int = 0
 
+    @property
+    def pages(self) -> int:
+        """Pages of the PDF, as TeX's log says ("Output written on main.pdf (5 pages")."""
+        m = re.search(r"Output written on \S+ \((\d+) pages?", self.log)
+        return int(m.group(1)) if m else 0
+
 
 def tex_available() -> bool:
     return shutil.which("pdflatex") is not None

@@ -9,8 +9,10 @@ previous batch stays as it was. A worker also dies with its parent if the parent
 from __future__ import annotations
 
 import ctypes
+import itertools
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -84,7 +86,13 @@ def _version_job(args: tuple[str, int, Any, BuildOptions, str, str, list[Any]]) 
         _, t_tex = write_documents(doc, solutions, folder, f"{name}-{version.label}", opts, None,
                                    variant=label, keep_failed=folder)
         lms = any(f in opts.formats for f in ("moodle", "canvas"))
+        pages = {}  # each document's pages, from TeX's log: the next versions' page total
+        for log in folder.glob(f"{name}-{version.label}-*.log"):
+            m = re.search(r"Output written on \S+ \((\d+) pages?", log.read_text("latin-1"))
+            if m:
+                pages[log.stem.rsplit("-", 1)[1]] = int(m.group(1))
         return {"label": version.label, "ok": True, "answers": answers_of(doc, solutions, raw=True),
+                "pages": pages,
                 "student": version.student, "attempts": attempts,
                 "given": given_of(doc) if lms else {},
                 "points": points_table(doc, solutions) if lms else {},
@@ -182,9 +190,15 @@ def build_variants(spec_path: str | Path, versions: list[Any], seed: int,
                           MofNCompleteColumn(), TextColumn("failed: {task.fields[failed]}"),
                           TimeRemainingColumn(), disable=not show, transient=False) as bar:
                 task = bar.add_task(f"{name}: versions", total=len(versions), failed=0)
-                jobs_args = [(str(spec_path), seed, v, opts, str(stage), name, hist[:v.index])
-                             for v in versions]
-                for r in pool.imap_unordered(_version_job, jobs_args):
+                def args(v: Any, o: BuildOptions) -> tuple[Any, ...]:
+                    return (str(spec_path), seed, v, o, str(stage), name, hist[:v.index])
+
+                # the first version finds each document's page count (two TeX passes); the
+                # others print it in one pass (checked, and compiled again where it differs)
+                first_result = pool.apply(_version_job, (args(versions[0], opts),))
+                later = replace(opts, page_totals=tuple(first_result.get("pages", {}).items()))
+                results = pool.imap_unordered(_version_job, [args(v, later) for v in versions[1:]])
+                for r in itertools.chain([first_result], results):
                     if r["ok"]:
                         rows[r["label"]] = r
                         result.done.append(r["label"])

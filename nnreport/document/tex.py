@@ -170,8 +170,10 @@ def front_matter(doc: Document, solutions: dict[str, Any],
 
 
 def render(doc: Document, solutions: dict[str, Any], kind: str,
-           figures: dict[str, Any] | None = None, variant: str = "") -> str:
-    """The .tex source of one document: kind is key, questions or report."""
+           figures: dict[str, Any] | None = None, variant: str = "",
+           page_total: int | None = None) -> str:
+    """The .tex source of one document: kind is key, questions or report; `page_total`, when
+    known, is printed in the footer (else TeX's second pass finds it)."""
     spec = doc.spec
     env = environment()
     name = "report.tex.j2" if kind == "report" else "exam.tex.j2"
@@ -181,6 +183,7 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
         instructions=instructions,
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
+        page_total=page_total,
         problems=problems, sections=sections, name_line=spec.name_line,
         code=code_listings(doc),
         total_points=show_points(sum(p.points for p in problems)),
