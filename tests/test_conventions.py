@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from nnreport.errors import SpecError
@@ -32,7 +34,7 @@ def solve_json(tmp_path, text):
     r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)["problems"]["e"], spec
+    return next(iter(json.loads(r.stdout)["problems"].values())), spec
 
 
 def test_cs231n_neuron_with_indexed_weights(tmp_path):
@@ -122,3 +124,70 @@ def test_eps_zero_with_an_entry_without_gradient_is_a_clear_error(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 5 and "Traceback" not in r.stderr
     assert "eps: 0 divides by zero in step 1" in r.stderr and "W1" in r.stderr
+
+
+MAZUR = """title: decimals
+digits: {decimals: 4}
+problems:
+  - id: p
+    data: {X: [[0.05, 0.10]], Y: [[0.01, 0.99]]}
+    network:
+      layers: [{units: 2, activation: sigmoid}, {units: 2, activation: sigmoid}]
+    params: {W1: [[0.15, 0.25], [0.20, 0.30]], b1: [0.35, 0.35],
+             W2: [[0.40, 0.50], [0.45, 0.55]], b2: [0.60, 0.60]}
+    loss: mse
+    train: {lr: 0.5}
+    digits_for: {dZ2: {decimals: 6}}
+"""
+
+
+def test_decimal_places_print_a_published_example_as_published(tmp_path):
+    """Matt Mazur's 'A Step by Step Backpropagation Example' (2-2-2 sigmoid, E = 1/2 sum of
+    squares, lr 0.5): published net_h1 = 0.3775, out_h1 = 0.593269992, E_total = 0.298371109,
+    w5+ = 0.35891648, w6+ = 0.408666186, w7+ = 0.511301270, w8+ = 0.561370121,
+    w1+ = 0.149780716: at 4 decimal places in the key."""
+    from nnreport.document.tex import render
+    from nnreport.engine.solve import solve
+
+    v, spec = solve_json(tmp_path, MAZUR)
+    assert v["loss"] == pytest.approx(0.298371109, abs=5e-10)
+    assert np.allclose(v["W2_new"], [[0.35891648, 0.511301270], [0.408666186, 0.561370121]],
+                       rtol=0, atol=5e-9)
+    doc = loads(MAZUR)
+    tex = render(doc, solve(doc), "key")
+    for published in ("0.3775", "0.5933", "0.2984", "0.3589", "0.4087", "0.5113", "0.5614",
+                      "0.1498"):
+        assert published in tex, published
+    lines = tex.splitlines()
+    k = next(i for i, x in enumerate(lines) if x.strip().startswith("dZ_{2} &="))
+    assert re.search(r"0\.138499", lines[k] + lines[k + 1])  # digits_for: six places
+    dw2 = next(x for x in lines if x.strip().startswith("dW_{2} &="))
+    assert "0.138499" in dw2  # and so wherever dZ2 is substituted (0.138498562)
+
+
+@pytest.mark.parametrize("x,want", [(-0.00865, "-0.0087"), (2.00005, "2.0001"),
+                                    (3e-5, "0.0000"), (0.5, "0.5"), (1.0, "1"),
+                                    (12.345678, "12.3457"), (-0.00004, "0.0000")])
+def test_decimal_places_round_half_away_from_zero_on_the_decimal(x, want):
+    """Ties on the shortest decimal, half away from zero, as by hand; a tiny value is
+    0.0000 (a table to four places), an exact shorter value as it is."""
+    from nnreport.engine.printed import Decimals
+    from nnreport.render.numbers import fmt
+
+    assert fmt(x, Decimals(4)) == want
+
+
+def test_decimal_places_reach_check_and_the_lms(tmp_path):
+    """A student writing every value to 4 places is right; the LMS range is one unit of the
+    fourth place either side of each entry, whatever its size."""
+    from nnreport.course.lms_numbers import unit
+    from nnreport.engine.printed import Decimals
+
+    v, spec = solve_json(tmp_path, MAZUR)
+    four = {k: np.round(np.asarray(v[k]), 4).tolist() for k in ("Z1", "H1", "yhat", "W2_new")}
+    (tmp_path / "a.yaml").write_text(json.dumps({"p": four}))
+    r = subprocess.run([sys.executable, "-m", "nnreport", "check", str(spec),
+                        str(tmp_path / "a.yaml"), "--json"], capture_output=True, text=True)
+    got = {x["value"]: x["status"] for x in json.loads(r.stdout)["values"]}
+    assert all(got[k] == "right" for k in four), got
+    assert float(unit(123.456, Decimals(4))) == float(unit(0.001, Decimals(4))) == 1e-4

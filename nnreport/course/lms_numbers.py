@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.printed import Decimals
+
 SLACK = Decimal("1e-6")   # how much wider than the range an LMS interval may be (of its width)
 CANVAS_DIGITS = 15        # at most this many significant digits survive Canvas's to_f / to_s
 CANVAS_STEP = -4          # Canvas's quiz page rounds typed numbers to 10^-4 (toFixed(4))
@@ -48,9 +50,9 @@ def _pow10(e: int) -> Decimal:
 def unit(x: float, digits: int) -> Decimal:
     """One unit in the last printed digit: 10^(E - digits + 1), E the decimal exponent of x
     rounded half up to `digits` significant digits (9.9996 prints 10.00 at 4 digits: 0.01);
-    10^-digits for 0."""
-    if x == 0:
-        return _pow10(-digits)
+    10^-digits for 0, and for every entry when digits count decimal places."""
+    if x == 0 or isinstance(digits, Decimals):
+        return _pow10(-int(digits))
     d = abs(Decimal(repr(float(x))))
     with localcontext(_CTX):
         r = d.quantize(_pow10(d.adjusted() - digits + 1), rounding=ROUND_HALF_UP)

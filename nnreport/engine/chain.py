@@ -24,7 +24,7 @@ import numpy as np
 
 from ..spec.cost import CHAIN_PATHS as PATHS
 from ..spec.setups import NetworkSetup
-from .printed import cancellation_digits, shown_array
+from .printed import Decimals, cancellation_digits, shown_array
 from .worked import Rounder, expression_values, network_values
 
 Array = np.ndarray
@@ -34,6 +34,8 @@ SLACK = 1e-9  # relative
 def unit(a: Any, digits: int) -> Array:
     """Half a unit in the last printed digit of each entry (0 for 0)."""
     arr = np.abs(np.asarray(a, dtype=float))
+    if isinstance(digits, Decimals):  # decimal places: the same unit for every entry
+        return np.where((arr > 0) & np.isfinite(arr), 0.5 * 10.0 ** -int(digits), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         e = np.floor(np.log10(np.where((arr > 0) & np.isfinite(arr), arr, 1.0)))
     return np.where((arr > 0) & np.isfinite(arr), 0.5 * 10.0 ** (e - digits + 1), 0.0)

@@ -32,6 +32,26 @@ ROWS_MAX_NUMBERS = 24      # db as the sum of dZ's rows up to this many numbers
 SOFTMAX_SHIFT = 50         # a softmax whose largest input passes this is shifted first
 
 
+class Decimals(int):
+    """Digits counted as decimal places (a spec's `digits: {decimals: 4}`) where a plain int
+    counts significant digits: -0.0087 at 4 places, 12.3457 at 4 places. Flows wherever digits
+    do; the rounding and printing rules below, the chain's units and the LMS ranges ask
+    `isinstance(d, Decimals)`."""
+
+    def __repr__(self) -> str:
+        return f"Decimals({int(self)})"
+
+
+def unit_of(x: float, digits: int) -> float:
+    """One unit in the last printed digit of x (10^-digits for 0, or for decimal places)."""
+    if isinstance(digits, Decimals):
+        return 10.0 ** -int(digits)
+    if x == 0 or not math.isfinite(x):
+        return 10.0 ** -int(digits)
+    d = shown_decimal(true_decimal(x), digits)
+    return 10.0 ** (d.adjusted() - int(digits) + 1) if d != 0 else 10.0 ** -int(digits)
+
+
 def true_decimal(x: float) -> Decimal:
     """The value the reader is shown: the shortest decimal that reads back as x."""
     return Decimal(repr(float(x)))
@@ -63,6 +83,12 @@ def round_sig(d: Decimal, digits: int) -> tuple[Decimal, int]:
 
 def shown_decimal(d: Decimal, digits: int) -> Decimal:
     """The exact decimal a finite d prints as, with the trailing zeros of its rounding."""
+    if isinstance(digits, Decimals):  # a fixed number of places; a shorter exact d as it is
+        short = d.normalize(CTX)
+        exponent = int(short.as_tuple().exponent)  # finite d: an int
+        if d == 0 or -exponent <= digits:
+            return short if exponent <= 0 else short.quantize(Decimal(1))
+        return quantize(d, -int(digits))
     if d == 0 or sig(d) <= digits:
         return d
     r, e = round_sig(d, digits)
@@ -87,6 +113,8 @@ def shown_array(a: Any, digits: int) -> np.ndarray:
     arr = np.asarray(a, dtype=float)
     if not arr.size:
         return arr
+    if isinstance(digits, Decimals):  # the float path below counts significant digits
+        return np.vectorize(lambda t: shown(float(t), digits), otypes=[float])(arr)
     out = arr.copy()
     x = np.abs(arr)
     ok = np.isfinite(x) & (x > 0) & (x < 1e15) & (x > 1e-280)
@@ -136,6 +164,8 @@ def cancellation_digits(terms: np.ndarray, mean: np.ndarray, d: int, most: int =
     Enough that a unit in the last digit of the largest term (per column) is at most a tenth
     of the result (`mean`, the sum over the terms' rows divided by their count); d when nothing
     cancels; at most `most`."""
+    if isinstance(d, Decimals):  # places, not significant digits: the terms as they are
+        return d
     terms = np.abs(np.atleast_2d(terms))
     mean = np.abs(np.atleast_1d(mean).ravel())
     need = d

@@ -22,7 +22,7 @@ import math
 from decimal import Decimal
 
 from ..engine.printed import CTX as _CTX
-from ..engine.printed import SCI_LARGE, SCI_SMALL, TIE_NOISE, shown_decimal, true_decimal
+from ..engine.printed import SCI_LARGE, SCI_SMALL, TIE_NOISE, Decimals, shown_decimal, true_decimal
 from ..engine.printed import sig as _sig
 
 _HUNDREDTH = Decimal("0.01")
@@ -39,9 +39,13 @@ def _sci(mantissa: str, e: int) -> str:
 
 def fmt_decimal(d: Decimal, digits: int = 4) -> str:
     """One finite exact decimal as LaTeX math, by the rule above (its value:
-    engine/printed.shown_decimal, which the rounded chain carries)."""
+    engine/printed.shown_decimal, which the rounded chain carries). With Decimals, a fixed
+    number of places and no scientific notation: 0.0000 for 3e-5, as 4-place tables print."""
     if d == 0:
         return "0"
+    if isinstance(digits, Decimals):
+        r = shown_decimal(d, digits)
+        return f"{abs(r):f}" if r == 0 else f"{r:f}"
     if _sig(d) <= digits:  # exact and short: as it is, no trailing zeros
         e = d.adjusted()
         if SCI_SMALL <= abs(d) < SCI_LARGE:
@@ -90,8 +94,8 @@ def common_exponent(values: list[float], digits: int) -> int | None:
     better if one puts the largest entry between 1 and 1000 and lets every entry be written
     plainly (the first such from 'largest between 1 and 10'). None for NaN/inf, or when no
     10^k does; a factor and scientific entries together would read worse than either."""
-    if not all(math.isfinite(v) for v in values):
-        return None
+    if isinstance(digits, Decimals) or not all(math.isfinite(v) for v in values):
+        return None  # decimal places: every entry to the same places, no factor
     nz = [true_decimal(v) for v in values if v != 0]
     # only when it spares most entries their leading zeros (0.00x) or their exponents
     zeros = sum(abs(d) < _HUNDREDTH or _needs_sci(d, digits) for d in nz)

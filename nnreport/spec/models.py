@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -42,6 +43,20 @@ def _one_of(value: Any, choices: tuple[str, ...], what: str) -> str:
 
 
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+def _digits(v: Any, handler: Any) -> Any:
+    """`digits: 4` (significant digits) or `digits: {decimals: 4}` (places after the point)."""
+    from ..engine.printed import Decimals
+
+    if isinstance(v, dict):
+        if set(v) != {"decimals"}:
+            raise ValueError("digits is a number of significant digits (4) or {decimals: 4}")
+        return Decimals(handler(v["decimals"]))
+    return handler(v)
+
+
+Digits = Annotated[Annotated[int, Field(ge=1, le=12)], WrapValidator(_digits)]
 # experiment groups and runs: safe in TeX once _ is escaped; not starting with _, which a
 # plot's legend would hide
 RUN_NAME = r"^[A-Za-z0-9 .,=+()-][A-Za-z0-9 _.,=+()-]*$"
@@ -244,8 +259,8 @@ class Problem(Strict):
     title: str = ""
     text: str = ""
     layout: Literal["rows", "columns"] | None = None
-    digits: Annotated[int, Field(ge=1, le=12)] | None = None
-    digits_for: dict[str, Annotated[int, Field(ge=1, le=12)]] = {}  # per value, canonical names
+    digits: Digits | None = None
+    digits_for: dict[str, Digits] = {}  # per value, canonical names
     # network problems
     data: Data | None = None
     network: Network | None = None
@@ -329,7 +344,7 @@ class Spec(Strict):
     instructions: str = ""
     layout: Literal["rows", "columns"] = "rows"
     document: Literal["exam", "report"] = "exam"
-    digits: Annotated[int, Field(ge=1, le=12)] = 4
+    digits: Digits = 4
     sections: list[Section | Literal["results"]] = []
     max_tries: Annotated[int, Field(ge=1)] = 200  # draws per variant; bounded by variant_work
     scaffold: Literal["full", "results", "none"] = "full"   # question sheets; problems override
