@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..spec.digits import Decimals
 from .exact import const
 
 SCI_SMALL = Decimal("1e-3")
@@ -30,16 +31,6 @@ PER_SAMPLE_MAX_UNITS = 10  # wider networks: per-sample gradients only in answer
 SUM_MAX_NUMBERS = 60       # dW as the sum of its per-sample matrices up to this many numbers
 ROWS_MAX_NUMBERS = 24      # db as the sum of dZ's rows up to this many numbers
 SOFTMAX_SHIFT = 50         # a softmax whose largest input passes this is shifted first
-
-
-class Decimals(int):
-    """Digits counted as decimal places (a spec's `digits: {decimals: 4}`) where a plain int
-    counts significant digits: -0.0087 at 4 places, 12.3457 at 4 places. Flows wherever digits
-    do; the rounding and printing rules below, the chain's units and the LMS ranges ask
-    `isinstance(d, Decimals)`."""
-
-    def __repr__(self) -> str:
-        return f"Decimals({int(self)})"
 
 
 def unit_of(x: float, digits: int) -> float:

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from .digits import Decimals
 from .texsafe import NAME_HINT, name_ok
 
 ACTIVATION_NAMES = ("sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax")
@@ -47,8 +48,6 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 def _digits(v: Any, handler: Any) -> Any:
     """`digits: 4` (significant digits) or `digits: {decimals: 4}` (places after the point)."""
-    from ..engine.printed import Decimals
-
     if isinstance(v, dict):
         if set(v) != {"decimals"}:
             raise ValueError("digits is a number of significant digits (4) or {decimals: 4}")
