@@ -78,7 +78,7 @@ class Optimizer:
                 raise ValueError(o.name)
             state["step"] = lr * upd
             new[k] = params[k] - state["step"]
-            if f"d{k}" in exact_grads and (o.name == "sgd" or (o.name == "momentum" and t == 1)):
+            if f"d{k}" in exact_grads and (o.name == "sgd" or t == 1):
                 new[k], state = self._exact(k, params[k], g, state)
             if trace is not None:
                 trace[k] = state
@@ -86,15 +86,38 @@ class Optimizer:
 
     def _exact(self, k: str, p: Array, g: Array,
                state: dict[str, Array]) -> tuple[Array, dict[str, Array]]:
-        """p - lr g (SGD) or p - lr (1 - beta) g (a first momentum step), exactly."""
+        """The update from an exact gradient, exactly where it stays rational: SGD's p - lr g,
+        a first momentum step p - lr (1 - beta) g, a first Adam step (m, v, m-hat, v-hat and,
+        as sqrt(v-hat) = |g|, the step itself) and a first RMSprop step's s (its step too when
+        1 - beta is a square, as 0.01 is). Each value is the float nearest to the exact one:
+        Adam's m of g = 4 is 0.4, not (1 - 0.9) x 4 = 0.3999999999999999."""
         eg, ep = exact.rational(g), exact.rational(p)
         if eg is None or ep is None:
             return p - state["step"], state
-        lr = exact.const(self.lr)
+        o, lr = self.spec, exact.const(self.lr)
         out = dict(state)
-        if self.spec.name == "momentum":
-            ev = (1 - exact.const(self.spec.beta)) * eg
-            out["v"] = self.v[k] = exact.to_float(ev)
-            eg = ev
-        out["step"] = exact.to_float(lr * eg)
-        return exact.to_float(ep - lr * eg), out
+
+        def put(name: str, e: exact.Exact) -> Array:
+            out[name] = exact.to_float(e)
+            return out[name]
+
+        step: exact.Exact | None = lr * eg
+        if o.name == "momentum":
+            ev = (1 - exact.const(o.beta)) * eg
+            self.v[k] = put("v", ev)
+            step = lr * ev
+        elif o.name == "adam":
+            em = (1 - exact.const(o.beta1)) * eg
+            es = (1 - exact.const(o.beta2)) * eg * eg
+            self.v[k], self.s[k] = put("m", em), put("v", es)
+            mh, vh = em / (1 - exact.const(o.beta1)), es / (1 - exact.const(o.beta2))
+            put("mhat", mh)
+            put("vhat", vh)
+            step = exact.maybe(lambda m, r: lr * m / (r + exact.const(o.eps)), mh, exact.sqrt(vh))
+        elif o.name == "rmsprop":
+            es = (1 - exact.const(o.beta)) * eg * eg
+            self.s[k] = put("s", es)
+            step = exact.maybe(lambda g, r: lr * g / (r + exact.const(o.eps)), eg, exact.sqrt(es))
+        if step is None:  # the square root is not rational: the float step stands
+            return p - state["step"], out
+        return exact.to_float(ep - step), {**out, "step": exact.to_float(step)}
