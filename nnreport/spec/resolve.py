@@ -266,8 +266,10 @@ class _Checker:
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
-            marking=self.marking(p, spec, at, network_value_names(
-                L, tuple(layer.bias for layer in layers), p.train.optimizer.name)),
+            marking=self.marking(p, spec, at, *(network_value_names(
+                L, tuple(layer.bias for layer in layers), p.train.optimizer.name, acts, loss,
+                p.loss.eps, p.regularization.l2, working=True, computed=c)
+                for c in (False, True))),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
@@ -345,8 +347,14 @@ class _Checker:
         room = self.answer_room(at, p.id, cost.answers)  # every exceeded budget, in one pass
         return not over and room
 
-    def marking(self, p: Problem, spec: Spec, at: tuple[Any, ...], names: list[str]) -> Marking:
-        """What the question sheet asks; unknown value names are located errors."""
+    def marking(self, p: Problem, spec: Spec, at: tuple[Any, ...], names: list[str],
+                printed: list[str] | None = None) -> Marking:
+        """What the question sheet asks; unknown value names are located errors. `printed`:
+        a network's names that digits_for may set (an expression problem checks its own)."""
+        for name in p.digits_for if printed is not None else ():
+            if printed is not None and name not in printed:
+                self.add(at + ("digits_for", name), f"'{name}' in digits_for is not a value "
+                         f"of problem '{p.id}'", suggest(name, printed), key=True)
         for j, name in enumerate(p.ask or []):
             if name not in names:
                 self.add(at + ("ask", j), f"'{name}' is not a value of problem '{p.id}' that "
