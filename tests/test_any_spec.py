@@ -210,3 +210,25 @@ def test_a_run_name_cannot_start_with_an_underscore(tmp_path):
         "EXTRA", "experiments: {G: [{name: _hidden}, {name: b}]}"))
     r = run("validate", str(spec))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+# --- found by the generative test (tests/test_any_spec_generated.py) -------------------------
+
+@needs_tex
+def test_a_chain_row_under_a_tagged_step_renders_as_html(tmp_path):
+    """With rounding: chain, a step with a shape tag whose chain value prints differently has
+    its tag on the row above the "rounded chain" row: the HTML page kept the tag inside the
+    formula, and KaTeX refused \\color{black!70} (exit 4)."""
+    r, out = build(tmp_path, """title: t
+rounding: chain
+problems:
+  - id: p
+    data: {X: [[109.0]], Y: [[0, 0]]}
+    network: {layers: [{units: 1, activation: sigmoid}, {units: 2, activation: softmax}]}
+    params: {W1: [[-0.7]], b1: [1.8], W2: [[-13.0, 1.2]], b2: [-1.8, 0.8]}
+    loss: {name: cce, eps: 0.001}
+""", "--format", "html")
+    assert r.returncode == 0, r.stderr
+    page = (out / "s-key.html").read_text()
+    assert "rounded chain" in page and "katex-error" not in page
+    assert page.count('class="tag"') >= 1

@@ -1,0 +1,218 @@
+"""Read a built key's .tex as a user does and check it against answers.json (issue 21):
+
+- `lines(tex)`: each problem's worked lines (lhs, right-hand sides), its rounded-chain rows
+  and its given values, read with tests/texarith.py and tests/texnumbers.py;
+- `name_of(lhs, problem)`: the canonical JSON name (and entry) a line's left-hand side
+  stands for, from the spec alone (docs/spec.md's notation; display names from `names:`);
+- `check_key(tex, spec, answers)`: every line that prints a number has a name, every printed
+  result is its JSON value correctly rounded (tests/test_number_properties.check), every
+  given value is the spec's number, every rounded-chain row is the JSON chain value rounded;
+  and `delimiter_problems(tex)`: rows whose braces, \\left/\\right or environments do not
+  pair up."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from test_number_properties import check
+from texarith import _drop_command, split_top
+from texnumbers import parse_matrix
+
+EXPR_LHS = {"y": "y", "z1": "z_{1}", "out": r"\mathrm{out}", "h_2": "h_{2}",
+            "nll": r"\mathrm{nll}", "mean_ce": r"\mathrm{mean}_{ce}", "yhat": r"\hat{y}",
+            "t": "t", "a": "a", "v": "v", "w": "w", "M": "M", "K": "K", "F": "F"}
+DERIV = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\operatorname{ReLU}'",
+         "leaky_relu": r"\operatorname{LReLU}'_{\alpha}"}
+
+
+def problems_of(tex: str) -> dict[str, str]:
+    """Each problem's part of the document, by id."""
+    parts = re.split(r"^% nnreport problem: (\S+)$", tex, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """lhs -> (name, index) for every line a network problem's key may print; index is a
+    sample (per-sample values) or None."""
+    layers = p["network"]["layers"]
+    L = len(layers)
+    shown = p.get("names", {})
+
+    def d(key: str) -> str:
+        return shown.get(key, f"{key[0]}_{{{key[1:]}}}")
+
+    t: dict[str, tuple[str, Any]] = {r"\hat{Y}": ("yhat", None), "L": ("loss", None),
+                                     "R": ("loss_l2", None), r"\mathbf{L}": ("loss_per_sample", None),
+                                     r"L^{\text{batch}}": ("loss_batch", None),
+                                     r"d\hat{Y}": ("dyhat", None),
+                                     r"\hat{Y}^{\text{final}}": ("yhat_final", None),
+                                     r"\text{accuracy}": ("accuracy_final", None),
+                                     r"L^{\text{final}}": ("loss_final", None)}
+    for i in range(1, 7):
+        t[f"L_{{{i}}}"] = ("loss_per_sample", i - 1)
+    soft = [l for l in range(1, L + 1) if layers[l - 1]["activation"] == "softmax"]
+    if soft:
+        t["E"], t[r"\mathbf{s}"] = ("E", soft), ("Esum", soft)  # in layer order
+    for l in range(1, L + 1):
+        t[f"Z_{{{l}}}"] = (f"Z{l}", None)
+        if l < L:
+            t[f"H_{{{l}}}"] = (f"H{l}", None)
+        t[f"dZ_{{{l}}}"] = (f"dZ{l}", None)
+        t[f"dH_{{{l}}}"] = (f"dH{l}", None)
+        act = layers[l - 1]["activation"]
+        if act in DERIV:
+            t[rf"{DERIV[act]}\left(Z_{{{l}}}\right)"] = (f"dact{l}", None)
+        for key in (f"W{l}", f"b{l}"):
+            n = d(key)
+            for i in range(1, 7):
+                t[rf"\frac{{\partial L_{{{i}}}}}{{\partial {n}}}"] = (f"d{key}_per_sample", i - 1)
+            t[f"d{n}"] = (f"d{key}", None)
+            t[rf"d{n}^{{\text{{batch}}}}"] = (f"d{key}_batch", None)
+            for state in ("v", "s", "m"):
+                t[rf"{state}_{{{n}}}"] = (f"{key}_{state}", None)
+            t[rf"\hat m_{{{n}}}"], t[rf"\hat v_{{{n}}}"] = (f"{key}_mhat", None), (f"{key}_vhat", None)
+            t[rf"\Delta_{{{n}}}"] = (f"{key}_step", None)
+            t[rf"{n}^{{\text{{new}}}}"] = (f"{key}_new", None)
+            t[rf"{n}^{{\text{{final}}}}"] = (f"{key}_final", None)
+    return t
+
+
+def expression_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    shown = {**EXPR_LHS, **p.get("names", {})}
+    return {shown[next(iter(s))]: (next(iter(s)), None) for s in p["compute"]}
+
+
+def steps_of(part: str) -> list[tuple[str, list[str], list[str]]]:
+    """(lhs, sides, rounded-chain rows) of every step of a problem's align* blocks."""
+    out = []
+    for body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", part, re.S):
+        for step in body.split(r"\\[0.8ex]"):
+            step = _drop_command(_drop_command(step, r"\shortintertext"), r"\tag*")
+            rows = [r.strip() for r in step.split(r"\\*")]
+            chain = [r.split(r"\text{rounded chain: }")[1] for r in rows if "rounded chain" in r]
+            rows = [r for r in rows if "rounded chain" not in r]
+            lhs, _, line = rows[0].partition("&=")
+            for r in rows[1:]:
+                line += (" = " + r[2:]) if r.startswith("&=") else " " + re.sub(
+                    r"^&\\q?quad", "", r)
+            line = re.sub(r"\\left\.|\\right\.", " ", line)
+            out.append((lhs.strip(), split_top(line) if line.strip() else [], chain))
+    return out
+
+
+def given_of(part: str) -> dict[str, str]:
+    """The given values printed under 'Given': display name -> LaTeX of the value."""
+    m = re.search(r"\\subsection\*\{Given\}\s*\\begin\{gather\*\}(.*?)\\end\{gather\*\}", part, re.S)
+    if not m:
+        return {}
+    out = {}
+    for cell in re.split(r"\\qquad|\\\\\[0\.8ex\]", m.group(1)):
+        name, _, value = cell.strip().partition(" = ")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def compare(printed: str, want: Any, digits: int, what: str) -> int:
+    """Every entry of a printed value against the JSON value; the shapes must agree (a 1-D
+    value may be a row or a column). Returns the entries compared."""
+    m = parse_matrix(printed)
+    a = np.asarray([np.nan if x is None else x for x in np.ravel(np.asarray(want, dtype=object))],
+                   dtype=float).reshape(np.shape(want))
+    a2 = a.reshape(1, 1) if a.ndim == 0 else a.reshape(1, -1) if a.ndim == 1 else a
+    if a.ndim == 1 and m.shape == (a.size, 1):
+        a2 = a.reshape(-1, 1)
+    assert m.shape == a2.shape, f"{what}: printed {m.shape}, JSON {a2.shape}: {printed[:100]}"
+    for (i, j), shown in m.cells.items():
+        try:
+            check(float(a2[i, j]), shown, digits)
+        except AssertionError as e:
+            raise AssertionError(f"{what}[{i}][{j}]: {e}") from None
+    return len(m.cells)
+
+
+ENTRY = re.compile(r"^\\left\((.*)\\right\)_\{(\d)(\d)\}$")
+
+
+def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
+    """All the checks of the module docstring; returns the number of entries compared."""
+    count = 0
+    chains = answers.get("chain", {})
+    for p in spec["problems"]:
+        pid = p["id"]
+        part = problems_of(tex)[pid]
+        want = answers["problems"][pid]
+        digits = p.get("digits", spec.get("digits", 4))
+        per = p.get("digits_for", {})
+        is_net = "network" in p
+        table = network_names(p) if is_net else expression_names(p)
+        seen: dict[str, int] = {}
+        for lhs, sides, chain in steps_of(part):
+            try:
+                parse_matrix(sides[-1]) if sides else None
+            except ValueError:
+                sides = []
+            if not sides:
+                continue  # a definition (L_i = ..., H = Z) or a frozen parameter: no value
+            m = ENTRY.match(lhs)
+            parent = m.group(1) if m else lhs
+            if parent == "s_{1}" or lhs == "s_{1}":
+                parent = r"\mathbf{s}"
+            assert parent in table, f"problem {pid}: a line with no name: {lhs} = {sides[-1][:60]}"
+            name, index = table[parent]
+            if isinstance(index, list):  # E, Esum: the softmax layers in order
+                k = seen.get(name, 0) if not m and lhs != "s_{1}" else max(seen.get(name, 1) - 1, 0)
+                if not m and lhs != "s_{1}":
+                    seen[name] = k + 1
+                name, index = f"{name}{index[k]}", None
+            assert name in want, f"problem {pid}: line {lhs} names {name}, not in the JSON"
+            value = want[name] if index is None else want[name][index]
+            d = per.get(name, digits)
+            if m or lhs == "s_{1}":
+                i, j = (int(m.group(2)) - 1, int(m.group(3)) - 1) if m else (0, 0)
+                value = np.atleast_2d(np.asarray(value, dtype=float))[i, j]
+            count += compare(sides[-1], value, d, f"{pid}.{name} ({lhs})")
+            for row in chain:
+                ch = chains.get(pid, {}).get(name)
+                if ch is not None and index is None and not m:
+                    count += compare(row.strip(), ch, d, f"{pid}.{name} chain")
+        given = given_of(part)
+        if not is_net:
+            shown = {**EXPR_LHS, **p.get("names", {})}
+            for k, v in p["given"].items():
+                v = np.full(v["shape"], v["fill"]) if isinstance(v, dict) else v
+                count += compare(given[shown[k]], v, digits, f"{pid} given {k}")
+        elif "params" in p:
+            shown = p.get("names", {})
+            for k, v in p["params"].items():
+                lhs = shown.get(k, f"{k[0]}_{{{k[1:]}}}")
+                if lhs in given:
+                    count += compare(given[lhs], v, digits, f"{pid} given {k}")
+    return count
+
+
+def delimiter_problems(tex: str) -> list[str]:
+    """Rows of the document's math whose delimiters do not pair up, in order."""
+    bad = []
+    for body in re.findall(r"\\begin\{(?:align|gather)\*\}(.*?)\\end\{(?:align|gather)\*\}", tex, re.S):
+        for row in re.split(r"\\\\(?:\*|\[(?:0\.8|1\.5)ex\])", body):
+            if not _pairs(row):
+                bad.append(row.strip()[:200])
+    return bad
+
+
+def _pairs(text: str) -> bool:
+    stack: list[str] = []
+    for m in re.finditer(r"\\[{}|]|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\\begin\{(\w+)\}|"
+                         r"\\end\{(\w+)\}|[{}]", text):
+        tok = m.group()
+        if tok in (r"\{", r"\}", r"\|"):
+            continue
+        if tok in ("{", r"\left") or m.group(1):
+            stack.append(m.group(1) or tok)
+            continue
+        want = m.group(2) or ("{" if tok == "}" else r"\left")
+        if not stack or stack.pop() != want:
+            return False
+    return not stack
