@@ -232,3 +232,29 @@ problems:
     page = (out / "s-key.html").read_text()
     assert "rounded chain" in page and "katex-error" not in page
     assert page.count('class="tag"') >= 1
+
+
+def test_the_update_starts_from_the_exact_gradient_not_its_float():
+    """dW1 = X^T dZ / 3 + (0.5 / 3) W1 is exact but no short decimal: the SGD step took the
+    float of dW1 as exact and W1_new came out an ulp off the nearest float to its exact value
+    (found with batch_size 3 of 4 samples). The expected values are exact fractions from
+    tests/exactref.py, which is independent of nnreport's engine."""
+    import exactref
+    import numpy as np
+
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    p = {"id": "p", "data": {"X": [[17.7, -22.0, 18.0], [5.7, -6.3, -14.1], [112.0, 51.0, -185.0],
+                                   [-22.5, -14.5, 11.6]], "Y": [[-18.5], [-1.59], [0.52], [0.23]]},
+         "network": {"layers": [{"units": 1, "activation": "linear"},
+                                {"units": 1, "activation": "relu"}]},
+         "params": {"W1": [[1.1], [-0.3], [-0.18]], "b1": [-1.1], "W2": [[1.8]]},
+         "loss": {"name": "sse", "factor": 2}, "regularization": {"l2": 0.5},
+         "train": {"optimizer": "sgd", "lr": 0.05, "batch_size": 3}}
+    import json
+
+    values = solve(loads(json.dumps({"title": "t", "problems": [p]})))["p"].values()
+    ref = exactref.network(p)
+    for name in ("dW1", "W1_new", "W2_new", "b1_new", "dW2"):
+        assert np.array_equal(values[name], exactref.nearest(ref[name])), name

@@ -155,6 +155,7 @@ class _Exact:
         self.Z: dict[int, Exact | None] = {}
         self.dZ: dict[int, Exact | None] = {}
         self.dH: dict[int, Exact | None] = {}
+        self.grads: dict[str, Exact | None] = {}
         self.names: set[str] = set()
         self.yhat_minus_y: Exact | None = None
         self.ls: Exact | None = None
@@ -237,11 +238,13 @@ class _Exact:
         e = exact.maybe(lambda h, d: (h.T @ d) * red, self.H.get(l - 1), self.dZ.get(l))
         if e is not None and net.l2:
             e = exact.maybe(lambda g, w: g + exact.const(net.l2) / m * w, e, self.P.get(f"W{l}"))
+        self.grads[f"dW{l}"] = e
         return self._set(f"dW{l}", e, dW)
 
     def grad_b(self, l: int, net: Net, m: int, db: Array) -> Array:
         red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
         e = exact.maybe(lambda d: d.sum(axis=0, keepdims=True) * red, self.dZ.get(l))
+        self.grads[f"db{l}"] = e
         return self._set(f"db{l}", e, db)
 
     def per_sample(self, l: int, ps: Array) -> Array:
@@ -259,4 +262,5 @@ class _Exact:
         out: dict[str, Exact] = {}
         for prefix, table in (("Z", self.Z), ("H", self.H), ("dZ", self.dZ), ("dH", self.dH)):
             out.update({f"{prefix}{l}": e for l, e in table.items() if e is not None})
+        out.update({k: e for k, e in self.grads.items() if e is not None})
         return out

@@ -47,10 +47,11 @@ class Optimizer:
 
     def step(self, params: dict[str, Array], grads: dict[str, Array], frozen: set[str],
              trace: dict[str, dict[str, Array]] | None = None,
-             exact_grads: frozenset[str] = frozenset()) -> dict[str, Array]:
+             exact_grads: dict[str, exact.Exact] | None = None) -> dict[str, Array]:
         """Return updated parameters (new arrays; the inputs are left untouched). With `trace`,
-        record each parameter's state; gradients named in `exact_grads` (as d<name>) are exact
-        decimals, so SGD and a first momentum step are computed exactly too."""
+        record each parameter's state; `exact_grads` holds the exact values (fractions) of the
+        gradients the pass could reach exactly (as d<name>), so SGD and a first step of the
+        other optimisers are computed exactly from them (`_exact`)."""
         self.t += 1
         o, lr, t = self.spec, self.lr, self.t
         new = dict(params)
@@ -78,21 +79,22 @@ class Optimizer:
                 raise ValueError(o.name)
             state["step"] = lr * upd
             new[k] = params[k] - state["step"]
-            if f"d{k}" in exact_grads and (o.name == "sgd" or t == 1):
-                new[k], state = self._exact(k, params[k], g, state)
+            eg = (exact_grads or {}).get(f"d{k}")
+            if eg is not None and (o.name == "sgd" or t == 1):
+                new[k], state = self._exact(k, params[k], eg, state)
             if trace is not None:
                 trace[k] = state
         return new
 
-    def _exact(self, k: str, p: Array, g: Array,
+    def _exact(self, k: str, p: Array, eg: exact.Exact,
                state: dict[str, Array]) -> tuple[Array, dict[str, Array]]:
         """The update from an exact gradient, exactly where it stays rational: SGD's p - lr g,
         a first momentum step p - lr (1 - beta) g, a first Adam step (m, v, m-hat, v-hat and,
         as sqrt(v-hat) = |g|, the step itself) and a first RMSprop step's s (its step too when
         1 - beta is a square, as 0.01 is). Each value is the float nearest to the exact one:
         Adam's m of g = 4 is 0.4, not (1 - 0.9) x 4 = 0.3999999999999999."""
-        eg, ep = exact.rational(g), exact.rational(p)
-        if eg is None or ep is None:
+        ep = exact.rational(p)
+        if ep is None:
             return p - state["step"], state
         o, lr = self.spec, exact.const(self.lr)
         out = dict(state)

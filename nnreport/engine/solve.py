@@ -208,7 +208,7 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
                 elif j == 0:
                     start_loss = loss_of(net, params, X, Y)
                 params = opt.step(params, p.grads, set(s.freeze), trace if is_first else None,
-                                  p.exact if is_first else frozenset())
+                                  p.rationals if is_first else None)
                 if is_first:
                     first = (Xb[:k], Yb[:k], pw, params, p) if worked else (Xb, Yb, p, params, None)
             assert start_loss is not None
