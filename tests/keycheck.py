@@ -6,7 +6,9 @@
   stands for, from the spec alone (docs/spec.md's notation; display names from `names:`);
 - `check_key(tex, spec, answers)`: every line that prints a number has a name, every printed
   result is its JSON value correctly rounded (tests/test_number_properties.check), every
-  given value is the spec's number, every rounded-chain row is the JSON chain value rounded;
+  given value is the spec's number, every rounded-chain row is the JSON chain value rounded,
+  and every substituted side that tests/texarith.py can evaluate gives the JSON value, to
+  within how far the rounding of its printed numbers can move it (`redo`);
   and `delimiter_problems(tex)`: rows whose braces, \\left/\\right or environments do not
   pair up."""
 
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from test_number_properties import check
-from texarith import _drop_command, split_top
+from texarith import Unsupported, _drop_command, reach, split_top
 from texnumbers import parse_matrix
 
 EXPR_LHS = {"y": "y", "z1": "z_{1}", "out": r"\mathrm{out}", "h_2": "h_{2}",
@@ -125,11 +127,49 @@ def compare(printed: str, want: Any, digits: int, what: str) -> int:
         a2 = a.reshape(-1, 1)
     assert m.shape == a2.shape, f"{what}: printed {m.shape}, JSON {a2.shape}: {printed[:100]}"
     for (i, j), shown in m.cells.items():
+        if np.isnan(a2[i, j]) and not shown.value.is_finite():
+            continue  # JSON null: a NaN or an infinity, printed as such
         try:
             check(float(a2[i, j]), shown, digits)
         except AssertionError as e:
             raise AssertionError(f"{what}[{i}][{j}]: {e}") from None
     return len(m.cells)
+
+
+def env(p: dict[str, Any], name: str) -> dict[str, float]:
+    """The symbols a network's substituted line may keep: epsilon, its layer's alpha."""
+    if "network" not in p:
+        return {}
+    layers = p["network"]["layers"]
+    loss = p["loss"] if isinstance(p["loss"], dict) else {}
+    m = re.fullmatch(r"[A-Za-z]+?(\d+)(?:_.*)?", name)
+    l = int(m.group(1)) if m else len(layers)
+    return {"eps": loss.get("eps") or 0.0, "alpha": layers[min(l, len(layers)) - 1].get("alpha", 0.01)}
+
+
+def redo(side: str, want: Any, d: int, digits: int, symbols: dict[str, float], what: str) -> int:
+    """A substituted side evaluated from the numbers it prints must give the value, to within
+    how far moving each possibly rounded number by half a unit in its last digit can move it
+    (texarith.reach, with a fifth more for second-order terms), half a unit of the value at
+    its own digits and float noise. A side texarith cannot read (symbols, text, an elided
+    matrix) is skipped; returns 1 when the side was redone."""
+    try:
+        v0, bound = reach(side, symbols, digits)
+    except (Unsupported, ValueError, KeyError, IndexError):
+        return 0
+    w = np.asarray([np.nan if x is None else x for x in np.ravel(np.asarray(want, dtype=object))],
+                   dtype=float)
+    if v0.size != w.size:
+        raise AssertionError(f"{what}: the side {side[:120]} has {v0.size} entries, the value {w.size}")
+    v0, bound = v0.ravel(), np.broadcast_to(bound, v0.shape).ravel()
+    if not (np.all(np.isfinite(v0)) and np.all(np.isfinite(w)) and np.all(np.isfinite(bound))):
+        return 0
+    half = np.array([0.5 * 10.0 ** (np.floor(np.log10(abs(x))) - d + 1) if x else 0.0 for x in w])
+    tol = 1.2 * bound + half + 1e-9 * np.abs(w) + 1e-12
+    bad = np.abs(v0 - w) > tol
+    assert not bad.any(), (f"{what}: {side[:160]} gives {v0[bad][:4]}, the value is {w[bad][:4]} "
+                           f"(allowed {tol[bad][:4]})")
+    return 1
 
 
 ENTRY = re.compile(r"^\\left\((.*)\\right\)_\{(\d)(\d)\}$")
@@ -173,6 +213,9 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
                 i, j = (int(m.group(2)) - 1, int(m.group(3)) - 1) if m else (0, 0)
                 value = np.atleast_2d(np.asarray(value, dtype=float))[i, j]
             count += compare(sides[-1], value, d, f"{pid}.{name} ({lhs})")
+            fewest = min([digits, *per.values()])  # a number showing this many may be rounded
+            for side in sides[:-1]:
+                count += redo(side, value, d, fewest, env(p, name), f"{pid}.{name} ({lhs})")
             for row in chain:
                 ch = chains.get(pid, {}).get(name)
                 if ch is not None and index is None and not m:

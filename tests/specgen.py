@@ -12,6 +12,7 @@ axes). `document()` puts one or two problems in a spec. Specs are dicts, written
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -102,7 +103,7 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
     if opt == "adam" and draw(st.booleans()):
         optspec["beta1"], optspec["beta2"] = draw(st.sampled_from([(0.9, 0.999), (0.5, 0.75)]))
     if opt in ("adam", "rmsprop") and draw(st.integers(0, 2)) == 0:
-        optspec["eps"] = draw(st.sampled_from([0, 1e-8, 0.001]))
+        optspec["eps"] = draw(st.sampled_from([1e-8, 0.001, 1e-8, 0]))  # 0: 0/0 stops (exit 5)
     train: dict[str, Any] = {"optimizer": optspec if len(optspec) > 1 else opt,
                              "lr": draw(st.sampled_from([0.1, 0.5, 1, 0.01, 0.05]))}
     train["epochs"] = draw(st.sampled_from([1, 1, 2, 3]))
@@ -205,6 +206,10 @@ def expr(draw: st.DrawFn, sc: Shapes, shape: tuple[int, ...], depth: int) -> str
                                for _ in range(shape[0])) + "]"
     d = depth - 1
     options = ["neg", "binop", "binop", "func", "pow"]
+
+    def par(x: str) -> str:  # an operand: parenthesised unless a single name, number or call
+        return x if re.fullmatch(r"-?[\w.]+(\[[\d, :]+\])?|\w+\(.*\)|\[.*\]", x) and \
+            not re.search(r" [-+*/@] |\*\*", x) else f"({x})"
     if shape == SCALAR:
         options += ["reduce", "reduce", "dot"]
     if len(shape) == 1:
@@ -216,18 +221,18 @@ def expr(draw: st.DrawFn, sc: Shapes, shape: tuple[int, ...], depth: int) -> str
     if shape and shape[-1] > 1:
         options.append("softmax")
     kind = draw(st.sampled_from(options))
-    sub = lambda s: draw(expr(sc, s, d))  # noqa: E731
+    sub = lambda s: par(draw(expr(sc, s, d)))  # noqa: E731
     if kind == "neg":
-        return f"-{sub(shape)}" if draw(st.booleans()) else f"-({sub(shape)})"
+        return f"-{sub(shape)}"
     if kind == "binop":
         op = draw(st.sampled_from(["+", "-", "*", "/"]))
         other = shape if draw(st.booleans()) else SCALAR
         a, b = sub(shape), sub(other)
         if draw(st.booleans()) and other == SCALAR:
             a, b = b, a
-        return f"({a} {op} {b})" if draw(st.booleans()) else f"{a} {op} {b}"
+        return f"{a} {op} {b}"
     if kind == "pow":
-        return f"({sub(shape)})**{draw(st.sampled_from([2, 3, 2]))}"
+        return f"{sub(shape)}**{draw(st.sampled_from([2, 3, 2]))}"
     if kind == "func":
         return f"{draw(st.sampled_from(ELEMENTWISE))}({sub(shape)})"
     if kind == "softmax":
@@ -254,12 +259,12 @@ def expr(draw: st.DrawFn, sc: Shapes, shape: tuple[int, ...], depth: int) -> str
             return f"{draw(st.sampled_from(mats))}[{draw(st.integers(0, r - 1))}]"
         if shape[0] == r and mats:
             return f"{draw(st.sampled_from(mats))}[:, {draw(st.integers(0, n - 1))}]"
-        return f"({sub(shape)}).T"
+        return f"{sub(shape)}.T"
     if kind == "outer":
         return f"outer({sub((shape[0],))}, {sub((shape[1],))})"
     if kind == "T":
         inner = sub((shape[1], shape[0]))
-        return f"({inner}).T" if draw(st.booleans()) else f"transpose({inner})"
+        return f"{inner}.T" if draw(st.booleans()) else f"transpose({inner})"
     return f"{sub((shape[0], n))} @ {sub((n, shape[1]))}"  # matmul
 
 
