@@ -155,8 +155,10 @@ def redo(side: str, want: Any, d: int, digits: int, symbols: dict[str, float], w
     matrix) is skipped; returns 1 when the side was redone."""
     try:
         v0, bound = reach(side, symbols, digits)
-    except (Unsupported, ValueError, KeyError, IndexError):
+    except (Unsupported, KeyError):
         return 0
+    except ValueError as e:  # the printed values do not fit together (a lost transpose)
+        raise AssertionError(f"{what}: {side[:160]} does not compute: {e}") from None
     w = np.asarray([np.nan if x is None else x for x in np.ravel(np.asarray(want, dtype=object))],
                    dtype=float)
     if v0.size != w.size:

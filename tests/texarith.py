@@ -143,7 +143,10 @@ class _Parser:
     def primary(self):
         kind = self.peek()
         if kind == "MAT":
-            m = parse_matrix(self.take("MAT"))
+            try:
+                m = parse_matrix(self.take("MAT"))
+            except ValueError as e:  # a matrix texnumbers does not read
+                raise Unsupported(str(e)) from None
             if len(m.cells) < m.shape[0] * m.shape[1]:
                 raise Unsupported("an elided matrix")
             a = np.zeros(m.shape)
@@ -209,8 +212,8 @@ def _reduce(name: str, v: np.ndarray) -> np.ndarray:
         return e / e.sum(axis=axis, keepdims=True)
     fn = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
     for part, axis in (("col", 0), ("row", 1)):
-        if name.startswith(part):
-            return np.asarray(fn[name[3:]](v, axis=axis))
+        if name.startswith(part):  # a single number printed for a 1 x 1 matrix is one too
+            return np.asarray(fn[name[3:]](np.atleast_2d(v), axis=axis))
     return np.asarray(fn[name](v))
 
 
