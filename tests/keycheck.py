@@ -86,11 +86,13 @@ def expression_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     return {shown[next(iter(s))]: (next(iter(s)), None) for s in p["compute"]}
 
 
-def steps_of(part: str) -> list[tuple[str, list[str], list[str]]]:
-    """(lhs, sides, rounded-chain rows) of every step of a problem's align* blocks."""
+def steps_of(part: str) -> list[tuple[str, list[str], list[str], bool]]:
+    """(lhs, sides, rounded-chain rows, whether it shows points) of every step of a
+    problem's align* blocks."""
     out = []
     for body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", part, re.S):
         for step in body.split(r"\\[0.8ex]"):
+            graded = bool(re.search(r"\\tag\*\{[^$]*\$[^$]*\[[\d.]+\\,\\text\{pts?\}\]", step))
             step = _drop_command(_drop_command(step, r"\shortintertext"), r"\tag*")
             rows = [r.strip() for r in step.split(r"\\*")]
             chain = [r.split(r"\text{rounded chain: }")[1] for r in rows if "rounded chain" in r]
@@ -100,7 +102,7 @@ def steps_of(part: str) -> list[tuple[str, list[str], list[str]]]:
                 line += (" = " + r[2:]) if r.startswith("&=") else " " + re.sub(
                     r"^&\\q?quad", "", r)
             line = re.sub(r"\\left\.|\\right\.", " ", line)
-            out.append((lhs.strip(), split_top(line) if line.strip() else [], chain))
+            out.append((lhs.strip(), split_top(line) if line.strip() else [], chain, graded))
     return out
 
 
@@ -190,7 +192,8 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
         is_net = "network" in p
         table = network_names(p) if is_net else expression_names(p)
         seen: dict[str, int] = {}
-        for lhs, sides, chain in steps_of(part):
+        graded_lines: set[str] = set()
+        for lhs, sides, chain, graded in steps_of(part):
             try:
                 parse_matrix(sides[-1]) if sides else None
             except ValueError:
@@ -209,6 +212,8 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
                     seen[name] = k + 1
                 name, index = f"{name}{index[k]}", None
             assert name in want, f"problem {pid}: line {lhs} names {name}, not in the JSON"
+            if graded and not m:
+                graded_lines.add(name)
             value = want[name] if index is None else want[name][index]
             d = per.get(name, digits)
             if m or lhs == "s_{1}":
@@ -222,6 +227,8 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
                 ch = chains.get(pid, {}).get(name)
                 if ch is not None and index is None and not m:
                     count += compare(row.strip(), ch, d, f"{pid}.{name} chain")
+        missing = [n for n in p.get("ask", []) if n not in graded_lines]
+        assert not missing, f"problem {pid}: asked but no graded line in the key: {missing}"
         given = given_of(part)
         if not is_net:
             shown = {**EXPR_LHS, **p.get("names", {})}

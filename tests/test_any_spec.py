@@ -258,3 +258,22 @@ def test_the_update_starts_from_the_exact_gradient_not_its_float():
     ref = exactref.network(p)
     for name in ("dW1", "W1_new", "W2_new", "b1_new", "dW2"):
         assert np.array_equal(values[name], exactref.nearest(ref[name])), name
+
+
+def test_a_frozen_parameters_update_cannot_be_asked(tmp_path):
+    """W1 frozen has no state, step or new value on the key (W1^new = W1, no box): asking
+    for them counted points the sheet had no box for (3 points, one box)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("""title: f
+problems:
+  - id: p
+    data: {X: [[1, 2]], Y: [[1]]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    params: {W1: [[0.5], [-0.5]]}
+    loss: bce
+    train: {optimizer: momentum, freeze: [W1]}
+    ask: [W1_new, W1_v, b1_new]
+""")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and r.stderr.count("W1 is frozen") == 2
+    assert f"{spec}:9:11: 'W1_new'" in r.stderr and f"{spec}:9:19: 'W1_v'" in r.stderr

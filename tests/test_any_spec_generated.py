@@ -16,7 +16,8 @@ fourth spec the HTML pages too) and:
   value is the float nearest to the exact value that tests/exactref.py computes in fractions
   on its own (so an exact -13.8 is printed -13.8, never -13.80).
 
-Examples: a few in the default run (about a minute on 2 cores), many more with --runslow.
+Examples: 46 in the default run, the same every time (about a minute on 2 cores); 800 fresh
+ones with --runslow.
 Every failure found becomes a regular test in tests/test_any_spec.py."""
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from nnreport.compile import tex_available
 
 pytestmark = pytest.mark.skipif(not tex_available(), reason="TeX not installed")
 
-FAST = {"network": 14, "expression": 16}  # examples in the default run
+FAST = {"network": 22, "expression": 24}  # examples in the default run (~60 s on 2 cores)
 SLOW = {"network": 400, "expression": 400}
 ALLOWED_STOPS = ("training diverged", "divides by zero")
 
@@ -107,10 +108,11 @@ def one(spec: dict[str, Any], html: bool, stats: Counter) -> None:
     stats["built"] += 1
 
 
-def run_property(kind: str, examples: int) -> Counter:
+def run_property(kind: str, examples: int, fixed: bool) -> Counter:
+    """`fixed`: the same examples every run (the default run); else fresh ones each time."""
     stats: Counter = Counter()
 
-    @settings(max_examples=examples, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=fixed,
               suppress_health_check=list(HealthCheck))
     @given(document(kind), st.integers(0, 3))
     def prop(spec: dict[str, Any], k: int) -> None:
@@ -124,12 +126,12 @@ def run_property(kind: str, examples: int) -> Counter:
 
 @pytest.mark.parametrize("kind", ["network", "expression"])
 def test_any_generated_spec_builds_and_its_key_is_right(kind):
-    stats = run_property(kind, FAST[kind])
+    stats = run_property(kind, FAST[kind], fixed=True)
     print(kind, dict(stats))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["network", "expression"])
 def test_many_generated_specs_build_and_their_keys_are_right(kind):
-    stats = run_property(kind, SLOW[kind])
+    stats = run_property(kind, SLOW[kind], fixed=False)
     print(kind, dict(stats))

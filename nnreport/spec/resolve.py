@@ -268,7 +268,8 @@ class _Checker:
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
             marking=self.marking(p, spec, at, *(network_value_names(
                 L, tuple(layer.bias for layer in layers), p.train.optimizer.name, acts, loss,
-                p.loss.eps, p.regularization.l2, working=True, computed=c)
+                p.loss.eps, p.regularization.l2, working=True, computed=c,
+                frozen=tuple(p.train.freeze))
                 for c in (False, True))),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
@@ -355,10 +356,13 @@ class _Checker:
             if printed is not None and name not in printed:
                 self.add(at + ("digits_for", name), f"'{name}' in digits_for is not a value "
                          f"of problem '{p.id}'", suggest(name, printed), key=True)
+        frozen = set(p.train.freeze) if p.network is not None else set()
         for j, name in enumerate(p.ask or []):
             if name not in names:
+                param = str(name).split("_")[0]
                 self.add(at + ("ask", j), f"'{name}' is not a value of problem '{p.id}' that "
-                         "can be asked", suggest(name, names))
+                         "can be asked", f"{param} is frozen (train: freeze): it is never "
+                         "updated" if param in frozen else suggest(name, names))
         per_value = p.points if isinstance(p.points, dict) else {}
         for name in per_value:
             if name not in names:

@@ -120,7 +120,8 @@ DERIVATIVE_SHOWN = ("sigmoid", "tanh", "relu", "leaky_relu")  # f'(Z) on a line 
 def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
                         activations: tuple[str, ...] = (), loss: str = "",
                         eps: float | None = None, l2: float = 0.0,
-                        working: bool = False, computed: bool = False) -> list[str]:
+                        working: bool = False, computed: bool = False,
+                        frozen: frozenset[str] | tuple[str, ...] = ()) -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
 
@@ -137,11 +138,12 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"]}[optimizer]
-    names += [f"{p}_{st}" for p in params for st in states] + [f"{p}_new" for p in params]
+    moved = [p for p in params if p not in frozen]
+    names += [f"{p}_{st}" for p in moved for st in states] + [f"{p}_new" for p in moved]
     if not working:
         return names
     acts = activations or ("",) * L
-    names += [f"{p}_step" for p in params if optimizer == "sgd"]
+    names += [f"{p}_step" for p in moved if optimizer == "sgd"]
     names += [n for l in range(1, L + 1) if acts[l - 1] == "softmax" for n in (f"E{l}", f"Esum{l}")]
     names += ["loss_l2"] if l2 else []
     closed = closed_delta(loss, acts[-1], eps) if activations else True
