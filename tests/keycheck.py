@@ -235,13 +235,30 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
             for k, v in p["given"].items():
                 v = np.full(v["shape"], v["fill"]) if isinstance(v, dict) else v
                 count += compare(given[shown[k]], v, digits, f"{pid} given {k}")
-        elif "params" in p:
+        else:
+            count += training_table(part, want, digits, pid)
+            for k in ("X", "Y"):  # the data as the spec gives it, in the problem's layout
+                if k in given:
+                    count += compare(given[k], p["data"][k], digits, f"{pid} given {k}")
+        if is_net and "params" in p:
             shown = p.get("names", {})
             for k, v in p["params"].items():
                 lhs = shown.get(k, f"{k[0]}_{{{k[1:]}}}")
                 if lhs in given:
                     count += compare(given[lhs], v, digits, f"{pid} given {k}")
     return count
+
+
+def training_table(part: str, want: dict[str, Any], digits: int, pid: str) -> int:
+    """The loss at the start of each epoch and at the end, as the training table prints it."""
+    m = re.search(r"Epoch&Loss at the start of the epoch\\\\%(.*?)\\bottomrule", part, re.S)
+    if not m:
+        return 0
+    n = 0
+    for epoch, x in re.findall(r"^(\d+|end)&\$(.*?)\$", m.group(1), re.M):
+        value = want["loss_final"] if epoch == "end" else want["loss_history"][int(epoch) - 1]
+        n += compare(x, value, digits, f"{pid} training table, epoch {epoch}")
+    return n
 
 
 def delimiter_problems(tex: str) -> list[str]:

@@ -122,16 +122,24 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
     if draw(st.integers(0, 3)) == 0:
         chosen = draw(st.lists(st.sampled_from(pnames), min_size=1, max_size=3, unique=True))
         p["names"] = dict(zip(chosen, draw(st.permutations(PARAM_NAMES)), strict=False))
+    if draw(st.integers(0, 5)) == 0:
+        p["show"] = draw(st.sampled_from([["given", "forward", "loss"],
+                                          ["forward", "loss", "backward", "update"],
+                                          ["given", "forward", "loss", "backward", "training"]]))
+    if train["epochs"] > 1 and draw(st.booleans()):
+        train["log_every"] = draw(st.integers(1, 2))
     names = network_value_names(depth, tuple(layer.get("bias", True) for layer in layers), opt,
                                 tuple(acts), loss, lossspec.get("eps"),
-                                p.get("regularization", {}).get("l2", 0.0), working=True)
+                                p.get("regularization", {}).get("l2", 0.0), working=True,
+                                frozen=tuple(train.get("freeze", ())), show=p.get("show"))
     marking(draw, p, names)
     if chain_ok and draw(st.integers(0, 5)) == 0:
         p["rounding"] = "chain"
     p["figures"] = [] if draw(st.integers(0, 7)) else draw(st.sampled_from(
         [["network"], ["loss_curve"], ["data"]]))
     if draw(st.integers(0, 3)) == 0:
-        p["text"] = "Work out the step by hand; $\\eta$ is the learning rate."
+        p["text"] = ("Work out the step by hand; $\\eta$ is the learning rate. The final loss is "
+                     f"{{{{ {pid}.loss_final }}}}.")
     return p
 
 
@@ -139,9 +147,9 @@ def marking(draw: st.DrawFn, p: dict[str, Any], names: list[str]) -> None:
     """ask, points, scaffold, space, digits and digits_for of a problem (in place)."""
     if draw(st.integers(0, 2)) == 0:
         p["digits"] = draw(st.integers(2, 6))
-    if draw(st.integers(0, 3)) == 0:
+    if names and draw(st.integers(0, 3)) == 0:
         p["digits_for"] = {draw(st.sampled_from(names)): draw(st.integers(2, 7))}
-    if draw(st.integers(0, 2)) == 0:
+    if names and draw(st.integers(0, 2)) == 0:
         p["ask"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
         if draw(st.booleans()):
             p["points"] = {n: draw(st.sampled_from([1, 2, 0.5])) for n in p["ask"][:2]}

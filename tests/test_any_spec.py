@@ -277,3 +277,22 @@ problems:
     r = run("validate", str(spec))
     assert r.returncode == 2 and r.stderr.count("W1 is frozen") == 2
     assert f"{spec}:9:11: 'W1_new'" in r.stderr and f"{spec}:9:19: 'W1_v'" in r.stderr
+
+
+def test_a_value_of_a_part_not_shown_cannot_be_asked(tmp_path):
+    """show: [given, forward] prints no backward pass: ask: [Z1, dW1] counted 2 points for
+    one box."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("""title: f
+problems:
+  - id: p
+    data: {X: [[1, 2]], Y: [[1]]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    params: {W1: [[0.5], [-0.5]]}
+    loss: bce
+    show: [given, forward]
+    ask: [Z1, dW1]
+""")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and f"{spec}:9:15: 'dW1'" in r.stderr
+    assert "the backward part, which prints it, is not in show" in r.stderr

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,14 @@ def one(spec: dict[str, Any], html: bool, stats: Counter) -> None:
         bad = delimiter_problems((out / f"s-{kind}.tex").read_text())
         assert not bad, f"{kind}: unbalanced {bad[0]}"
     stats["exact entries"] += exact_problems(spec, answers)
-    if html:
-        page = (out / "s-key.html").read_text()
-        assert "katex-error" not in page and page.count('class="katex"') > 0
+    if html:  # the page's math, read back from KaTeX's TeX annotations
+        for kind in ("key", "questions"):
+            page = (out / f"s-{kind}.html").read_text()
+            assert "katex-error" not in page and page.count('class="katex"') > 0
+            formulas = [unescape(f) for f in re.findall(
+                r'<annotation encoding="application/x-tex">(.*?)</annotation>', page, re.S)]
+            bad = [f for f in formulas if delimiter_problems(rf"\begin{{gather*}}{f}\end{{gather*}}")]
+            assert not bad, f"{kind}.html: unbalanced {bad[0][:200]}"
         stats["html"] += 1
     stats["built"] += 1
 

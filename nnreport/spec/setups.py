@@ -5,6 +5,7 @@ from a validated spec; every later stage reads them."""
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +122,8 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
                         activations: tuple[str, ...] = (), loss: str = "",
                         eps: float | None = None, l2: float = 0.0,
                         working: bool = False, computed: bool = False,
-                        frozen: frozenset[str] | tuple[str, ...] = ()) -> list[str]:
+                        frozen: frozenset[str] | tuple[str, ...] = (),
+                        show: tuple[str, ...] | None = None) -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
 
@@ -154,7 +156,20 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
     if computed:
         names += ["loss_batch"] + [f"d{p}_batch" for p in params]
         names += ["loss_final", "yhat_final", "accuracy_final"] + [f"{p}_final" for p in params]
-    return names
+    return names if show is None else [n for n in names if part_of(n) in show]
+
+
+def part_of(name: str) -> str:
+    """The part of a network problem's key (docs/spec.md, `show:`) that prints a value."""
+    if re.fullmatch(r"(Z|H|E|Esum)\d+|yhat", name):
+        return "forward"
+    if name.startswith("loss") and name != "loss_final":
+        return "loss"
+    if re.fullmatch(r"[Wb]\d+_(v|s|m|mhat|vhat|step|new)", name):
+        return "update"
+    if name.endswith("_final"):
+        return "training"
+    return "backward"  # dyhat, dact, dZ, dH, dW, db, per sample and batch
 
 
 @dataclass(frozen=True)
