@@ -264,7 +264,8 @@ def expr(draw: st.DrawFn, sc: Shapes, shape: tuple[int, ...], depth: int) -> str
     if kind == "row":
         mats = sc.of((r, n))
         if shape[0] == n and mats:
-            return f"{draw(st.sampled_from(mats))}[{draw(st.integers(0, r - 1))}]"
+            row = draw(st.integers(0, r - 1))
+            return f"{draw(st.sampled_from(mats))}[{row}{draw(st.sampled_from(['', ', :']))}]"
         if shape[0] == r and mats:
             return f"{draw(st.sampled_from(mats))}[:, {draw(st.integers(0, n - 1))}]"
         return f"{sub(shape)}.T"

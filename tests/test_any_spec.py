@@ -296,3 +296,25 @@ problems:
     r = run("validate", str(spec))
     assert r.returncode == 2 and f"{spec}:9:15: 'dW1'" in r.stderr
     assert "the backward part, which prints it, is not in show" in r.stderr
+
+
+def test_outer_of_a_sum_keeps_its_brackets():
+    """outer(v - w, v + w) was substituted as v - w (v + w)^T, which reads as v - (w (v + w)^T):
+    the printed line gave other numbers than its result (found with v = [-15.1, 0.55])."""
+    from texnumbers import parse_matrix
+
+    from nnreport.document.tex import render
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    doc = loads("title: t\nproblems:\n  - id: e\n    given: {v: [3, 1], w: [1, 2]}\n"
+                "    compute: [{o: 'outer(v - w, v + w)'}]\n")
+    row = next(x for x in render(doc, solve(doc), "key").splitlines() if x.strip().startswith("o &="))
+    formula, subst, result = row.split(" &= ")[1].split(r" \tag*")[0].split(" = ")
+    assert formula == r"\left(v - w\right) \, \left(v + w\right)^{T}"
+    assert subst.startswith(r"\left(\begin{bmatrix} 3 \\ 1 \end{bmatrix} - \begin{bmatrix} 1 \\ 2 "
+                            r"\end{bmatrix}\right) \, \left(")
+    # (v - w) (v + w)^T = [2; -1] [4 3] by hand
+    got = parse_matrix(result)
+    assert {k: float(n.value) for k, n in got.cells.items()} == {
+        (0, 0): 8, (0, 1): 6, (1, 0): -4, (1, 1): -3}

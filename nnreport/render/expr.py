@@ -181,16 +181,17 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         literal prints as the row it is, anything else (K w, a column name) as a column with
         its transpose, so the line reads as the product it computes."""
         def vec(node: ast.AST, row: bool) -> Tex:
-            if np.ndim(evaluate(node)) == 0:
-                return go(node)
+            if np.ndim(evaluate(node)) == 0:  # a sum or product in brackets: (v - w) (v + w)^T
+                return wrap(node, 3)
             if np.ndim(evaluate(node)) == 2:
                 if substitute:
                     v = np.asarray(evaluate(node)).ravel()
-                    return value(v if row else v.reshape(-1, 1), digits)
+                    d = name_digits.get(node.id, digits) if isinstance(node, ast.Name) else digits
+                    return value(v if row else v.reshape(-1, 1), d)
                 t = go(node)
                 return Tex(rf"\operatorname{{vec}}\left({t.tex}\right)", t.width + 3.0)
             if not row:
-                return go(node, True)
+                return wrap(node, 3, True)
             if substitute and (isinstance(node, ast.List | ast.Tuple | ast.Constant | ast.Subscript)
                                or (isinstance(node, ast.Name) and node.id not in columns)):
                 return go(node, False)  # the row itself
