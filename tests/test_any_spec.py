@@ -318,3 +318,30 @@ def test_outer_of_a_sum_keeps_its_brackets():
     got = parse_matrix(result)
     assert {k: float(n.value) for k, n in got.cells.items()} == {
         (0, 0): 8, (0, 1): 6, (1, 0): -4, (1, 1): -3}
+
+
+@pytest.mark.parametrize("expr,want", [
+    # (v K) is a row: on the right of A it is written (v K)^T; A (v K)^T = [29; 5]
+    ("A @ (v @ K)", [29, 5]),
+    # K v is a column: on the left of a product it is written (K v)^T; (K v)^T w = 17
+    ("((K @ v) @ w) * A", [[17, 34, 51], [0, 17, 0]]),
+    # colmean(K) is a row already: v colmean(K), no transpose
+    ("outer(v, mean(K, 0))", [[2 / 3, 2 / 3, 1], [4 / 3, 4 / 3, 2], [2, 2, 3]]),
+])
+def test_a_product_of_vectors_is_written_the_way_round_it_computes(expr, want):
+    """Found by the generative test: A @ (v @ K) was substituted as A v K (a matrix times a
+    row), (K @ v) @ w as K v w, and outer(v, mean(K, 0)) as v (colmean K)^T: each printed
+    line did not compute. Each substituted side is now redone from its printed numbers."""
+    import numpy as np
+    from texarith import evaluate, split_top
+
+    from nnreport.document.tex import render
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    doc = loads("title: t\nproblems:\n  - id: e\n    given: {v: [1, 2, 3], w: [1, -1, 2], "
+                "K: [[1, 0, 2], [0, 1, 0], [1, 1, 1]], A: [[1, 2, 3], [0, 1, 0]]}\n"
+                f"    compute: [{{o: '{expr}'}}]\n")
+    row = next(x for x in render(doc, solve(doc), "key").splitlines() if x.strip().startswith("o &="))
+    sides = split_top(row.split(" &= ")[1].split(r" \tag*")[0])
+    assert np.allclose(evaluate(sides[1]).ravel(), np.ravel(want), rtol=1e-3)

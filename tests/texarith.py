@@ -212,8 +212,9 @@ def _reduce(name: str, v: np.ndarray) -> np.ndarray:
         return e / e.sum(axis=axis, keepdims=True)
     fn = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
     for part, axis in (("col", 0), ("row", 1)):
-        if name.startswith(part):  # a single number printed for a 1 x 1 matrix is one too
-            return np.asarray(fn[name[3:]](np.atleast_2d(v), axis=axis))
+        if name.startswith(part):  # a single number printed for a 1 x 1 matrix is one too;
+            # colsum(M) is a row (one entry per column), rowsum(M) read either way (1-D)
+            return np.asarray(fn[name[3:]](np.atleast_2d(v), axis=axis, keepdims=axis == 0))
     return np.asarray(fn[name](v))
 
 

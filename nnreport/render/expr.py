@@ -111,7 +111,28 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         width = max(sum(c.width + 1.0 for c in row) for row in cells) + 2.0
         return Tex(r"\begin{bmatrix}" + tex + r"\end{bmatrix}", width)
 
+    def fixed(node: ast.AST) -> str:
+        """The way a 1-D value's own notation writes it whatever the context: M v a column,
+        v K and colsum(M) rows; '' for anything that can be written either way."""
+        if np.ndim(evaluate(node)) != 1:
+            return ""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            return "col" if np.ndim(evaluate(node.left)) == 2 else "row"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in _AXIS and len(node.args) == 2 and \
+                int(literal_number(node.args[1]) or 0) % 2 == 0:
+            return "row"  # colsum(M): one entry per column, a row
+        return ""
+
     def go(node: ast.AST, col: bool = False) -> Tex:
+        """`node` written as a column when `col` and its value is 1-D (a row written by its
+        notation, v K, is transposed: (v K)^T)."""
+        if col and fixed(node) == "row":
+            t = _go(node, False)
+            return Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
+        return _go(node, col)
+
+    def _go(node: ast.AST, col: bool = False) -> Tex:
         if isinstance(node, ast.Constant):
             s = fmt(float(node.value), digits)  # type: ignore[arg-type]
             return Tex(s, text_width(s))
@@ -192,9 +213,10 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 return Tex(rf"\operatorname{{vec}}\left({t.tex}\right)", t.width + 3.0)
             if not row:
                 return wrap(node, 3, True)
-            if substitute and (isinstance(node, ast.List | ast.Tuple | ast.Constant | ast.Subscript)
-                               or (isinstance(node, ast.Name) and node.id not in columns)):
-                return go(node, False)  # the row itself
+            if fixed(node) == "row" or (substitute and (
+                    isinstance(node, ast.List | ast.Tuple | ast.Constant | ast.Subscript)
+                    or (isinstance(node, ast.Name) and node.id not in columns))):
+                return wrap(node, 3)  # the row itself
             t = go(node, True)
             if isinstance(node, ast.Name | ast.Constant) and not substitute:
                 return Tex(rf"{{{t.tex}}}^{{T}}", t.width + 0.6)
@@ -216,6 +238,10 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
             return Tex(rf"{{{a.tex}}}^{{{b.tex}}}", a.width + 0.7 * b.width)
         if isinstance(op, ast.MatMult):
             a = wrap(node.left, p)
+            if np.ndim(evaluate(node.left)) == 1 and (fixed(node.left) == "col" or
+                                                      is_column(node.left, evaluate, columns)):
+                t = go(node.left, True)  # a column on the left of a product: its transpose
+                a = Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
             b = wrap(node.right, p, np.ndim(evaluate(node.right)) == 1)  # v in M v: a column
             if substitute:  # a single number beside another value: a product dot, never 1 12
                 sym = r" \cdot " if is_scalar(node.left) or is_scalar(node.right) else r" \, "
