@@ -108,7 +108,8 @@ def steps_of(part: str) -> list[tuple[str, list[str], list[str], bool]]:
 
 def given_of(part: str) -> dict[str, str]:
     """The given values printed under 'Given': display name -> LaTeX of the value."""
-    m = re.search(r"\\subsection\*\{Given\}\s*\\begin\{gather\*\}(.*?)\\end\{gather\*\}", part, re.S)
+    m = re.search(r"\\subsection\*\{Given\}(?:(?!\\subsection).)*?\\begin\{gather\*\}(.*?)"
+                  r"\\end\{gather\*\}", part, re.S)
     if not m:
         return {}
     out = {}
@@ -229,23 +230,51 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
                     count += compare(row.strip(), ch, d, f"{pid}.{name} chain")
         missing = [n for n in p.get("ask", []) if n not in graded_lines]
         assert not missing, f"problem {pid}: asked but no graded line in the key: {missing}"
-        given = given_of(part)
-        if not is_net:
-            shown = {**EXPR_LHS, **p.get("names", {})}
-            for k, v in p["given"].items():
-                v = np.full(v["shape"], v["fill"]) if isinstance(v, dict) else v
-                count += compare(given[shown[k]], v, digits, f"{pid} given {k}")
-        else:
+        if is_net:
             count += training_table(part, want, digits, pid)
-            for k in ("X", "Y"):  # the data as the spec gives it, in the problem's layout
-                if k in given:
-                    count += compare(given[k], p["data"][k], digits, f"{pid} given {k}")
-        if is_net and "params" in p:
-            shown = p.get("names", {})
-            for k, v in p["params"].items():
-                lhs = shown.get(k, f"{k[0]}_{{{k[1:]}}}")
-                if lhs in given:
-                    count += compare(given[lhs], v, digits, f"{pid} given {k}")
+        count += check_given(part, p, digits, spec.get("layout", "rows"))
+    return count
+
+
+def samples_of(printed: str, data: Any, cols: bool, digits: int, what: str) -> int:
+    """Printed data (all samples, or the worked batch's) are samples of the spec's data:
+    each printed sample is one of them, correctly rounded."""
+    m = parse_matrix(printed)
+    rows = np.atleast_2d(np.asarray(data, dtype=float))
+    rows = rows.T if cols else rows
+    shown = [[m.cells[(i, j)] for j in range(m.shape[1])] for i in range(m.shape[0])]
+    shown = [list(x) for x in zip(*shown, strict=True)] if cols else shown
+    for k, sample in enumerate(shown):
+        def fits(row: np.ndarray, sample: list = sample) -> bool:
+            try:
+                for x, n in zip(row, sample, strict=True):
+                    check(float(x), n, digits)
+            except (AssertionError, ValueError):
+                return False
+            return True
+        assert any(fits(r) for r in rows), f"{what}: printed sample {k + 1} is no sample of the data"
+    return m.shape[0] * m.shape[1]
+
+
+def check_given(part: str, p: dict[str, Any], digits: int, layout: str = "rows") -> int:
+    """The given values a problem prints (key or question sheet) are the spec's numbers."""
+    given, pid, count = given_of(part), p["id"], 0
+    if "network" not in p:
+        shown = {**EXPR_LHS, **p.get("names", {})}
+        for k, v in p["given"].items():
+            v = np.full(v["shape"], v["fill"]) if isinstance(v, dict) else v
+            if shown[k] in given:
+                count += compare(given[shown[k]], v, digits, f"{pid} given {k}")
+        return count
+    cols = p.get("layout", layout) == "columns"
+    for k in ("X", "Y"):  # the data as the spec gives it, in the problem's layout
+        if k in given:
+            count += samples_of(given[k], p["data"][k], cols, digits, f"{pid} given {k}")
+    shown = p.get("names", {})
+    for k, v in p.get("params", {}).items():
+        lhs = shown.get(k, f"{k[0]}_{{{k[1:]}}}")
+        if lhs in given:
+            count += compare(given[lhs], v, digits, f"{pid} given {k}")
     return count
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from keycheck import check_key, delimiter_problems
+from keycheck import check_given, check_key, delimiter_problems, problems_of
 from specgen import document
 
 from nnreport.compile import tex_available
@@ -85,6 +86,14 @@ def exact_problems(spec: dict[str, Any], answers: dict[str, Any]) -> int:
 
 def one(spec: dict[str, Any], html: bool, stats: Counter) -> None:
     r, path, out = build(spec, html)
+    try:
+        checked(spec, html, stats, r, path, out)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def checked(spec: dict[str, Any], html: bool, stats: Counter, r: subprocess.CompletedProcess,
+            path: Path, out: Path) -> None:
     stats["specs"] += 1
     assert "Traceback" not in r.stderr, r.stderr[-3000:]
     if r.returncode == 2:
@@ -98,6 +107,10 @@ def one(spec: dict[str, Any], html: bool, stats: Counter) -> None:
     key = (out / "s-key.tex").read_text()
     answers = json.loads((out / "answers.json").read_text())
     stats["entries checked"] += check_key(key, spec, answers)
+    questions = problems_of((out / "s-questions.tex").read_text())
+    for p in spec["problems"]:  # the question sheet gives the same numbers
+        stats["entries checked"] += check_given(questions[p["id"]], p, p.get(
+            "digits", spec.get("digits", 4)), spec.get("layout", "rows"))
     for kind in ("key", "questions"):
         bad = delimiter_problems((out / f"s-{kind}.tex").read_text())
         assert not bad, f"{kind}: unbalanced {bad[0]}"
