@@ -210,3 +210,138 @@ def test_a_run_name_cannot_start_with_an_underscore(tmp_path):
         "EXTRA", "experiments: {G: [{name: _hidden}, {name: b}]}"))
     r = run("validate", str(spec))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+# --- found by the generative test (tests/test_any_spec_generated.py) -------------------------
+
+@needs_tex
+def test_a_chain_row_under_a_tagged_step_renders_as_html(tmp_path):
+    """With rounding: chain, a step with a shape tag whose chain value prints differently has
+    its tag on the row above the "rounded chain" row: the HTML page kept the tag inside the
+    formula, and KaTeX refused \\color{black!70} (exit 4)."""
+    r, out = build(tmp_path, """title: t
+rounding: chain
+problems:
+  - id: p
+    data: {X: [[109.0]], Y: [[0, 0]]}
+    network: {layers: [{units: 1, activation: sigmoid}, {units: 2, activation: softmax}]}
+    params: {W1: [[-0.7]], b1: [1.8], W2: [[-13.0, 1.2]], b2: [-1.8, 0.8]}
+    loss: {name: cce, eps: 0.001}
+""", "--format", "html")
+    assert r.returncode == 0, r.stderr
+    page = (out / "s-key.html").read_text()
+    assert "rounded chain" in page and "katex-error" not in page
+    assert page.count('class="tag"') >= 1
+
+
+def test_the_update_starts_from_the_exact_gradient_not_its_float():
+    """dW1 = X^T dZ / 3 + (0.5 / 3) W1 is exact but no short decimal: the SGD step took the
+    float of dW1 as exact and W1_new came out an ulp off the nearest float to its exact value
+    (found with batch_size 3 of 4 samples). The expected values are exact fractions from
+    tests/exactref.py, which is independent of nnreport's engine."""
+    import exactref
+    import numpy as np
+
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    p = {"id": "p", "data": {"X": [[17.7, -22.0, 18.0], [5.7, -6.3, -14.1], [112.0, 51.0, -185.0],
+                                   [-22.5, -14.5, 11.6]], "Y": [[-18.5], [-1.59], [0.52], [0.23]]},
+         "network": {"layers": [{"units": 1, "activation": "linear"},
+                                {"units": 1, "activation": "relu"}]},
+         "params": {"W1": [[1.1], [-0.3], [-0.18]], "b1": [-1.1], "W2": [[1.8]]},
+         "loss": {"name": "sse", "factor": 2}, "regularization": {"l2": 0.5},
+         "train": {"optimizer": "sgd", "lr": 0.05, "batch_size": 3}}
+    import json
+
+    values = solve(loads(json.dumps({"title": "t", "problems": [p]})))["p"].values()
+    ref = exactref.network(p)
+    for name in ("dW1", "W1_new", "W2_new", "b1_new", "dW2"):
+        assert np.array_equal(values[name], exactref.nearest(ref[name])), name
+
+
+def test_a_frozen_parameters_update_cannot_be_asked(tmp_path):
+    """W1 frozen has no state, step or new value on the key (W1^new = W1, no box): asking
+    for them counted points the sheet had no box for (3 points, one box)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("""title: f
+problems:
+  - id: p
+    data: {X: [[1, 2]], Y: [[1]]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    params: {W1: [[0.5], [-0.5]]}
+    loss: bce
+    train: {optimizer: momentum, freeze: [W1]}
+    ask: [W1_new, W1_v, b1_new]
+""")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and r.stderr.count("W1 is frozen") == 2
+    assert f"{spec}:9:11: 'W1_new'" in r.stderr and f"{spec}:9:19: 'W1_v'" in r.stderr
+
+
+def test_a_value_of_a_part_not_shown_cannot_be_asked(tmp_path):
+    """show: [given, forward] prints no backward pass: ask: [Z1, dW1] counted 2 points for
+    one box."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("""title: f
+problems:
+  - id: p
+    data: {X: [[1, 2]], Y: [[1]]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    params: {W1: [[0.5], [-0.5]]}
+    loss: bce
+    show: [given, forward]
+    ask: [Z1, dW1]
+""")
+    r = run("validate", str(spec))
+    assert r.returncode == 2 and f"{spec}:9:15: 'dW1'" in r.stderr
+    assert "the backward part, which prints it, is not in show" in r.stderr
+
+
+def test_outer_of_a_sum_keeps_its_brackets():
+    """outer(v - w, v + w) was substituted as v - w (v + w)^T, which reads as v - (w (v + w)^T):
+    the printed line gave other numbers than its result (found with v = [-15.1, 0.55])."""
+    from texnumbers import parse_matrix
+
+    from nnreport.document.tex import render
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    doc = loads("title: t\nproblems:\n  - id: e\n    given: {v: [3, 1], w: [1, 2]}\n"
+                "    compute: [{o: 'outer(v - w, v + w)'}]\n")
+    row = next(x for x in render(doc, solve(doc), "key").splitlines() if x.strip().startswith("o &="))
+    formula, subst, result = row.split(" &= ")[1].split(r" \tag*")[0].split(" = ")
+    assert formula == r"\left(v - w\right) \, \left(v + w\right)^{T}"
+    assert subst.startswith(r"\left(\begin{bmatrix} 3 \\ 1 \end{bmatrix} - \begin{bmatrix} 1 \\ 2 "
+                            r"\end{bmatrix}\right) \, \left(")
+    # (v - w) (v + w)^T = [2; -1] [4 3] by hand
+    got = parse_matrix(result)
+    assert {k: float(n.value) for k, n in got.cells.items()} == {
+        (0, 0): 8, (0, 1): 6, (1, 0): -4, (1, 1): -3}
+
+
+@pytest.mark.parametrize("expr,want", [
+    # (v K) is a row: on the right of A it is written (v K)^T; A (v K)^T = [29; 5]
+    ("A @ (v @ K)", [29, 5]),
+    # K v is a column: on the left of a product it is written (K v)^T; (K v)^T w = 17
+    ("((K @ v) @ w) * A", [[17, 34, 51], [0, 17, 0]]),
+    # colmean(K) is a row already: v colmean(K), no transpose
+    ("outer(v, mean(K, 0))", [[2 / 3, 2 / 3, 1], [4 / 3, 4 / 3, 2], [2, 2, 3]]),
+])
+def test_a_product_of_vectors_is_written_the_way_round_it_computes(expr, want):
+    """Found by the generative test: A @ (v @ K) was substituted as A v K (a matrix times a
+    row), (K @ v) @ w as K v w, and outer(v, mean(K, 0)) as v (colmean K)^T: each printed
+    line did not compute. Each substituted side is now redone from its printed numbers."""
+    import numpy as np
+    from texarith import evaluate, split_top
+
+    from nnreport.document.tex import render
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    doc = loads("title: t\nproblems:\n  - id: e\n    given: {v: [1, 2, 3], w: [1, -1, 2], "
+                "K: [[1, 0, 2], [0, 1, 0], [1, 1, 1]], A: [[1, 2, 3], [0, 1, 0]]}\n"
+                f"    compute: [{{o: '{expr}'}}]\n")
+    row = next(x for x in render(doc, solve(doc), "key").splitlines() if x.strip().startswith("o &="))
+    sides = split_top(row.split(" &= ")[1].split(r" \tag*")[0])
+    assert np.allclose(evaluate(sides[1]).ravel(), np.ravel(want), rtol=1e-3)

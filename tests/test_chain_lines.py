@@ -81,6 +81,9 @@ def redone(tex: str, env: dict[str, Any]) -> dict[str, tuple[str, np.ndarray]]:
         key = key_of(lhs)
         if key is None or len(sides) < 2:
             continue
+        if len(sides) == 2 and sides[0] in (r"d\hat{Y}", ) + tuple(
+                f"dH_{{{l}}}" for l in range(1, 10)):
+            continue  # a renaming (dZ = dH for a linear layer): the value of a line above
         line_env = {**env, "alpha": env.get("alphas", {}).get(lhs, 0.01)}  # LReLU's alpha
         for side in sides[:-1]:
             try:

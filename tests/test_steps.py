@@ -207,7 +207,8 @@ def test_a_value_prints_with_its_own_digits_wherever_it_is_substituted():
 
     assert digits_shown(by_lhs["Z_{2}"][2].split(r"\,")[0]) == {6}                # H1
     assert digits_shown(by_lhs[r"\hat{Y}"][2]) == {6}                              # Z2
-    assert digits_shown(by_lhs[r"\frac{\partial L_{1}}{\partial W_{2}}"][2].split(r"\,")[1]) == {6}
+    # h (2 x 1) times one output's dz (a single number): a product dot between them
+    assert digits_shown(by_lhs[r"\frac{\partial L_{1}}{\partial W_{2}}"][2].split(r"\cdot")[1]) == {6}
     assert digits_shown(by_lhs["dH_{1}"][2].split(r"\,")[0]) == {6}               # dZ2
     assert digits_shown(by_lhs["v_{W_{2}}"][2]) == {6}                             # dW2
     assert digits_shown(by_lhs["Z_{1}"][2]) <= {1, 2, 3}                           # the rest: 3

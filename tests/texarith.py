@@ -8,6 +8,12 @@ the "rounded chain" row, notes and tags dropped, rows broken over lines joined a
     +  -  \\cdot  \\odot  \\oslash  \\,  (matrix product; a number scales)  juxtaposition
     \\frac{a}{b}  x^2  e^{x}  \\sqrt{}  \\log  \\exp  \\sigma  \\tanh  \\operatorname{ReLU}
     \\operatorname{LReLU}_{\\alpha}  \\mathbf{1}\\left[ M > 0 \\right]  \\varepsilon (env)
+    and an expression problem's  \\operatorname{sum|mean|softmax|colsum|rowmax ...}  \\max
+    \\min  \\left| x \\right|  x^{T}
+
+With `jitter` (a RandomState) every number that may have been rounded (it shows at least
+`digits` significant digits) is moved by a random amount within half a unit in its last
+digit: how far a line's result can move when its printed numbers are rounded.
 
 and raises Unsupported for anything else (a formula in symbols, an elided matrix, \\cdots):
 the caller then knows that side is not a substitution it can redo.
@@ -18,7 +24,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from texnumbers import parse_number, parse_value
+from texnumbers import Number, parse_matrix, parse_number
 
 
 class Unsupported(Exception):
@@ -34,13 +40,15 @@ _TOKENS = [
     ("LB", r"\\left\["), ("RB", r"\\right\]"),
     ("LC", r"\{"), ("RC", r"\}"),
     ("IND", r"\\mathbf\{1\}"),
-    ("FN", r"\\sigma|\\tanh|\\operatorname\{ReLU\}|\\operatorname\{LReLU\}_\{\\alpha\}|\\exp|\\log"),
+    ("FN", r"\\sigma|\\tanh|\\operatorname\{ReLU\}|\\operatorname\{LReLU\}_\{\\alpha\}|\\exp|\\log"
+           r"|\\operatorname\{(?:sum|mean|softmax|(?:col|row)(?:sum|mean|max|min))\}|\\max|\\min"),
+    ("ABSL", r"\\left\|"), ("ABSR", r"\\right\|"), ("TR", r"\^\{T\}"),
     ("SQRT", r"\\sqrt"), ("FRAC", r"\\frac"), ("EPS", r"\\varepsilon"), ("E", r"e(?=\^)"),
     ("MUL", r"\\cdot|\\odot|\\oslash|\\,"),
     ("ADD", r"[+-]"), ("POW", r"\^"), ("GT", r">"),
 ]
 _RX = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _TOKENS), re.S)
-_STARTS = {"MAT", "NUM", "LP", "LB", "LC", "IND", "FN", "SQRT", "FRAC", "EPS", "E"}
+_STARTS = {"MAT", "NUM", "LP", "LB", "LC", "IND", "FN", "SQRT", "FRAC", "EPS", "E", "ABSL"}
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
@@ -60,8 +68,24 @@ def _sigmoid(z):
 
 
 class _Parser:
-    def __init__(self, toks: list[tuple[str, str]], env: dict[str, float]):
+    def __init__(self, toks: list[tuple[str, str]], env: dict[str, float],
+                 jitter: np.random.RandomState | None = None, digits: int = 99):
         self.t, self.i, self.env = toks, 0, env
+        self.jitter, self.digits = jitter, digits
+
+        self.rounded = 0            # numbers read so far that may have been rounded
+        self.nudge: int | None = None  # move only this one of them (by half a unit), if set
+
+    def number(self, n: Number) -> float:
+        x = float(n.value)
+        if n.sig >= self.digits:  # may have been rounded: within half a unit in its last digit
+            half = 0.5 * 10.0 ** n.last
+            if self.nudge is not None:
+                x += half if self.rounded == self.nudge else 0.0
+            elif self.jitter is not None:
+                x += half * self.jitter.choice([-1.0, 1.0])
+            self.rounded += 1
+        return x
 
     def peek(self) -> str | None:
         return self.t[self.i][0] if self.i < len(self.t) else None
@@ -101,9 +125,12 @@ class _Parser:
             v = self.unary()
             return -v if op == "-" else v
         v = self.primary()
+        while self.peek() == "TR":
+            self.take("TR")
+            v = np.transpose(v)
         if self.peek() == "POW":
             self.take("POW")
-            e = self.group() if self.peek() == "LC" else float(parse_number(self.take("NUM")).value)
+            e = self.group() if self.peek() == "LC" else self.number(parse_number(self.take("NUM")))
             v = np.power(v, e)
         return v
 
@@ -116,12 +143,23 @@ class _Parser:
     def primary(self):
         kind = self.peek()
         if kind == "MAT":
-            a, _ = parse_value(self.take("MAT"))
-            if np.isnan(a).any():
+            try:
+                m = parse_matrix(self.take("MAT"))
+            except ValueError as e:  # a matrix texnumbers does not read
+                raise Unsupported(str(e)) from None
+            if len(m.cells) < m.shape[0] * m.shape[1]:
                 raise Unsupported("an elided matrix")
+            a = np.zeros(m.shape)
+            for (i, j), n in m.cells.items():
+                a[i, j] = self.number(n)
             return a
         if kind == "NUM":
-            return np.asarray(float(parse_number(self.take("NUM")).value))
+            return np.asarray(self.number(parse_number(self.take("NUM"))))
+        if kind == "ABSL":
+            self.take("ABSL")
+            v = self.expr()
+            self.take("ABSR")
+            return np.abs(v)
         if kind == "E":  # e^{x}
             self.take("E")
             return np.asarray(np.e)
@@ -157,18 +195,65 @@ class _Parser:
             self.take("RP")
             if "LReLU" in name:
                 return np.where(v > 0, v, self.env["alpha"] * v)
+            if (name.startswith(r"\operatorname{") and "ReLU" not in name) or name in (r"\max", r"\min"):
+                return _reduce(name.removeprefix(r"\operatorname{").rstrip("}").lstrip("\\"), v)
             return {r"\sigma": _sigmoid, r"\tanh": np.tanh, r"\exp": np.exp, r"\log": np.log,
                     r"\operatorname{ReLU}": lambda x: np.maximum(x, 0.0)}[name](v)
         raise Unsupported(f"{kind} at {self.t[self.i:self.i + 3]}")
 
 
-def evaluate(side: str, env: dict[str, float] | None = None) -> np.ndarray:
-    p = _Parser(tokens(side), env or {})
+def _reduce(name: str, v: np.ndarray) -> np.ndarray:
+    """An expression problem's reductions on a printed value (rows and columns as printed;
+    a 1-D value printed as a column is normalised by softmax down the column)."""
+    v = np.asarray(v, dtype=float)
+    if name == "softmax":
+        axis = 0 if v.ndim == 2 and v.shape[1] == 1 and v.shape[0] > 1 else -1
+        e = np.exp(v - v.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+    fn = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
+    for part, axis in (("col", 0), ("row", 1)):
+        if name.startswith(part):  # a single number printed for a 1 x 1 matrix is one too;
+            # colsum(M) is a row (one entry per column), rowsum(M) read either way (1-D)
+            return np.asarray(fn[name[3:]](np.atleast_2d(v), axis=axis, keepdims=axis == 0))
+    return np.asarray(fn[name](v))
+
+
+def _run(p: _Parser) -> np.ndarray:
     with np.errstate(all="ignore"):
         v = p.expr()
     if p.i != len(p.t):
         raise Unsupported(f"left over: {p.t[p.i:p.i + 3]}")
     return np.asarray(v, dtype=float)
+
+
+def evaluate(side: str, env: dict[str, float] | None = None,
+             jitter: np.random.RandomState | None = None, digits: int = 99) -> np.ndarray:
+    return _run(_Parser(tokens(side), env or {}, jitter, digits))
+
+
+def reach(side: str, env: dict[str, float], digits: int,
+          trials: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The side's value from its printed numbers, and how far it can move when each number
+    that shows at least `digits` significant digits (so may have been rounded) is anywhere
+    within half a unit in its last digit: to first order the sum of each one's effect alone,
+    and no less than the largest move of `trials` random corners (both signs at once)."""
+    with np.errstate(all="ignore"):
+        return _reach(tokens(side), env, digits, trials)
+
+
+def _reach(toks: list[tuple[str, str]], env: dict[str, float], digits: int,
+           trials: int) -> tuple[np.ndarray, np.ndarray]:
+    first = _Parser(toks, env, None, digits)
+    v0 = _run(first)
+    bound = np.zeros_like(v0)
+    for k in range(first.rounded):
+        p = _Parser(toks, env, None, digits)
+        p.nudge = k
+        bound = bound + np.abs(_run(p) - v0)
+    rs = np.random.RandomState(0)
+    for _ in range(trials if first.rounded else 0):
+        bound = np.fmax(bound, np.abs(_run(_Parser(toks, env, rs, digits)) - v0))
+    return v0, bound
 
 
 def _drop_command(text: str, command: str) -> str:

@@ -31,7 +31,8 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
     elif isinstance(setup, NetworkSetup):
         names = network_value_names(setup.depth, tuple(f"b{l}" in setup.params
                                                        for l in range(1, setup.depth + 1)),
-                                    setup.optimizer["name"])
+                                    setup.optimizer["name"], frozen=setup.freeze,
+                                    show=setup.show)
     else:
         names = [st.name for st in setup.steps]
     return [n for n in names if n in available]

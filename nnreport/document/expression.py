@@ -87,11 +87,15 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
         if col:
             columns.add(st.name)
         digits = s.digits_for.get(st.name, d)
-        shown_subst: list[Piece] = [subst]
         shown_formula = formula.tex if _plain(formula.tex) != _plain(lhs) else None
         if subst.tex == formula.tex:  # no names in it: the expression is its own substitution
             shown_formula = None
-        steps.append(Step(lhs, shown_formula, shown_subst, Val(result, digits, col), key=st.name,
-                          more=more))
+        val = Val(result, digits, col)
+        printed = piece_tex(val).tex
+        # a side that prints as the result itself (a step that only renames: db = ddot = 0.1966)
+        # is said once
+        more = [m for m in more if not (len(m) == 1 and piece_tex(m[0]).tex == printed)]
+        shown_subst: list[Piece] | None = None if subst.tex == printed and not more else [subst]
+        steps.append(Step(lhs, shown_formula, shown_subst, val, key=st.name, more=more))
         env[st.name] = result
     return [given, Part("Solution", [Eqs(steps)], questions_title="Answers")]

@@ -115,8 +115,9 @@ class Page:
                 body = blank_row(st).split(r" \tag*")[0].replace("&=", "=", 1)
                 tags = points_tag(st)
             else:
-                lines = rows(st)
-                lines[-1] = lines[-1].split(r" \tag*")[0]
+                # the tags go beside the step; the row that carries them need not be the last
+                # (a "rounded chain" row follows it)
+                lines = [line.split(r" \tag*")[0] for line in rows(st)]
                 body = r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
                 tags = r" \quad ".join(t for t in (shape_tag(st), points_tag(st)) if t)
             side = f'<span class="tag">{self.math(tags)}</span>' if tags else ""

@@ -117,19 +117,21 @@ def space(setup: Setup) -> str:
 NAME_WORDS = {"yhat": r"$\hat{Y}$", "loss": "the loss $L$", "loss_per_sample": "each sample's loss"}
 
 
-def _describe(name: str) -> str:
+def _describe(name: str, lhs: dict[str, str]) -> str:
+    """A value as the task sentence names it: in words where they read better, else by the
+    key's own left-hand side (one rule for names: mean_ce is $\\mathrm{mean}_{ce}$ in the
+    formula and in the sentence)."""
     if name in NAME_WORDS:
         return NAME_WORDS[name]
-    m = re.fullmatch(r"(d?)([WbZH])(\d+)(_new|_per_sample|_\w+)?", name)
-    if not m:
-        return rf"$\mathrm{{{name}}}$".replace("_", r"\_")
-    d, base, l, tail = m.groups()
-    sym = f"{d}{base}_{{{l}}}"
-    if tail == "_new":
-        return f"the updated ${base}_{{{l}}}$"
-    if tail == "_per_sample":
-        return f"${sym}$ for each sample"
-    return f"${sym}$"
+    m = re.fullmatch(r"(d?)([WbZH])(\d+)(_new|_per_sample)", name)
+    if m:
+        d, base, l, tail = m.groups()
+        if tail == "_new":
+            return f"the updated ${base}_{{{l}}}$"
+        return f"${d}{base}_{{{l}}}$ for each sample"
+    if name in lhs:
+        return f"${lhs[name]}$"
+    return rf"$\mathrm{{{name}}}$".replace("_", r"\_")
 
 
 # what the generated task sentence calls a layer's activation (plain words: the sentence is
@@ -138,10 +140,15 @@ ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "tanh": "tanh",
                     "sigmoid": "sigmoid", "linear": "linear", "softmax": "softmax"}
 
 
-def task_text(setup: Setup, names: list[str]) -> str:
-    """A sentence that states the task when the spec gives no text."""
+def task_text(setup: Setup, names: list[str], parts: list[Part] | None = None) -> str:
+    """A sentence that states the task when the spec gives no text; each value named as
+    the key's line names it (`parts`)."""
+    lhs: dict[str, str] = {}
+    for st in _steps(parts or []):
+        if st.key and st.result is not None:
+            lhs.setdefault(st.key, st.lhs)
     if isinstance(setup, ExpressionSetup):
-        what = [rf"$\mathrm{{{n}}}$".replace("_", r"\_") for n in names] or ["every value"]
+        what = [_describe(n, lhs) for n in names] or ["every value"]
         return "Compute " + _join(what) + " from the given values."
     s = setup
     shape = "-".join(str(u) for u in s.units)
@@ -149,7 +156,7 @@ def task_text(setup: Setup, names: list[str]) -> str:
     last = ACTIVATION_WORDS.get(s.activations[-1], s.activations[-1])
     head = escape(f"A {shape} network ({acts or 'no'} hidden units, a {last} output) is trained "
                   f"with the {s.loss.upper()} loss.")
-    shown = [_describe(n) for n in names[:8]] + (["the other values asked below"] if len(names) > 8 else [])
+    shown = [_describe(n, lhs) for n in names[:8]] + (["the other values asked below"] if len(names) > 8 else [])
     return head + " Compute " + _join(shown or ["every value of the worked step"]) + "."
 
 

@@ -76,7 +76,7 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
         points = marking.apply(setup, parts)
         marking.mark_chain(sol, parts)
         text = prose(placeholders.fill(setup.text, values, setup.digits)) if setup.text else marking.task_text(
-            setup, marking.graded(setup, parts))
+            setup, marking.graded(setup, parts), parts)
         out.append(ProblemDoc(setup.id, setup.title or setup.id, text, parts, points,
                               setup.marking.scaffold, marking.space(setup)))
     return out

@@ -75,6 +75,21 @@ def maybe(fn: Any, *args: Any) -> Exact | None:
         return None
 
 
+def _sqrt(x: Fraction) -> Fraction:
+    """The square root of x when it is rational (both parts perfect squares), else an error."""
+    if x < 0:
+        raise ValueError("negative")
+    n, d = math.isqrt(x.numerator), math.isqrt(x.denominator)
+    if n * n != x.numerator or d * d != x.denominator:
+        raise ValueError("irrational")
+    return Fraction(n, d)
+
+
+def sqrt(e: Exact | None) -> Exact | None:
+    """Entrywise square roots when every one is rational (sqrt(0.0025) = 0.05), else None."""
+    return maybe(lambda a: np.vectorize(_sqrt, otypes=[object])(a), e)
+
+
 def _pick(cond: Any, a: Any, b: Any) -> Exact:
     return np.asarray(np.where(cond, a, b), dtype=object)
 

@@ -42,6 +42,8 @@ class Pass:
     grads: dict[str, Array] = field(default_factory=dict)
     per_sample: dict[str, Array] = field(default_factory=dict)
     exact: frozenset[str] = frozenset()  # names whose value is the nearest float to the exact
+    dH: dict[int, Array] = field(default_factory=dict)  # dL/dH_l of the hidden layers
+    rationals: dict[str, Exact] = field(default_factory=dict)  # the exact values, by name
 
 
 def bias(params: dict[str, Array], l: int) -> Array | float:
@@ -118,7 +120,7 @@ def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool
     dZ[L - 1] = ex.output_delta(net, Y, output_delta(
         net.loss, ACTIVATIONS[net.activations[-1]], Z[-1], H[-1], Y, net.alphas[-1]))
     for l in range(L - 1, 0, -1):  # hidden layers, from the top down
-        g = ex.back(l, dZ[l] @ params[f"W{l + 1}"].T)
+        g = p.dH[l] = ex.back(l, dZ[l] @ params[f"W{l + 1}"].T)
         act = ACTIVATIONS[net.activations[l - 1]]
         dZ[l - 1] = ex.through(l, net.activations[l - 1], net.alphas[l - 1],
                                act.backward(Z[l - 1], H[l], g, net.alphas[l - 1]))
@@ -133,10 +135,11 @@ def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool
         if f"b{l}" in params:
             p.grads[f"b{l}"] = ex.grad_b(l, net, m, scale * dZ[l - 1].sum(axis=0, keepdims=True))
         if per_sample:
-            p.per_sample[f"W{l}"] = np.einsum("mi,mo->mio", H[l - 1], dZ[l - 1])
+            p.per_sample[f"W{l}"] = ex.per_sample(l, np.einsum("mi,mo->mio", H[l - 1], dZ[l - 1]))
             if f"b{l}" in params:
                 p.per_sample[f"b{l}"] = dZ[l - 1][:, None, :]
     p.exact = ex.exact_names()
+    p.rationals = ex.rationals()
     return p
 
 
@@ -152,6 +155,7 @@ class _Exact:
         self.Z: dict[int, Exact | None] = {}
         self.dZ: dict[int, Exact | None] = {}
         self.dH: dict[int, Exact | None] = {}
+        self.grads: dict[str, Exact | None] = {}
         self.names: set[str] = set()
         self.yhat_minus_y: Exact | None = None
         self.ls: Exact | None = None
@@ -216,7 +220,7 @@ class _Exact:
     def back(self, l: int, g: Array) -> Array:
         e = exact.maybe(lambda d, w: d @ w.T, self.dZ.get(l + 1), self.P.get(f"W{l + 1}"))
         self.dH[l] = e
-        return g if e is None else exact.to_float(e)
+        return self._set(f"dH{l}", e, g)
 
     def through(self, l: int, name: str, alpha: float, dz: Array) -> Array:
         e = None
@@ -234,12 +238,29 @@ class _Exact:
         e = exact.maybe(lambda h, d: (h.T @ d) * red, self.H.get(l - 1), self.dZ.get(l))
         if e is not None and net.l2:
             e = exact.maybe(lambda g, w: g + exact.const(net.l2) / m * w, e, self.P.get(f"W{l}"))
+        self.grads[f"dW{l}"] = e
         return self._set(f"dW{l}", e, dW)
 
     def grad_b(self, l: int, net: Net, m: int, db: Array) -> Array:
         red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
         e = exact.maybe(lambda d: d.sum(axis=0, keepdims=True) * red, self.dZ.get(l))
+        self.grads[f"db{l}"] = e
         return self._set(f"db{l}", e, db)
+
+    def per_sample(self, l: int, ps: Array) -> Array:
+        """Each sample's dW_l = h_i^T dz_i, exactly when H_{l-1} and dZ_l are exact (a
+        gradient of -13.8 is -13.8, not 1.2 x -11.5 = -13.799999999999999)."""
+        e = exact.maybe(lambda h, d: h[:, :, None] * d[:, None, :], self.H.get(l - 1),
+                        self.dZ.get(l))
+        return ps if e is None else exact.to_float(e)
 
     def exact_names(self) -> frozenset[str]:
         return frozenset(self.names)
+
+    def rationals(self) -> dict[str, Exact]:
+        """The exact values reached, by name (X as H0): later exact steps start from them."""
+        out: dict[str, Exact] = {}
+        for prefix, table in (("Z", self.Z), ("H", self.H), ("dZ", self.dZ), ("dH", self.dH)):
+            out.update({f"{prefix}{l}": e for l, e in table.items() if e is not None})
+        out.update({k: e for k, e in self.grads.items() if e is not None})
+        return out

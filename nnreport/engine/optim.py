@@ -47,10 +47,11 @@ class Optimizer:
 
     def step(self, params: dict[str, Array], grads: dict[str, Array], frozen: set[str],
              trace: dict[str, dict[str, Array]] | None = None,
-             exact_grads: frozenset[str] = frozenset()) -> dict[str, Array]:
+             exact_grads: dict[str, exact.Exact] | None = None) -> dict[str, Array]:
         """Return updated parameters (new arrays; the inputs are left untouched). With `trace`,
-        record each parameter's state; gradients named in `exact_grads` (as d<name>) are exact
-        decimals, so SGD and a first momentum step are computed exactly too."""
+        record each parameter's state; `exact_grads` holds the exact values (fractions) of the
+        gradients the pass could reach exactly (as d<name>), so SGD and a first step of the
+        other optimisers are computed exactly from them (`_exact`)."""
         self.t += 1
         o, lr, t = self.spec, self.lr, self.t
         new = dict(params)
@@ -78,23 +79,47 @@ class Optimizer:
                 raise ValueError(o.name)
             state["step"] = lr * upd
             new[k] = params[k] - state["step"]
-            if f"d{k}" in exact_grads and (o.name == "sgd" or (o.name == "momentum" and t == 1)):
-                new[k], state = self._exact(k, params[k], g, state)
+            eg = (exact_grads or {}).get(f"d{k}")
+            if eg is not None and (o.name == "sgd" or t == 1):
+                new[k], state = self._exact(k, params[k], eg, state)
             if trace is not None:
                 trace[k] = state
         return new
 
-    def _exact(self, k: str, p: Array, g: Array,
+    def _exact(self, k: str, p: Array, eg: exact.Exact,
                state: dict[str, Array]) -> tuple[Array, dict[str, Array]]:
-        """p - lr g (SGD) or p - lr (1 - beta) g (a first momentum step), exactly."""
-        eg, ep = exact.rational(g), exact.rational(p)
-        if eg is None or ep is None:
+        """The update from an exact gradient, exactly where it stays rational: SGD's p - lr g,
+        a first momentum step p - lr (1 - beta) g, a first Adam step (m, v, m-hat, v-hat and,
+        as sqrt(v-hat) = |g|, the step itself) and a first RMSprop step's s (its step too when
+        1 - beta is a square, as 0.01 is). Each value is the float nearest to the exact one:
+        Adam's m of g = 4 is 0.4, not (1 - 0.9) x 4 = 0.3999999999999999."""
+        ep = exact.rational(p)
+        if ep is None:
             return p - state["step"], state
-        lr = exact.const(self.lr)
+        o, lr = self.spec, exact.const(self.lr)
         out = dict(state)
-        if self.spec.name == "momentum":
-            ev = (1 - exact.const(self.spec.beta)) * eg
-            out["v"] = self.v[k] = exact.to_float(ev)
-            eg = ev
-        out["step"] = exact.to_float(lr * eg)
-        return exact.to_float(ep - lr * eg), out
+
+        def put(name: str, e: exact.Exact) -> Array:
+            out[name] = exact.to_float(e)
+            return out[name]
+
+        step: exact.Exact | None = lr * eg
+        if o.name == "momentum":
+            ev = (1 - exact.const(o.beta)) * eg
+            self.v[k] = put("v", ev)
+            step = lr * ev
+        elif o.name == "adam":
+            em = (1 - exact.const(o.beta1)) * eg
+            es = (1 - exact.const(o.beta2)) * eg * eg
+            self.v[k], self.s[k] = put("m", em), put("v", es)
+            mh, vh = em / (1 - exact.const(o.beta1)), es / (1 - exact.const(o.beta2))
+            put("mhat", mh)
+            put("vhat", vh)
+            step = exact.maybe(lambda m, r: lr * m / (r + exact.const(o.eps)), mh, exact.sqrt(vh))
+        elif o.name == "rmsprop":
+            es = (1 - exact.const(o.beta)) * eg * eg
+            self.s[k] = put("s", es)
+            step = exact.maybe(lambda g, r: lr * g / (r + exact.const(o.eps)), eg, exact.sqrt(es))
+        if step is None:  # the square root is not rational: the float step stands
+            return p - state["step"], out
+        return exact.to_float(ep - step), {**out, "step": exact.to_float(step)}

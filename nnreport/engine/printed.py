@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..spec.digits import Decimals
+from ..spec.setups import closed_delta as closed_delta  # one rule for the spec and the key
 from .exact import const
 
 SCI_SMALL = Decimal("1e-3")
@@ -164,12 +165,6 @@ def cancellation_digits(terms: np.ndarray, mean: np.ndarray, d: int, most: int =
         if r > 0 and b > 0 and np.isfinite(b) and np.isfinite(r):
             need = max(need, int(np.ceil(np.floor(np.log10(b)) + 2 - np.log10(r) - 1e-9)))
     return min(need, max(most, d))
-
-
-def closed_delta(loss: str, act: str, eps: float | None) -> bool:
-    """dZ of the output layer in closed form (render/formulas.output_delta_formula)."""
-    return (eps is None and (loss, act) in (("bce", "sigmoid"), ("cce", "softmax"))) or \
-        (act == "linear" and loss in ("mse", "sse"))
 
 
 def targets_add_up(Y: np.ndarray) -> bool:

@@ -19,6 +19,7 @@ from .evaluate import evaluate as evaluate_net
 from .exact import EXACT_MAX_OPS
 from .expressions import evaluate, exact_value
 from .functions import LossSpec, per_sample_loss
+from .intermediates import intermediates
 from .network import Net, Pass, forward_exact, l2_penalty, loss_of, reduce, run
 from .optim import Optimizer, OptimizerSpec
 
@@ -59,6 +60,7 @@ class NetworkSolution:
     runs: list[Run] = field(default_factory=list)             # experiments
     chain: dict[str, Any] = field(default_factory=dict)      # rounding: chain (engine/chain.py)
     tolerance: dict[str, Any] = field(default_factory=dict)
+    named: dict[str, Array] = field(default_factory=dict)  # engine/intermediates.py
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class NetworkSolution:
         v["loss_per_sample"] = self.step.loss_per_sample
         for l in range(1, L + 1):
             v[f"dZ{l}"] = _shown(self.step.dZ[l - 1], lay)
+        v.update({k: _shown(x, lay) for k, x in self.named.items()})
         for p in ("W", "b"):
             for l in range(1, L + 1):
                 if f"{p}{l}" in self.step.grads:  # no db for a layer without bias
@@ -205,7 +208,7 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
                 elif j == 0:
                     start_loss = loss_of(net, params, X, Y)
                 params = opt.step(params, p.grads, set(s.freeze), trace if is_first else None,
-                                  p.exact if is_first else frozenset())
+                                  p.rationals if is_first else None)
                 if is_first:
                     first = (Xb[:k], Yb[:k], pw, params, p) if worked else (Xb, Yb, p, params, None)
             assert start_loss is not None
@@ -229,7 +232,7 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
     Xb, Yb, p, new, whole = first
     return NetworkSolution(
         setup=s, Xb=Xb, Yb=Yb, step=p, new_params=new, history=history, final_params=params,
-        batch=whole,
+        batch=whole, named=intermediates(s, p, Yb),
         yhat_final=H[-1], loss_final=final_loss,
         accuracy_final=accuracy(H[-1], Y) if s.task == "classification" else None,
         opt_state=trace, batches=batches, history_test=history_test,

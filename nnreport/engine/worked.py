@@ -7,7 +7,8 @@ own (dyhat, the activation derivative, dH, a softmax's exponentials ...). So a l
 exactly what its substitution shows: with the chain's rounder (engine/chain.py) every factor is
 the number a student reads off the key; with the identity, the full-precision key.
 
-A value of the key is named by its canonical JSON name; a printed number that is no answer by a
+A value of the key is named by its canonical JSON name (the intermediates printed on lines of
+their own too: dyhat, dact{l}, dH{l}, E{l}, Esum{l}, loss_l2); any other printed number by a
 name starting with '@' (printed with the problem's digits); '@dZ2|db' is dZ2 as the bias
 gradient's line prints it (with the digits engine/printed.cancellation_digits gives it).
 Layout decisions (which form a line takes) come from engine/printed.py, as in the document.
@@ -75,7 +76,7 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
     with np.errstate(all="ignore"):
         for l in range(1, L + 1):  # forward: Z = H W + b, H = f(Z)
             Z.append(keep(f"Z{l}", H[-1] @ P[f"W{l}"] + P.get(f"b{l}", 0.0)))
-            H.append(keep(output_name(l, L), _activate(s, l, Z[-1], c)))
+            H.append(keep(output_name(l, L), _activate(s, l, Z[-1], keep, c)))
         yh = H[-1]
         keep("loss", _loss(s, yh, Y, Yb, P, keep, c))
         if closed_delta(s.loss, s.activations[-1], s.eps):
@@ -84,7 +85,7 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
                 c("Ysum", Y.sum(axis=1, keepdims=True))
             dZ = keep(f"dZ{L}", sc * (yh * sums - Y))
         else:
-            dZ = keep(f"dZ{L}", _through(s, L, Z[-1], yh, _dyhat(s, yh, Y, c), c))
+            dZ = keep(f"dZ{L}", _through(s, L, Z[-1], yh, _dyhat(s, yh, Y, keep, c), keep, c))
         grads = _backward(s, H, Z, dZ, P, per_sample, keep, c)
         if dW_batch is not None:  # the update uses the whole batch's gradient, as printed
             grads = {name: r(f"d{name}_batch", np.asarray(g, dtype=float))
@@ -93,13 +94,14 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
     return ln.out
 
 
-def _activate(s: NetworkSetup, l: int, z: Array, c: Callable[[str, Any], Array]) -> Array:
+def _activate(s: NetworkSetup, l: int, z: Array, keep: Callable[[str, Any], Array],
+              c: Callable[[str, Any], Array]) -> Array:
     act = s.activations[l - 1]
     if act != "softmax":
         return ACTIVATIONS[act](z, s.alphas[l - 1])
     shift = z.max(axis=1, keepdims=True) if softmax_shifted(z) else 0.0
-    E = c(f"E{l}", np.exp(c(f"Zs{l}", z - shift)))   # the exponentials and their row sums
-    return E / c(f"s{l}", E.sum(axis=1, keepdims=True))
+    E = keep(f"E{l}", np.exp(c(f"Zs{l}", z - shift)))   # the exponentials and their row sums
+    return E / keep(f"Esum{l}", E.sum(axis=1, keepdims=True))
 
 
 def _loss(s: NetworkSetup, yh: Array, Y: Array, Yb: Array, P: dict[str, Array],
@@ -119,14 +121,15 @@ def _loss(s: NetworkSetup, yh: Array, Y: Array, Yb: Array, P: dict[str, Array],
     if not s.l2:
         return data
     norms = sum(c(f"norm{l}", (P[f"W{l}"] ** 2).sum()) for l in range(1, s.depth + 1))
-    return data + c("R", c("l2", s.l2) / (2 * m) * norms)
+    return data + keep("loss_l2", c("l2", s.l2) / (2 * m) * norms)
 
 
 def _times(a: Array, b: Array) -> Array:
     return np.where(a == 0, 0.0, a * b)
 
 
-def _dyhat(s: NetworkSetup, yh: Array, Y: Array, c: Callable[[str, Any], Array]) -> Array:
+def _dyhat(s: NetworkSetup, yh: Array, Y: Array, keep: Callable[[str, Any], Array],
+           c: Callable[[str, Any], Array]) -> Array:
     """dL_i/dyhat, elementwise, from the numbers its line prints."""
     k, e = Y.shape[1], s.eps or 0.0
     pre = s.factor / (k if s.loss in ("mse", "bce") else 1)
@@ -136,11 +139,11 @@ def _dyhat(s: NetworkSetup, yh: Array, Y: Array, c: Callable[[str, Any], Array])
         scale = 1.0 if pre == 1 else c("pre", pre)
         g = (scale * (-Y / (yh + e) + (1 - Y) / (1 - yh + e)) if s.loss == "bce"
              else -scale * Y / (yh + e))
-    return c("dyhat", g)
+    return keep("dyhat", g)
 
 
 def _through(s: NetworkSetup, l: int, z: Array, h: Array, g: Array,
-             c: Callable[[str, Any], Array]) -> Array:
+             keep: Callable[[str, Any], Array], c: Callable[[str, Any], Array]) -> Array:
     """dZ_l from g, the gradient of the layer's output H_l (dyhat or dH_l)."""
     act = s.activations[l - 1]
     if act == "linear":
@@ -154,7 +157,7 @@ def _through(s: NetworkSetup, l: int, z: Array, h: Array, g: Array,
     else:  # relu, leaky relu: 1 where Z > 0, else 0 or alpha
         alpha = float(c(f"alpha{l}", s.alphas[l - 1])) if act == "leaky_relu" else 0.0
         d = np.where(z > 0, 1.0, alpha)
-    return g * c(f"dact{l}", d)
+    return g * keep(f"dact{l}", d)
 
 
 def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dict[str, Array],
@@ -184,8 +187,8 @@ def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dic
                 db = scale * c(f"dZsum{l}", dZ.sum(axis=0, keepdims=True))
             grads[f"b{l}"] = keep(f"db{l}", db)
         if l > 1:
-            dH = c(f"dH{l - 1}", dZ @ P[f"W{l}"].T)
-            dZ = keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, c))
+            dH = keep(f"dH{l - 1}", dZ @ P[f"W{l}"].T)
+            dZ = keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, keep, c))
     return grads
 
 
@@ -196,9 +199,10 @@ def _update(s: NetworkSetup, grads: dict[str, Array], P: dict[str, Array],
     for name, g in grads.items():
         if name in s.freeze:
             continue
-        if o["name"] == "sgd":  # W - eta g: no step of its own on the key's line
-            keep(f"{name}_step", eta * g)
-            keep(f"{name}_new", P[name] - eta * g)
+        if o["name"] == "sgd":  # W - eta g, or W - Delta when the step is asked (a line of its own)
+            step = keep(f"{name}_step", eta * g)
+            asked = f"{name}_step" in (s.marking.ask or ())
+            keep(f"{name}_new", P[name] - (step if asked else eta * g))
             continue
         if o["name"] == "momentum":
             step = eta * keep(f"{name}_v", c("1-beta", one_minus(o["beta"])) * g)

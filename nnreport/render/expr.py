@@ -111,7 +111,28 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         width = max(sum(c.width + 1.0 for c in row) for row in cells) + 2.0
         return Tex(r"\begin{bmatrix}" + tex + r"\end{bmatrix}", width)
 
+    def fixed(node: ast.AST) -> str:
+        """The way a 1-D value's own notation writes it whatever the context: M v a column,
+        v K and colsum(M) rows; '' for anything that can be written either way."""
+        if np.ndim(evaluate(node)) != 1:
+            return ""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            return "col" if np.ndim(evaluate(node.left)) == 2 else "row"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in _AXIS and len(node.args) == 2 and \
+                int(literal_number(node.args[1]) or 0) % 2 == 0:
+            return "row"  # colsum(M): one entry per column, a row
+        return ""
+
     def go(node: ast.AST, col: bool = False) -> Tex:
+        """`node` written as a column when `col` and its value is 1-D (a row written by its
+        notation, v K, is transposed: (v K)^T)."""
+        if col and fixed(node) == "row":
+            t = _go(node, False)
+            return Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
+        return _go(node, col)
+
+    def _go(node: ast.AST, col: bool = False) -> Tex:
         if isinstance(node, ast.Constant):
             s = fmt(float(node.value), digits)  # type: ignore[arg-type]
             return Tex(s, text_width(s))
@@ -144,8 +165,9 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
             s = symbol(names.get(node.value.id, node.value.id)) + "[" + r",\,".join(
                 ":" if i is None else str(i) for i in index) + "]"
             return Tex(s, text_width(s))
-        if isinstance(node, ast.Attribute):
-            inner = wrap(node.value, 5)
+        if isinstance(node, ast.Attribute):  # a 1-D value's transpose is itself: a column
+            flip = np.ndim(evaluate(node.value)) == 1 and not col  # ^T then reads as it is
+            inner = wrap(node.value, 5, flip)
             return Tex(rf"{{{inner.tex}}}^{{T}}", inner.width + 0.6)
         if isinstance(node, ast.Call):
             return call(node, col)
@@ -158,17 +180,15 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         fn = node.func.id
         inner_col = col and fn in ELEMENTWISE
         if fn == "outer":  # a b^T: a column times a row
-            a, b = go(node.args[0], True), go(node.args[1], False)
-            if substitute:
-                return Tex(rf"{a.tex} \, {b.tex}", a.width + b.width + 0.4)
-            return Tex(rf"{a.tex} \, {{{b.tex}}}^{{T}}", a.width + b.width + 1.0)
+            return outer(node.args[0], node.args[1])
         args = [go(a, inner_col) for a in node.args[:1]]
         if fn == "sqrt":
             return Tex(rf"\sqrt{{{args[0].tex}}}", args[0].width + 1.0)
         if fn == "abs":
             return Tex(rf"\left|{args[0].tex}\right|", args[0].width + 0.6)
-        if fn == "transpose":
-            return Tex(rf"\left({args[0].tex}\right)^{{T}}", args[0].width + 1.6)
+        if fn == "transpose":  # as .T: a 1-D value is written the other way round
+            t = go(node.args[0], np.ndim(evaluate(node.args[0])) == 1 and not col)
+            return Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
         name = _FUNC[fn]
         if fn in _AXIS and len(node.args) == 2:
             axis = int(literal_number(node.args[1]) or 0) % max(np.ndim(evaluate(node.args[0])), 1)
@@ -176,6 +196,36 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 name = rf"\operatorname{{{_AXIS[fn][axis]}}}"
         w = args[0].width + 1.0 + text_width(name) / 2
         return Tex(rf"{name}\left({args[0].tex}\right)", w)
+
+    def outer(left: ast.AST, right: ast.AST) -> Tex:
+        """a b^T. NumPy flattens a matrix first (vec(M)); a substituted b that is a name or a
+        literal prints as the row it is, anything else (K w, a column name) as a column with
+        its transpose, so the line reads as the product it computes."""
+        def vec(node: ast.AST, row: bool) -> Tex:
+            if np.ndim(evaluate(node)) == 0:  # a sum or product in brackets: (v - w) (v + w)^T
+                return wrap(node, 3)
+            if np.ndim(evaluate(node)) == 2:
+                if substitute:
+                    v = np.asarray(evaluate(node)).ravel()
+                    d = name_digits.get(node.id, digits) if isinstance(node, ast.Name) else digits
+                    return value(v if row else v.reshape(-1, 1), d)
+                t = go(node)
+                return Tex(rf"\operatorname{{vec}}\left({t.tex}\right)", t.width + 3.0)
+            if not row:
+                return wrap(node, 3, True)
+            if fixed(node) == "row" or (substitute and (
+                    isinstance(node, ast.List | ast.Tuple | ast.Constant | ast.Subscript)
+                    or (isinstance(node, ast.Name) and node.id not in columns))):
+                return wrap(node, 3)  # the row itself
+            t = go(node, True)
+            if isinstance(node, ast.Name | ast.Constant) and not substitute:
+                return Tex(rf"{{{t.tex}}}^{{T}}", t.width + 0.6)
+            return Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
+
+        a, b = vec(left, False), vec(right, True)
+        scalar = np.size(evaluate(left)) == 1 or np.size(evaluate(right)) == 1
+        sym = r" \cdot " if scalar else r" \, "
+        return Tex(a.tex + sym + b.tex, a.width + b.width + 0.4)
 
     def binop(node: ast.BinOp, col: bool) -> Tex:
         p = _PREC[type(node.op)]
@@ -188,9 +238,13 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
             return Tex(rf"{{{a.tex}}}^{{{b.tex}}}", a.width + 0.7 * b.width)
         if isinstance(op, ast.MatMult):
             a = wrap(node.left, p)
+            if np.ndim(evaluate(node.left)) == 1 and (fixed(node.left) == "col" or
+                                                      is_column(node.left, evaluate, columns)):
+                t = go(node.left, True)  # a column on the left of a product: its transpose
+                a = Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
             b = wrap(node.right, p, np.ndim(evaluate(node.right)) == 1)  # v in M v: a column
-            if substitute:
-                sym = r" \, "
+            if substitute:  # a single number beside another value: a product dot, never 1 12
+                sym = r" \cdot " if is_scalar(node.left) or is_scalar(node.right) else r" \, "
             elif _multi_letter(node.left, names) or _multi_letter(node.right, names):
                 sym = r" \cdot "  # Resources Allocation would read as one product of letters
             else:

@@ -31,6 +31,7 @@ from .setups import (
     Setup,
     Step,
     network_value_names,
+    part_of,
     task_of,
 )
 from .yamlio import Located
@@ -266,8 +267,7 @@ class _Checker:
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
-            marking=self.marking(p, spec, at, network_value_names(
-                L, tuple(layer.bias for layer in layers), p.train.optimizer.name)),
+            marking=self.marking(p, spec, at, *_value_names(p, layers, acts, loss)),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
@@ -345,12 +345,19 @@ class _Checker:
         room = self.answer_room(at, p.id, cost.answers)  # every exceeded budget, in one pass
         return not over and room
 
-    def marking(self, p: Problem, spec: Spec, at: tuple[Any, ...], names: list[str]) -> Marking:
-        """What the question sheet asks; unknown value names are located errors."""
+    def marking(self, p: Problem, spec: Spec, at: tuple[Any, ...], names: list[str],
+                printed: list[str] | None = None, why: dict[str, str] | None = None) -> Marking:
+        """What the question sheet asks; unknown value names are located errors. `printed`:
+        a network's names that digits_for may set (an expression problem checks its own);
+        `why`: the hint for a value the key would print but for `freeze` or `show`."""
+        for name in p.digits_for if printed is not None else ():
+            if printed is not None and name not in printed:
+                self.add(at + ("digits_for", name), f"'{name}' in digits_for is not a value "
+                         f"of problem '{p.id}'", suggest(name, printed), key=True)
         for j, name in enumerate(p.ask or []):
             if name not in names:
                 self.add(at + ("ask", j), f"'{name}' is not a value of problem '{p.id}' that "
-                         "can be asked", suggest(name, names))
+                         "can be asked", (why or {}).get(name) or suggest(name, names))
         per_value = p.points if isinstance(p.points, dict) else {}
         for name in per_value:
             if name not in names:
@@ -454,6 +461,31 @@ class _Checker:
                                constraints=self.expression_constraints(p, at),
                                rounding=p.rounding or spec.rounding,
                                work=cost.flops - spent + STEP_WORK * len(steps))
+
+
+def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
+                 ) -> tuple[list[str], list[str], dict[str, str]]:
+    """A network problem's names that can be asked, those digits_for may set, and why a
+    value the network has is not among them (frozen, or its part not shown)."""
+    show = tuple(p.show) if p.show is not None else None
+    assert p.loss is not None  # a network problem's loss is checked before
+
+    def names(computed: bool, frozen: tuple[str, ...] = (), shown: tuple[str, ...] | None = None
+              ) -> list[str]:
+        return network_value_names(len(layers), tuple(layer.bias for layer in layers),
+                                   p.train.optimizer.name, acts, loss,
+                                   p.loss.eps if p.loss else None,
+                                   p.regularization.l2, working=True, computed=computed,
+                                   frozen=frozen, show=shown)
+
+    asked = names(False, tuple(p.train.freeze), show)
+    why = {}
+    for name in set(names(False)) - set(asked):
+        param = name.split("_")[0]
+        why[name] = (f"{param} is frozen (train: freeze): it is never updated"
+                     if param in p.train.freeze else
+                     f"the {part_of(name)} part, which prints it, is not in show: {list(show or ())}")
+    return asked, names(True), why  # digits_for may name any value the network has
 
 
 def resolve(spec: Spec, doc: Located, budgets: Budgets = DEFAULT) -> Document:

@@ -5,6 +5,7 @@ from a validated spec; every later stage reads them."""
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,8 +108,31 @@ class ExpressionSetup:
 Setup = NetworkSetup | ExpressionSetup
 
 
-def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str) -> list[str]:
-    """The worked-step values a question can ask for, by canonical JSON name."""
+def closed_delta(loss: str, act: str, eps: float | None) -> bool:
+    """dZ of the output layer in closed form (dZ = Yhat - Y, 2(Yhat - Y)): no dyhat line and
+    no derivative line for the output in the key (render/formulas.output_delta_formula)."""
+    return (eps is None and (loss, act) in (("bce", "sigmoid"), ("cce", "softmax"))) or \
+        (act == "linear" and loss in ("mse", "sse"))
+
+
+DERIVATIVE_SHOWN = ("sigmoid", "tanh", "relu", "leaky_relu")  # f'(Z) on a line of its own
+
+
+def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
+                        activations: tuple[str, ...] = (), loss: str = "",
+                        eps: float | None = None, l2: float = 0.0,
+                        working: bool = False, computed: bool = False,
+                        frozen: frozenset[str] | tuple[str, ...] = (),
+                        show: tuple[str, ...] | None = None) -> list[str]:
+    """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
+    canonical JSON name, in the order the key reaches them: the one list of names.
+
+    Without `working`: the values graded by default (every worked value, as `ask` omitted
+    means). With it, also the values the key prints on lines of their own on the way to them
+    (docs/spec.md, the JSON contract): SGD's step `W1_step`, the softmax exponentials `E{l}`
+    and their row sums `Esum{l}`, the L2 penalty `loss_l2`, dL/dyhat `dyhat`, the activation
+    derivatives `dact{l}` (f'(Z_l)) and `dH{l}` (dL/dH_l), which can be asked like any
+    value (the resolver's list)."""
     L = depth
     names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
         ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
@@ -116,8 +140,36 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str) ->
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"]}[optimizer]
-    names += [f"{p}_{st}" for p in params for st in states] + [f"{p}_new" for p in params]
-    return names
+    moved = [p for p in params if p not in frozen]
+    names += [f"{p}_{st}" for p in moved for st in states] + [f"{p}_new" for p in moved]
+    if not working:
+        return names
+    acts = activations or ("",) * L
+    names += [f"{p}_step" for p in moved if optimizer == "sgd"]
+    names += [n for l in range(1, L + 1) if acts[l - 1] == "softmax" for n in (f"E{l}", f"Esum{l}")]
+    names += ["loss_l2"] if l2 else []
+    closed = closed_delta(loss, acts[-1], eps) if activations else True
+    names += [] if closed else ["dyhat"]
+    names += [f"dact{l}" for l in range(1, L + 1)
+              if acts[l - 1] in DERIVATIVE_SHOWN and (l < L or not closed)]
+    names += [f"dH{l}" for l in range(1, L)]
+    if computed:
+        names += ["loss_batch"] + [f"d{p}_batch" for p in params]
+        names += ["loss_final", "yhat_final", "accuracy_final"] + [f"{p}_final" for p in params]
+    return names if show is None else [n for n in names if part_of(n) in show]
+
+
+def part_of(name: str) -> str:
+    """The part of a network problem's key (docs/spec.md, `show:`) that prints a value."""
+    if re.fullmatch(r"(Z|H|E|Esum)\d+|yhat", name):
+        return "forward"
+    if name.startswith("loss") and name != "loss_final":
+        return "loss"
+    if re.fullmatch(r"[Wb]\d+_(v|s|m|mhat|vhat|step|new)", name):
+        return "update"
+    if name.endswith("_final"):
+        return "training"
+    return "backward"  # dyhat, dact, dZ, dH, dW, db, per sample and batch
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...engine.functions import ACTIVATIONS
 from ...engine.printed import (
     cancellation_digits,
     db_as_rows,
@@ -88,8 +87,8 @@ def output_delta(c: Ctx) -> list[Step]:
                        note=why)]
     # the general chain: dL/dYhat, then through the output activation
     formula, subst = loss_gradient(c)
-    dyh = dyhat(c)
-    steps = [c.step(r"d\hat{Y}", formula, subst, dyh, asked=False,
+    dyh = sol.named["dyhat"]
+    steps = [c.step(r"d\hat{Y}", formula, subst, dyh, key="dyhat", asked=False,
                     note="the derivative of each sample's loss with respect to its prediction, "
                          "elementwise")]
     if s.loss in ("bce", "cce"):
@@ -97,30 +96,19 @@ def output_delta(c: Ctx) -> list[Step]:
     if act == "softmax":
         dz = r"\hat{Y} \odot \left(d\hat{Y} - \left(d\hat{Y} \odot \hat{Y}\right)\mathbf{1}\right)"
         inner = (dyh * sol.step.H[-1]).sum(axis=1, keepdims=True)
-        sub: list[Piece] = [c.v(sol.step.H[-1], "yhat"), r"\odot \left(", c.v(dyh), "-",
+        sub: list[Piece] = [c.v(sol.step.H[-1], "yhat"), r"\odot \left(", c.v(dyh, "dyhat"), "-",
                             c.v(np.broadcast_to(inner, dyh.shape)), r"\right)"]
         steps.append(c.step(_dz_name(L), dz, sub, dZ, key=f"dZ{L}",
                             note="through the softmax: its Jacobian applied to each sample's row"))
         return steps
-    if act == "linear":
-        steps.append(c.step(_dz_name(L), r"d\hat{Y}", [c.v(dyh)], dZ, key=f"dZ{L}"))
+    if act == "linear":  # dZ is dyhat: a renaming, its value once
+        steps.append(c.step(_dz_name(L), r"d\hat{Y}", None, dZ, key=f"dZ{L}"))
         return steps
     steps.append(derivative_step(c, L))
     steps.append(c.step(_dz_name(L), rf"d\hat{{Y}} \odot {DERIV_NAME[act]}\left({n(f'Z{L}')}\right)",
-                        [c.v(dyh), r"\odot", c.v(act_deriv(c, L))], dZ, key=f"dZ{L}"))
+                        [c.v(dyh, "dyhat"), r"\odot", c.v(act_deriv(c, L), f"dact{L}")], dZ,
+                        key=f"dZ{L}"))
     return steps
-
-
-def dyhat(c: Ctx) -> np.ndarray:
-    s, sol = c.s, c.sol
-    y, yh = sol.Yb, sol.step.H[-1]
-    k = y.shape[1]
-    if s.loss in ("mse", "sse"):
-        return s.factor * 2 * (yh - y) / (k if s.loss == "mse" else 1)
-    e = s.eps or 0.0
-    if s.loss == "bce":
-        return s.factor * (-(y / (yh + e)) + (1 - y) / (1 - yh + e)) / k
-    return s.factor * (-y / (yh + e))
 
 
 def loss_gradient(c: Ctx) -> tuple[str, list[Piece]]:
@@ -159,13 +147,11 @@ def gradient_entry(c: Ctx, dyh: np.ndarray) -> Step:
         entry = rf"-{scale}\frac{{{fmt(y, d)}}}{{{p}{e}}}"
     i, j = c.entry(0, 0)
     return c.step(rf"\left(d\hat{{Y}}\right)_{{{i}{j}}}", None, [entry], float(dyh[0, 0]),
-                  asked=False)
+                  asked=False, like="dyhat")
 
 
 def act_deriv(c: Ctx, l: int) -> np.ndarray:
-    act = ACTIVATIONS[c.s.activations[l - 1]]
-    assert act.deriv is not None
-    return act.deriv(c.sol.step.Z[l - 1], c.sol.step.H[l], c.s.alphas[l - 1])
+    return c.sol.named[f"dact{l}"]
 
 
 def derivative_step(c: Ctx, l: int) -> Step:
@@ -183,7 +169,8 @@ def derivative_step(c: Ctx, l: int) -> Step:
     else:  # relu, leaky relu: the kink decided on exact arithmetic (relu'(0) = 0)
         subst = [r"\mathbf{1}\left[", c.v(Z, f"Z{l}"), r"> 0\right]"] if a == "relu" else \
             [rf"\text{{1 where }} {Zn} > 0, \text{{ else }} {fmt(c.s.alphas[l - 1], c.digits)}\!:\;"]
-    return c.step(lhs, F.derivative(a, Zn, Hn), subst, act_deriv(c, l), asked=False)
+    return c.step(lhs, F.derivative(a, Zn, Hn), subst, act_deriv(c, l), key=f"dact{l}",
+                  asked=False)
 
 
 def hidden_delta(c: Ctx, l: int) -> list[Step]:
@@ -191,25 +178,26 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     s, n, sol = c.s, c.n, c.sol
     W = n(f"W{l + 1}")
     f = f"dZ_{{{l + 1}}} {W}^{{T}}" if not c.cols else f"{W}^{{T}} dZ_{{{l + 1}}}"
-    dH = sol.step.dZ[l] @ s.params[f"W{l + 1}"].T
+    dH = sol.named[f"dH{l}"]
     dZv = c.v(sol.step.dZ[l], f"dZ{l + 1}")
     WTv = Val(c.show(s.params[f"W{l + 1}"].T), c.digits)
-    sub: list[Piece] = [dZv, r"\,", WTv] if not c.cols else [WTv, r"\,", dZv]
-    steps = [c.step(f"dH_{{{l}}}", f, sub, dH, asked=False)]
+    sub: list[Piece] = c.times(dZv, WTv) if not c.cols else c.times(WTv, dZv)
+    steps = [c.step(f"dH_{{{l}}}", f, sub, dH, key=f"dH{l}", asked=False)]
+    dHv = c.v(dH, f"dH{l}")
     a = s.activations[l - 1]
     dz = sol.step.dZ[l - 1]
     if a == "softmax":
         inner = (dH * sol.step.H[l]).sum(axis=1, keepdims=True)
         steps.append(c.step(_dz_name(l), rf"H_{{{l}}} \odot \left(dH_{{{l}}} - \left(dH_{{{l}}} "
                             rf"\odot H_{{{l}}}\right)\mathbf{{1}}\right)",
-                            [c.v(sol.step.H[l], f"H{l}"), r"\odot \left(", c.v(dH), "-",
+                            [c.v(sol.step.H[l], f"H{l}"), r"\odot \left(", dHv, "-",
                              c.v(np.broadcast_to(inner, dH.shape)), r"\right)"], dz, key=f"dZ{l}"))
-    elif a == "linear":
-        steps.append(c.step(_dz_name(l), f"dH_{{{l}}}", [c.v(dH)], dz, key=f"dZ{l}"))
+    elif a == "linear":  # dZ is dH: a renaming, its value once
+        steps.append(c.step(_dz_name(l), f"dH_{{{l}}}", None, dz, key=f"dZ{l}"))
     else:
         steps.append(derivative_step(c, l))
         steps.append(c.step(_dz_name(l), rf"dH_{{{l}}} \odot {DERIV_NAME[a]}\left({n(f'Z{l}')}\right)",
-                            [c.v(dH), r"\odot", c.v(act_deriv(c, l))], dz, key=f"dZ{l}"))
+                            [dHv, r"\odot", c.v(act_deriv(c, l), f"dact{l}")], dz, key=f"dZ{l}"))
     return steps
 
 
@@ -231,10 +219,10 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
         h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
         if not c.cols:
             f = rf"{hp}^{{({i + 1})T}} dz^{{({i + 1})}}_{{{l}}}"
-            sub: list[Piece] = [Val(h.T, dh), r"\,", Val(dz, dd)]
+            sub: list[Piece] = c.times(Val(h.T, dh), Val(dz, dd))
         else:
             f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
-            sub = [Val(dz.T, dd), r"\,", Val(h, dh)]
+            sub = c.times(Val(dz.T, dd), Val(h, dh))
         assert ps is not None
         steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
                             key=f"dW{l}_per_sample"))
@@ -255,7 +243,7 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     else:  # too many numbers for one line, or an L2 term: H^T dZ
         HTv, dZv = Val(c.show(Hprev).T, dh), c.v(dZ, f"dZ{l}")
         sub = [pre] if pre else []
-        sub += [HTv, r"\,", dZv] if not c.cols else [dZv, r"\,", HTv]
+        sub += c.times(HTv, dZv) if not c.cols else c.times(dZv, HTv)
         if s.l2:  # the L2 term, with the weights it scales
             sub += [rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
     note = ""
@@ -286,7 +274,7 @@ def grad_entry(c: Ctx, l: int) -> Step:
                       + fmt(float(s.params[f"W{l}"][0, 0]), c.digits))
     i, j = c.entry(0, 0)
     return c.step(rf"\left(d{c.n(f'W{l}')}\right)_{{{i}{j}}}", None, pieces,
-                  float(sol.step.grads[f"W{l}"][0, 0]), asked=False)
+                  float(sol.step.grads[f"W{l}"][0, 0]), asked=False, like=f"dW{l}")
 
 
 def bias_grad(c: Ctx, l: int) -> Step:

@@ -67,9 +67,11 @@ class Ctx:
 
     def step(self, lhs: str, formula: str | None, subst: list[Piece] | None,
              result: np.ndarray | float | None, key: str = "", shape: bool = False,
-             note: str = "", more: list[list[Piece]] | None = None, asked: bool = True) -> Step:
-        return Step(lhs, formula, subst, None if result is None else self.v(result, key), key,
-                    shape, note, asked, more or [])
+             note: str = "", more: list[list[Piece]] | None = None, asked: bool = True,
+             like: str = "") -> Step:
+        """`like`: the result is an entry of that value, printed with its digits."""
+        val = None if result is None else self.v(result, key or like)
+        return Step(lhs, formula, subst, val, key, shape, note, asked, more or [])
 
     @property
     def whole(self) -> int:
@@ -90,6 +92,12 @@ class Ctx:
     def prod(self, a: str, b: str) -> str:
         """A matrix product in symbols; in the columns layout the factors swap."""
         return f"{a} {b}" if not self.cols else f"{b} {a}"
+
+    def times(self, a: Val, b: Val) -> list[Piece]:
+        """The product of two values as a line prints it: side by side (a matrix product)
+        unless one is a single number, which gets a product dot (1 \\cdot 12, never 1 12)."""
+        dot = a.array.size == 1 or b.array.size == 1
+        return [a, r"\cdot" if dot else r"\,", b]
 
     def entry(self, i: int, j: int) -> tuple[int, int]:
         """Index (i, j) of a rows-layout matrix as the layout shows it, 1-based."""

@@ -40,7 +40,7 @@ def affine(c: Ctx, l: int) -> list[Step]:
     Hp, W, b = n(f"H{l - 1}"), n(f"W{l}"), n(f"b{l}")
     formula = c.prod(Hp, W) + (f" + {b}" if c.has_bias(l) else "")
     Hv, Wv = c.v(c.H(l - 1), c.hkey(l - 1)), c.v(s.params[f"W{l}"])
-    subst: list[Piece] = [Hv, r"\,", Wv] if not c.cols else [Wv, r"\,", Hv]
+    subst: list[Piece] = c.times(Hv, Wv) if not c.cols else c.times(Wv, Hv)
     if c.has_bias(l):
         subst += ["+", c.v(s.params[f"b{l}"])]
     Z = c.sol.step.Z[l - 1]
@@ -60,7 +60,7 @@ def entry_sum(c: Ctx, l: int) -> Step:
         terms.append(fmt(float(s.params[f"b{l}"][0, 0]), d))
     i, j = c.entry(0, 0)
     return c.step(rf"\left({c.n(f'Z{l}')}\right)_{{{i}{j}}}", None, sum_pieces(terms),
-                  float(c.sol.step.Z[l - 1][0, 0]), asked=False)
+                  float(c.sol.step.Z[l - 1][0, 0]), asked=False, like=f"Z{l}")
 
 
 def activation(c: Ctx, l: int) -> list[Step]:
@@ -82,7 +82,7 @@ def activation(c: Ctx, l: int) -> list[Step]:
                 else rf"\frac{{e^{{{zs}}} - e^{{-{neg}}}}}{{e^{{{zs}}} + e^{{-{neg}}}}}")
         i, j = c.entry(0, 0)
         out.append(c.step(rf"\left({Hn}\right)_{{{i}{j}}}", None, [body], float(H[0, 0]),
-                          asked=False))
+                          asked=False, like=key))
     return out
 
 
@@ -91,8 +91,7 @@ def softmax(c: Ctx, l: int) -> list[Step]:
     n, sol = c.n, c.sol
     Z = sol.step.Z[l - 1]
     shift = Z.max(axis=1, keepdims=True) if softmax_shifted(Z) else np.zeros((Z.shape[0], 1))
-    E = np.exp(Z - shift)
-    sums = E.sum(axis=1, keepdims=True)
+    E, sums = sol.named[f"E{l}"], sol.named[f"Esum{l}"]
     Zn, Hn = n(f"Z{l}"), n(f"H{l}")
     key = f"H{l}" if l < c.L else "yhat"
     per = "row" if not c.cols else "column"
@@ -103,14 +102,15 @@ def softmax(c: Ctx, l: int) -> list[Step]:
         formula = rf"e^{{{Zn} - \max}}"
     else:
         formula = f"e^{{{Zn}}}"
+    ek, sk = f"E{l}", f"Esum{l}"
     steps = [c.step("E", formula, [applied(r"\exp\left({}\right)", c.v(Z - shift))], E,
-                    asked=False, note=note)]
+                    key=ek, asked=False, note=note)]
     one = r"\mathbf{1}"
     steps.append(c.step(r"\mathbf{s}", f"E {one}" if not c.cols else f"{one}^{{T}} E",
-                        [c.v(E), one] if not c.cols else [f"{one}^{{T}}", c.v(E)], sums,
-                        asked=False))
-    first = " + ".join(fmt(float(x), c.digits) for x in E[0])
-    steps.append(c.step(r"s_{1}", None, [first], float(sums[0, 0]), asked=False))
-    steps.append(c.step(Hn, r"E \oslash \mathbf{s}", [c.v(E), r"\oslash", c.v(sums)],
+                        [c.v(E, ek), one] if not c.cols else [f"{one}^{{T}}", c.v(E, ek)], sums,
+                        key=sk, asked=False))
+    first = " + ".join(fmt(float(x), c.dig(ek)) for x in E[0])
+    steps.append(c.step(r"s_{1}", None, [first], float(sums[0, 0]), asked=False, like=sk))
+    steps.append(c.step(Hn, r"E \oslash \mathbf{s}", [c.v(E, ek), r"\oslash", c.v(sums, sk)],
                         sol.step.H[l], key=key, shape=True))
     return steps

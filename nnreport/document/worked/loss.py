@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.intermediates import squared_norms
 from ...engine.printed import PER_SAMPLE_SHOWN, one_minus
 from ...render import formulas as F
 from ...render.numbers import fmt
@@ -46,7 +47,7 @@ def loss(c: Ctx) -> Part:
     formula, subst = data, body
     if s.l2:
         formula += " + R"
-        subst += f" + {fmt(penalty, c.digits)}"
+        subst += f" + {fmt(penalty, c.dig('loss_l2'))}"
     steps.append(c.step("L", formula, [subst], sol.step.loss, key="loss"))
     if sol.batch is not None:
         steps.append(c.step(r"L^{\text{batch}}", None, None, sol.batch.loss, key="loss_batch",
@@ -65,14 +66,14 @@ def sum_formula(c: Ctx, term: str) -> str:
 def l2_step(c: Ctx) -> tuple[Step, float]:
     """R = lambda / (2m) (||W_1||^2 + ...), each squared norm with its value."""
     s, m = c.s, c.m
-    norms = [float((s.params[f"W{l}"] ** 2).sum()) for l in range(1, s.depth + 1)]
-    value = s.l2 / (2 * m) * sum(norms)
+    norms = [float(x) for x in squared_norms(s)]  # exact: 0.1^2 + 0.2^2 is 0.05
+    value = float(c.sol.named["loss_l2"])
     names = " + ".join(rf"\lVert {c.n(f'W{l}')} \rVert^2" for l in range(1, s.depth + 1))
     nums = " + ".join(fmt(x, c.digits) for x in norms)
     subst = rf"\frac{{{fmt(s.l2, c.digits)}}}{{2 \cdot {m}}}\left({nums}\right)"
     step = c.step("R", rf"\frac{{\lambda}}{{2m}}\left({names}\right)", [subst], value,
                   note=r"the L2 penalty: $\lambda/(2m)$ times the sum of the squared weights "
-                       "(biases excluded)", asked=False)
+                       "(biases excluded)", key="loss_l2", asked=False)
     return step, value
 
 

@@ -64,11 +64,14 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     eta = fmt(s.lr, d)
     new = sol.new_params[key]
     lhs_new = name + r"^{\text{new}}"
-    if o["name"] == "sgd":
+    steps: list[Step] = []
+    if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()):
         return [c.step(lhs_new, rf"{name} - \eta\, {g}",
                        [c.v(W), f"- {eta} \\cdot", c.v(grad, gk)], new, key=f"{key}_new")]
-    steps: list[Step] = []
-    if o["name"] == "momentum":
+    if o["name"] == "sgd":  # the step asked for: on a line of its own, then W - Delta
+        steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, {g}", [f"{eta} \\cdot", c.v(grad, gk)],
+                            state["step"], key=f"{key}_step"))
+    elif o["name"] == "momentum":
         beta = fmt(o["beta"], d)
         rest = fmt(one_minus(o["beta"]), d)
         steps.append(c.step(rf"v_{{{name}}}", rf"\beta \cdot 0 + (1 - \beta)\, {g}",
