@@ -45,8 +45,9 @@ STATE_ARRAYS = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 5}  # step (and v
 
 def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
                  budgets: Budgets, optimizer: str = "sgd",
-                 worked: int | None = None) -> NetworkCost:
-    """Cost of solving a network problem: `units` starts with the input width."""
+                 worked: int | None = None, extra: tuple[int, int] = (0, 0)) -> NetworkCost:
+    """Cost of solving a network problem: `units` starts with the input width; `extra` the
+    numbers per worked sample and once of the values printed on the way (setups.printed_extra)."""
     P = sum(units[k] * units[k + 1] + units[k + 1] for k in range(len(units) - 1))
     B = min(batch_size, samples, worked or samples)  # the worked step's samples
     batches = -(-samples // max(batch_size, 1))
@@ -57,7 +58,8 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                + STATE_ARRAYS.get(optimizer, 5) * P    # the worked step's optimiser state
                + samples                               # epoch 1's batches (sample rows)
                + (P + 1 if B < min(batch_size, samples) else 0)  # the whole batch's gradient
-               + epochs + samples * units[-1] + 2)  # history, yhat_final, loss/accuracy final
+               + epochs + samples * units[-1] + 2  # history, yhat_final, loss/accuracy final
+               + extra[0] * B + extra[1])
     worked = 4 * B * hidden_and_out + 2 * B + B * P + 12 * P  # forward, backward, per
     return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,  # sample, state
                        train_steps=epochs * batches, activations=samples * sum(units),

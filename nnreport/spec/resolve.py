@@ -9,7 +9,6 @@ The setups themselves live in setups.py (re-exported here).
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,74 +16,26 @@ from typing import Any
 import numpy as np
 
 from ..budgets import DEFAULT, Budgets
-from ..errors import Issue, SpecError
-from . import expr as exprlang
-from .cost import CHAIN_PATHS, STEP_WORK, NetworkCost, network_cost, over_budget
+from ..errors import SpecError
+from .cost import CHAIN_PATHS, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
-from .models import Fill, Problem, Spec, suggest
+from .models import Problem, Spec, suggest
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
+from .resolve_expr import ExpressionChecks
 from .setups import (
     Document,
-    ExpressionSetup,
     Marking,
     NetworkSetup,
     Setup,
-    Step,
     network_value_names,
     part_of,
+    printed_extra,
     task_of,
 )
+from .values import constraint_of, value_of
 from .yamlio import Located
 
 Array = np.ndarray
-
-
-def _value(v: Any, shape: tuple[int, ...] | None, what: str,
-           budgets: Budgets = DEFAULT) -> Array:
-    """A spec value (number, list, matrix or fill) as an array; checks `shape` if given."""
-    if isinstance(v, Fill):
-        if v.shape is None and shape is None:
-            raise ValueError(f"{what}: {{fill: {v.fill}}} needs shape: [rows, cols] here")
-        want = tuple(v.shape) if v.shape is not None else shape
-        assert want is not None
-        if len(want) > 2:
-            raise ValueError(f"{what}: shape {list(want)} has more than two dimensions")
-        if shape is None and math.prod(want) > budgets.compute_entries:
-            raise BudgetError(f"{what}: shape {list(want)} has {math.prod(want):,} entries",
-                              budgets.hint("compute_entries"))
-        if shape is not None and tuple(want) != shape:
-            raise ValueError(f"{what}: shape {list(want)} does not fit; expected {list(shape)}")
-        return np.full(want, float(v.fill))
-    if isinstance(v, list) and v and isinstance(v[0], list):
-        lengths = {len(r) for r in v}
-        if len(lengths) > 1:
-            raise ValueError(f"{what}: rows have different lengths {sorted(lengths)}")
-    a = np.array(v, dtype=float)
-    if shape is not None:
-        if a.ndim == 0:
-            return np.full(shape, float(a))
-        if a.ndim == 1 and 1 in shape and a.size == int(np.prod(shape)):
-            return a.reshape(shape)
-        if a.shape != shape:
-            raise ValueError(f"{what} has shape {list(a.shape)}, expected {list(shape)}")
-    return a
-
-
-class BudgetError(ValueError):
-    """A value past a budget; `hint` says which budget and how to raise it."""
-
-    def __init__(self, message: str, hint: str):
-        super().__init__(message)
-        self.hint = hint
-
-
-def _constraint(c: str | dict[str, float]) -> tuple[str, float]:
-    from .models import CONSTRAINTS
-
-    if isinstance(c, dict):
-        (name, value), = c.items()
-        return str(name), float(value)
-    return c, CONSTRAINTS[c]
 
 
 def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
@@ -98,9 +49,9 @@ def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale:
     return rs.uniform(-scale, scale, size=shape)
 
 
-class _Checker:
+class _Checker(ExpressionChecks):
     def __init__(self, doc: Located, folder: Path, budgets: Budgets):
-        self.doc, self.folder, self.issues = doc, folder, []  # type: ignore[var-annotated]
+        self.doc, self.folder, self.issues = doc, folder, []
         self.budgets = budgets
         # what the problems resolved so far add up to: budgets bound the whole spec
         self.answers = 0
@@ -176,7 +127,9 @@ class _Checker:
         m = X.shape[0]
         bs = p.train.batch_size or m
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
-                            p.train.optimizer.name, p.worked_samples)
+                            p.train.optimizer.name, p.worked_samples,
+                            printed_extra(units, acts, p.loss.name, p.loss.eps,
+                                          p.regularization.l2))
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = True
@@ -224,7 +177,7 @@ class _Checker:
             else:
                 shape = (1, fo) if layout == "rows" else (fo, 1)
             try:
-                a = _value(v, shape, name)
+                a = value_of(v, shape, name)
             except ValueError as e:
                 ok = False
                 side = "in x out" if layout == "rows" else "out x in"
@@ -268,7 +221,7 @@ class _Checker:
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every, digits_for=dict(p.digits_for),
             marking=self.marking(p, spec, at, *_value_names(p, layers, acts, loss)),
-            constraints=tuple(_constraint(c) for c in p.constraints),
+            constraints=tuple(constraint_of(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
@@ -370,98 +323,6 @@ class _Checker:
         space = p.space or spec.space
         return Marking(tuple(p.ask) if p.ask is not None else None, p.points,
                        p.scaffold or spec.scaffold, "0pt" if space == "0" else space)  # a length
-
-    def expression_constraints(self, p: Problem, at: tuple[Any, ...]) -> tuple[tuple[str, float], ...]:
-        out = tuple(_constraint(c) for c in p.constraints)
-        for j, (name, _) in enumerate(out):
-            if name not in ("no_exact_ties", "distinct_versions"):
-                self.add(at + ("constraints", j), f"'{name}' is a constraint on networks",
-                         "expression problems take no_exact_ties and distinct_versions")
-        return out
-
-    # ---- expression problems ----------------------------------------------------------
-    def expression(self, p: Problem, i: int, spec: Spec) -> ExpressionSetup | None:
-        at = ("problems", i)
-        given: dict[str, Array] = {}
-        ok = True
-        for name, v in p.given.items():
-            if not name.isidentifier() or name in exprlang.FUNCTIONS:
-                ok = False
-                self.add(at + ("given", name), f"'{name}' cannot be a name",
-                         "use letters, digits and _, not a function name")
-                continue
-            try:
-                given[name] = _value(v, None, name, self.budgets)
-            except BudgetError as e:
-                ok = False
-                self.add(at + ("given", name), str(e), e.hint)
-            except ValueError as e:
-                ok = False
-                self.add(at + ("given", name), str(e))
-        names = set(given)
-        shapes = {k: tuple(v.shape) for k, v in given.items()}
-        b = self.budgets
-        cost = exprlang.Cost(flops=self.flops, max_entries=b.compute_entries,
-                             hint=b.hint("compute_entries"))
-        answers = 0
-        steps = []
-        for j, item in enumerate(p.compute):
-            if len(item) != 1:
-                ok = False
-                self.add(at + ("compute", j), "each compute step is one 'name: expression'")
-                continue
-            (name, src), = item.items()
-            if not name.isidentifier() or name in exprlang.FUNCTIONS or name in names:
-                ok = False
-                what = "is already defined" if name in names else "cannot be a name"
-                self.add(at + ("compute", j, name), f"'{name}' {what}")
-                continue
-            try:
-                tree = exprlang.parse(str(src), names)
-                shapes[name] = exprlang.infer_shape(tree, shapes, cost)
-                if cost.flops > b.compute_flops and ok:
-                    raise exprlang.ExprError(
-                        f"the compute steps up to here take about {cost.flops:.3g} "
-                        "multiply-adds", 0, b.hint("compute_flops"))
-            except exprlang.ExprError as e:
-                ok = False
-                line, col = self.doc.where(at + ("compute", j, name))
-                self.issues.append(Issue(self.doc.file, line, (col or 1) + e.col,
-                                         f"compute '{name}': {e}", e.hint))
-                continue
-            answers += math.prod(shapes[name])
-            steps.append(Step(name, str(src), tree))
-            names.add(name)
-        for field in ("names", "digits_for"):  # a misspelt name was silently ignored
-            for key in getattr(p, field):
-                if key not in names and ok:
-                    ok = False
-                    self.add(at + (field, key), f"'{key}' in {field} is not a given or "
-                             f"computed value of problem '{p.id}'",
-                             suggest(key, sorted(names)), key=True)
-        spent, self.flops = self.flops, cost.flops
-        if not ok or not self.answer_room(at + ("compute",), p.id, answers):
-            return None
-        if (p.rounding or spec.rounding) == "chain":
-            # every path evaluates the steps again: their work counts once per path
-            self.flops += (CHAIN_PATHS + 1) * (cost.flops - spent)
-            if self.flops > b.compute_flops:
-                self.add(at + ("compute",), f"rounding: chain evaluates the compute steps "
-                         f"{CHAIN_PATHS + 2} times (its rounding paths), about "
-                         f"{(CHAIN_PATHS + 2) * (cost.flops - spent):.3g} multiply-adds",
-                         b.hint("compute_flops"))
-                return None
-            if not self.chain_room(at, p.id, (CHAIN_PATHS + 2) * answers):
-                return None
-        return ExpressionSetup(id=p.id, title=p.title, text=p.text,
-                               layout=p.layout or spec.layout, digits=p.digits or spec.digits,
-                               given=given, steps=tuple(steps), names=dict(p.names),
-                               digits_for=dict(p.digits_for), budgets=b,
-                               marking=self.marking(p, spec, at, [st.name for st in steps]),
-                               constraints=self.expression_constraints(p, at),
-                               rounding=p.rounding or spec.rounding,
-                               work=cost.flops - spent + STEP_WORK * len(steps))
-
 
 def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
                  ) -> tuple[list[str], list[str], dict[str, str]]:

@@ -118,6 +118,20 @@ def closed_delta(loss: str, act: str, eps: float | None) -> bool:
 DERIVATIVE_SHOWN = ("sigmoid", "tanh", "relu", "leaky_relu")  # f'(Z) on a line of its own
 
 
+def printed_extra(units: tuple[int, ...], activations: tuple[str, ...], loss: str,
+                  eps: float | None, l2: float) -> tuple[int, int]:
+    """(numbers per worked sample, numbers once) of the values the key prints on the way to
+    the graded ones (network_value_names' `working` extras: E, Esum, dyhat, dact, dH, loss_l2),
+    for the answer budget."""
+    L, closed = len(activations), closed_delta(loss, activations[-1], eps)
+    per = sum(units[l] + 1 for l in range(1, L + 1) if activations[l - 1] == "softmax")
+    per += 0 if closed else units[-1]
+    per += sum(units[l] for l in range(1, L + 1)
+               if activations[l - 1] in DERIVATIVE_SHOWN and (l < L or not closed))
+    per += sum(units[l] for l in range(1, L))
+    return per, 1 if l2 else 0
+
+
 def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
                         activations: tuple[str, ...] = (), loss: str = "",
                         eps: float | None = None, l2: float = 0.0,
