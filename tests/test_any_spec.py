@@ -345,3 +345,27 @@ def test_a_product_of_vectors_is_written_the_way_round_it_computes(expr, want):
     row = next(x for x in render(doc, solve(doc), "key").splitlines() if x.strip().startswith("o &="))
     sides = split_top(row.split(" &= ")[1].split(r" \tag*")[0])
     assert np.allclose(evaluate(sides[1]).ravel(), np.ravel(want), rtol=1e-3)
+
+
+@needs_tex
+def test_each_samples_bias_gradient_asked_has_a_graded_line(tmp_path):
+    # found by the generative test: db2_per_sample asked counted a point the key had no line
+    # for. Hand values: a linear output with no hidden weights gives yhat = b2 = [0.5, -1];
+    # mse with sum reduction and factor 1/2 over 2 outputs: dz = (yhat - y) / 2 per sample
+    r, out = build(tmp_path, """title: b
+problems:
+  - id: p
+    data: {X: [[1, 0], [0, 1]], Y: [[1, 0], [0, 0]]}
+    network: {layers: [{units: 2, activation: linear}]}
+    params: {W1: [[0, 0], [0, 0]], b1: [0.5, -1]}
+    loss: {name: mse, reduction: sum, factor: 0.5}
+    ask: [db1_per_sample]
+""", "--key")
+    assert r.returncode == 0, r.stderr
+    tex = (out / "s-key.tex").read_text()
+    rows = [x for x in tex.splitlines() if r"{\partial b_{1}}" in x and "frac{\\partial L_" in x]
+    assert len(rows) == 2 and all(r"\text{pt" in x for x in rows), rows
+    want = [[(0.5 - 1) / 2, (-1 - 0) / 2], [(0.5 - 0) / 2, (-1 - 0) / 2]]
+    for row, w in zip(rows, want, strict=True):
+        nums = [float(x) for x in re.findall(r"-?\d+\.?\d*", row.split("=")[-1])]
+        assert nums[:2] == w, (row, w)

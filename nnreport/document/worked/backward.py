@@ -258,8 +258,23 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     if main.elided:
         steps.append(grad_entry(c, l))
     if c.has_bias(l):
+        steps += bias_per_sample(c, l)
         steps.append(bias_grad(c, l))
     return steps
+
+
+def bias_per_sample(c: Ctx, l: int) -> list[Step]:
+    """Asked for, each sample's db_l is its delta row, on a line of its own (a renaming step,
+    its value printed once); not asked, db_l's sum shows the rows."""
+    if f"db{l}_per_sample" not in (c.s.marking.ask or ()):
+        return []
+    ps = c.sol.step.per_sample.get(f"b{l}")
+    if ps is None:
+        return []
+    b = c.n(f"b{l}")
+    return [c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {b}}}", rf"dz^{{({i + 1})}}_{{{l}}}",
+                   None, ps[i], key=f"db{l}_per_sample")
+            for i in range(per_sample_shown(c.s.units, c.m, True))]
 
 
 def grad_entry(c: Ctx, l: int) -> Step:
