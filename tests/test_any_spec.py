@@ -369,3 +369,27 @@ problems:
     for row, w in zip(rows, want, strict=True):
         nums = [float(x) for x in re.findall(r"-?\d+\.?\d*", row.split("=")[-1])]
         assert nums[:2] == w, (row, w)
+
+
+@needs_tex
+def test_a_batch_of_one_has_no_one_over_one(tmp_path):
+    # the mean over a batch of one sample printed "dW1 = 1/1 X^T dZ1" and summed db over
+    # i = 1..1; dW1 = x^T dz with dz = yhat - y for bce on a sigmoid output (hand values:
+    # z = 0.5 * 1 + 0 = 0.5, yhat = 1 / (1 + e^-0.5), dW = 2 (yhat - 1))
+    r, out = build(tmp_path, """title: one
+problems:
+  - id: n
+    data: {X: [[2]], Y: [1]}
+    network: {layers: [{units: 1, activation: sigmoid}]}
+    params: {W1: [[0.25]], b1: [0]}
+    loss: bce
+    regularization: {l2: 0.1}
+""", "--key")
+    assert r.returncode == 0, r.stderr
+    tex = (out / "s-key.tex").read_text()
+    assert r"\frac{1}{1}" not in tex and r"\sum_{i=1}^{1}" not in tex
+    dw = next(x for x in tex.splitlines() if x.strip().startswith("dW_{1} &="))
+    yhat = 1 / (1 + math.exp(-0.5))
+    want = 2 * (yhat - 1) + 0.1 * 0.25
+    assert f"{want:.4f}" in dw.split("=")[-1], (dw, want)
+    assert "the L2 term" in tex

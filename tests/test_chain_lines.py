@@ -81,6 +81,13 @@ def redone(tex: str, env: dict[str, Any]) -> dict[str, tuple[str, np.ndarray]]:
         key = key_of(lhs)
         if key is None or len(sides) < 2:
             continue
+        if len(sides) == 2 and sides[0] == "L_{1}" and key[1] is None:
+            out[key[0]] = (sides[0], per["loss_per_sample"][0])  # a batch of one: L = L_1
+            continue
+        m = re.fullmatch(r"dz\^\{\(1\)\}_\{(\d)\}", sides[0]) if len(sides) == 2 else None
+        if m and key[1] is None:  # a batch of one: db = dz^(1), the row of the line above
+            out[key[0]] = (sides[0], out[f"dZ{m.group(1)}"][1].sum(axis=0, keepdims=True))
+            continue
         if len(sides) == 2 and sides[0] in (r"d\hat{Y}", ) + tuple(
                 f"dH_{{{l}}}" for l in range(1, 10)):
             continue  # a renaming (dZ = dH for a linear layer): the value of a line above

@@ -202,7 +202,8 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
 
 
 def _mean(c: Ctx) -> str:
-    return rf"\frac{{1}}{{{c.m}}}" if c.s.reduction == "mean" else ""
+    """The mean's 1/m before a sum over the batch (none over a batch of one: 1/1 says nothing)."""
+    return rf"\frac{{1}}{{{c.m}}}" if c.s.reduction == "mean" and c.m > 1 else ""
 
 
 def layer_grads(c: Ctx, l: int) -> list[Step]:
@@ -247,12 +248,12 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
         if s.l2:  # the L2 term, with the weights it scales
             sub += [rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
     note = ""
-    if l == c.L:
+    if l == c.L and m > 1:
         note = ("the gradient of the batch loss " + (f"averages the {m} samples' gradients"
                                                       if s.reduction == "mean" else
                                                       f"adds up the {m} samples' gradients"))
-        if s.l2:
-            note += r", plus the L2 term $\frac{\lambda}{m} W$"
+    if l == c.L and s.l2:
+        note = (note + ", plus" if note else "plus") + r" the L2 term $\frac{\lambda}{m} W$"
     main = c.step(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}", note=note)
     steps.append(main)
     if main.elided:
@@ -298,7 +299,8 @@ def bias_grad(c: Ctx, l: int) -> Step:
     b = c.n(f"b{l}")
     dZ = sol.step.dZ[l - 1]
     pre = _mean(c)
-    f = (pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
+    f = ((pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}" if m > 1
+         else rf"dz^{{(1)}}_{{{l}}}")
     if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
         d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
         rows = [Val(c.show(dZ[i:i + 1]), d) for i in range(m)]

@@ -44,11 +44,15 @@ def loss(c: Ctx) -> Part:
     else:
         total = fmt(float(ls.sum()), c.digits)
         body = rf"\frac{{{total}}}{{{c.m}}}" if s.reduction == "mean" else total
-    formula, subst = data, body
+    if c.m == 1 and shown:  # a batch of one: L is L_1 (the sum and the 1/1 say nothing)
+        formula, subst = "L_{1}", shown[0]
+    else:
+        formula, subst = data, body
     if s.l2:
         formula += " + R"
         subst += f" + {fmt(penalty, c.dig('loss_l2'))}"
-    steps.append(c.step("L", formula, [subst], sol.step.loss, key="loss"))
+    steps.append(c.step("L", formula, [subst] if s.l2 or c.m > 1 else None, sol.step.loss,
+                        key="loss"))
     if sol.batch is not None:
         steps.append(c.step(r"L^{\text{batch}}", None, None, sol.batch.loss, key="loss_batch",
                             asked=False, note=f"the same loss over the whole batch of {c.whole} "
