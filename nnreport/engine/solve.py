@@ -178,7 +178,7 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
     net = make_net(s)
     X, Y = s.X, s.Y
     m = X.shape[0]
-    opt = Optimizer(OptimizerSpec(**s.optimizer), s.lr)
+    opt = Optimizer.starting(OptimizerSpec(**s.optimizer), s.lr, s.state)
     rs = np.random.RandomState(s.shuffle_seed) if s.shuffle_seed is not None else None
     params = {k: v.copy() for k, v in s.params.items()}
     history: list[float] = []

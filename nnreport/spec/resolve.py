@@ -21,7 +21,7 @@ from ..errors import Issue, SpecError
 from . import expr as exprlang
 from .cost import CHAIN_PATHS, STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
-from .models import Fill, Problem, Spec, suggest
+from .models import Problem, Spec, suggest
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
 from .setups import (
     Document,
@@ -31,51 +31,14 @@ from .setups import (
     Setup,
     Step,
     network_value_names,
+    optimizer_kind,
     part_of,
     task_of,
 )
+from .values import BudgetError, _value, initial_state
 from .yamlio import Located
 
 Array = np.ndarray
-
-
-def _value(v: Any, shape: tuple[int, ...] | None, what: str,
-           budgets: Budgets = DEFAULT) -> Array:
-    """A spec value (number, list, matrix or fill) as an array; checks `shape` if given."""
-    if isinstance(v, Fill):
-        if v.shape is None and shape is None:
-            raise ValueError(f"{what}: {{fill: {v.fill}}} needs shape: [rows, cols] here")
-        want = tuple(v.shape) if v.shape is not None else shape
-        assert want is not None
-        if len(want) > 2:
-            raise ValueError(f"{what}: shape {list(want)} has more than two dimensions")
-        if shape is None and math.prod(want) > budgets.compute_entries:
-            raise BudgetError(f"{what}: shape {list(want)} has {math.prod(want):,} entries",
-                              budgets.hint("compute_entries"))
-        if shape is not None and tuple(want) != shape:
-            raise ValueError(f"{what}: shape {list(want)} does not fit; expected {list(shape)}")
-        return np.full(want, float(v.fill))
-    if isinstance(v, list) and v and isinstance(v[0], list):
-        lengths = {len(r) for r in v}
-        if len(lengths) > 1:
-            raise ValueError(f"{what}: rows have different lengths {sorted(lengths)}")
-    a = np.array(v, dtype=float)
-    if shape is not None:
-        if a.ndim == 0:
-            return np.full(shape, float(a))
-        if a.ndim == 1 and 1 in shape and a.size == int(np.prod(shape)):
-            return a.reshape(shape)
-        if a.shape != shape:
-            raise ValueError(f"{what} has shape {list(a.shape)}, expected {list(shape)}")
-    return a
-
-
-class BudgetError(ValueError):
-    """A value past a budget; `hint` says which budget and how to raise it."""
-
-    def __init__(self, message: str, hint: str):
-        super().__init__(message)
-        self.hint = hint
 
 
 def _constraint(c: str | dict[str, float]) -> tuple[str, float]:
@@ -244,11 +207,12 @@ class _Checker:
                 ok = False
                 self.add(at + ("train", "freeze", j), f"cannot freeze '{name}': no such parameter",
                          "this network has " + ", ".join(sorted(valid)))
+        state = initial_state(p.train.state, p.train.optimizer.name, params, layout, self.add, at)
         if bs > m:
             ok = False
             self.add(at + ("train", "batch_size"),
                      f"batch_size {bs} is larger than the {m} samples", f"use at most {m}")
-        if not ok:
+        if not ok or state is None:
             return None
         opt = p.train.optimizer
         source = "inline" if p.data.X is not None else (
@@ -258,7 +222,7 @@ class _Checker:
             X=X, Y=Y, units=units, activations=acts,
             alphas=tuple(layer.alpha for layer in layers),
             loss=loss, eps=p.loss.eps, reduction=p.loss.reduction, factor=p.loss.factor,
-            l2=p.regularization.l2, params=params, optimizer=opt.model_dump(),
+            l2=p.regularization.l2, params=params, optimizer=opt.setup(),
             lr=p.train.lr, epochs=p.train.epochs, batch_size=bs,
             shuffle_seed=p.train.shuffle.seed if p.train.shuffle else None,
             freeze=frozenset(p.train.freeze), names=dict(p.names),
@@ -273,7 +237,7 @@ class _Checker:
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
-            rounding=p.rounding or spec.rounding,
+            rounding=p.rounding or spec.rounding, state=state,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
@@ -473,7 +437,7 @@ def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
     def names(computed: bool, frozen: tuple[str, ...] = (), shown: tuple[str, ...] | None = None
               ) -> list[str]:
         return network_value_names(len(layers), tuple(layer.bias for layer in layers),
-                                   p.train.optimizer.name, acts, loss,
+                                   optimizer_kind(p.train.optimizer.setup()), acts, loss,
                                    p.loss.eps if p.loss else None,
                                    p.regularization.l2, working=True, computed=computed,
                                    frozen=frozen, show=shown)

@@ -1,0 +1,88 @@
+"""A spec value (number, list, matrix, fill) as an array of a checked shape; and the
+optimiser state before the first step (`train.state:`), checked like the parameters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..budgets import DEFAULT, Budgets
+from .models import Fill
+
+Array = np.ndarray
+# the states train.state can set, by optimizer (their canonical JSON names: W1_v ...)
+STATES = {"momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v"), "sgd": ()}
+
+
+def _value(v: Any, shape: tuple[int, ...] | None, what: str,
+           budgets: Budgets = DEFAULT) -> Array:
+    """A spec value (number, list, matrix or fill) as an array; checks `shape` if given."""
+    if isinstance(v, Fill):
+        if v.shape is None and shape is None:
+            raise ValueError(f"{what}: {{fill: {v.fill}}} needs shape: [rows, cols] here")
+        want = tuple(v.shape) if v.shape is not None else shape
+        assert want is not None
+        if len(want) > 2:
+            raise ValueError(f"{what}: shape {list(want)} has more than two dimensions")
+        if shape is None and math.prod(want) > budgets.compute_entries:
+            raise BudgetError(f"{what}: shape {list(want)} has {math.prod(want):,} entries",
+                              budgets.hint("compute_entries"))
+        if shape is not None and tuple(want) != shape:
+            raise ValueError(f"{what}: shape {list(want)} does not fit; expected {list(shape)}")
+        return np.full(want, float(v.fill))
+    if isinstance(v, list) and v and isinstance(v[0], list):
+        lengths = {len(r) for r in v}
+        if len(lengths) > 1:
+            raise ValueError(f"{what}: rows have different lengths {sorted(lengths)}")
+    a = np.array(v, dtype=float)
+    if shape is not None:
+        if a.ndim == 0:
+            return np.full(shape, float(a))
+        if a.ndim == 1 and 1 in shape and a.size == int(np.prod(shape)):
+            return a.reshape(shape)
+        if a.shape != shape:
+            raise ValueError(f"{what} has shape {list(a.shape)}, expected {list(shape)}")
+    return a
+
+
+class BudgetError(ValueError):
+    """A value past a budget; `hint` says which budget and how to raise it."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
+def initial_state(given: dict[str, Any], optimizer: str, params: dict[str, Array],
+                  layout: str, add: Callable[..., None], at: tuple[Any, ...]
+                  ) -> dict[str, dict[str, Array]] | None:
+    """train.state's values ({'W1_v': value}) as {param: {state: array}} in the rows layout,
+    each the shape of its parameter in the problem's layout; None after a reported error."""
+    out: dict[str, dict[str, Array]] = {}
+    ok = True
+    states = STATES[optimizer]
+    for name, v in given.items():
+        param, _, st = name.rpartition("_")
+        where = at + ("train", "state", name)
+        if param not in params or st not in states:
+            ok = False
+            what = (f"{optimizer} keeps no state" if not states else
+                    f"{optimizer} keeps " + " and ".join(states))
+            add(where, f"unknown optimiser state '{name}'",
+                f"{what}; name a state as parameter_state, e.g. "
+                + (", ".join(f"{p}_{s}" for p in list(params)[:2] for s in states)
+                   if states else "use momentum, rmsprop or adam"), key=True)
+            continue
+        shown = params[param].T if layout == "columns" else params[param]
+        try:
+            a = _value(v, tuple(shown.shape), name)
+        except ValueError as e:
+            ok = False
+            add(where, str(e), f"{name} has the shape of {param} in the {layout} layout "
+                f"({shown.shape[0]} x {shown.shape[1]})")
+            continue
+        out.setdefault(param, {})[st] = a.T if layout == "columns" else a
+    return out if ok else None
