@@ -93,7 +93,7 @@ def param_update(c: Ctx, key: str) -> list[Step]:
         beta = fmt(o["beta"], d)
         old_v, old_f = prior(c, key, "v", name)
         if o.get("form") == "heavy_ball":
-            steps.append(c.step(rf"v_{{{name}}}", rf"\beta {old_f} - \eta\, {g}",
+            steps.append(c.step(rf"v_{{{name}}}", rf"\beta{old_f} - \eta\, {g}",
                                 [*joined(f"{beta} \\cdot", old_v, f"- {eta} \\cdot"), c.v(grad, gk)],
                                 state["v"], key=f"{key}_v"))
             vk = c.v(state["v"], f"{key}_v")
@@ -105,7 +105,7 @@ def param_update(c: Ctx, key: str) -> list[Step]:
             return steps + [c.step(lhs_new, rf"{name} + v_{{{name}}}", [c.v(W), "+", vk], new,
                                    key=f"{key}_new")]
         rest = fmt(one_minus(o["beta"]), d)
-        steps.append(c.step(rf"v_{{{name}}}", rf"\beta {old_f} + (1 - \beta)\, {g}",
+        steps.append(c.step(rf"v_{{{name}}}", rf"\beta{old_f} + (1 - \beta)\, {g}",
                             [*joined(f"{beta} \\cdot", old_v, f"+ {rest} \\cdot"), c.v(grad, gk)],
                             state["v"], key=f"{key}_v"))
         steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, v_{{{name}}}",
@@ -164,7 +164,7 @@ def prior(c: Ctx, key: str, state: str, name: str) -> tuple[list[Piece], str]:
     symbol in the formula: 0 (`\\cdot 0`) unless train.state gave it."""
     v0 = c.s.state.get(key, {}).get(state)
     if v0 is None:
-        return [], r"\cdot 0"
+        return [], r" \cdot 0"
     sym = {"m": "m", "v": "v", "s": "s"}[state]
     return [c.v(v0)], rf"\, {sym}^{{\text{{old}}}}_{{{name}}}"
 
