@@ -68,6 +68,15 @@ class Optimizer:
                 getattr(o, STATE_SLOTS[spec.name][name])[k] = np.array(value, dtype=float)
         return o
 
+    def state_of(self) -> dict[str, dict[str, Array]]:
+        """The current state by parameter and canonical name (a copy): what the next step
+        starts from, as train.state gives it."""
+        out: dict[str, dict[str, Array]] = {}
+        for name, slot in STATE_SLOTS[self.spec.name].items():
+            for k, a in getattr(self, slot).items():
+                out.setdefault(k, {})[name] = np.array(a, dtype=float)
+        return out
+
     def step(self, params: dict[str, Array], grads: dict[str, Array], frozen: set[str],
              trace: dict[str, dict[str, Array]] | None = None,
              exact_grads: dict[str, exact.Exact] | None = None) -> dict[str, Array]:
@@ -108,7 +117,7 @@ class Optimizer:
                 raise ValueError(o.name)
             new[k] = params[k] - state["step"]
             eg = (exact_grads or {}).get(f"d{k}")
-            if eg is not None and (o.name == "sgd" or t == 1):
+            if eg is not None:  # the worked steps (worked_steps:) pass their exact gradients
                 new[k], state = self._exact(k, params[k], eg, state, before)
             if trace is not None:
                 trace[k] = state
@@ -116,8 +125,9 @@ class Optimizer:
 
     def _exact(self, k: str, p: Array, eg: exact.Exact, state: dict[str, Array],
                before: dict[str, Array | None]) -> tuple[Array, dict[str, Array]]:
-        """The update from an exact gradient, exactly where it stays rational: SGD's p - lr g,
-        a first momentum step p - lr (1 - beta) g, a first Adam step (m, v, m-hat, v-hat and,
+        """The update from an exact gradient, exactly where it stays rational (step t, from a
+        rational state): SGD's p - lr g, a momentum step p - lr (beta v + (1 - beta) g), an
+        Adam step (m, v, m-hat, v-hat and,
         as sqrt(v-hat) = |g|, the step itself) and a first RMSprop step's s (its step too when
         1 - beta is a square, as 0.01 is). Each value is the float nearest to the exact one:
         Adam's m of g = 4 is 0.4, not (1 - 0.9) x 4 = 0.3999999999999999."""
@@ -148,7 +158,9 @@ class Optimizer:
             em = exact.const(o.beta1) * v0 + (1 - exact.const(o.beta1)) * eg
             es = exact.const(o.beta2) * s0 + (1 - exact.const(o.beta2)) * eg * eg
             self.v[k], self.s[k] = put("m", em), put("v", es)
-            mh, vh = em / (1 - exact.const(o.beta1)), es / (1 - exact.const(o.beta2))
+            t = self.t
+            mh = em / (1 - exact.const(o.beta1) ** t)
+            vh = es / (1 - exact.const(o.beta2) ** t)
             put("mhat", mh)
             put("vhat", vh)
             step = exact.maybe(lambda m, r: lr * m / (r + exact.const(o.eps)), mh, exact.sqrt(vh))

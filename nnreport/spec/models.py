@@ -306,6 +306,7 @@ class Problem(Strict):
     figures: list[str] | None = None
     constraints: list[str | dict[str, float]] = []
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
+    worked_steps: Annotated[int, Field(ge=1, le=10)] = 1  # the first k optimiser steps worked
     split: Split | None = None            # a held-out test set (reports)
     rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
     experiments: dict[Annotated[str, Field(min_length=1, max_length=40,  # a group's name, as

@@ -35,7 +35,7 @@ from .setups import (
     part_of,
     task_of,
 )
-from .values import BudgetError, _value, initial_state
+from .values import BudgetError, _value, initial_state, worked_steps_ok
 from .yamlio import Located
 
 Array = np.ndarray
@@ -208,6 +208,7 @@ class _Checker:
                 self.add(at + ("train", "freeze", j), f"cannot freeze '{name}': no such parameter",
                          "this network has " + ", ".join(sorted(valid)))
         state = initial_state(p.train.state, p.train.optimizer.name, params, layout, self.add, at)
+        ok = worked_steps_ok(p, (p.rounding or spec.rounding) == "chain", m, bs, self.add, at) and ok
         if bs > m:
             ok = False
             self.add(at + ("train", "batch_size"),
@@ -237,7 +238,7 @@ class _Checker:
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
-            rounding=p.rounding or spec.rounding, state=state,
+            rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup

@@ -73,6 +73,7 @@ class NetworkSetup:
     experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
     rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
     state: dict[str, dict[str, Array]] = field(default_factory=dict)  # train.state, rows layout
+    worked_steps: int = 1  # the first k optimiser steps worked in the key
     kind: str = "network"
 
     @property

@@ -86,3 +86,27 @@ def initial_state(given: dict[str, Any], optimizer: str, params: dict[str, Array
             continue
         out.setdefault(param, {})[st] = a.T if layout == "columns" else a
     return out if ok else None
+
+
+def worked_steps_ok(p: Any, chain: bool, m: int, batch_size: int, add: Callable[..., None],
+                    at: tuple[Any, ...]) -> bool:
+    """worked_steps: k needs k optimiser steps of training and works whole batches at full
+    precision: not with worked_samples or rounding: chain (reported, located)."""
+    k = p.worked_steps
+    if k == 1:
+        return True
+    steps = p.train.epochs * -(-m // batch_size)
+    where = at + ("worked_steps",)
+    if k > steps:
+        add(where, f"worked_steps: {k} but training takes {steps} optimiser step"
+            + ("s" if steps != 1 else ""), f"raise epochs to {-(-k // -(-m // batch_size))}, "
+            f"or work at most {steps} steps")
+    elif p.worked_samples is not None:
+        add(where, "worked_steps works whole batches; worked_samples works part of the first",
+            "drop one of worked_steps and worked_samples")
+    elif chain:
+        add(where, "worked_steps above 1 is worked at full precision only",
+            "drop rounding: chain, or work one step")
+    else:
+        return True
+    return False

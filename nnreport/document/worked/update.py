@@ -51,7 +51,7 @@ def intro(s: NetworkSetup) -> str:
 def update(c: Ctx) -> Part:
     s = c.s
     part = Part("Update")
-    if intro(s):
+    if intro(s) and c.t == 1:  # later worked steps: said once, in the first
         part.items.append(Para(intro(s)))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
@@ -125,7 +125,7 @@ def param_update(c: Ctx, key: str) -> list[Step]:
                             key=f"{key}_step"))
     else:  # adam
         b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], d)
-        t = 1
+        t = c.t
         lead, fl = _lead(c, key, "m", name, "beta1")
         steps.append(c.step(rf"m_{{{name}}}", rf"{fl}(1 - \beta_1)\, {g}",
                             [*lead, f"{fmt(one_minus(b1), d)} \\cdot", c.v(grad, gk)], state["m"],

@@ -1,0 +1,46 @@
+"""The later worked steps (`worked_steps: k`): steps 2..k, each worked in full like the first
+(its batch, forward pass, loss, backward pass, optimiser state and update), from the
+parameters and optimiser state the step before left. Their values are printed, not asked:
+the question sheet, `check` and the LMS exports ask the first step (docs/spec.md); each line
+is named `steps[i].<name>` (i = t - 1), as the JSON's `steps` list holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...engine.solve import NetworkSolution, later_solution
+from ..content import Eqs, Para, Part, Values
+from .base import Ctx, samples
+
+
+def later_parts(sol: NetworkSolution, builders: dict[str, Callable[[Ctx], Part]]) -> list[Part]:
+    out: list[Part] = []
+    for w in sol.later:
+        c = Ctx(later_solution(sol, w))
+        c.t = w.t
+        s, n = c.s, c.n
+        pairs = [("X", c.v(w.Xb)), ("Y", c.v(w.Yb))]
+        pairs += [(n(k), c.v(v)) for k, v in w.params.items()]
+        pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
+                  for k, states in w.state.items() for st, v in states.items()]
+        e = w.epoch
+        where = (f"batch {1 + (w.t - 1) % len(sol.batches)} of epoch {e}"
+                 if len(sol.batches) > 1 else f"epoch {e}")
+        parts = [Part(f"Step {w.t}", [
+            Para(f"Step {w.t} ({where}) works {samples(w.rows)}, from the parameters"
+                 + (" and the optimiser state" if w.state else "")
+                 + f" after step {w.t - 1} (old: before this step):"),
+            Values(pairs, label=f"{s.id}-step{w.t}")])]
+        for name in ("forward", "loss", "backward", "update"):
+            if name in s.show:
+                part = builders[name](c)
+                part.title = f"Step {w.t}: {part.title}"
+                parts.append(part)
+        for part in parts:
+            part.key, part.answers_only = f"step{w.t}", True
+            for item in part.items:
+                for st in item.steps if isinstance(item, Eqs) else ():
+                    st.asked = False
+                    st.key = f"steps[{w.t - 1}].{st.key}" if st.key else ""
+        out += parts
+    return out
