@@ -31,8 +31,9 @@ def given(c: Ctx) -> Part:
             k = f"{p}{l}"
             if k in s.params:
                 pairs.append((n(k), c.v(s.params[k])))
-    for k, states in s.state.items():  # train.state: the optimiser state before the step
-        pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v)) for st, v in states.items()]
+    for k in s.params:  # train.state: the optimiser state before the step
+        pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
+                  for st, v in s.state.get(k, {}).items()]
     part.items.append(Values(pairs, label=s.id))
     return part
 

@@ -22,14 +22,15 @@ def later_parts(sol: NetworkSolution, builders: dict[str, Callable[[Ctx], Part]]
         pairs = [("X", c.v(w.Xb)), ("Y", c.v(w.Yb))]
         pairs += [(n(k), c.v(v)) for k, v in w.params.items()]
         pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
-                  for k, states in w.state.items() for st, v in states.items()]
+                  for k in w.params for st, v in w.state.get(k, {}).items()]
         e = w.epoch
         where = (f"batch {1 + (w.t - 1) % len(sol.batches)} of epoch {e}"
                  if len(sol.batches) > 1 else f"epoch {e}")
         parts = [Part(f"Step {w.t}", [
             Para(f"Step {w.t} ({where}) works {samples(w.rows)}, from the parameters"
                  + (" and the optimiser state" if w.state else "")
-                 + f" after step {w.t - 1} (old: before this step):"),
+                 + f" after step {w.t - 1}"
+                 + (" (the state marked old)" if w.state else "") + ":"),
             Values(pairs, label=f"{s.id}-step{w.t}")])]
         for name in ("forward", "loss", "backward", "update"):
             if name in s.show:
