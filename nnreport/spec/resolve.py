@@ -139,7 +139,7 @@ class _Checker:
         m = X.shape[0]
         bs = p.train.batch_size or m
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
-                            p.train.optimizer.name, p.worked_samples)
+                            p.train.optimizer.name, p.worked_samples, p.worked_steps)
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = True
