@@ -189,3 +189,33 @@ def test_invalid_worked_steps_are_located(change, says):
     with pytest.raises(SpecError) as e:
         loads(text, "s.yaml")
     assert says in str(e.value) and "s.yaml:" in str(e.value)
+
+
+ASK = F.format(k=4, opt=HEAVY, epochs=4).replace(
+    "worked_steps: 4", 'worked_steps: 4\n    ask: [W1_new, "steps[2].W1_v", "steps[2].W1_new"]\n'
+    '    points: {"steps[2].W1_new": 3}')
+
+
+def test_later_values_can_be_asked(tmp_path):
+    """steps[2] is step 3: v = 1.592, w = 3.752 by hand (above); asked, they are blanks on
+    the sheet, in the JSON by name too, and check grades them."""
+    vals, spec = solve_json(tmp_path, ASK)
+    assert vals["steps[2].W1_v"] == vals["steps"][2]["W1_v"]
+    assert vals["steps[2].W1_new"][0][0] == pytest.approx(3.752, rel=1e-12)
+    sheet = render(ASK, "questions")
+    assert "Step 3: Update" in sheet and "Step 4" not in sheet
+    assert r"$v_{W_{1}}$ of step 3 and the updated $W_{1}$ of step 3" in sheet
+    assert r"[3\,\text{pts}]" in sheet and "1.592" not in sheet and "2.16" not in sheet
+    ans = tmp_path / "a.yaml"
+    ans.write_text('f:\n  W1_new: 0.8\n  "steps[2].W1_v": 1.592\n  "steps[2].W1_new": 3.75\n')
+    r = subprocess.run([sys.executable, "-m", "nnreport", "check", str(spec), str(ans)],
+                       capture_output=True, text=True)
+    assert "right  f.steps[2].W1_v" in r.stdout and "WRONG  f.steps[2].W1_new" in r.stdout
+    assert "2 of 3 right" in r.stdout and r.returncode == 1
+
+
+def test_asking_a_step_past_worked_steps_is_located():
+    text = ASK.replace('"steps[2].W1_v"', '"steps[4].W1_v"')
+    with pytest.raises(SpecError) as e:
+        loads(text, "s.yaml")
+    assert "'steps[4].W1_v' is not a value of problem 'f'" in str(e.value)

@@ -111,6 +111,10 @@ class NetworkSolution:
             v["steps"] = [first] + [{"t": w.t, "epoch": w.epoch, "batch": w.rows,
                                      **later_solution(self, w).worked_values()}
                                     for w in self.later]
+            for name in self.setup.marking.ask or ():  # an asked later value, by its name
+                if name.startswith("steps["):           # too (check and the LMS read it)
+                    i, _, key = name[6:].partition("].")
+                    v[name] = v["steps"][int(i)][key]
         return v
 
     def worked_values(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from .setups import (
     part_of,
     task_of,
 )
-from .values import BudgetError, _value, initial_state, worked_steps_ok
+from .values import BudgetError, _value, initial_state, step_digits, worked_steps_ok
 from .yamlio import Located
 
 Array = np.ndarray
@@ -231,7 +231,7 @@ class _Checker:
                 "given", "forward", "loss", "backward", "update", "training"),
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
-            log_every=p.train.log_every, digits_for=dict(p.digits_for),
+            log_every=p.train.log_every, digits_for=step_digits(p.digits_for, p.ask),
             marking=self.marking(p, spec, at, *_value_names(p, layers, acts, loss)),
             constraints=tuple(_constraint(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
@@ -444,6 +444,7 @@ def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
                                    frozen=frozen, show=shown)
 
     asked = names(False, tuple(p.train.freeze), show)
+    asked += [f"steps[{i}].{n}" for i in range(1, p.worked_steps) for n in asked]  # later steps
     why = {}
     for name in set(names(False)) - set(asked):
         param = name.split("_")[0]

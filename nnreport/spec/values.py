@@ -110,3 +110,14 @@ def worked_steps_ok(p: Any, chain: bool, m: int, batch_size: int, add: Callable[
     else:
         return True
     return False
+
+
+def step_digits(digits_for: dict[str, Any], ask: list[str] | None) -> dict[str, Any]:
+    """digits_for, and for an asked later step's value (steps[1].W1_new) the digits of its
+    name (W1_new): what the key prints it with, so check and the exports accept the same."""
+    out = dict(digits_for)
+    for name in ask or ():
+        base = name.partition("].")[2] if name.startswith("steps[") else ""
+        if base in digits_for:
+            out[name] = digits_for[base]
+    return out

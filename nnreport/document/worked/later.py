@@ -1,8 +1,8 @@
 """The later worked steps (`worked_steps: k`): steps 2..k, each worked in full like the first
 (its batch, forward pass, loss, backward pass, optimiser state and update), from the
-parameters and optimiser state the step before left. Their values are printed, not asked:
-the question sheet, `check` and the LMS exports ask the first step (docs/spec.md); each line
-is named `steps[i].<name>` (i = t - 1), as the JSON's `steps` list holds it."""
+parameters and optimiser state the step before left. Their values are printed, and asked only
+when `ask:` names them: each line is named `steps[i].<name>` (i = t - 1), as the JSON's
+`steps` list holds it, and marking.py treats the lines as it treats the first step's."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ def later_parts(sol: NetworkSolution, builders: dict[str, Callable[[Ctx], Part]]
         c = Ctx(later_solution(sol, w))
         c.t = w.t
         s, n = c.s, c.n
-        pairs = [("X", c.v(w.Xb)), ("Y", c.v(w.Yb))]
-        pairs += [(n(k), c.v(v)) for k, v in w.params.items()]
-        pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
+        start = [(n(k), c.v(v)) for k, v in w.params.items()]
+        start += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
                   for k in w.params for st, v in w.state.get(k, {}).items()]
         e = w.epoch
         where = (f"batch {1 + (w.t - 1) % len(sol.batches)} of epoch {e}"
@@ -31,17 +30,21 @@ def later_parts(sol: NetworkSolution, builders: dict[str, Callable[[Ctx], Part]]
                  + (" and the optimiser state" if w.state else "")
                  + f" after step {w.t - 1}"
                  + (" (the state marked old)" if w.state else "") + ":"),
-            Values(pairs, label=f"{s.id}-step{w.t}")])]
+            Values([("X", c.v(w.Xb)), ("Y", c.v(w.Yb))], label=f"{s.id}-step{w.t}"),
+            Values(start, label=f"{s.id}-step{w.t}", in_questions=False)])]
         for name in ("forward", "loss", "backward", "update"):
             if name in s.show:
                 part = builders[name](c)
                 part.title = f"Step {w.t}: {part.title}"
                 parts.append(part)
+        ask = s.marking.ask or ()
+        later = [a for a in ask if a.startswith("steps[") and int(a[6:a.index("]")]) >= w.t - 1]
         for part in parts:
-            part.key, part.answers_only = f"step{w.t}", True
+            part.key = f"step{w.t}"
             for item in part.items:
                 for st in item.steps if isinstance(item, Eqs) else ():
-                    st.asked = False
-                    st.key = f"steps[{w.t - 1}].{st.key}" if st.key else ""
+                    st.asked = st.asked and bool(later)  # asked: marking.py decides as for
+                    st.key = f"steps[{w.t - 1}].{st.key}" if st.key else ""  # step 1's
+        parts[0].answers_only = not later  # the sheet: only up to the last asked step
         out += parts
     return out
