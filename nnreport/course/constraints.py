@@ -18,7 +18,7 @@ import numpy as np
 
 from ..engine.solve import NetworkSolution
 from ..render.numbers import fmt
-from ..spec.setups import Document, NetworkSetup, Setup, network_value_names
+from ..spec.setups import Document, NetworkSetup, Setup, network_value_names, optimizer_kind
 
 Fingerprint = tuple[tuple[str, str], ...]
 
@@ -31,7 +31,7 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
     elif isinstance(setup, NetworkSetup):
         names = network_value_names(setup.depth, tuple(f"b{l}" in setup.params
                                                        for l in range(1, setup.depth + 1)),
-                                    setup.optimizer["name"], frozen=setup.freeze,
+                                    optimizer_kind(setup.optimizer), frozen=setup.freeze,
                                     show=setup.show)
     else:
         names = [st.name for st in setup.steps]

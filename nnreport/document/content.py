@@ -46,6 +46,7 @@ class Values:
     pairs: list[tuple[str, Val]]
     label: str = ""  # the problem id, for table labels
     kind: str = "values"
+    in_questions: bool = True  # False: the key's own (a later worked step's start values)
 
     def rows(self, budget: float = LINE_BUDGET_EM, full: bool = False) -> list[str]:
         out: list[list[str]] = [[]]

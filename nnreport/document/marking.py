@@ -121,6 +121,9 @@ def _describe(name: str, lhs: dict[str, str]) -> str:
     """A value as the task sentence names it: in words where they read better, else by the
     key's own left-hand side (one rule for names: mean_ce is $\\mathrm{mean}_{ce}$ in the
     formula and in the sentence)."""
+    if name.startswith("steps["):  # a later worked step's value (worked_steps)
+        i, _, base = name[6:].partition("].")
+        return _describe(base, {base: lhs[name]} if name in lhs else {}) + f" of step {int(i) + 1}"
     if name in NAME_WORDS:
         return NAME_WORDS[name]
     m = re.fullmatch(r"(d?)([WbZH])(\d+)(_new|_per_sample)", name)

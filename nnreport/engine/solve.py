@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,23 @@ def _shown_each(a: Array, layout: str) -> Array:
 
 
 @dataclass
+class WorkedStep:
+    """A later worked step (worked_steps: k, t = 2..k): its batch, its pass, the parameters
+    and optimiser state it starts from, its state and the parameters it gives."""
+
+    t: int
+    epoch: int  # 1-based
+    rows: list[int]  # 0-based sample rows of its batch
+    Xb: Array
+    Yb: Array
+    step: Pass
+    params: dict[str, Array]
+    state: dict[str, dict[str, Array]]
+    opt_state: dict[str, dict[str, Array]]
+    new_params: dict[str, Array]
+
+
+@dataclass
 class NetworkSolution:
     setup: NetworkSetup
     Xb: Array  # first batch, rows layout
@@ -61,9 +78,47 @@ class NetworkSolution:
     chain: dict[str, Any] = field(default_factory=dict)      # rounding: chain (engine/chain.py)
     tolerance: dict[str, Any] = field(default_factory=dict)
     named: dict[str, Array] = field(default_factory=dict)  # engine/intermediates.py
+    later: list[WorkedStep] = field(default_factory=list)  # worked steps 2..k
     kind: str = "network"
 
     def values(self) -> dict[str, Any]:
+        lay = self.setup.layout
+        v = self.worked_values()
+        names = [f"{p}{l}" for p in ("W", "b") for l in range(1, self.setup.depth + 1)
+                 if f"{p}{l}" in self.new_params]
+        v["batches"] = self.batches
+        v["loss_history"] = self.history
+        v["loss_final"] = self.loss_final
+        v["yhat_final"] = _shown(self.yhat_final, lay)
+        for k in names:
+            v[f"{k}_final"] = _shown(self.final_params[k], lay)
+        if self.accuracy_final is not None:
+            v["accuracy_final"] = self.accuracy_final
+        if self.test is not None:
+            if self.accuracy_final is not None:
+                v["accuracy_train"] = self.accuracy_final
+            v["test_rows"] = list(self.setup.test_rows)
+            v["loss_history_test"] = self.history_test
+            v.update({k: (_shown(x, lay) if k == "yhat_test" else x)
+                      for k, x in self.test.values().items()})
+        if self.runs:
+            groups: dict[str, dict[str, Any]] = {}
+            for r in self.runs:
+                groups.setdefault(r.group, {})[r.name] = r.values()
+            v["experiments"] = groups
+        if self.setup.worked_steps > 1:
+            first = {"t": 1, "epoch": 1, "batch": self.batches[0], **self.worked_values()}
+            v["steps"] = [first] + [{"t": w.t, "epoch": w.epoch, "batch": w.rows,
+                                     **later_solution(self, w).worked_values()}
+                                    for w in self.later]
+            for name in self.setup.marking.ask or ():  # an asked later value, by its name
+                if name.startswith("steps["):           # too (check and the LMS read it)
+                    i, _, key = name[6:].partition("].")
+                    v[name] = v["steps"][int(i)][key]
+        return v
+
+    def worked_values(self) -> dict[str, Any]:
+        """The worked step's values (the first part of the JSON contract)."""
         L, lay = self.setup.depth, self.setup.layout
         v: dict[str, Any] = {}
         for l in range(1, L + 1):
@@ -93,27 +148,17 @@ class NetworkSolution:
                 v[f"{k}_{state}"] = _shown(value, lay)
         for k in names:
             v[f"{k}_new"] = _shown(self.new_params[k], lay)
-        v["batches"] = self.batches
-        v["loss_history"] = self.history
-        v["loss_final"] = self.loss_final
-        v["yhat_final"] = _shown(self.yhat_final, lay)
-        for k in names:
-            v[f"{k}_final"] = _shown(self.final_params[k], lay)
-        if self.accuracy_final is not None:
-            v["accuracy_final"] = self.accuracy_final
-        if self.test is not None:
-            if self.accuracy_final is not None:
-                v["accuracy_train"] = self.accuracy_final
-            v["test_rows"] = list(self.setup.test_rows)
-            v["loss_history_test"] = self.history_test
-            v.update({k: (_shown(x, lay) if k == "yhat_test" else x)
-                      for k, x in self.test.values().items()})
-        if self.runs:
-            groups: dict[str, dict[str, Any]] = {}
-            for r in self.runs:
-                groups.setdefault(r.group, {})[r.name] = r.values()
-            v["experiments"] = groups
         return v
+
+
+def later_solution(sol: NetworkSolution, w: WorkedStep) -> NetworkSolution:
+    """A later worked step as a solution of its own: the setup starts from the parameters
+    and optimiser state before the step (so the key's parts and worked_values() show it)."""
+    s = replace(sol.setup, params=w.params, state=w.state, worked_samples=None)
+    return NetworkSolution(
+        setup=s, Xb=w.Xb, Yb=w.Yb, step=w.step, new_params=w.new_params, history=[],
+        final_params={}, yhat_final=w.step.H[-1], loss_final=w.step.loss, accuracy_final=None,
+        opt_state=w.opt_state, batches=[w.rows], named=intermediates(s, w.step, w.Yb))
 
 
 @dataclass
@@ -178,7 +223,7 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
     net = make_net(s)
     X, Y = s.X, s.Y
     m = X.shape[0]
-    opt = Optimizer(OptimizerSpec(**s.optimizer), s.lr)
+    opt = Optimizer.starting(OptimizerSpec(**s.optimizer), s.lr, s.state)
     rs = np.random.RandomState(s.shuffle_seed) if s.shuffle_seed is not None else None
     params = {k: v.copy() for k, v in s.params.items()}
     history: list[float] = []
@@ -186,6 +231,8 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
     first: tuple[Array, Array, Pass, dict[str, Array], Pass | None] | None = None
     trace: dict[str, dict[str, Array]] = {}
     batches: list[list[int]] = []
+    later: list[WorkedStep] = []
+    t = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(1, s.epochs + 1):
             order = rs.permutation(m) if rs is not None else None
@@ -197,18 +244,27 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
             for j, idx in enumerate(epoch_batches):
                 Xb, Yb = X[idx], Y[idx]
                 is_first = first is None
+                t += 1
+                more = 1 < t <= s.worked_steps  # a later worked step (worked_steps: k)
                 k = s.worked_samples or Xb.shape[0]
                 worked = is_first and k < Xb.shape[0]  # the worked step: the batch's first k
-                p = run(net, params, Xb, Yb, per_sample=is_first and s.per_sample and not worked,
-                        exact=is_first)
+                p = run(net, params, Xb, Yb, per_sample=(is_first or more) and s.per_sample
+                        and not worked, exact=is_first or more)
                 if worked:
                     pw = run(net, params, Xb[:k], Yb[:k], per_sample=s.per_sample, exact=True)
                 if j == 0 and Xb.shape[0] == m and rs is None:
                     start_loss = p.loss  # full batch, same params: no second forward pass
                 elif j == 0:
                     start_loss = loss_of(net, params, X, Y)
-                params = opt.step(params, p.grads, set(s.freeze), trace if is_first else None,
-                                  p.rationals if is_first else None)
+                if more:
+                    w = WorkedStep(t, epoch, np.arange(m)[idx].tolist(), Xb, Yb, p, params,
+                                   opt.state_of(), {}, {})
+                params = opt.step(params, p.grads, set(s.freeze),
+                                  trace if is_first else w.opt_state if more else None,
+                                  p.rationals if is_first or more else None)
+                if more:
+                    w.new_params = params
+                    later.append(w)
                 if is_first:
                     first = (Xb[:k], Yb[:k], pw, params, p) if worked else (Xb, Yb, p, params, None)
             assert start_loss is not None
@@ -235,7 +291,7 @@ def train_network(s: NetworkSetup) -> NetworkSolution:
         batch=whole, named=intermediates(s, p, Yb),
         yhat_final=H[-1], loss_final=final_loss,
         accuracy_final=accuracy(H[-1], Y) if s.task == "classification" else None,
-        opt_state=trace, batches=batches, history_test=history_test,
+        opt_state=trace, batches=batches, history_test=history_test, later=later,
         test=evaluate_net(net, params, s.X_test, s.Y_test, s.task == "classification")
         if s.X_test is not None and s.Y_test is not None else None,
     )

@@ -205,17 +205,35 @@ def _update(s: NetworkSetup, grads: dict[str, Array], P: dict[str, Array],
             keep(f"{name}_new", P[name] - (step if asked else eta * g))
             continue
         if o["name"] == "momentum":
-            step = eta * keep(f"{name}_v", c("1-beta", one_minus(o["beta"])) * g)
+            old = _old(s, name, "v", "beta", c)
+            if o.get("form") == "heavy_ball":  # p + v, or p + beta v - eta g (Nesterov)
+                v = keep(f"{name}_v", old - eta * g)
+                ahead = c("beta", o["beta"]) * v - eta * g if o.get("nesterov") else v
+                keep(f"{name}_step", -ahead)
+                keep(f"{name}_new", P[name] + ahead)
+                continue
+            step = eta * keep(f"{name}_v", old + c("1-beta", one_minus(o["beta"])) * g)
         elif o["name"] == "rmsprop":
-            sq = keep(f"{name}_s", c("1-beta", one_minus(o["beta"])) * g * g)
+            sq = keep(f"{name}_s", _old(s, name, "s", "beta", c)
+                      + c("1-beta", one_minus(o["beta"])) * g * g)
             step = eta * g / (np.sqrt(sq) + c("eps", o["eps"]))
         else:
-            mm = keep(f"{name}_m", c("1-beta1", one_minus(o["beta1"])) * g)
-            vv = keep(f"{name}_v", c("1-beta2", one_minus(o["beta2"])) * g * g)
+            mm = keep(f"{name}_m", _old(s, name, "m", "beta1", c)
+                      + c("1-beta1", one_minus(o["beta1"])) * g)
+            vv = keep(f"{name}_v", _old(s, name, "v", "beta2", c)
+                      + c("1-beta2", one_minus(o["beta2"])) * g * g)
             mh = keep(f"{name}_mhat", mm / c("1-beta1^t", one_minus(o["beta1"], 1)))
             vh = keep(f"{name}_vhat", vv / c("1-beta2^t", one_minus(o["beta2"], 1)))
             step = eta * mh / (np.sqrt(vh) + c("eps", o["eps"]))
         keep(f"{name}_new", P[name] - keep(f"{name}_step", step))
+
+
+def _old(s: NetworkSetup, name: str, state: str, beta: str,
+         c: Callable[[str, Any], Array]) -> Array | float:
+    """beta times the state before the step, as its line prints it (train.state); 0 if not
+    given."""
+    v0 = s.state.get(name, {}).get(state)
+    return 0.0 if v0 is None else c(beta, s.optimizer[beta]) * c(f"{name}_{state}0", v0)
 
 
 class _Constants(ast.NodeTransformer):

@@ -184,7 +184,7 @@ def _backward(s: NetworkSetup) -> list[str]:
 def _optimizer(s: NetworkSetup) -> list[str]:
     o, lr = s.optimizer, s.lr
     frozen = sorted(s.freeze)
-    out = ["state = {'t': 0}", "", "", "def update(params, grads):",
+    out = ["state = {'t': 0}"] + _start(s) + ["", "", "def update(params, grads):",
            "    state['t'] += 1", "    t = state['t']", "    new = dict(params)",
            "    for k, g in grads.items():"]
     if frozen:
@@ -192,6 +192,11 @@ def _optimizer(s: NetworkSetup) -> list[str]:
     name = o["name"]
     if name == "sgd":
         out.append("        step = g")
+    elif name == "momentum" and o.get("form") == "heavy_ball":  # v = beta v - lr g
+        ahead = f"{o['beta']!r} * state[k] - {lr!r} * g" if o.get("nesterov") else "state[k]"
+        out += [f"        state[k] = {o['beta']!r} * state.get(k, 0.0) - {lr!r} * g",
+                f"        new[k] = params[k] + {ahead}", "    return new", "", ""]
+        return out
     elif name == "momentum":
         out += [f"        state[k] = {o['beta']!r} * state.get(k, 0.0) + (1 - {o['beta']!r}) * g",
                 "        step = state[k]"]
@@ -206,6 +211,17 @@ def _optimizer(s: NetworkSetup) -> list[str]:
                 f"        vhat = state['v' + k] / (1 - {b2!r} ** t)",
                 f"        step = mhat / (np.sqrt(vhat) + {eps!r})"]
     out += [f"        new[k] = params[k] - {lr!r} * step", "    return new", "", ""]
+    return out
+
+
+def _start(s: NetworkSetup) -> list[str]:
+    """The optimiser state before the first step as train.state gives it, under the keys
+    update() keeps it by (Adam: 'm' + k and 'v' + k; momentum and RMSprop: k)."""
+    out = []
+    for k, states in s.state.items():
+        for st, v in states.items():
+            key = st + k if s.optimizer["name"] == "adam" else k
+            out.append(f"state[{key!r}] = {_lit(v)}")
     return out
 
 

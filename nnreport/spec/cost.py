@@ -45,9 +45,12 @@ STATE_ARRAYS = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 5}  # step (and v
 
 def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
                  budgets: Budgets, optimizer: str = "sgd",
-                 worked: int | None = None, extra: tuple[int, int] = (0, 0)) -> NetworkCost:
+                 worked: int | None = None, extra: tuple[int, int] = (0, 0),
+                 steps: int = 1) -> NetworkCost:
     """Cost of solving a network problem: `units` starts with the input width; `extra` the
-    numbers per worked sample and once of the values printed on the way (setups.printed_extra)."""
+    numbers per worked sample and once of the values printed on the way (setups.printed_extra);
+    `steps` worked optimiser steps (worked_steps:), each later one with a whole batch's values
+    in the JSON's steps list."""
     P = sum(units[k] * units[k + 1] + units[k + 1] for k in range(len(units) - 1))
     B = min(batch_size, samples, worked or samples)  # the worked step's samples
     batches = -(-samples // max(batch_size, 1))
@@ -61,6 +64,12 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                + epochs + samples * units[-1] + 2  # history, yhat_final, loss/accuracy final
                + extra[0] * B + extra[1])
     worked = 4 * B * hidden_and_out + 2 * B + B * P + 12 * P  # forward, backward, per
+    if steps > 1:  # sample, state; the later steps: their batch, pass, state and update
+        Bb = min(batch_size, samples)
+        later = (3 * Bb * hidden_and_out + 2 * Bb + 1 + 2 * P + (Bb * P if per_sample else 0)
+                 + STATE_ARRAYS.get(optimizer, 5) * P)
+        answers += (steps - 1) * later + B * (3 * hidden_and_out + 1) + 3 * P  # + steps[0]
+        worked += (steps - 1) * (4 * Bb * hidden_and_out + 2 * Bb + Bb * P + 12 * P)
     return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,  # sample, state
                        train_steps=epochs * batches, activations=samples * sum(units),
                        answers=answers, per_sample=per_sample, worked=worked)

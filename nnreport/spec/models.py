@@ -24,6 +24,7 @@ from .texsafe import NAME_HINT, name_ok
 ACTIVATION_NAMES = ("sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax")
 LOSS_NAMES = ("mse", "sse", "bce", "cce")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
+MOMENTUM_FORMS = ("average", "heavy_ball")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
 CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0,
@@ -126,10 +127,42 @@ class Optimizer(Strict):
     eps: float = Field(default=1e-8, ge=0)  # 0, as hand examples write it: then a zero
                                             # gradient entry is a division by zero (exit 5)
 
+    form: str = "average"   # momentum: average v = beta v + (1-beta) g, p -= lr v;
+                            # heavy_ball v = beta v - lr g, p += v (docs/spec.md)
+    nesterov: bool = False  # heavy_ball only: p += beta v - lr g (PyTorch's nesterov)
+
     @field_validator("name", mode="before")
     @classmethod
     def _n(cls, v: Any) -> str:
         return _one_of(v, OPTIMIZER_NAMES, "optimizer")
+
+    @field_validator("form", mode="before")
+    @classmethod
+    def _f(cls, v: Any, info: ValidationInfo) -> str:
+        form = _one_of(v, MOMENTUM_FORMS, "momentum form")
+        if form != "average" and info.data.get("name") != "momentum":
+            raise ValueError(f"form: {form} is a form of momentum, not of "
+                             f"{info.data.get('name')}; use name: momentum, or drop form")
+        return form
+
+    @field_validator("nesterov")
+    @classmethod
+    def _nest(cls, v: bool, info: ValidationInfo) -> bool:
+        if v and (info.data.get("name") != "momentum" or info.data.get("form") != "heavy_ball"):
+            raise ValueError("nesterov: true needs name: momentum with form: heavy_ball "
+                             "(v = beta v - lr g, p += beta v - lr g); the average form has "
+                             "no Nesterov variant here")
+        return v
+
+    def setup(self) -> dict[str, Any]:
+        """The resolved optimizer: every field, but form and nesterov only when not their
+        defaults (an experiment's settings in the JSON stay as they were)."""
+        d = self.model_dump()
+        if d["form"] == "average":
+            del d["form"]
+        if not d["nesterov"]:
+            del d["nesterov"]
+        return d
 
 
 class Shuffle(Strict):
@@ -144,6 +177,7 @@ class Train(Strict):
     shuffle: Shuffle | None = None
     freeze: list[str] = []
     log_every: Annotated[int, Field(ge=1)] | None = None
+    state: dict[str, Value] = {}  # the optimiser state before the first step: W1_v: ...
 
     @field_validator("optimizer", mode="before")
     @classmethod
@@ -272,6 +306,7 @@ class Problem(Strict):
     figures: list[str] | None = None
     constraints: list[str | dict[str, float]] = []
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
+    worked_steps: Annotated[int, Field(ge=1, le=10)] = 1  # the first k optimiser steps worked
     split: Split | None = None            # a held-out test set (reports)
     rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
     experiments: dict[Annotated[str, Field(min_length=1, max_length=40,  # a group's name, as

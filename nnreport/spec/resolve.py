@@ -28,11 +28,18 @@ from .setups import (
     NetworkSetup,
     Setup,
     network_value_names,
+    optimizer_kind,
     part_of,
     printed_extra,
     task_of,
 )
-from .values import constraint_of, value_of
+from .values import (
+    constraint_of,
+    initial_state,
+    step_digits,
+    value_of,
+    worked_steps_ok,
+)
 from .yamlio import Located
 
 Array = np.ndarray
@@ -129,7 +136,7 @@ class _Checker(ExpressionChecks):
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples,
                             printed_extra(units, acts, p.loss.name, p.loss.eps,
-                                          p.regularization.l2))
+                                          p.regularization.l2), p.worked_steps)
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = True
@@ -197,11 +204,13 @@ class _Checker(ExpressionChecks):
                 ok = False
                 self.add(at + ("train", "freeze", j), f"cannot freeze '{name}': no such parameter",
                          "this network has " + ", ".join(sorted(valid)))
+        state = initial_state(p.train.state, p.train.optimizer.name, params, layout, self.add, at)
+        ok = worked_steps_ok(p, (p.rounding or spec.rounding) == "chain", m, bs, self.add, at) and ok
         if bs > m:
             ok = False
             self.add(at + ("train", "batch_size"),
                      f"batch_size {bs} is larger than the {m} samples", f"use at most {m}")
-        if not ok:
+        if not ok or state is None:
             return None
         opt = p.train.optimizer
         source = "inline" if p.data.X is not None else (
@@ -211,7 +220,7 @@ class _Checker(ExpressionChecks):
             X=X, Y=Y, units=units, activations=acts,
             alphas=tuple(layer.alpha for layer in layers),
             loss=loss, eps=p.loss.eps, reduction=p.loss.reduction, factor=p.loss.factor,
-            l2=p.regularization.l2, params=params, optimizer=opt.model_dump(),
+            l2=p.regularization.l2, params=params, optimizer=opt.setup(),
             lr=p.train.lr, epochs=p.train.epochs, batch_size=bs,
             shuffle_seed=p.train.shuffle.seed if p.train.shuffle else None,
             freeze=frozenset(p.train.freeze), names=dict(p.names),
@@ -219,14 +228,14 @@ class _Checker(ExpressionChecks):
                 "given", "forward", "loss", "backward", "update", "training"),
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
-            log_every=p.train.log_every, digits_for=dict(p.digits_for),
+            log_every=p.train.log_every, digits_for=step_digits(p.digits_for, p.ask),
             marking=self.marking(p, spec, at, *_value_names(p, layers, acts, loss)),
             constraints=tuple(constraint_of(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
-            rounding=p.rounding or spec.rounding,
+            rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
@@ -334,12 +343,13 @@ def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
     def names(computed: bool, frozen: tuple[str, ...] = (), shown: tuple[str, ...] | None = None
               ) -> list[str]:
         return network_value_names(len(layers), tuple(layer.bias for layer in layers),
-                                   p.train.optimizer.name, acts, loss,
+                                   optimizer_kind(p.train.optimizer.setup()), acts, loss,
                                    p.loss.eps if p.loss else None,
                                    p.regularization.l2, working=True, computed=computed,
                                    frozen=frozen, show=shown)
 
     asked = names(False, tuple(p.train.freeze), show)
+    asked += [f"steps[{i}].{n}" for i in range(1, p.worked_steps) for n in asked]  # later steps
     why = {}
     for name in set(names(False)) - set(asked):
         param = name.split("_")[0]

@@ -72,6 +72,8 @@ class NetworkSetup:
     image_shape: tuple[int, int] | None = None  # the samples are images of this shape (digits)
     experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
     rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
+    state: dict[str, dict[str, Array]] = field(default_factory=dict)  # train.state, rows layout
+    worked_steps: int = 1  # the first k optimiser steps worked in the key
     kind: str = "network"
 
     @property
@@ -140,6 +142,7 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
                         show: tuple[str, ...] | None = None) -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
+    `optimizer`: its name, or `heavy_ball` for momentum in that form (`optimizer_kind`).
 
     Without `working`: the values graded by default (every worked value, as `ask` omitted
     means). With it, also the values the key prints on lines of their own on the way to them
@@ -153,7 +156,8 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
     params = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1) if biases[l - 1]]
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
-              "adam": ["m", "v", "mhat", "vhat", "step"]}[optimizer]
+              "adam": ["m", "v", "mhat", "vhat", "step"],
+              "heavy_ball": ["v"]}[optimizer]  # its key adds v: no step line
     moved = [p for p in params if p not in frozen]
     names += [f"{p}_{st}" for p in moved for st in states] + [f"{p}_new" for p in moved]
     if not working:
@@ -171,6 +175,12 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
         names += ["loss_batch"] + [f"d{p}_batch" for p in params]
         names += ["loss_final", "yhat_final", "accuracy_final"] + [f"{p}_final" for p in params]
     return names if show is None else [n for n in names if part_of(n) in show]
+
+
+def optimizer_kind(optimizer: dict[str, Any]) -> str:
+    """The optimizer's name, or heavy_ball for momentum in the heavy-ball form: what decides
+    the names of its state (network_value_names)."""
+    return "heavy_ball" if optimizer.get("form") == "heavy_ball" else optimizer["name"]
 
 
 def part_of(name: str) -> str:

@@ -12,6 +12,7 @@ from .backward import backward
 from .base import Ctx
 from .forward import forward
 from .given import given
+from .later import later_parts
 from .loss import loss
 from .report import evaluation, experiments
 from .training import training
@@ -34,6 +35,9 @@ def network_parts(sol: NetworkSolution) -> list[Part]:
         part = build(c)
         part.key = name
         parts.append(part)
+    if sol.later:  # worked_steps: steps 2..k, before the training run
+        at = next((k for k, p in enumerate(parts) if p.key == "training"), len(parts))
+        parts[at:at] = later_parts(sol, BUILDERS)
     if sol.test is not None:
         parts.append(evaluation(c))
         parts[-1].key = "evaluation"

@@ -45,6 +45,7 @@ class Ctx:
         self.digits = self.s.digits
         self.m = sol.Xb.shape[0]
         self.L = self.s.depth
+        self.t = 1  # the optimiser step worked (worked_steps: a later one)
 
     def show(self, a: np.ndarray) -> np.ndarray:
         """A rows-layout matrix as the problem's layout shows it."""

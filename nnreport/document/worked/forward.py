@@ -20,7 +20,7 @@ from .base import Ctx, products, samples, sum_pieces
 def forward(c: Ctx) -> Part:
     s, sol = c.s, c.sol
     part = Part("Forward pass")
-    if c.whole < s.X.shape[0] and sol.batches:
+    if c.whole < s.X.shape[0] and sol.batches and c.t == 1:  # a later step's part says it
         part.items.append(Para(f"The worked step uses the first batch: {samples(sol.batches[0])}."))
     if c.m < c.whole:
         part.items.append(Para(

@@ -31,6 +31,9 @@ def given(c: Ctx) -> Part:
             k = f"{p}{l}"
             if k in s.params:
                 pairs.append((n(k), c.v(s.params[k])))
+    for k in s.params:  # train.state: the optimiser state before the step
+        pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
+                  for st, v in s.state.get(k, {}).items()]
     part.items.append(Values(pairs, label=s.id))
     return part
 
@@ -71,7 +74,8 @@ def conventions(c: Ctx) -> str:
     o = s.optimizer
     opt = OPTIMIZER_NAME[o["name"]]
     if o["name"] == "momentum":
-        opt += f" ($\\beta = {fmt(o['beta'])}$)"
+        kind = "Nesterov " if o.get("nesterov") else "heavy-ball " if o.get("form") else ""
+        opt = kind + opt + f" ($\\beta = {fmt(o['beta'])}$)"
     elif o["name"] == "rmsprop":
         opt += f" ($\\beta = {fmt(o['beta'])}$, $\\varepsilon = {fmt(o['eps'])}$)"
     elif o["name"] == "adam":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...engine.printed import one_minus
 from ...render.numbers import fmt
+from ...spec.setups import NetworkSetup
 from ..content import Eqs, Para, Part
 from ..lines import applied
 from ..steps import Piece, Step, Val
@@ -29,12 +30,29 @@ INTRO = {
 }
 
 
+HEAVY_BALL = (r"Momentum (heavy ball) keeps a velocity $v$ (0 before the first step): "
+              r"$v \leftarrow \beta v - \eta\, g$, and moves by it: $p \leftarrow p + v$.")
+NESTEROV = (r"Nesterov momentum keeps a velocity $v$ (0 before the first step): "
+            r"$v \leftarrow \beta v - \eta\, g$, and moves by the look-ahead step "
+            r"$p \leftarrow p + \beta v - \eta\, g$ with the new $v$.")
+GIVEN = "(0 before the first step)", "(before the first step as given)"
+
+
+def intro(s: NetworkSetup) -> str:
+    o = s.optimizer
+    text = INTRO[o["name"]]
+    if o.get("form") == "heavy_ball":
+        text = NESTEROV if o.get("nesterov") else HEAVY_BALL
+    if s.state:
+        text = text.replace(*GIVEN).replace("(both 0 before the first step)", "(" + GIVEN[1][1:])
+    return text
+
+
 def update(c: Ctx) -> Part:
     s = c.s
     part = Part("Update")
-    opt = s.optimizer["name"]
-    if INTRO[opt]:
-        part.items.append(Para(INTRO[opt]))
+    if intro(s) and c.t == 1:  # later worked steps: said once, in the first
+        part.items.append(Para(intro(s)))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
         for p in ("W", "b"):
@@ -73,18 +91,32 @@ def param_update(c: Ctx, key: str) -> list[Step]:
                             state["step"], key=f"{key}_step"))
     elif o["name"] == "momentum":
         beta = fmt(o["beta"], d)
+        old_v, old_f = prior(c, key, "v", name)
+        if o.get("form") == "heavy_ball":
+            steps.append(c.step(rf"v_{{{name}}}", rf"\beta{old_f} - \eta\, {g}",
+                                [*joined(f"{beta} \\cdot", old_v, f"- {eta} \\cdot"), c.v(grad, gk)],
+                                state["v"], key=f"{key}_v"))
+            vk = c.v(state["v"], f"{key}_v")
+            if o.get("nesterov"):
+                return steps + [c.step(
+                    lhs_new, rf"{name} + \beta\, v_{{{name}}} - \eta\, {g}",
+                    [c.v(W), f"+ {beta} \\cdot", vk, f"- {eta} \\cdot", c.v(grad, gk)], new,
+                    key=f"{key}_new")]
+            return steps + [c.step(lhs_new, rf"{name} + v_{{{name}}}", [c.v(W), "+", vk], new,
+                                   key=f"{key}_new")]
         rest = fmt(one_minus(o["beta"]), d)
-        steps.append(c.step(rf"v_{{{name}}}", rf"\beta \cdot 0 + (1 - \beta)\, {g}",
-                            [f"{beta} \\cdot 0 + {rest} \\cdot", c.v(grad, gk)], state["v"],
-                            key=f"{key}_v"))
+        steps.append(c.step(rf"v_{{{name}}}", rf"\beta{old_f} + (1 - \beta)\, {g}",
+                            [*joined(f"{beta} \\cdot", old_v, f"+ {rest} \\cdot"), c.v(grad, gk)],
+                            state["v"], key=f"{key}_v"))
         steps.append(c.step(rf"\Delta_{{{name}}}", rf"\eta\, v_{{{name}}}",
                             [f"{eta} \\cdot", c.v(state["v"], f"{key}_v")], state["step"],
                             key=f"{key}_step"))
     elif o["name"] == "rmsprop":
         rest = fmt(one_minus(o["beta"]), d)
-        steps.append(c.step(rf"s_{{{name}}}", rf"(1 - \beta)\, {g} \odot {g}",
-                            [f"{rest} \\cdot", c.v(grad, gk), r"\odot", c.v(grad, gk)], state["s"],
-                            key=f"{key}_s"))
+        lead, fl = _lead(c, key, "s", name, "beta")
+        steps.append(c.step(rf"s_{{{name}}}", rf"{fl}(1 - \beta)\, {g} \odot {g}",
+                            [*lead, f"{rest} \\cdot", c.v(grad, gk), r"\odot", c.v(grad, gk)],
+                            state["s"], key=f"{key}_s"))
         eps = fmt(o["eps"], d)
         steps.append(c.step(rf"\Delta_{{{name}}}",
                             rf"\eta\, {g} \oslash \left(\sqrt{{s_{{{name}}}}} + \varepsilon\right)",
@@ -93,12 +125,14 @@ def param_update(c: Ctx, key: str) -> list[Step]:
                             key=f"{key}_step"))
     else:  # adam
         b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], d)
-        t = 1
-        steps.append(c.step(rf"m_{{{name}}}", rf"(1 - \beta_1)\, {g}",
-                            [f"{fmt(one_minus(b1), d)} \\cdot", c.v(grad, gk)], state["m"],
+        t = c.t
+        lead, fl = _lead(c, key, "m", name, "beta1")
+        steps.append(c.step(rf"m_{{{name}}}", rf"{fl}(1 - \beta_1)\, {g}",
+                            [*lead, f"{fmt(one_minus(b1), d)} \\cdot", c.v(grad, gk)], state["m"],
                             key=f"{key}_m"))
-        steps.append(c.step(rf"v_{{{name}}}", rf"(1 - \beta_2)\, {g} \odot {g}",
-                            [f"{fmt(one_minus(b2), d)} \\cdot", c.v(grad, gk), r"\odot",
+        lead, fl = _lead(c, key, "v", name, "beta2")
+        steps.append(c.step(rf"v_{{{name}}}", rf"{fl}(1 - \beta_2)\, {g} \odot {g}",
+                            [*lead, f"{fmt(one_minus(b2), d)} \\cdot", c.v(grad, gk), r"\odot",
                              c.v(grad, gk)],
                             state["v"], key=f"{key}_v"))
         steps.append(c.step(rf"\hat m_{{{name}}}", rf"\frac{{m_{{{name}}}}}{{1 - \beta_1^{{{t}}}}}",
@@ -123,3 +157,28 @@ def _quotient(c: Ctx, eta: str, top: Val, under_root: Val, eps: str) -> list[Pie
     """eta * top / (sqrt(under_root) + eps), elementwise, with the matrices in."""
     root = applied(r"\sqrt{{{}}}", under_root)
     return [f"{eta} \\cdot", top, r"\oslash \left(", root, f"+ {eps}" + r"\right)"]
+
+
+def prior(c: Ctx, key: str, state: str, name: str) -> tuple[list[Piece], str]:
+    """The state `state` of `key` before the step: its value as a line substitutes it and its
+    symbol in the formula: 0 (`\\cdot 0`) unless train.state gave it."""
+    v0 = c.s.state.get(key, {}).get(state)
+    if v0 is None:
+        return [], r" \cdot 0"
+    sym = {"m": "m", "v": "v", "s": "s"}[state]
+    return [c.v(v0)], rf"\, {sym}^{{\text{{old}}}}_{{{name}}}"
+
+
+def joined(before: str, old: list[Piece], after: str) -> list[Piece]:
+    """`before old after` as pieces; `before 0 after` in one piece when there is no old."""
+    return [before, *old, after] if old else [f"{before} 0 {after}"]
+
+
+def _lead(c: Ctx, key: str, state: str, name: str, beta: str) -> tuple[list[Piece], str]:
+    """RMSprop's and Adam's `beta s +` before the gradient term, when train.state gives the
+    state before the step (nothing when it starts at 0, as the key has always written it)."""
+    old, sym = prior(c, key, state, name)
+    if not old:
+        return [], ""
+    b = {"beta": r"\beta", "beta1": r"\beta_1", "beta2": r"\beta_2"}[beta]
+    return [f"{fmt(c.s.optimizer[beta], c.digits)} \\cdot", *old, "+"], f"{b}{sym} + "
