@@ -29,8 +29,9 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
     if setup.marking.ask is not None:
         names = list(setup.marking.ask)
     elif isinstance(setup, NetworkSetup):
-        names = network_value_names(setup.depth, tuple(f"b{l}" in setup.params
-                                                       for l in range(1, setup.depth + 1)),
+        names = network_value_names(setup.depth, tuple(
+            "threshold" if f"theta{l}" in setup.params else f"b{l}" in setup.params
+            for l in range(1, setup.depth + 1)),
                                     setup.optimizer["name"], frozen=setup.freeze,
                                     show=setup.show)
     else:
@@ -91,7 +92,7 @@ def holds(name: str, limit: float, s: Setup, sol: Any) -> bool:
     for l in range(1, s.depth + 1):
         g = st.grads[f"W{l}"]
         live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
-        gb = st.grads.get(f"b{l}")
+        gb = st.grads.get(f"b{l}", st.grads.get(f"theta{l}"))
         if np.any(np.abs(g[live_inputs]) < 1e-12) or (gb is not None and np.any(np.abs(gb) < 1e-12)):
             return False
     return True

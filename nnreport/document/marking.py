@@ -25,7 +25,8 @@ from .content import Eqs, Part
 from .escape import escape
 from .steps import Step, Val
 
-MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|W\d+_new|b\d+_new)$")
+MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|dtheta\d+|W\d+_new|b\d+_new|"
+                          r"theta\d+_new)$")
 SPACE = {"full": "1.5cm", "results": "3cm", "none": "9cm"}
 
 

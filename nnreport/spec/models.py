@@ -82,12 +82,22 @@ class Layer(Strict):
     units: Annotated[int, Field(ge=1, le=100_000)]
     activation: str = "sigmoid"
     alpha: float = 0.01
-    bias: bool = True
+    bias: bool | Literal["threshold"] = True  # threshold: theta on a -1 input, z = W x - theta
 
     @field_validator("activation", mode="before")
     @classmethod
     def _act(cls, v: Any) -> str:
         return _one_of(v, ACTIVATION_NAMES, "activation")
+
+    @field_validator("bias", mode="before")
+    @classmethod
+    def _bias(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.strip().lower() == "threshold":
+            return "threshold"
+        raise ValueError(f"bias {v!r}: write true (a bias b, z = W x + b), false (none) or "
+                         "threshold (a threshold theta on a -1 input, z = W x - theta)")
 
 
 class Init(Strict):

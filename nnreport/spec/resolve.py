@@ -22,6 +22,7 @@ from . import expr as exprlang
 from .cost import CHAIN_PATHS, STEP_WORK, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
 from .models import Fill, Problem, Spec, suggest
+from .params import network_params
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
 from .setups import (
     Document,
@@ -85,17 +86,6 @@ def _constraint(c: str | dict[str, float]) -> tuple[str, float]:
         (name, value), = c.items()
         return str(name), float(value)
     return c, CONSTRAINTS[c]
-
-
-def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
-          fan_in: int, fan_out: int) -> Array:
-    if method == "randn":
-        return rs.randn(*shape) * scale
-    if method == "xavier":
-        return rs.randn(*shape) * np.sqrt(2.0 / (fan_in + fan_out))
-    if method == "he":
-        return rs.randn(*shape) * np.sqrt(2.0 / fan_in)
-    return rs.uniform(-scale, scale, size=shape)
 
 
 class _Checker:
@@ -201,39 +191,9 @@ class _Checker:
                      f"{Y.min():g} to {Y.max():g}", "one-hot encode classes, or use mse")
         # parameters: draw all in order (explicit values do not shift the stream), then override
         init = p.network.init
-        rs = np.random.RandomState(init.seed)
-        params: dict[str, Array] = {}
-        for k in range(1, L + 1):
-            fi, fo = units[k - 1], units[k]
-            shape = (fi, fo) if layout == "rows" else (fo, fi)
-            w = _draw(init.method, rs, shape, init.scale, fi, fo)
-            params[f"W{k}"] = w if layout == "rows" else w.T
-            if layers[k - 1].bias:
-                params[f"b{k}"] = np.zeros((1, fo))
+        params, fitted = network_params(p, units, layout, _value, self.add, at)
+        ok = ok and fitted
         valid = set(params)
-        for name, v in p.params.items():
-            if name not in valid:
-                self.add(at + ("params", name), f"unknown parameter '{name}'",
-                         "this network has " + ", ".join(sorted(valid)), key=True)
-                ok = False
-                continue
-            k = int(name[1:])
-            fi, fo = units[k - 1], units[k]
-            if name[0] == "W":
-                shape = (fi, fo) if layout == "rows" else (fo, fi)
-            else:
-                shape = (1, fo) if layout == "rows" else (fo, 1)
-            try:
-                a = _value(v, shape, name)
-            except ValueError as e:
-                ok = False
-                side = "in x out" if layout == "rows" else "out x in"
-                hint = (f"{name} connects {fi} inputs to {fo} units; in the {layout} layout "
-                        f"a weight matrix is {side}") if name[0] == "W" else (
-                        f"{name} has one entry per unit of layer {k} ({fo})")
-                self.add(at + ("params", name), str(e), hint)
-                continue
-            params[name] = a if layout == "rows" else a.T
         for key in p.names:
             if key not in valid | {"X", "Y"}:
                 ok = False

@@ -116,9 +116,22 @@ def closed_delta(loss: str, act: str, eps: float | None) -> bool:
 
 
 DERIVATIVE_SHOWN = ("sigmoid", "tanh", "relu", "leaky_relu")  # f'(Z) on a line of its own
+PARAM_KINDS = ("W", "b", "theta")  # weights, biases (z = h W + b), thresholds (z = h W - theta)
 
 
-def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
+def bias_name(params: Any, l: int) -> str | None:
+    """The name of layer l's bias among `params` (anything with `in`): b{l}, or theta{l} for
+    a threshold (`bias: threshold`, theta = -b), or None for a layer without one."""
+    return f"b{l}" if f"b{l}" in params else f"theta{l}" if f"theta{l}" in params else None
+
+
+def param_names(params: Any, depth: int) -> list[str]:
+    """The parameters among `params` in the key's order: W1..WL, then the biases."""
+    return [f"W{l}" for l in range(1, depth + 1) if f"W{l}" in params] + [
+        b for l in range(1, depth + 1) if (b := bias_name(params, l))]
+
+
+def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: str,
                         activations: tuple[str, ...] = (), loss: str = "",
                         eps: float | None = None, l2: float = 0.0,
                         working: bool = False, computed: bool = False,
@@ -136,7 +149,9 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
     L = depth
     names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
         ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
-    params = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1) if biases[l - 1]]
+    params = [f"W{l}" for l in range(1, L + 1)] + [
+        f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
+        if biases[l - 1]]
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"]}[optimizer]
@@ -165,11 +180,11 @@ def part_of(name: str) -> str:
         return "forward"
     if name.startswith("loss") and name != "loss_final":
         return "loss"
-    if re.fullmatch(r"[Wb]\d+_(v|s|m|mhat|vhat|step|new)", name):
+    if re.fullmatch(r"(W|b|theta)\d+_(v|s|m|mhat|vhat|step|new)", name):
         return "update"
     if name.endswith("_final"):
         return "training"
-    return "backward"  # dyhat, dact, dZ, dH, dW, db, per sample and batch
+    return "backward"  # dyhat, dact, dZ, dH, dW, db, dtheta, per sample and batch
 
 
 @dataclass(frozen=True)

@@ -280,9 +280,12 @@ def grad_entry(c: Ctx, l: int) -> Step:
 def bias_grad(c: Ctx, l: int) -> Step:
     """db_l: the batch's deltas added up (and averaged), sample by sample or as column sums."""
     sol, m = c.sol, c.m
-    b = c.n(f"b{l}")
+    key = c.bias(l)
+    b = c.n(key)
     dZ = sol.step.dZ[l - 1]
     pre = _mean(c)
+    if c.threshold(l):  # z = h W - theta: dL/dtheta = -dL/db
+        pre = "-" + pre
     f = (pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
     if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
         d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
@@ -295,6 +298,7 @@ def bias_grad(c: Ctx, l: int) -> Step:
         sums = dZ.sum(axis=0, keepdims=True)
         sub = [pre] if pre else []
         sub.append(c.v(sums))
-    return c.step(f"d{b}", f, sub, sol.step.grads[f"b{l}"], key=f"db{l}",
-                  note="column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L
-                  else "")
+    note = "column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L else ""
+    if c.threshold(l):
+        note = (note + "; " if note else "") + "minus, as the threshold's input is $-1$"
+    return c.step(f"d{b}", f, sub, sol.step.grads[key], key=f"d{key}", note=note)

@@ -8,6 +8,7 @@ import numpy as np
 from ...engine.solve import NetworkSolution
 from ...render import formulas as F
 from ...render.numbers import fmt
+from ...spec.setups import bias_name
 from ..steps import Piece, Step, Val
 
 MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first and last ones
@@ -87,7 +88,14 @@ class Ctx:
         return self.sol.step.H[l]
 
     def has_bias(self, l: int) -> bool:
-        return f"b{l}" in self.s.params
+        return bias_name(self.s.params, l) is not None
+
+    def bias(self, l: int) -> str:
+        """The name of layer l's bias: b{l}, or theta{l} for a threshold (z = h W - theta)."""
+        return bias_name(self.s.params, l) or f"b{l}"
+
+    def threshold(self, l: int) -> bool:
+        return f"theta{l}" in self.s.params
 
     def prod(self, a: str, b: str) -> str:
         """A matrix product in symbols; in the columns layout the factors swap."""

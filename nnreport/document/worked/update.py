@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...engine.printed import one_minus
 from ...render.numbers import fmt
+from ...spec.setups import PARAM_KINDS
 from ..content import Eqs, Para, Part
 from ..lines import applied
 from ..steps import Piece, Step, Val
@@ -37,7 +38,7 @@ def update(c: Ctx) -> Part:
         part.items.append(Para(INTRO[opt]))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
-        for p in ("W", "b"):
+        for p in PARAM_KINDS:
             key = f"{p}{l}"
             if key not in s.params:
                 continue
