@@ -43,6 +43,8 @@ def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     shown = p.get("names", {})
 
     def d(key: str) -> str:
+        if key.startswith("theta"):  # bias: threshold
+            return shown.get(key, rf"\theta_{{{key[5:]}}}")
         return shown.get(key, f"{key[0]}_{{{key[1:]}}}")
 
     t: dict[str, tuple[str, Any]] = {r"\hat{Y}": ("yhat", None), "L": ("loss", None),
@@ -66,7 +68,7 @@ def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
         act = layers[l - 1]["activation"]
         if act in DERIV:
             t[rf"{DERIV[act]}\left(Z_{{{l}}}\right)"] = (f"dact{l}", None)
-        for key in (f"W{l}", f"b{l}"):
+        for key in (f"W{l}", f"b{l}", f"theta{l}"):
             n = d(key)
             for i in range(1, 7):
                 t[rf"\frac{{\partial L_{{{i}}}}}{{\partial {n}}}"] = (f"d{key}_per_sample", i - 1)

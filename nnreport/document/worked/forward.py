@@ -45,8 +45,9 @@ def affine(c: Ctx, l: int) -> list[Step]:
     if c.has_bias(l):
         subst += [sign, c.v(s.params[c.bias(l)])]
     Z = c.sol.step.Z[l - 1]
+    first = next(k for k in range(1, l + 1) if c.threshold(k) or k == l)
     note = (f"the threshold ${b}$ is the weight of a constant input $-1$"
-            if c.threshold(l) else "")
+            if c.threshold(l) and first == l else "")
     main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True, note=note)
     out = [main]
     if main.elided:

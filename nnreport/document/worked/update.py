@@ -36,6 +36,12 @@ def update(c: Ctx) -> Part:
     opt = s.optimizer["name"]
     if INTRO[opt]:
         part.items.append(Para(INTRO[opt]))
+    if any(c.threshold(l) for l in range(1, s.depth + 1)):  # bias: threshold
+        part.items.append(Para(
+            r"A threshold is updated like a weight, on its input $-1$: "
+            r"$\theta - \eta\, d\theta = \theta + \eta\, "
+            + (r"\frac{1}{m} " if s.reduction == "mean" else "") + r"\sum_i dz^{(i)}$ "
+            r"(with $g = d\theta$ in the optimiser's rule)."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
         for p in PARAM_KINDS:
