@@ -33,7 +33,7 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
             "threshold" if f"theta{l}" in setup.params else f"b{l}" in setup.params
             for l in range(1, setup.depth + 1)),
                                     setup.optimizer["name"], frozen=setup.freeze,
-                                    show=setup.show)
+                                    show=setup.show, delta=setup.delta)
     else:
         names = [st.name for st in setup.steps]
     return [n for n in names if n in available]

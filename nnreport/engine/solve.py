@@ -75,6 +75,9 @@ class NetworkSolution:
         v["loss_per_sample"] = self.step.loss_per_sample
         for l in range(1, L + 1):
             v[f"dZ{l}"] = _shown(self.step.dZ[l - 1], lay)
+        if self.setup.delta == "error":  # the error signal, -dL/dZ (delta: error)
+            for l in range(1, L + 1):
+                v[f"delta{l}"] = _shown(-self.step.dZ[l - 1], lay)
         v.update({k: _shown(x, lay) for k, x in self.named.items()})
         for k in param_names(self.step.grads, L):  # no db for a layer without bias
             v[f"d{k}"] = _shown(self.step.grads[k], lay)

@@ -168,6 +168,8 @@ def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dic
     scale = 1.0 if s.reduction == "sum" else 1.0 / m
     grads: dict[str, Array] = {}
     for l in range(L, 0, -1):
+        if s.delta == "error":  # the error signal as printed: -dZ, its digits
+            keep(f"delta{l}", -dZ)
         b = bias_name(s.params, l)
         sign = -1.0 if b == f"theta{l}" else 1.0  # dtheta = -db
         ps = np.einsum("mi,mo->mio", H[l - 1], dZ)

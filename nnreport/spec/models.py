@@ -284,6 +284,7 @@ class Problem(Strict):
     worked_samples: Annotated[int, Field(ge=1, le=50)] | None = None  # worked step on the first k
     split: Split | None = None            # a held-out test set (reports)
     rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
+    delta: Literal["gradient", "error"] = "gradient"  # error: the key shows delta = -dL/dZ
     experiments: dict[Annotated[str, Field(min_length=1, max_length=40,  # a group's name, as
                                            pattern=RUN_NAME)],  # a run's
                       Annotated[list[Experiment], Field(min_length=1, max_length=8)]] = {}

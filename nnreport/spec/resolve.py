@@ -233,7 +233,7 @@ class _Checker:
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
-            rounding=p.rounding or spec.rounding,
+            rounding=p.rounding or spec.rounding, delta=p.delta,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
@@ -436,7 +436,7 @@ def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
                                    p.train.optimizer.name, acts, loss,
                                    p.loss.eps if p.loss else None,
                                    p.regularization.l2, working=True, computed=computed,
-                                   frozen=frozen, show=shown)
+                                   frozen=frozen, show=shown, delta=p.delta)
 
     asked = names(False, tuple(p.train.freeze), show)
     why = {}

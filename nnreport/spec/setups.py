@@ -72,6 +72,7 @@ class NetworkSetup:
     image_shape: tuple[int, int] | None = None  # the samples are images of this shape (digits)
     experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
     rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
+    delta: str = "gradient"  # or "error": the key also shows delta_l = -dZ_l (JSON delta{l})
     kind: str = "network"
 
     @property
@@ -136,7 +137,8 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
                         eps: float | None = None, l2: float = 0.0,
                         working: bool = False, computed: bool = False,
                         frozen: frozenset[str] | tuple[str, ...] = (),
-                        show: tuple[str, ...] | None = None) -> list[str]:
+                        show: tuple[str, ...] | None = None,
+                        delta: str = "gradient") -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
 
@@ -149,6 +151,7 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
     L = depth
     names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
         ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
+    names += [f"delta{l}" for l in range(1, L + 1)] if delta == "error" else []
     params = [f"W{l}" for l in range(1, L + 1)] + [
         f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
         if biases[l - 1]]

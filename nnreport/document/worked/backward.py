@@ -40,8 +40,29 @@ def backward(c: Ctx) -> Part:
                                 asked=False,
                                 note=(f"the gradients over the whole batch of {c.whole} samples "
                                       "(computed), which the update uses") if k == 0 else ""))
+    if c.s.delta == "error":
+        steps = with_error_signals(c, steps)
     part.items.append(Eqs(steps))
     return part
+
+
+def with_error_signals(c: Ctx, steps: list[Step]) -> list[Step]:
+    """`delta: error`: after each dZ_l, the course's error signal delta_l = -dZ_l."""
+    out: list[Step] = []
+    first = True
+    for st in steps:
+        out.append(st)
+        if st.key.startswith("dZ") and st.key[2:].isdigit():
+            l = int(st.key[2:])
+            dz = c.sol.step.dZ[l - 1]
+            note = (r"the error signal $\delta = -\partial L / \partial Z$; the update adds "
+                    r"$\eta$ times it times the layer's input" if first else "")
+            sub: list[Piece] = ([r"-\left(", c.v(dz, st.key), r"\right)"] if dz.size == 1
+                                else ["-", c.v(dz, st.key)])
+            out.append(c.step(rf"\delta_{{{l}}}", rf"-dZ_{{{l}}}", sub, -dz, key=f"delta{l}",
+                              note=note))
+            first = False
+    return out
 
 
 def _dz_name(l: int) -> str:

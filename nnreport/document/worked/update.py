@@ -72,6 +72,9 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     new = sol.new_params[key]
     lhs_new = name + r"^{\text{new}}"
     steps: list[Step] = []
+    if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()) and \
+            s.delta == "error" and sol.batch is None and not (s.l2 and key[0] == "W"):
+        return [error_signal_update(c, key)]
     if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()):
         return [c.step(lhs_new, rf"{name} - \eta\, {g}",
                        [c.v(W), f"- {eta} \\cdot", c.v(grad, gk)], new, key=f"{key}_new")]
@@ -124,6 +127,27 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     steps.append(c.step(lhs_new, rf"{name} - \Delta_{{{name}}}",
                         [c.v(W), "-", c.v(state["step"], f"{key}_step")], new, key=f"{key}_new"))
     return steps
+
+
+def error_signal_update(c: Ctx, key: str) -> Step:
+    """`delta: error`, SGD: W + eta (1/m) H^T delta, b + eta (1/m) sum delta, theta - eta (1/m)
+    sum delta (its input is -1): the gradient's negative, written with the error signal."""
+    s, sol = c.s, c.sol
+    kind = key.rstrip("0123456789")
+    l = int(key[len(kind):])
+    name, eta = c.n(key), fmt(s.lr, c.digits)
+    pre = rf"\frac{{1}}{{{c.m}}} " if s.reduction == "mean" else ""
+    if kind == "W":
+        Hp = c.n(f"H{l - 1}")
+        prod = rf"{Hp}^{{T}} \delta_{{{l}}}" if not c.cols else rf"\delta_{{{l}}} {Hp}^{{T}}"
+    else:
+        prod = rf"\sum_{{i}} \delta^{{(i)}}_{{{l}}}"
+    sign = "-" if kind == "theta" else "+"
+    grad = c.grads_used()[key]
+    shown = grad if kind == "theta" else -grad  # (1/m) H^T delta = -dW; (1/m) sum delta = dtheta
+    return c.step(name + r"^{\text{new}}", rf"{name} {sign} \eta\, {pre}{prod}",
+                  [c.v(s.params[key]), f"{sign} {eta} \\cdot", c.v(shown, f"d{key}")],
+                  sol.new_params[key], key=f"{key}_new")
 
 
 def _quotient(c: Ctx, eta: str, top: Val, under_root: Val, eps: str) -> list[Piece]:
