@@ -64,6 +64,7 @@ def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
         if l < L:
             t[f"H_{{{l}}}"] = (f"H{l}", None)
         t[f"dZ_{{{l}}}"] = (f"dZ{l}", None)
+        t[rf"\delta_{{{l}}}"] = (f"delta{l}", None)  # delta: error
         t[f"dH_{{{l}}}"] = (f"dH{l}", None)
         act = layers[l - 1]["activation"]
         if act in DERIV:

@@ -302,6 +302,11 @@ class Problem(Strict):
     def _loss(cls, v: Any) -> Any:
         return {"name": v} if isinstance(v, str) else v
 
+    @field_validator("delta", mode="before")
+    @classmethod
+    def _delta(cls, v: Any) -> str:  # the error-signal convention: delta = -dL/dZ
+        return _one_of(v, ("gradient", "error"), "delta (the key's error signal)")
+
     @field_validator("show", mode="before")
     @classmethod
     def _show(cls, v: Any) -> Any:
