@@ -26,6 +26,8 @@ LOSS_NAMES = ("mse", "sse", "bce", "cce")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
+SYMBOL_FAMILIES = ("Z", "H", "W", "b", "theta", "dZ", "dH", "dW", "db", "dtheta",
+                   "delta")  # what `symbols:` can rename in the key (Z renames Z1, Z2, ...)
 CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0,
                "mixed_labels": 0.0, "nonzero_features": 0.0, "no_exact_ties": 0.05,
                "distinct_versions": 0.0}
@@ -275,6 +277,7 @@ class Problem(Strict):
     network: Network | None = None
     params: dict[str, Value] = {}
     names: dict[str, str] = {}
+    symbols: dict[str, str] = {}  # the course's letters for a family: {Z: net, H: o, dZ: Err}
     loss: Loss | None = None
     regularization: Regularization = Regularization()
     train: Train = Train()
@@ -343,6 +346,18 @@ class Problem(Strict):
         for k, name in v.items():
             if len(name) > 16 or not name_ok(name):  # x__ or A_ would be x^{} and A_{} in TeX
                 raise ValueError(f"display name {name!r} for {k}: use {NAME_HINT}, "
+                                 "at most 16 characters")
+        return v
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, name in v.items():
+            if k not in SYMBOL_FAMILIES:
+                raise ValueError(f"symbols: cannot rename '{k}'; {suggest(k, SYMBOL_FAMILIES)} "
+                                 "(a family of the key's names: Z renames Z1, Z2, ...)")
+            if len(name) > 16 or not name_ok(name):
+                raise ValueError(f"symbol {name!r} for {k}: use {NAME_HINT}, "
                                  "at most 16 characters")
         return v
 

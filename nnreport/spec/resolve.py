@@ -233,7 +233,7 @@ class _Checker:
             worked_samples=p.worked_samples,
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
-            rounding=p.rounding or spec.rounding, delta=p.delta,
+            rounding=p.rounding or spec.rounding, delta=p.delta, symbols=dict(p.symbols),
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup

@@ -73,6 +73,7 @@ class NetworkSetup:
     experiments: tuple[tuple[str, str, NetworkSetup], ...] = ()  # (group, run name, setup)
     rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
     delta: str = "gradient"  # or "error": the key also shows delta_l = -dZ_l (JSON delta{l})
+    symbols: dict[str, str] = field(default_factory=dict)  # the course's letters: {Z: net}
     kind: str = "network"
 
     @property

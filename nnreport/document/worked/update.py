@@ -139,9 +139,10 @@ def error_signal_update(c: Ctx, key: str) -> Step:
     pre = rf"\frac{{1}}{{{c.m}}} " if s.reduction == "mean" else ""
     if kind == "W":
         Hp = c.n(f"H{l - 1}")
-        prod = rf"{Hp}^{{T}} \delta_{{{l}}}" if not c.cols else rf"\delta_{{{l}}} {Hp}^{{T}}"
+        dn = c.n(f"delta{l}")
+        prod = rf"{Hp}^{{T}} {dn}" if not c.cols else rf"{dn} {Hp}^{{T}}"
     else:
-        prod = rf"\sum_{{i}} \delta^{{(i)}}_{{{l}}}"
+        prod = rf"\sum_{{i}} {c.n.row('delta', 'i', l)}"
     sign = "-" if kind == "theta" else "+"
     grad = c.grads_used()[key]
     shown = grad if kind == "theta" else -grad  # (1/m) H^T delta = -dW; (1/m) sum delta = dtheta
