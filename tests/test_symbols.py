@@ -88,3 +88,11 @@ def test_bad_symbols_are_located_errors(tmp_path, symbols, what):
     spec.write_text(SPEC + f"    symbols: {symbols}\n")
     r = run("validate", str(spec))
     assert r.returncode != 0 and "bad.yaml:" in r.stderr and what in r.stderr, r.stderr
+
+
+def test_symbols_on_an_expression_problem_are_a_located_error(tmp_path):
+    spec = tmp_path / "e.yaml"
+    spec.write_text("title: e\nproblems:\n  - id: e\n    given: {x: 2}\n    compute:\n"
+                    "      - y: x * 2\n    symbols: {Z: net}\n")
+    r = run("validate", str(spec))
+    assert r.returncode != 0 and "e.yaml:3:" in r.stderr and "network problem" in r.stderr

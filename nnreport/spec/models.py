@@ -361,6 +361,13 @@ class Problem(Strict):
                                  "at most 16 characters")
         return v
 
+    @model_validator(mode="after")
+    def _symbols_need_a_network(self) -> Problem:
+        if self.symbols and self.network is None:
+            raise ValueError("symbols: renames a network problem's families (Z, H, dZ, W, ...); "
+                             "an expression problem's steps are named as written (or by names:)")
+        return self
+
     @property
     def kind(self) -> str:
         return "network" if self.network is not None else "expression"
