@@ -41,9 +41,18 @@ def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     layers = p["network"]["layers"]
     L = len(layers)
     shown = p.get("names", {})
+    course = p.get("symbols", {})  # the course's letters: {Z: net} (plain letters here)
+
+    def sym(family: str, l: int, default: str) -> str:
+        if family not in course:
+            return default
+        name = course[family]
+        return (name if len(name) == 1 else rf"\mathrm{{{name}}}") + f"_{{{l}}}"
 
     def d(key: str) -> str:
-        return shown.get(key, f"{key[0]}_{{{key[1:]}}}")
+        if key.startswith("theta"):  # bias: threshold
+            return shown.get(key, sym("theta", int(key[5:]), rf"\theta_{{{key[5:]}}}"))
+        return shown.get(key, sym(key[0], int(key[1:]), f"{key[0]}_{{{key[1:]}}}"))
 
     t: dict[str, tuple[str, Any]] = {r"\hat{Y}": ("yhat", None), "L": ("loss", None),
                                      "R": ("loss_l2", None), r"\mathbf{L}": ("loss_per_sample", None),
@@ -58,20 +67,22 @@ def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     if soft:
         t["E"], t[r"\mathbf{s}"] = ("E", soft), ("Esum", soft)  # in layer order
     for l in range(1, L + 1):
-        t[f"Z_{{{l}}}"] = (f"Z{l}", None)
+        t[sym("Z", l, f"Z_{{{l}}}")] = (f"Z{l}", None)
         if l < L:
-            t[f"H_{{{l}}}"] = (f"H{l}", None)
-        t[f"dZ_{{{l}}}"] = (f"dZ{l}", None)
-        t[f"dH_{{{l}}}"] = (f"dH{l}", None)
+            t[sym("H", l, f"H_{{{l}}}")] = (f"H{l}", None)
+        t[sym("dZ", l, f"dZ_{{{l}}}")] = (f"dZ{l}", None)
+        t[sym("delta", l, rf"\delta_{{{l}}}")] = (f"delta{l}", None)  # delta: error
+        t[sym("dH", l, f"dH_{{{l}}}")] = (f"dH{l}", None)
         act = layers[l - 1]["activation"]
         if act in DERIV:
-            t[rf"{DERIV[act]}\left(Z_{{{l}}}\right)"] = (f"dact{l}", None)
-        for key in (f"W{l}", f"b{l}"):
+            t[rf"{DERIV[act]}\left({sym('Z', l, f'Z_{{{l}}}')}\right)"] = (f"dact{l}", None)
+        for key in (f"W{l}", f"b{l}", f"theta{l}"):
             n = d(key)
             for i in range(1, 7):
                 t[rf"\frac{{\partial L_{{{i}}}}}{{\partial {n}}}"] = (f"d{key}_per_sample", i - 1)
-            t[f"d{n}"] = (f"d{key}", None)
-            t[rf"d{n}^{{\text{{batch}}}}"] = (f"d{key}_batch", None)
+            g = f"d{n}" if key in shown else sym("d" + key.rstrip("0123456789"), l, f"d{n}")
+            t[g] = (f"d{key}", None)
+            t[rf"{g}^{{\text{{batch}}}}"] = (f"d{key}_batch", None)
             for state in ("v", "s", "m"):
                 t[rf"{state}_{{{n}}}"] = (f"{key}_{state}", None)
             t[rf"\hat m_{{{n}}}"], t[rf"\hat v_{{{n}}}"] = (f"{key}_mhat", None), (f"{key}_vhat", None)

@@ -29,10 +29,11 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
     if setup.marking.ask is not None:
         names = list(setup.marking.ask)
     elif isinstance(setup, NetworkSetup):
-        names = network_value_names(setup.depth, tuple(f"b{l}" in setup.params
-                                                       for l in range(1, setup.depth + 1)),
+        names = network_value_names(setup.depth, tuple(
+            "threshold" if f"theta{l}" in setup.params else f"b{l}" in setup.params
+            for l in range(1, setup.depth + 1)),
                                     optimizer_kind(setup.optimizer), frozen=setup.freeze,
-                                    show=setup.show)
+                                    show=setup.show, delta=setup.delta)
     else:
         names = [st.name for st in setup.steps]
     return [n for n in names if n in available]
@@ -91,7 +92,7 @@ def holds(name: str, limit: float, s: Setup, sol: Any) -> bool:
     for l in range(1, s.depth + 1):
         g = st.grads[f"W{l}"]
         live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
-        gb = st.grads.get(f"b{l}")
+        gb = st.grads.get(f"b{l}", st.grads.get(f"theta{l}"))
         if np.any(np.abs(g[live_inputs]) < 1e-12) or (gb is not None and np.any(np.abs(gb) < 1e-12)):
             return False
     return True

@@ -46,11 +46,13 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label
     L = s.depth
     # display names as in the formulas (b_out -> b_{out}, not b_o ut)
     def name(p: str, l: int) -> str:
-        return symbol(s.names[f"{p}{l}"]) if f"{p}{l}" in s.names else f"{p}_{{{l}}}"
+        base = r"\theta" if p == "theta" else p
+        return symbol(s.names[f"{p}{l}"]) if f"{p}{l}" in s.names else f"{base}_{{{l}}}"
 
+    kinds = ["theta" if f"theta{l}" in params else "b" for l in range(1, L + 1)]
     tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
-                        [params.get(f"b{l}") for l in range(1, L + 1)], digits=s.digits,
-                        bias_names=[name("b", l) for l in range(1, L + 1)],
+                        [params.get(f"{k}{l}") for l, k in enumerate(kinds, 1)], digits=s.digits,
+                        bias_names=[name(k, l) for l, k in enumerate(kinds, 1)],
                         weight_names=[name("W", l) for l in range(1, L + 1)], layout=s.layout)
     return Figure("", caption, label=label, intro=intro, tikz=tikz)
 

@@ -25,7 +25,8 @@ from .content import Eqs, Part
 from .escape import escape
 from .steps import Step, Val
 
-MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|W\d+_new|b\d+_new)$")
+MAIN_RESULTS = re.compile(r"^(Z\d+|H\d+|yhat|loss|dW\d+|db\d+|dtheta\d+|W\d+_new|b\d+_new|"
+                          r"theta\d+_new)$")
 SPACE = {"full": "1.5cm", "results": "3cm", "none": "9cm"}
 
 
@@ -129,9 +130,10 @@ def _describe(name: str, lhs: dict[str, str]) -> str:
     m = re.fullmatch(r"(d?)([WbZH])(\d+)(_new|_per_sample)", name)
     if m:
         d, base, l, tail = m.groups()
-        if tail == "_new":
-            return f"the updated ${base}_{{{l}}}$"
-        return f"${d}{base}_{{{l}}}$ for each sample"
+        if tail == "_new":  # as the key's line names it (symbols: W: w gives w_{1})
+            own = lhs.get(name, f"{base}_{{{l}}}").replace(r"^{\text{new}}", "")
+            return f"the updated ${own}$"
+        return f"${lhs.get(f'{d}{base}{l}', f'{d}{base}_{{{l}}}')}$ for each sample"
     if name in lhs:
         return f"${lhs[name]}$"
     return rf"$\mathrm{{{name}}}$".replace("_", r"\_")

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..spec.setups import bias_name
 from . import exact
 from .exact import EXACT_MAX_OPS, Exact
 from .functions import ACTIVATIONS, LossSpec, output_delta, per_sample_loss
@@ -47,7 +48,10 @@ class Pass:
 
 
 def bias(params: dict[str, Array], l: int) -> Array | float:
-    """b_l, or 0 for a layer without bias (`bias: false`)."""
+    """b_l; -theta_l for a threshold (`bias: threshold`: z = h W - theta); 0 for a layer
+    without bias (`bias: false`)."""
+    if f"theta{l}" in params:
+        return -params[f"theta{l}"]
     return params.get(f"b{l}", 0.0)
 
 
@@ -132,12 +136,15 @@ def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool
         if net.l2:
             dW = dW + (net.l2 / m) * W
         p.grads[f"W{l}"] = ex.grad_W(l, net, m, dW)
-        if f"b{l}" in params:
-            p.grads[f"b{l}"] = ex.grad_b(l, net, m, scale * dZ[l - 1].sum(axis=0, keepdims=True))
+        b = bias_name(params, l)
+        sign = -1.0 if b == f"theta{l}" else 1.0  # dL/dtheta = -dL/db
+        if b:
+            p.grads[b] = ex.grad_b(l, b, net, m,
+                                   sign * scale * dZ[l - 1].sum(axis=0, keepdims=True))
         if per_sample:
             p.per_sample[f"W{l}"] = ex.per_sample(l, np.einsum("mi,mo->mio", H[l - 1], dZ[l - 1]))
-            if f"b{l}" in params:
-                p.per_sample[f"b{l}"] = dZ[l - 1][:, None, :]
+            if b:
+                p.per_sample[b] = sign * dZ[l - 1][:, None, :]
     p.exact = ex.exact_names()
     p.rationals = ex.rationals()
     return p
@@ -168,6 +175,9 @@ class _Exact:
 
     def affine(self, l: int, z: Array) -> Array:
         b = self.P.get(f"b{l}", np.asarray(Fraction(0), dtype=object)) if self.on else None
+        if self.on and f"theta{l}" in self.P:
+            t = self.P[f"theta{l}"]
+            b = None if t is None else -t
         e = exact.maybe(lambda h, w, b: h @ w + b, self.H.get(l - 1), self.P.get(f"W{l}"), b)
         self.Z[l] = e
         return self._set(f"Z{l}", e, z)
@@ -241,11 +251,14 @@ class _Exact:
         self.grads[f"dW{l}"] = e
         return self._set(f"dW{l}", e, dW)
 
-    def grad_b(self, l: int, net: Net, m: int, db: Array) -> Array:
+    def grad_b(self, l: int, name: str, net: Net, m: int, db: Array) -> Array:
+        """d(name): db_l, or dtheta_l = -db_l."""
         red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
+        if name.startswith("theta"):
+            red = -red
         e = exact.maybe(lambda d: d.sum(axis=0, keepdims=True) * red, self.dZ.get(l))
-        self.grads[f"db{l}"] = e
-        return self._set(f"db{l}", e, db)
+        self.grads[f"d{name}"] = e
+        return self._set(f"d{name}", e, db)
 
     def per_sample(self, l: int, ps: Array) -> Array:
         """Each sample's dW_l = h_i^T dz_i, exactly when H_{l-1} and dZ_l are exact (a

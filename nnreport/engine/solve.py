@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ComputeError
-from ..spec.setups import Document, ExpressionSetup, NetworkSetup, Setup
+from ..spec.setups import Document, ExpressionSetup, NetworkSetup, Setup, param_names
 from . import exact
 from .evaluate import Evaluation, Run, data_loss, set_targets
 from .evaluate import evaluate as evaluate_net
@@ -130,12 +130,13 @@ class NetworkSolution:
         v["loss_per_sample"] = self.step.loss_per_sample
         for l in range(1, L + 1):
             v[f"dZ{l}"] = _shown(self.step.dZ[l - 1], lay)
-        v.update({k: _shown(x, lay) for k, x in self.named.items()})
-        for p in ("W", "b"):
+        if self.setup.delta == "error":  # the error signal, -dL/dZ (delta: error)
             for l in range(1, L + 1):
-                if f"{p}{l}" in self.step.grads:  # no db for a layer without bias
-                    v[f"d{p}{l}"] = _shown(self.step.grads[f"{p}{l}"], lay)
-        names = [f"{p}{l}" for p in ("W", "b") for l in range(1, L + 1) if f"{p}{l}" in self.new_params]
+                v[f"delta{l}"] = _shown(-self.step.dZ[l - 1], lay)
+        v.update({k: _shown(x, lay) for k, x in self.named.items()})
+        for k in param_names(self.step.grads, L):  # no db for a layer without bias
+            v[f"d{k}"] = _shown(self.step.grads[k], lay)
+        names = param_names(self.new_params, L)
         if self.batch is not None:  # the gradient the update used: over the whole first batch
             v["loss_batch"] = self.batch.loss
             for k in names:

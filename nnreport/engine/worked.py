@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.setups import ExpressionSetup, NetworkSetup
+from ..spec.setups import ExpressionSetup, NetworkSetup, bias_name
 from .expressions import evaluate
 from .functions import ACTIVATIONS
+from .network import bias
 from .printed import (
     PER_SAMPLE_SHOWN,
     closed_delta,
@@ -75,7 +76,7 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
     Z = []
     with np.errstate(all="ignore"):
         for l in range(1, L + 1):  # forward: Z = H W + b, H = f(Z)
-            Z.append(keep(f"Z{l}", H[-1] @ P[f"W{l}"] + P.get(f"b{l}", 0.0)))
+            Z.append(keep(f"Z{l}", H[-1] @ P[f"W{l}"] + bias(P, l)))
             H.append(keep(output_name(l, L), _activate(s, l, Z[-1], keep, c)))
         yh = H[-1]
         keep("loss", _loss(s, yh, Y, Yb, P, keep, c))
@@ -167,12 +168,15 @@ def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dic
     scale = 1.0 if s.reduction == "sum" else 1.0 / m
     grads: dict[str, Array] = {}
     for l in range(L, 0, -1):
-        has_b = f"b{l}" in s.params
+        if s.delta == "error":  # the error signal as printed: -dZ, its digits
+            keep(f"delta{l}", -dZ)
+        b = bias_name(s.params, l)
+        sign = -1.0 if b == f"theta{l}" else 1.0  # dtheta = -db
         ps = np.einsum("mi,mo->mio", H[l - 1], dZ)
         if per_sample:
             ps = keep(f"dW{l}_per_sample", ps)
-            if has_b:
-                keep(f"db{l}_per_sample", dZ[:, None, :])
+            if b:
+                keep(f"d{b}_per_sample", sign * dZ[:, None, :])
         if dw_as_sum(s.units, l, m, per_sample, s.l2):
             dW = scale * ps.sum(axis=0)
         else:
@@ -180,12 +184,12 @@ def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dic
             if s.l2:
                 dW = dW + c("l2", s.l2) / m * P[f"W{l}"]
         grads[f"W{l}"] = keep(f"dW{l}", dW)
-        if has_b:
+        if b:
             if db_as_rows(m, s.units[l]):
                 db = scale * c(f"dZ{l}|db", dZ).sum(axis=0, keepdims=True)
             else:
                 db = scale * c(f"dZsum{l}", dZ.sum(axis=0, keepdims=True))
-            grads[f"b{l}"] = keep(f"db{l}", db)
+            grads[b] = keep(f"d{b}", sign * db)
         if l > 1:
             dH = keep(f"dH{l - 1}", dZ @ P[f"W{l}"].T)
             dZ = keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, keep, c))

@@ -104,7 +104,8 @@ def script(s: NetworkSetup, spec_data: Any, source: str) -> str:
                   "    return e / e.sum(axis=1, keepdims=True)", "", ""]
     lines += ["def forward(params, X):", "    Z, H = [], [X]"]
     for l in range(1, L + 1):
-        b = f" + params['b{l}']" if f"b{l}" in s.params else ""
+        b = f" + params['b{l}']" if f"b{l}" in s.params else (
+            f" - params['theta{l}']" if f"theta{l}" in s.params else "")  # a threshold: -1 input
         f = ACT[s.activations[l - 1]][0].format(alpha=repr(s.alphas[l - 1]))
         lines += [f"    z = H[-1] @ params['W{l}']{b}", "    Z.append(z)", f"    H.append({f})"]
     lines += ["    return Z, H", "", ""]
@@ -132,6 +133,8 @@ def _init(s: NetworkSetup) -> list[str]:
         out.append(f"W{l} = ({draw}).T" if s.layout == "columns" else f"W{l} = {draw}")
         if f"b{l}" in s.params:
             out.append(f"b{l} = np.zeros((1, {fo}))")
+        if f"theta{l}" in s.params:
+            out.append(f"theta{l} = np.zeros((1, {fo}))")
     return out
 
 
@@ -174,6 +177,8 @@ def _backward(s: NetworkSetup) -> list[str]:
         out.append(f"    grads['W{l}'] = {scale} * (H[{l - 1}].T @ dZ){l2}")
         if f"b{l}" in s.params:
             out.append(f"    grads['b{l}'] = {scale} * dZ.sum(axis=0, keepdims=True)")
+        if f"theta{l}" in s.params:  # z = h W - theta: dL/dtheta = -dL/db
+            out.append(f"    grads['theta{l}'] = -{scale} * dZ.sum(axis=0, keepdims=True)")
         if l > 1:
             bw = ACT[s.activations[l - 2]][1].format(alpha=repr(s.alphas[l - 2]))
             out += [f"    g = dZ @ params['W{l}'].T", f"    z, a = Z[{l - 2}], H[{l - 1}]",

@@ -27,6 +27,8 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "rmsprop")
 MOMENTUM_FORMS = ("average", "heavy_ball")
 SHOW_STEPS = ("given", "forward", "loss", "backward", "update", "training")
 FIGURE_KINDS = ("network", "loss_curve", "activations", "decision_boundary", "data")
+SYMBOL_FAMILIES = ("Z", "H", "W", "b", "theta", "dZ", "dH", "dW", "db", "dtheta",
+                   "delta")  # what `symbols:` can rename in the key (Z renames Z1, Z2, ...)
 CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0,
                "mixed_labels": 0.0, "nonzero_features": 0.0, "no_exact_ties": 0.05,
                "distinct_versions": 0.0}
@@ -83,12 +85,22 @@ class Layer(Strict):
     units: Annotated[int, Field(ge=1, le=100_000)]
     activation: str = "sigmoid"
     alpha: float = 0.01
-    bias: bool = True
+    bias: bool | Literal["threshold"] = True  # threshold: theta on a -1 input, z = W x - theta
 
     @field_validator("activation", mode="before")
     @classmethod
     def _act(cls, v: Any) -> str:
         return _one_of(v, ACTIVATION_NAMES, "activation")
+
+    @field_validator("bias", mode="before")
+    @classmethod
+    def _bias(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.strip().lower() == "threshold":
+            return "threshold"
+        raise ValueError(f"bias {v!r}: write true (a bias b, z = W x + b), false (none) or "
+                         "threshold (a threshold theta on a -1 input, z = W x - theta)")
 
 
 class Init(Strict):
@@ -299,6 +311,7 @@ class Problem(Strict):
     network: Network | None = None
     params: dict[str, Value] = {}
     names: dict[str, str] = {}
+    symbols: dict[str, str] = {}  # the course's letters for a family: {Z: net, H: o, dZ: Err}
     loss: Loss | None = None
     regularization: Regularization = Regularization()
     train: Train = Train()
@@ -309,6 +322,7 @@ class Problem(Strict):
     worked_steps: Annotated[int, Field(ge=1, le=10)] = 1  # the first k optimiser steps worked
     split: Split | None = None            # a held-out test set (reports)
     rounding: Literal["full", "chain"] | None = None  # what the key expects (default: the spec's)
+    delta: Literal["gradient", "error"] = "gradient"  # error: the key shows delta = -dL/dZ
     experiments: dict[Annotated[str, Field(min_length=1, max_length=40,  # a group's name, as
                                            pattern=RUN_NAME)],  # a run's
                       Annotated[list[Experiment], Field(min_length=1, max_length=8)]] = {}
@@ -325,6 +339,11 @@ class Problem(Strict):
     @classmethod
     def _loss(cls, v: Any) -> Any:
         return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("delta", mode="before")
+    @classmethod
+    def _delta(cls, v: Any) -> str:  # the error-signal convention: delta = -dL/dZ
+        return _one_of(v, ("gradient", "error"), "delta (the key's error signal)")
 
     @field_validator("show", mode="before")
     @classmethod
@@ -364,6 +383,25 @@ class Problem(Strict):
                 raise ValueError(f"display name {name!r} for {k}: use {NAME_HINT}, "
                                  "at most 16 characters")
         return v
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, name in v.items():
+            if k not in SYMBOL_FAMILIES:
+                raise ValueError(f"symbols: cannot rename '{k}'; {suggest(k, SYMBOL_FAMILIES)} "
+                                 "(a family of the key's names: Z renames Z1, Z2, ...)")
+            if len(name) > 16 or not name_ok(name):
+                raise ValueError(f"symbol {name!r} for {k}: use {NAME_HINT}, "
+                                 "at most 16 characters")
+        return v
+
+    @model_validator(mode="after")
+    def _symbols_need_a_network(self) -> Problem:
+        if self.symbols and self.network is None:
+            raise ValueError("symbols: renames a network problem's families (Z, H, dZ, W, ...); "
+                             "an expression problem's steps are named as written (or by names:)")
+        return self
 
     @property
     def kind(self) -> str:

@@ -20,6 +20,7 @@ from ..errors import SpecError
 from .cost import CHAIN_PATHS, NetworkCost, network_cost, over_budget
 from .data import DataError, load_data
 from .models import Problem, Spec, suggest
+from .params import network_params
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
 from .resolve_expr import ExpressionChecks
 from .setups import (
@@ -43,17 +44,6 @@ from .values import (
 from .yamlio import Located
 
 Array = np.ndarray
-
-
-def _draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
-          fan_in: int, fan_out: int) -> Array:
-    if method == "randn":
-        return rs.randn(*shape) * scale
-    if method == "xavier":
-        return rs.randn(*shape) * np.sqrt(2.0 / (fan_in + fan_out))
-    if method == "he":
-        return rs.randn(*shape) * np.sqrt(2.0 / fan_in)
-    return rs.uniform(-scale, scale, size=shape)
 
 
 class _Checker(ExpressionChecks):
@@ -136,7 +126,7 @@ class _Checker(ExpressionChecks):
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples,
                             printed_extra(units, acts, p.loss.name, p.loss.eps,
-                                          p.regularization.l2), p.worked_steps)
+                                          p.regularization.l2, p.delta), p.worked_steps)
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = True
@@ -161,39 +151,9 @@ class _Checker(ExpressionChecks):
                      f"{Y.min():g} to {Y.max():g}", "one-hot encode classes, or use mse")
         # parameters: draw all in order (explicit values do not shift the stream), then override
         init = p.network.init
-        rs = np.random.RandomState(init.seed)
-        params: dict[str, Array] = {}
-        for k in range(1, L + 1):
-            fi, fo = units[k - 1], units[k]
-            shape = (fi, fo) if layout == "rows" else (fo, fi)
-            w = _draw(init.method, rs, shape, init.scale, fi, fo)
-            params[f"W{k}"] = w if layout == "rows" else w.T
-            if layers[k - 1].bias:
-                params[f"b{k}"] = np.zeros((1, fo))
+        params, fitted = network_params(p, units, layout, value_of, self.add, at)
+        ok = ok and fitted
         valid = set(params)
-        for name, v in p.params.items():
-            if name not in valid:
-                self.add(at + ("params", name), f"unknown parameter '{name}'",
-                         "this network has " + ", ".join(sorted(valid)), key=True)
-                ok = False
-                continue
-            k = int(name[1:])
-            fi, fo = units[k - 1], units[k]
-            if name[0] == "W":
-                shape = (fi, fo) if layout == "rows" else (fo, fi)
-            else:
-                shape = (1, fo) if layout == "rows" else (fo, 1)
-            try:
-                a = value_of(v, shape, name)
-            except ValueError as e:
-                ok = False
-                side = "in x out" if layout == "rows" else "out x in"
-                hint = (f"{name} connects {fi} inputs to {fo} units; in the {layout} layout "
-                        f"a weight matrix is {side}") if name[0] == "W" else (
-                        f"{name} has one entry per unit of layer {k} ({fo})")
-                self.add(at + ("params", name), str(e), hint)
-                continue
-            params[name] = a if layout == "rows" else a.T
         for key in p.names:
             if key not in valid | {"X", "Y"}:
                 ok = False
@@ -236,6 +196,7 @@ class _Checker(ExpressionChecks):
             budgets=self.budgets, work=cost.work, per_sample=cost.per_sample,
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
             rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
+            delta=p.delta, symbols=dict(p.symbols),
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
@@ -346,7 +307,7 @@ def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
                                    optimizer_kind(p.train.optimizer.setup()), acts, loss,
                                    p.loss.eps if p.loss else None,
                                    p.regularization.l2, working=True, computed=computed,
-                                   frozen=frozen, show=shown)
+                                   frozen=frozen, show=shown, delta=p.delta)
 
     asked = names(False, tuple(p.train.freeze), show)
     asked += [f"steps[{i}].{n}" for i in range(1, p.worked_steps) for n in asked]  # later steps

@@ -74,6 +74,8 @@ class NetworkSetup:
     rounding: str = "full"  # or "chain": the key also gives the rounded-chain values
     state: dict[str, dict[str, Array]] = field(default_factory=dict)  # train.state, rows layout
     worked_steps: int = 1  # the first k optimiser steps worked in the key
+    delta: str = "gradient"  # or "error": the key also shows delta_l = -dZ_l (JSON delta{l})
+    symbols: dict[str, str] = field(default_factory=dict)  # the course's letters: {Z: net}
     kind: str = "network"
 
     @property
@@ -118,28 +120,43 @@ def closed_delta(loss: str, act: str, eps: float | None) -> bool:
 
 
 DERIVATIVE_SHOWN = ("sigmoid", "tanh", "relu", "leaky_relu")  # f'(Z) on a line of its own
+PARAM_KINDS = ("W", "b", "theta")  # weights, biases (z = h W + b), thresholds (z = h W - theta)
 
 
 def printed_extra(units: tuple[int, ...], activations: tuple[str, ...], loss: str,
-                  eps: float | None, l2: float) -> tuple[int, int]:
+                  eps: float | None, l2: float, delta: str = "gradient") -> tuple[int, int]:
     """(numbers per worked sample, numbers once) of the values the key prints on the way to
-    the graded ones (network_value_names' `working` extras: E, Esum, dyhat, dact, dH, loss_l2),
-    for the answer budget."""
+    the graded ones (network_value_names' `working` extras: E, Esum, dyhat, dact, dH, loss_l2;
+    and the error signals delta{l} of `delta: error`), for the answer budget."""
     L, closed = len(activations), closed_delta(loss, activations[-1], eps)
     per = sum(units[l] + 1 for l in range(1, L + 1) if activations[l - 1] == "softmax")
     per += 0 if closed else units[-1]
     per += sum(units[l] for l in range(1, L + 1)
                if activations[l - 1] in DERIVATIVE_SHOWN and (l < L or not closed))
     per += sum(units[l] for l in range(1, L))
+    per += sum(units[1:]) if delta == "error" else 0
     return per, 1 if l2 else 0
 
 
-def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
+def bias_name(params: Any, l: int) -> str | None:
+    """The name of layer l's bias among `params` (anything with `in`): b{l}, or theta{l} for
+    a threshold (`bias: threshold`, theta = -b), or None for a layer without one."""
+    return f"b{l}" if f"b{l}" in params else f"theta{l}" if f"theta{l}" in params else None
+
+
+def param_names(params: Any, depth: int) -> list[str]:
+    """The parameters among `params` in the key's order: W1..WL, then the biases."""
+    return [f"W{l}" for l in range(1, depth + 1) if f"W{l}" in params] + [
+        b for l in range(1, depth + 1) if (b := bias_name(params, l))]
+
+
+def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: str,
                         activations: tuple[str, ...] = (), loss: str = "",
                         eps: float | None = None, l2: float = 0.0,
                         working: bool = False, computed: bool = False,
                         frozen: frozenset[str] | tuple[str, ...] = (),
-                        show: tuple[str, ...] | None = None) -> list[str]:
+                        show: tuple[str, ...] | None = None,
+                        delta: str = "gradient") -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
     `optimizer`: its name, or `heavy_ball` for momentum in that form (`optimizer_kind`).
@@ -153,7 +170,10 @@ def network_value_names(depth: int, biases: tuple[bool, ...], optimizer: str,
     L = depth
     names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
         ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
-    params = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1) if biases[l - 1]]
+    names += [f"delta{l}" for l in range(1, L + 1)] if delta == "error" else []
+    params = [f"W{l}" for l in range(1, L + 1)] + [
+        f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
+        if biases[l - 1]]
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"],
@@ -189,11 +209,11 @@ def part_of(name: str) -> str:
         return "forward"
     if name.startswith("loss") and name != "loss_final":
         return "loss"
-    if re.fullmatch(r"[Wb]\d+_(v|s|m|mhat|vhat|step|new)", name):
+    if re.fullmatch(r"(W|b|theta)\d+_(v|s|m|mhat|vhat|step|new)", name):
         return "update"
     if name.endswith("_final"):
         return "training"
-    return "backward"  # dyhat, dact, dZ, dH, dW, db, per sample and batch
+    return "backward"  # dyhat, dact, dZ, dH, dW, db, dtheta, per sample and batch
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,29 @@ def backward(c: Ctx) -> Part:
                                 asked=False,
                                 note=(f"the gradients over the whole batch of {c.whole} samples "
                                       "(computed), which the update uses") if k == 0 else ""))
+    if c.s.delta == "error":
+        steps = with_error_signals(c, steps)
     part.items.append(Eqs(steps))
     return part
 
 
-def _dz_name(l: int) -> str:
-    return f"dZ_{{{l}}}"
+def with_error_signals(c: Ctx, steps: list[Step]) -> list[Step]:
+    """`delta: error`: after each dZ_l, the course's error signal delta_l = -dZ_l."""
+    out: list[Step] = []
+    first = True
+    for st in steps:
+        out.append(st)
+        if st.key.startswith("dZ") and st.key[2:].isdigit():
+            l = int(st.key[2:])
+            dz = c.sol.step.dZ[l - 1]
+            note = (r"the error signal $\delta = -\partial L / \partial Z$; the update adds "
+                    r"$\eta$ times it times the layer's input" if first else "")
+            sub: list[Piece] = ([r"-\left(", c.v(dz, st.key), r"\right)"] if dz.size == 1
+                                else ["-", c.v(dz, st.key)])
+            out.append(c.step(c.n(f"delta{l}"), "-" + c.n(f"dZ{l}"), sub, -dz, key=f"delta{l}",
+                              note=note))
+            first = False
+    return out
 
 
 def output_delta(c: Ctx) -> list[Step]:
@@ -83,7 +100,7 @@ def output_delta(c: Ctx) -> list[Step]:
                       if s.loss == "mse" and k > 1 else ""))
         if s.factor != 1:
             why += f", times the loss factor {fmt(s.factor)}"
-        return [c.step(_dz_name(L), closed.replace(r"\hat{Y}", yh), subst, dZ, key=f"dZ{L}",
+        return [c.step(c.n(f"dZ{L}"), closed.replace(r"\hat{Y}", yh), subst, dZ, key=f"dZ{L}",
                        note=why)]
     # the general chain: dL/dYhat, then through the output activation
     formula, subst = loss_gradient(c)
@@ -98,14 +115,14 @@ def output_delta(c: Ctx) -> list[Step]:
         inner = (dyh * sol.step.H[-1]).sum(axis=1, keepdims=True)
         sub: list[Piece] = [c.v(sol.step.H[-1], "yhat"), r"\odot \left(", c.v(dyh, "dyhat"), "-",
                             c.v(np.broadcast_to(inner, dyh.shape)), r"\right)"]
-        steps.append(c.step(_dz_name(L), dz, sub, dZ, key=f"dZ{L}",
+        steps.append(c.step(c.n(f"dZ{L}"), dz, sub, dZ, key=f"dZ{L}",
                             note="through the softmax: its Jacobian applied to each sample's row"))
         return steps
     if act == "linear":  # dZ is dyhat: a renaming, its value once
-        steps.append(c.step(_dz_name(L), r"d\hat{Y}", None, dZ, key=f"dZ{L}"))
+        steps.append(c.step(c.n(f"dZ{L}"), r"d\hat{Y}", None, dZ, key=f"dZ{L}"))
         return steps
     steps.append(derivative_step(c, L))
-    steps.append(c.step(_dz_name(L), rf"d\hat{{Y}} \odot {DERIV_NAME[act]}\left({n(f'Z{L}')}\right)",
+    steps.append(c.step(c.n(f"dZ{L}"), rf"d\hat{{Y}} \odot {DERIV_NAME[act]}\left({n(f'Z{L}')}\right)",
                         [c.v(dyh, "dyhat"), r"\odot", c.v(act_deriv(c, L), f"dact{L}")], dZ,
                         key=f"dZ{L}"))
     return steps
@@ -177,26 +194,27 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     """dH_l = dZ_{l+1} W_{l+1}^T, then dZ_l = dH_l (elementwise) f'(Z_l)."""
     s, n, sol = c.s, c.n, c.sol
     W = n(f"W{l + 1}")
-    f = f"dZ_{{{l + 1}}} {W}^{{T}}" if not c.cols else f"{W}^{{T}} dZ_{{{l + 1}}}"
+    dZn, dHn, Hn = n(f"dZ{l + 1}"), n(f"dH{l}"), n(f"H{l}")
+    f = f"{dZn} {W}^{{T}}" if not c.cols else f"{W}^{{T}} {dZn}"
     dH = sol.named[f"dH{l}"]
     dZv = c.v(sol.step.dZ[l], f"dZ{l + 1}")
     WTv = Val(c.show(s.params[f"W{l + 1}"].T), c.digits)
     sub: list[Piece] = c.times(dZv, WTv) if not c.cols else c.times(WTv, dZv)
-    steps = [c.step(f"dH_{{{l}}}", f, sub, dH, key=f"dH{l}", asked=False)]
+    steps = [c.step(dHn, f, sub, dH, key=f"dH{l}", asked=False)]
     dHv = c.v(dH, f"dH{l}")
     a = s.activations[l - 1]
     dz = sol.step.dZ[l - 1]
     if a == "softmax":
         inner = (dH * sol.step.H[l]).sum(axis=1, keepdims=True)
-        steps.append(c.step(_dz_name(l), rf"H_{{{l}}} \odot \left(dH_{{{l}}} - \left(dH_{{{l}}} "
-                            rf"\odot H_{{{l}}}\right)\mathbf{{1}}\right)",
+        steps.append(c.step(n(f"dZ{l}"), rf"{Hn} \odot \left({dHn} - \left({dHn} "
+                            rf"\odot {Hn}\right)\mathbf{{1}}\right)",
                             [c.v(sol.step.H[l], f"H{l}"), r"\odot \left(", dHv, "-",
                              c.v(np.broadcast_to(inner, dH.shape)), r"\right)"], dz, key=f"dZ{l}"))
     elif a == "linear":  # dZ is dH: a renaming, its value once
-        steps.append(c.step(_dz_name(l), f"dH_{{{l}}}", None, dz, key=f"dZ{l}"))
+        steps.append(c.step(n(f"dZ{l}"), dHn, None, dz, key=f"dZ{l}"))
     else:
         steps.append(derivative_step(c, l))
-        steps.append(c.step(_dz_name(l), rf"dH_{{{l}}} \odot {DERIV_NAME[a]}\left({n(f'Z{l}')}\right)",
+        steps.append(c.step(n(f"dZ{l}"), rf"{dHn} \odot {DERIV_NAME[a]}\left({n(f'Z{l}')}\right)",
                             [dHv, r"\odot", c.v(act_deriv(c, l), f"dact{l}")], dz, key=f"dZ{l}"))
     return steps
 
@@ -219,17 +237,18 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     for i in range(shown):
         h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
         if not c.cols:
-            f = rf"{hp}^{{({i + 1})T}} dz^{{({i + 1})}}_{{{l}}}"
+            f = rf"{hp}^{{({i + 1})T}} {n.row('dZ', i + 1, l)}"
             sub: list[Piece] = c.times(Val(h.T, dh), Val(dz, dd))
         else:
-            f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
+            f = rf"{n.row('dZ', i + 1, l)} {hp}^{{({i + 1})T}}"
             sub = c.times(Val(dz.T, dd), Val(h, dh))
         assert ps is not None
         steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
                             key=f"dW{l}_per_sample"))
     pre = _mean(c)
     lead = pre + " " if pre else ""
-    f = lead + (rf"{Hp}^{{T}} dZ_{{{l}}}" if not c.cols else rf"dZ_{{{l}}} {Hp}^{{T}}")
+    dZn = n(f"dZ{l}")
+    f = lead + (rf"{Hp}^{{T}} {dZn}" if not c.cols else rf"{dZn} {Hp}^{{T}}")
     if s.l2:
         f += rf" + \frac{{\lambda}}{{{m}}} {W}"
     if dw_as_sum(s.units, l, m, ps is not None, s.l2):  # the per-sample matrices added up
@@ -265,16 +284,18 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
 
 
 def bias_per_sample(c: Ctx, l: int) -> list[Step]:
-    """Asked for, each sample's db_l is its delta row, on a line of its own (a renaming step,
-    its value printed once); not asked, db_l's sum shows the rows."""
-    if f"db{l}_per_sample" not in (c.s.marking.ask or ()):
+    """Asked for, each sample's db_l is its delta row (a threshold's dtheta_l its negative),
+    on a line of its own (a renaming step, its value printed once); not asked, db_l's sum
+    shows the rows."""
+    key = c.bias(l)
+    if f"d{key}_per_sample" not in (c.s.marking.ask or ()):
         return []
-    ps = c.sol.step.per_sample.get(f"b{l}")
+    ps = c.sol.step.per_sample.get(key)
     if ps is None:
         return []
-    b = c.n(f"b{l}")
-    return [c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {b}}}", rf"dz^{{({i + 1})}}_{{{l}}}",
-                   None, ps[i], key=f"db{l}_per_sample")
+    b, sign = c.n(key), "-" if c.threshold(l) else ""
+    return [c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {b}}}",
+                   sign + c.n.row("dZ", i + 1, l), None, ps[i], key=f"d{key}_per_sample")
             for i in range(per_sample_shown(c.s.units, c.m, True))]
 
 
@@ -296,11 +317,14 @@ def grad_entry(c: Ctx, l: int) -> Step:
 def bias_grad(c: Ctx, l: int) -> Step:
     """db_l: the batch's deltas added up (and averaged), sample by sample or as column sums."""
     sol, m = c.sol, c.m
-    b = c.n(f"b{l}")
+    key = c.bias(l)
+    b = c.n(key)
     dZ = sol.step.dZ[l - 1]
     pre = _mean(c)
-    f = ((pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}" if m > 1
-         else rf"dz^{{(1)}}_{{{l}}}")
+    if c.threshold(l):  # z = h W - theta: dL/dtheta = -dL/db
+        pre = "-" + pre
+    f = (pre + " " if pre else "") + (rf"\sum_{{i=1}}^{{{m}}} {c.n.row('dZ', 'i', l)}" if m > 1
+                                      else c.n.row("dZ", "1", l))
     if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
         d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
         rows = [Val(c.show(dZ[i:i + 1]), d) for i in range(m)]
@@ -312,6 +336,7 @@ def bias_grad(c: Ctx, l: int) -> Step:
         sums = dZ.sum(axis=0, keepdims=True)
         sub = [pre] if pre else []
         sub.append(c.v(sums))
-    return c.step(f"d{b}", f, sub, sol.step.grads[f"b{l}"], key=f"db{l}",
-                  note="column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L
-                  else "")
+    note = "column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L else ""
+    if c.threshold(l):
+        note = (note + "; " if note else "") + "minus, as the threshold's input is $-1$"
+    return c.step(f"d{b}", f, sub, sol.step.grads[key], key=f"d{key}", note=note)

@@ -3,21 +3,35 @@ as the problem shows them, and a short-hand for building Steps."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ...engine.solve import NetworkSolution
 from ...render import formulas as F
 from ...render.numbers import fmt
+from ...spec.setups import bias_name
 from ..steps import Piece, Step, Val
 
 MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first and last ones
 
 
-class Namer:
-    """Display names: W1 -> W_{1}, b1 -> B (from names:), H_L -> \\hat{Y}."""
+FAMILY = re.compile(r"(dZ|dH|dW|db|dtheta|delta|Z|H|W|b|theta)(\d+)")
 
-    def __init__(self, names: dict[str, str], depth: int):
-        self.names, self.L = names, depth
+
+def indexed(tex: str, index: str) -> str:
+    """A symbol with a subscript index added: net -> net_{1}, w_{ij} -> w_{ij,1}."""
+    if tex.endswith("}") and "_{" in tex:
+        return f"{tex[:-1]},{index}}}"
+    return f"{tex}_{{{index}}}"
+
+
+class Namer:
+    """Display names: W1 -> W_{1}, b1 -> B (from names:), H_L -> \\hat{Y}, and with
+    `symbols:` the course's letters for a whole family (Z: net makes Z1 \\mathrm{net}_{1})."""
+
+    def __init__(self, names: dict[str, str], depth: int, symbols: dict[str, str] | None = None):
+        self.names, self.L, self.symbols = names, depth, symbols or {}
 
     def __call__(self, key: str) -> str:
         if key in self.names:
@@ -26,13 +40,28 @@ class Namer:
             return r"\hat{Y}"
         if key == "H0":
             return "X"
+        m = FAMILY.fullmatch(key)
+        if m and m.group(1) in self.symbols:
+            return indexed(F.symbol(self.symbols[m.group(1)]), m.group(2))
         if key[0] in "WbZH" and key[1:].isdigit():
             return f"{key[0]}_{{{key[1:]}}}"
+        if m and m.group(1) in ("dZ", "dH", "delta"):
+            return (r"\delta" if m.group(1) == "delta" else m.group(1)) + f"_{{{m.group(2)}}}"
         return F.symbol(key)
 
     def d(self, key: str) -> str:
-        """Gradient name: dW_{1}, dB ..."""
+        """Gradient name: dW_{1}, dB ...; the course's (symbols: dW: Dw) where it has one."""
+        m = FAMILY.fullmatch(key)
+        if m and "d" + m.group(1) in self.symbols and key not in self.names:
+            return self(f"d{key}")
         return "d" + self(key) if key != f"H{self.L}" else r"d\hat{Y}"
+
+    def row(self, family: str, i: int | str, l: int) -> str:
+        """Row (sample) i of a family's matrix: dz^{(i)}_{l}, or the course's letter."""
+        if family in self.symbols:
+            return indexed(F.symbol(self.symbols[family]), str(l)) + f"^{{({i})}}"
+        base = r"\delta" if family == "delta" else family.lower()
+        return f"{base}^{{({i})}}_{{{l}}}"
 
 
 class Ctx:
@@ -41,7 +70,7 @@ class Ctx:
     def __init__(self, sol: NetworkSolution):
         self.sol, self.s = sol, sol.setup
         self.cols = self.s.layout == "columns"
-        self.n = Namer(self.s.names, self.s.depth)
+        self.n = Namer(self.s.names, self.s.depth, self.s.symbols)
         self.digits = self.s.digits
         self.m = sol.Xb.shape[0]
         self.L = self.s.depth
@@ -88,7 +117,14 @@ class Ctx:
         return self.sol.step.H[l]
 
     def has_bias(self, l: int) -> bool:
-        return f"b{l}" in self.s.params
+        return bias_name(self.s.params, l) is not None
+
+    def bias(self, l: int) -> str:
+        """The name of layer l's bias: b{l}, or theta{l} for a threshold (z = h W - theta)."""
+        return bias_name(self.s.params, l) or f"b{l}"
+
+    def threshold(self, l: int) -> bool:
+        return f"theta{l}" in self.s.params
 
     def prod(self, a: str, b: str) -> str:
         """A matrix product in symbols; in the columns layout the factors swap."""

@@ -37,14 +37,18 @@ def forward(c: Ctx) -> Part:
 
 def affine(c: Ctx, l: int) -> list[Step]:
     s, n = c.s, c.n
-    Hp, W, b = n(f"H{l - 1}"), n(f"W{l}"), n(f"b{l}")
-    formula = c.prod(Hp, W) + (f" + {b}" if c.has_bias(l) else "")
+    Hp, W, b = n(f"H{l - 1}"), n(f"W{l}"), n(c.bias(l))
+    sign = "-" if c.threshold(l) else "+"  # a threshold is the weight of a constant -1 input
+    formula = c.prod(Hp, W) + (f" {sign} {b}" if c.has_bias(l) else "")
     Hv, Wv = c.v(c.H(l - 1), c.hkey(l - 1)), c.v(s.params[f"W{l}"])
     subst: list[Piece] = c.times(Hv, Wv) if not c.cols else c.times(Wv, Hv)
     if c.has_bias(l):
-        subst += ["+", c.v(s.params[f"b{l}"])]
+        subst += [sign, c.v(s.params[c.bias(l)])]
     Z = c.sol.step.Z[l - 1]
-    main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True)
+    first = next(k for k in range(1, l + 1) if c.threshold(k) or k == l)
+    note = (f"the threshold ${b}$ is the weight of a constant input $-1$"
+            if c.threshold(l) and first == l else "")
+    main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True, note=note)
     out = [main]
     if main.elided:
         out.append(entry_sum(c, l))
@@ -56,8 +60,9 @@ def entry_sum(c: Ctx, l: int) -> Step:
     s, d = c.s, c.digits
     h, W = c.H(l - 1)[0], s.params[f"W{l}"][:, 0]
     terms = products(list(zip(h.tolist(), W.tolist(), strict=True)), c.dig(c.hkey(l - 1)), d)
-    if c.has_bias(l):
-        terms.append(fmt(float(s.params[f"b{l}"][0, 0]), d))
+    if c.has_bias(l):  # a threshold: the product with the -1 input, -theta
+        b0 = float(s.params[c.bias(l)][0, 0])
+        terms.append(fmt(-b0 if c.threshold(l) else b0, d))
     i, j = c.entry(0, 0)
     return c.step(rf"\left({c.n(f'Z{l}')}\right)_{{{i}{j}}}", None, sum_pieces(terms),
                   float(c.sol.step.Z[l - 1][0, 0]), asked=False, like=f"Z{l}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...render import formulas as F
 from ...render.numbers import fmt
+from ...spec.setups import PARAM_KINDS
 from ..content import Para, Part, Table, Values
 from ..escape import escape
 from .base import Ctx, samples
@@ -27,7 +28,7 @@ def given(c: Ctx) -> Part:
     else:
         pairs = [("X", c.v(s.X)), ("Y", c.v(s.Y))]
     for l in range(1, s.depth + 1):
-        for p in ("W", "b"):
+        for p in PARAM_KINDS:
             k = f"{p}{l}"
             if k in s.params:
                 pairs.append((n(k), c.v(s.params[k])))
@@ -49,7 +50,7 @@ def architecture_table(c: Ctx) -> Table:
         count = fi * fo + (fo if c.has_bias(l) else 0)
         total += count
         name = "Output" if l == s.depth else f"Hidden {l}"
-        bias = f"${n(f'b{l}')}$: ${bshape[0]} \\times {bshape[1]}$" if c.has_bias(l) else "none"
+        bias = f"${n(c.bias(l))}$: ${bshape[0]} \\times {bshape[1]}$" if c.has_bias(l) else "none"
         rows.append([name, F.ACT_NAME[s.activations[l - 1]], str(fo),
                      f"${n(f'W{l}')}$: ${wshape[0]} \\times {wshape[1]}$", bias, str(count)])
     return Table(["Layer", "Activation", "Units", "Weights", "Bias", "Parameters"], rows,
@@ -59,6 +60,11 @@ def architecture_table(c: Ctx) -> Table:
 def conventions(c: Ctx) -> str:
     s = c.s
     b = "" if all(c.has_bias(l) for l in range(1, s.depth + 1)) else " (no $b$ where a layer has none)"
+    thresholds = [c.n(c.bias(l)) for l in range(1, s.depth + 1) if c.threshold(l)]
+    if thresholds:  # bias: threshold: Z = X W - theta, theta the weight of a -1 input
+        b += (" (" + ", ".join(f"${t}$" for t in thresholds) + ": thresholds, each the weight "
+              "of a constant input $-1$, so $Z = " + ("X W" if not c.cols else "W X")
+              + r" - \theta$ and $\theta = -b$)")
     lay = (r"rows layout: $X$ is samples $\times$ features and $Z = X W + b$" + b
            if not c.cols else
            r"columns layout: $X$ is features $\times$ samples and $Z = W X + b$" + b)

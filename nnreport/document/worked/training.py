@@ -5,6 +5,7 @@ computer work, labelled as results, not hand steps."""
 from __future__ import annotations
 
 from ...render.numbers import fmt
+from ...spec.setups import PARAM_KINDS
 from ..content import Eqs, Para, Part, Table
 from ..steps import Step
 from .base import Ctx
@@ -26,7 +27,7 @@ def training(c: Ctx) -> Part:
                            "(computed, not worked by hand):"))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
-        for p in ("W", "b"):
+        for p in PARAM_KINDS:
             key = f"{p}{l}"
             if key in sol.final_params:
                 steps.append(c.step(n(key) + r"^{\text{final}}", None, None, sol.final_params[key],

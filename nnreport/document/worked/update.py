@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...engine.printed import one_minus
 from ...render.numbers import fmt
-from ...spec.setups import NetworkSetup
+from ...spec.setups import PARAM_KINDS, NetworkSetup
 from ..content import Eqs, Para, Part
 from ..lines import applied
 from ..steps import Piece, Step, Val
@@ -53,9 +53,15 @@ def update(c: Ctx) -> Part:
     part = Part("Update")
     if intro(s) and c.t == 1:  # later worked steps: said once, in the first
         part.items.append(Para(intro(s)))
+    if c.t == 1 and any(c.threshold(l) for l in range(1, s.depth + 1)):  # bias: threshold
+        part.items.append(Para(
+            r"A threshold is updated like a weight, on its input $-1$: "
+            r"$\theta - \eta\, d\theta = \theta + \eta\, "
+            + (r"\frac{1}{m} " if s.reduction == "mean" else "") + r"\sum_i dz^{(i)}$ "
+            r"(with $g = d\theta$ in the optimiser's rule)."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
-        for p in ("W", "b"):
+        for p in PARAM_KINDS:
             key = f"{p}{l}"
             if key not in s.params:
                 continue
@@ -83,6 +89,9 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     new = sol.new_params[key]
     lhs_new = name + r"^{\text{new}}"
     steps: list[Step] = []
+    if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()) and \
+            s.delta == "error" and sol.batch is None and not (s.l2 and key[0] == "W"):
+        return [error_signal_update(c, key)]
     if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()):
         return [c.step(lhs_new, rf"{name} - \eta\, {g}",
                        [c.v(W), f"- {eta} \\cdot", c.v(grad, gk)], new, key=f"{key}_new")]
@@ -151,6 +160,28 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     steps.append(c.step(lhs_new, rf"{name} - \Delta_{{{name}}}",
                         [c.v(W), "-", c.v(state["step"], f"{key}_step")], new, key=f"{key}_new"))
     return steps
+
+
+def error_signal_update(c: Ctx, key: str) -> Step:
+    """`delta: error`, SGD: W + eta (1/m) H^T delta, b + eta (1/m) sum delta, theta - eta (1/m)
+    sum delta (its input is -1): the gradient's negative, written with the error signal."""
+    s, sol = c.s, c.sol
+    kind = key.rstrip("0123456789")
+    l = int(key[len(kind):])
+    name, eta = c.n(key), fmt(s.lr, c.digits)
+    pre = rf"\frac{{1}}{{{c.m}}} " if s.reduction == "mean" else ""
+    if kind == "W":
+        Hp = c.n(f"H{l - 1}")
+        dn = c.n(f"delta{l}")
+        prod = rf"{Hp}^{{T}} {dn}" if not c.cols else rf"{dn} {Hp}^{{T}}"
+    else:
+        prod = rf"\sum_{{i}} {c.n.row('delta', 'i', l)}"
+    sign = "-" if kind == "theta" else "+"
+    grad = c.grads_used()[key]
+    shown = grad if kind == "theta" else -grad  # (1/m) H^T delta = -dW; (1/m) sum delta = dtheta
+    return c.step(name + r"^{\text{new}}", rf"{name} {sign} \eta\, {pre}{prod}",
+                  [c.v(s.params[key]), f"{sign} {eta} \\cdot", c.v(shown, f"d{key}")],
+                  sol.new_params[key], key=f"{key}_new")
 
 
 def _quotient(c: Ctx, eta: str, top: Val, under_root: Val, eps: str) -> list[Piece]:

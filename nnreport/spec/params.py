@@ -1,0 +1,84 @@
+"""A network problem's initial parameters: drawn in order from the init seed (W1, W2, ...;
+biases and thresholds 0), then overridden by the spec's `params:`. A layer's bias is b{l}
+(z = h W + b), theta{l} with `bias: threshold` (z = h W - theta, a weight on a -1 input), or
+none with `bias: false`; params names each as the network has it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .models import Problem
+
+Array = np.ndarray
+Add = Callable[..., None]  # the resolver's add(path, message, hint, key=...)
+
+
+def draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
+         fan_in: int, fan_out: int) -> Array:
+    if method == "randn":
+        return rs.randn(*shape) * scale
+    if method == "xavier":
+        return rs.randn(*shape) * np.sqrt(2.0 / (fan_in + fan_out))
+    if method == "he":
+        return rs.randn(*shape) * np.sqrt(2.0 / fan_in)
+    return rs.uniform(-scale, scale, size=shape)
+
+
+def _layer_of(name: str) -> tuple[str, int]:
+    kind = name.rstrip("0123456789")
+    return kind, int(name[len(kind):])
+
+
+def network_params(p: Problem, units: tuple[int, ...], layout: str,
+                   value: Callable[[Any, tuple[int, ...], str], Array], add: Add,
+                   at: tuple[Any, ...]) -> tuple[dict[str, Array], bool]:
+    """The initial parameters in the rows layout, and whether every given one fitted."""
+    assert p.network is not None
+    layers = p.network.layers
+    init = p.network.init
+    rs = np.random.RandomState(init.seed)
+    params: dict[str, Array] = {}
+    ok = True
+    L = len(layers)
+    for k in range(1, L + 1):
+        fi, fo = units[k - 1], units[k]
+        shape = (fi, fo) if layout == "rows" else (fo, fi)
+        w = draw(init.method, rs, shape, init.scale, fi, fo)
+        params[f"W{k}"] = w if layout == "rows" else w.T
+        if layers[k - 1].bias:
+            params[f"{'theta' if layers[k - 1].bias == 'threshold' else 'b'}{k}"] = np.zeros((1, fo))
+    valid = set(params)
+    for name, v in p.params.items():
+        if name not in valid:
+            kind, k = _layer_of(name) if name[-1:].isdigit() and name[:1].isalpha() else ("", 0)
+            other = {"b": f"theta{k}", "theta": f"b{k}"}.get(kind, "")
+            if other in valid:
+                hint = (f"layer {k} has a threshold (bias: threshold), given as {other}"
+                        if kind == "b" else
+                        f"layer {k} has a bias b (bias: threshold gives it a threshold theta)")
+            else:
+                hint = "this network has " + ", ".join(sorted(valid))
+            add(at + ("params", name), f"unknown parameter '{name}'", hint, key=True)
+            ok = False
+            continue
+        kind, k = _layer_of(name)
+        fi, fo = units[k - 1], units[k]
+        if kind == "W":
+            shape = (fi, fo) if layout == "rows" else (fo, fi)
+        else:
+            shape = (1, fo) if layout == "rows" else (fo, 1)
+        try:
+            a = value(v, shape, name)
+        except ValueError as e:
+            ok = False
+            side = "in x out" if layout == "rows" else "out x in"
+            hint = (f"{name} connects {fi} inputs to {fo} units; in the {layout} layout "
+                    f"a weight matrix is {side}") if kind == "W" else (
+                    f"{name} has one entry per unit of layer {k} ({fo})")
+            add(at + ("params", name), str(e), hint)
+            continue
+        params[name] = a if layout == "rows" else a.T
+    return params, ok
