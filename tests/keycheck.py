@@ -280,11 +280,12 @@ def check_given(part: str, p: dict[str, Any], digits: int, layout: str = "rows")
 
 def training_table(part: str, want: dict[str, Any], digits: int, pid: str) -> int:
     """The loss at the start of each epoch and at the end, as the training table prints it."""
-    m = re.search(r"Epoch&Loss at the start of the epoch\\\\%(.*?)\\bottomrule", part, re.S)
+    m = re.search(r"Epoch&Loss at the start of the epoch(?:&[^&]*&Epoch&Loss at the start of "
+                  r"the epoch)?\\\\%(.*?)\\bottomrule", part, re.S)
     if not m:
         return 0
-    n = 0
-    for epoch, x in re.findall(r"^(\d+|end)&\$(.*?)\$", m.group(1), re.M):
+    n = 0  # a report's two column pairs: epoch & loss & spacer & epoch & loss
+    for epoch, x in re.findall(r"(?:^|&)(\d+|end)&\$(.*?)\$", m.group(1), re.M):
         value = want["loss_final"] if epoch == "end" else want["loss_history"][int(epoch) - 1]
         n += compare(x, value, digits, f"{pid} training table, epoch {epoch}")
     return n

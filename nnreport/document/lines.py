@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from ..render.matrices import WIDTH_SAFETY, Tex, text_width, value
+from ..render.matrices import MAX_ROWS, WIDTH_SAFETY, Tex, text_width, value
 from .steps import Piece, Step, Val
 
 LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
@@ -23,7 +23,7 @@ def piece_tex(p: Piece, factor: bool | int = True) -> Tex:
     if isinstance(p, Tex):
         return p
     if isinstance(p, Val):
-        return value(p.array, p.digits, factor=factor)
+        return value(p.array, p.digits, factor=factor, max_rows=p.rows or MAX_ROWS)
     return Tex(p, text_width(p) * WIDTH_SAFETY)
 
 

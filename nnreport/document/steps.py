@@ -25,6 +25,7 @@ class Val:
     value: np.ndarray | float
     digits: int
     column: bool = False
+    rows: int = 0  # rows shown before eliding (0: render/matrices.py's MAX_ROWS)
 
     @property
     def array(self) -> np.ndarray:
@@ -60,7 +61,7 @@ class Step:
             vals.append(self.result)
         for v in vals:
             a = v.array
-            if a.ndim == 2 and (a.shape[0] > MAX_ROWS or a.shape[1] > MAX_COLS):
+            if a.ndim == 2 and (a.shape[0] > (v.rows or MAX_ROWS) or a.shape[1] > MAX_COLS):
                 return True
             if a.ndim == 1 and a.size > MAX_COLS:
                 return True

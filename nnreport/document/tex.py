@@ -54,7 +54,7 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
     for setup in doc.problems:
         sol = solutions[setup.id]
         if isinstance(sol, NetworkSolution):
-            parts = network_parts(sol)
+            parts = network_parts(sol, doc.spec.document == "report")
         else:
             assert isinstance(sol, ExpressionSolution)
             parts = expression_parts(sol)
@@ -145,7 +145,7 @@ def code_listings(doc: Document) -> list[tuple[str, str]]:
             try:
                 name = Path(doc.file).name  # printed verbatim: only plain file names
                 name = name if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) else "the spec"
-                out.append((setup.title or setup.id, script(setup, raw.data, name)))
+                out.append((setup.title or setup.id, script(setup, raw.data, name, raw.split)))
             except ValueError:
                 continue
     return out

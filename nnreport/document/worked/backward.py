@@ -34,7 +34,10 @@ def backward(c: Ctx) -> Part:
         if l > 1:
             steps += hidden_delta(c, l - 1)
     if c.sol.batch is not None:  # what the update uses: the whole batch's gradient
-        for k, (key, g) in enumerate(c.sol.batch.grads.items()):
+        grads = list(c.sol.batch.grads.items())
+        if c.large:  # computed, not worked: a tall one is left to answers.json
+            grads = [(key, g) for key, g in grads if not c.tall(c.v(g))]
+        for k, (key, g) in enumerate(grads):
             name = c.n.d(key)
             steps.append(c.step(name + r"^{\text{batch}}", None, None, g, key=f"d{key}_batch",
                                 asked=False,
@@ -255,7 +258,7 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
             note += r", plus the L2 term $\frac{\lambda}{m} W$"
     main = c.step(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}", note=note)
     steps.append(main)
-    if main.elided:
+    if main.elided or main.subst is None:  # a large network's line without its operands
         steps.append(grad_entry(c, l))
     if c.has_bias(l):
         steps.append(bias_grad(c, l))

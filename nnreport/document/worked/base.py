@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.printed import large_network
 from ...engine.solve import NetworkSolution
 from ...render import formulas as F
+from ...render.matrices import MAX_ROWS
 from ...render.numbers import fmt
 from ..steps import Piece, Step, Val
 
+LARGE_ROWS = 5  # a large network's tall matrices: three rows, the dots and the last row
 MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first and last ones
 
 
@@ -38,13 +41,19 @@ class Namer:
 class Ctx:
     """One solved network problem, as its document shows it."""
 
-    def __init__(self, sol: NetworkSolution):
+    def __init__(self, sol: NetworkSolution, report: bool = False):
         self.sol, self.s = sol, sol.setup
+        self.report = report  # a homework report (document: report), not an exam key
         self.cols = self.s.layout == "columns"
         self.n = Namer(self.s.names, self.s.depth)
         self.digits = self.s.digits
         self.m = sol.Xb.shape[0]
         self.L = self.s.depth
+        self.large = large_network(self.s.units)
+
+    def tall(self, p: Piece) -> bool:
+        """A matrix that would print with its rows elided (vertical dots)."""
+        return isinstance(p, Val) and p.array.ndim == 2 and p.array.shape[0] > MAX_ROWS
 
     def show(self, a: np.ndarray) -> np.ndarray:
         """A rows-layout matrix as the problem's layout shows it."""
@@ -59,7 +68,8 @@ class Ctx:
     def v(self, a: np.ndarray | float, key: str = "") -> Val:
         """A value in the problem's layout, with the digits of `key` (digits_for) if given."""
         arr = np.asarray(a, dtype=float)
-        return Val(self.show(arr) if arr.ndim == 2 else arr, self.dig(key))
+        return Val(self.show(arr) if arr.ndim == 2 else arr, self.dig(key),
+                   rows=LARGE_ROWS if self.large else 0)
 
     def hkey(self, l: int) -> str:
         """The key's name of H_l: '' for X (given), yhat for the output."""
@@ -71,6 +81,8 @@ class Ctx:
              like: str = "") -> Step:
         """`like`: the result is an entry of that value, printed with its digits."""
         val = None if result is None else self.v(result, key or like)
+        if self.large and subst and any(self.tall(p) for p in subst):
+            subst = None  # the result and its entry (1, 1) written out show the method
         return Step(lhs, formula, subst, val, key, shape, note, asked, more or [])
 
     @property

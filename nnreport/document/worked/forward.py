@@ -46,7 +46,7 @@ def affine(c: Ctx, l: int) -> list[Step]:
     Z = c.sol.step.Z[l - 1]
     main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True)
     out = [main]
-    if main.elided:
+    if main.elided or main.subst is None:  # a large network's line without its operands
         out.append(entry_sum(c, l))
     return out
 
