@@ -91,7 +91,7 @@ def steps_of(part: str) -> list[tuple[str, list[str], list[str], bool]]:
     problem's align* blocks."""
     out = []
     for body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", part, re.S):
-        for step in body.split(r"\\[0.8ex]"):
+        for step in re.split(r"\\\\\*?\[0\.8ex\]", body):  # \\*[0.8ex]: a kept line
             graded = bool(re.search(r"\\tag\*\{[^$]*\$[^$]*\[[\d.]+\\,\\text\{pts?\}\]", step))
             step = _drop_command(_drop_command(step, r"\shortintertext"), r"\tag*")
             rows = [r.strip() for r in step.split(r"\\*")]

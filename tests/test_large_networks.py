@@ -70,7 +70,7 @@ def test_large_network_writes_an_entry_for_each_product(built, name):
     (1, 1) is written out instead, and the tall trained values are named as left out."""
     tex = tex_of(built, name)
     worked = tex.split(r"\subsubsection*{Forward pass}")[1].split(r"\subsubsection*{Training}")[0]
-    for line in worked.split(r"\\[0.8ex]"):
+    for line in re.split(r"\\\\\*?\[0\.8ex\]", worked):
         rhs = line.split("&=", 1)[-1]
         sides = re.split(r"(?<!\\)=", rhs)
         if len(sides) > 1:  # a substituted side: none of its matrices is tall
@@ -91,3 +91,16 @@ def test_report_prints_accuracy_as_a_percentage(built, name):
     want = (Decimal(repr(acc)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     m = re.search(r"\\text\{accuracy\} &= (\S+)", tex)
     assert m and m.group(1) == f"{want}\\%", (m and m.group(1), want)
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_closing_accuracy_line_stays_with_the_values_above(built, name):
+    """Issue 22.7: no page break before 'accuracy = ...' (a lone line at a page's top), in
+    the .tex (a \\\\* before it) and in the PDF (no page starts with it)."""
+    tex = tex_of(built, name)
+    assert re.search(r"\\\\\*\[0\.8ex\]\s*\\text\{accuracy\}", tex)
+    out = subprocess.run(["pdftotext", "-layout", str(built / name / f"{name}-report.pdf"), "-"],
+                         capture_output=True, text=True).stdout
+    for page in out.split("\f"):
+        body = [ln for ln in page.splitlines()[1:] if ln.strip()]  # under the running head
+        assert not (body and body[0].strip().startswith("accuracy =")), page[:300]

@@ -49,6 +49,7 @@ class Step:
     more: list[list[Piece]] = field(default_factory=list)  # further right-hand sides, in order
     points: float | None = None       # set by marking.py: what the answer is worth, if graded
     chain: Val | None = None          # rounding: chain, when it prints differently (marking.py)
+    keep: bool = False                # stays on the page of the step before (a closing line)
 
     @property
     def elided(self) -> bool:

@@ -55,6 +55,8 @@ def training(c: Ctx) -> Part:
     elif s.task == "regression":
         steps.append(c.step(r"L^{\text{final}}", None, None, sol.loss_final, key="loss_final",
                             asked=False))
+    if len(steps) > 1:  # the closing line stays with the values above it (issue 22.7)
+        steps[-1].keep = True
     part.items.append(Eqs(steps))
     if left:
         part.items.append(Para(", ".join(left[:-1]) + (" and " if len(left) > 1 else "")
