@@ -26,6 +26,8 @@ class Val:
     digits: int
     column: bool = False
     rows: int = 0  # rows shown before eliding (0: render/matrices.py's MAX_ROWS)
+    factor: bool | int = True  # its quantity's power of ten, decided once (False: none;
+    #                            True: the entries decide), so dz^(2) reads as it does in dZ
 
     @property
     def array(self) -> np.ndarray:

@@ -218,14 +218,17 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     Hprev = c.H(l - 1)
     dh, dd = c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")
     shown = per_sample_shown(s.units, m, ps is not None)
+    if shown and ps is not None:  # one power for every sample's dW (they are summed below)
+        c.decide(f"dW{l}_per_sample", *[c.show(ps[i]) for i in range(shown)])
+    dzk, hk = f"dZ{l}", c.hkey(l - 1)
     for i in range(shown):
         h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
         if not c.cols:
             f = rf"{hp}^{{({i + 1})T}} dz^{{({i + 1})}}_{{{l}}}"
-            sub: list[Piece] = c.times(Val(h.T, dh), Val(dz, dd))
+            sub: list[Piece] = c.times(c.row(h.T, hk, dh), c.row(dz, dzk, dd))
         else:
             f = rf"dz^{{({i + 1})}}_{{{l}}} {hp}^{{({i + 1})T}}"
-            sub = c.times(Val(dz.T, dd), Val(h, dh))
+            sub = c.times(c.row(dz.T, dzk, dd), c.row(h, hk, dh))
         assert ps is not None
         steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
                             key=f"dW{l}_per_sample"))
@@ -289,7 +292,7 @@ def bias_grad(c: Ctx, l: int) -> Step:
     f = (pre + " " if pre else "") + rf"\sum_{{i=1}}^{{{m}}} dz^{{(i)}}_{{{l}}}"
     if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
         d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
-        rows = [Val(c.show(dZ[i:i + 1]), d) for i in range(m)]
+        rows = [c.row(c.show(dZ[i:i + 1]), f"dZ{l}", d) for i in range(m)]
         sub: list[Piece] = [pre + r"\left("] if pre else []
         for i, r in enumerate(rows):
             sub += [r] + (["+"] if i < m - 1 else [])

@@ -50,6 +50,7 @@ class Ctx:
         self.m = sol.Xb.shape[0]
         self.L = self.s.depth
         self.large = large_network(self.s.units)
+        self.factors: dict[str, bool | int] = {}  # each quantity's power of ten (issue 22.4)
 
     def tall(self, p: Piece) -> bool:
         """A matrix that would print with its rows elided (vertical dots)."""
@@ -66,10 +67,31 @@ class Ctx:
         return self.s.digits_for.get(key, self.digits) if key else self.digits
 
     def v(self, a: np.ndarray | float, key: str = "") -> Val:
-        """A value in the problem's layout, with the digits of `key` (digits_for) if given."""
+        """A value in the problem's layout, with the digits of `key` (digits_for) if given,
+        and its quantity's power of ten: the first whole value printed under a key decides
+        it (issue 22.4), its rows and later lines reuse it."""
         arr = np.asarray(a, dtype=float)
-        return Val(self.show(arr) if arr.ndim == 2 else arr, self.dig(key),
-                   rows=LARGE_ROWS if self.large else 0)
+        shown = self.show(arr) if arr.ndim == 2 else arr
+        if key and key not in self.factors and arr.size > 1:
+            self.decide(key, shown)
+        return Val(shown, self.dig(key), rows=LARGE_ROWS if self.large else 0,
+                   factor=self.factors.get(key, True) if key else True)
+
+    def decide(self, key: str, *values: np.ndarray) -> None:
+        """The power of ten of quantity `key` from the entries its matrices show (all of them:
+        the per-sample dW are one quantity)."""
+        from ...render.matrices import shown_entries
+        from ...render.numbers import common_exponent
+
+        rows = LARGE_ROWS if self.large else MAX_ROWS
+        entries = [x for a in values for x in shown_entries(a, rows)]
+        k = common_exponent(entries, self.dig(key)) if all(np.isfinite(entries)) else None
+        self.factors[key] = False if k is None else k
+
+    def row(self, a: np.ndarray, key: str, digits: int | None = None) -> Val:
+        """A slice of quantity `key` (a sample's row of dZ), with the quantity's power."""
+        return Val(a, self.dig(key) if digits is None else digits,
+                   factor=self.factors.get(key, True))
 
     def hkey(self, l: int) -> str:
         """The key's name of H_l: '' for X (given), yhat for the output."""
