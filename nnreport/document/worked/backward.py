@@ -275,9 +275,10 @@ def grad_entry(c: Ctx, l: int) -> Step:
     pre = _mean(c)
     pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)),
                                  c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")), pre)
-    if s.l2:
+    if s.l2:  # a negative weight in parentheses: 0.1/3 . (-0.03279), never . -0.03279
+        w = fmt(float(s.params[f"W{l}"][0, 0]), c.digits)
         pieces.append(rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{c.m}}} \cdot "
-                      + fmt(float(s.params[f"W{l}"][0, 0]), c.digits))
+                      + (rf"\left({w}\right)" if w.startswith("-") else w))
     i, j = c.entry(0, 0)
     return c.step(rf"\left(d{c.n(f'W{l}')}\right)_{{{i}{j}}}", None, pieces,
                   float(sol.step.grads[f"W{l}"][0, 0]), asked=False, like=f"dW{l}")
