@@ -50,6 +50,8 @@ def test_notation_defines_what_the_document_uses(built):
         assert ("vector of ones" in note) == ones, path.name
         assert ("where its condition holds" in note) == indicator, path.name
         assert ("natural logarithm" in note) == log, path.name
+        if r"\frac{\partial L_{" in body:  # a sample's gradient: its subscript is explained
+            assert r"$\partial L_i / \partial W$ is that sample's gradient" in note, path.name
         seen |= {k for k, v in (("ones", ones), ("indicator", indicator), ("log", log)) if v}
     assert seen == {"ones", "indicator", "log"}  # each case met by some shipped document
 

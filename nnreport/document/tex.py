@@ -91,7 +91,8 @@ def notation(doc: Document) -> str:
     rows = ("rows (columns in the columns layout)" if len(layouts) > 1 else
             "rows" if layouts == {"rows"} else "columns")
     return (r"\textbf{Notation.} Subscripts number the layers ($W_1$, $Z_2$) and a superscript "
-            r"$(i)$ the sample; $L_i$ is the loss of sample $i$ and $L$ the loss of the batch. "
+            r"$(i)$ the sample, except a loss's: $L_i$ is the loss of sample $i$ (so "
+            r"$\partial L_i / \partial W$ is that sample's gradient) and $L$ the loss of the batch. "
             r"$dW$ is $\partial L / \partial W$, the gradient of the batch loss with respect to "
             rf"$W$, a matrix of $W$'s shape; the {rows} of $dZ$ are the samples' "
             r"$dz^{(i)} = \partial L_i / \partial z^{(i)}$. $\odot$ and $\oslash$ multiply and "
