@@ -254,9 +254,10 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
             sub += [rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
     note = ""
     if l == c.L:
-        note = ("the gradient of the batch loss " + (f"averages the {m} samples' gradients"
-                                                      if s.reduction == "mean" else
-                                                      f"adds up the {m} samples' gradients"))
+        note = ("the gradient of the batch loss " + (
+            "is the one sample's gradient" if m == 1 else
+            f"averages the {m} samples' gradients" if s.reduction == "mean" else
+            f"adds up the {m} samples' gradients"))
         if s.l2:
             note += r", plus the L2 term $\frac{\lambda}{m} W$"
     main = c.step(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}", note=note)

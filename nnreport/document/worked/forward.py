@@ -24,8 +24,9 @@ def forward(c: Ctx) -> Part:
         part.items.append(Para(f"The worked step uses the first batch: {samples(sol.batches[0])}."))
     if c.m < c.whole:
         part.items.append(Para(
-            f"The worked step is done by hand on the first {c.m} samples of the batch "
-            f"({samples(sol.batches[0][:c.m])}); the loss and gradient of the whole batch of "
+            ("The worked step is done by hand on the batch's first sample "
+             if c.m == 1 else f"The worked step is done by hand on the first {c.m} samples of "
+             "the batch ") + f"({samples(sol.batches[0][:c.m])}); the loss and gradient of the whole batch of "
             f"{c.whole} samples, which the update uses, are given as computed results."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
