@@ -102,7 +102,7 @@ def steps_of(part: str) -> list[tuple[str, list[str], list[str], bool]]:
     problem's align* blocks."""
     out = []
     for body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", part, re.S):
-        for step in body.split(r"\\[0.8ex]"):
+        for step in re.split(r"\\\\\*?\[0\.8ex\]", body):  # \\*[0.8ex]: a kept line
             graded = bool(re.search(r"\\tag\*\{[^$]*\$[^$]*\[[\d.]+\\,\\text\{pts?\}\]", step))
             step = _drop_command(_drop_command(step, r"\shortintertext"), r"\tag*")
             rows = [r.strip() for r in step.split(r"\\*")]
@@ -291,11 +291,12 @@ def check_given(part: str, p: dict[str, Any], digits: int, layout: str = "rows")
 
 def training_table(part: str, want: dict[str, Any], digits: int, pid: str) -> int:
     """The loss at the start of each epoch and at the end, as the training table prints it."""
-    m = re.search(r"Epoch&Loss at the start of the epoch\\\\%(.*?)\\bottomrule", part, re.S)
+    m = re.search(r"Epoch&Loss at the start of the epoch(?:&[^&]*&Epoch&Loss at the start of "
+                  r"the epoch)?\\\\%(.*?)\\bottomrule", part, re.S)
     if not m:
         return 0
-    n = 0
-    for epoch, x in re.findall(r"^(\d+|end)&\$(.*?)\$", m.group(1), re.M):
+    n = 0  # a report's two column pairs: epoch & loss & spacer & epoch & loss
+    for epoch, x in re.findall(r"(?:^|&)(\d+|end)&\$(.*?)\$", m.group(1), re.M):
         value = want["loss_final"] if epoch == "end" else want["loss_history"][int(epoch) - 1]
         n += compare(x, value, digits, f"{pid} training table, epoch {epoch}")
     return n

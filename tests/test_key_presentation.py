@@ -33,7 +33,7 @@ def line(tex: str, lhs: str) -> str:
     rows = tex.splitlines()
     k = next(i for i, r in enumerate(rows) if r.strip().startswith(lhs + " &="))
     out = [rows[k]]
-    while not out[-1].rstrip().endswith((r"\\[0.8ex]", r"\end{align*}")) and k + 1 < len(rows):
+    while not out[-1].rstrip().endswith((r"\\[0.8ex]", r"\\*[0.8ex]", r"\end{align*}")) and k + 1 < len(rows):
         k += 1
         if rows[k].strip().startswith(r"\end{align*}"):
             break

@@ -157,7 +157,7 @@ def test_the_code_appendix_is_the_script_and_file_names_stay_out_of_it(tmp_path)
     build(spec, BuildOptions(output=tmp_path / "o", pdf=False))
     tex = (tmp_path / "o" / "r" / "r-report.tex").read_text()
     doc = nnreport.load(spec).document
-    want = script(doc.problems[0], doc.spec.problems[0].data, "r.yaml")
+    want = script(doc.problems[0], doc.spec.problems[0].data, "r.yaml", doc.spec.problems[0].split)
     assert "\\begin{verbatim}\n" + want + "\\end{verbatim}" in tex
     # a file name with TeX in it is not printed inside the verbatim block
     odd = tmp_path / "x\\end{verbatim}y.yaml"

@@ -293,7 +293,7 @@ def worked_lines(tex: str) -> list[tuple[str, list[str]]]:
     """Every step of every align* in a key: (lhs, right-hand sides in order)."""
     out = []
     for body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S):
-        for step in body.split(r"\\[0.8ex]"):
+        for step in re.split(r"\\\\\*?\[0\.8ex\]", body):
             step = _drop_command(_drop_command(step, r"\shortintertext"), r"\tag*")
             rows = [r.strip() for r in step.split(r"\\*") if "rounded chain" not in r]
             lhs, _, first = rows[0].partition("&=")

@@ -174,7 +174,8 @@ def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budge
     s = chosen[0]
     index = [p.id for p in loaded.document.spec.problems].index(s.id)
     try:
-        text = script(s, loaded.document.spec.problems[index].data, spec.name)
+        raw = loaded.document.spec.problems[index]
+        text = script(s, raw.data, spec.name, raw.split)
     except ValueError as e:
         click.echo(f"nnreport: {e}", err=True)
         sys.exit(2)

@@ -42,6 +42,25 @@ def _arith(fn: str, v: np.ndarray, d: int) -> str | None:
     return None
 
 
+def product_name(name: str, tree: ast.Expression) -> str | None:
+    """A step named for the product it computes (XW1 = X @ W1, HW = H @ W) is written as that
+    product, in italics like the formula beside it (X W_{1}), not as the upright word XW
+    (issue 22.8); None for any other name."""
+    factors: list[str] = []
+
+    def walk(node: ast.AST) -> bool:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult | ast.Mult):
+            return walk(node.left) and walk(node.right)
+        if isinstance(node, ast.Name):
+            factors.append(node.id)
+            return True
+        return False
+
+    if walk(tree.body) and len(factors) > 1 and "".join(factors) == name:
+        return " ".join(symbol(f) for f in factors)
+    return None
+
+
 def expression_parts(sol: ExpressionSolution) -> list[Part]:
     s = sol.setup
     d = s.digits
@@ -64,7 +83,8 @@ def expression_parts(sol: ExpressionSolution) -> list[Part]:
         formula = to_latex(st.tree, env, d, names=s.names, columns=columns, ev=ev)
         subst = to_latex(st.tree, env, d, substitute=True, columns=columns, ev=ev,
                          name_digits=steps_digits)
-        lhs = symbol(s.names.get(st.name, st.name))
+        lhs = s.names[st.name] if st.name in s.names else None
+        lhs = symbol(lhs) if lhs is not None else product_name(st.name, st.tree) or symbol(st.name)
         more: list[list[Piece]] = []
         body = st.tree.body
         if isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.args:

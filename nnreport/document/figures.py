@@ -94,12 +94,14 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
         path = plots.activations(list(dict.fromkeys(s.activations)), alphas, folder, cache)
         placed["given"].append(Figure(
             path, "The activation functions of this network and their derivatives.",
-            r"0.9\linewidth", label=f"{lab}-activations",
+            r"0.9\linewidth" if document != "report" else r"0.6\linewidth",
+            label=f"{lab}-activations",
             intro=f"{_ref(lab + '-activations')} plots the activation functions."))
     if "loss_curve" in kinds and len(sol.history) > 1:
         path = plots.loss_curve(sol.history, folder, cache)
         placed["training"].append(Figure(
-            path, "Training loss at the start of each epoch.", r"0.75\linewidth",
+            path, "Training loss at the start of each epoch.",
+            r"0.75\linewidth" if document != "report" else r"0.5\linewidth",
             in_questions=False, label=f"{lab}-loss",
             intro=f"{_ref(lab + '-loss')} shows the loss over the epochs."))
     if "decision_boundary" in kinds and s.X.shape[1] == 2 and classes:
@@ -140,7 +142,7 @@ def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Pa
             path = rp.confusion_figure(sol.test.confusion, folder, cache)
             placed["evaluation"].append(Figure(
                 path, "Confusion matrix on the test set: rows are the true classes, columns "
-                "the predicted ones; the diagonal counts the right answers.", r"0.5\linewidth",
+                "the predicted ones; the diagonal counts the right answers.", r"0.35\linewidth",
                 in_questions=False, label=f"{lab}-confusion",
                 intro=f"{_ref(lab + '-confusion')} shows which classes are mistaken for which."))
             if s.image_shape is not None:
@@ -150,7 +152,7 @@ def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Pa
                 placed["evaluation"].append(Figure(
                     path, f"The first {n} test images with the predicted class above each; a "
                     "wrong prediction is framed in red with the true class in parentheses.",
-                    r"0.9\linewidth", in_questions=False, label=f"{lab}-images",
+                    r"0.6\linewidth", in_questions=False, label=f"{lab}-images",
                     intro=f"{_ref(lab + '-images')} shows test images and their predictions."))
         else:
             path = rp.fit_figure(sol.test.yhat, s.Y_test, folder, cache)
@@ -167,7 +169,7 @@ def report_figures(sol: NetworkSolution, placed: Placed, folder: Path, cache: Pa
         test = " (solid: training loss with its penalty; dashed: test loss)" \
             if any(r.history_test for r in runs) else ""
         placed["experiments"].append(Figure(
-            path, f"{escape(group)}: loss per epoch of each run{test}.", r"0.8\linewidth",
+            path, f"{escape(group)}: loss per epoch of each run{test}.", r"0.5\linewidth",
             in_questions=False, label=f"{lab}-runs-{k}", before=f"runs-{k}",
             intro=f"{_ref(lab + f'-runs-{k}')} overlays the runs' losses."))
         if s.X.shape[1] == 2 and s.task == "classification":  # what each run learnt

@@ -13,17 +13,19 @@ import re
 
 import numpy as np
 
-from ..render.matrices import WIDTH_SAFETY, Tex, text_width, value
+from ..render.matrices import MAX_ROWS, WIDTH_SAFETY, Tex, text_width, value
 from .steps import Piece, Step, Val
 
 LINE_BUDGET_EM = 40.0  # usable width of an align* line at 11pt on A4 with 2 cm margins (43.8em)
 
 
-def piece_tex(p: Piece, factor: bool | int = True) -> Tex:
+def piece_tex(p: Piece, factor: bool | int | None = None) -> Tex:
+    """`factor`: a power decided for several matrices together; None: the value's own."""
     if isinstance(p, Tex):
         return p
     if isinstance(p, Val):
-        return value(p.array, p.digits, factor=factor)
+        return value(p.array, p.digits, factor=p.factor if factor is None else factor,
+                     max_rows=p.rows or MAX_ROWS)
     return Tex(p, text_width(p) * WIDTH_SAFETY)
 
 
@@ -59,14 +61,20 @@ def _shared_factors(pieces: list[Piece]) -> tuple[dict[int, bool | int], dict[in
             group.append(j)
         if len(group) > 1:
             vals = [pieces[i] for i in group]
+            own = {_own(v) for v in vals}  # type: ignore[arg-type]
             if kind == "sum":
                 shared = common_exponent([float(x) for v in vals for x in v.array.ravel()],  # type: ignore[union-attr]
                                          vals[0].digits)  # type: ignore[union-attr]
+                if len(own) == 1 and "auto" not in own:  # terms of one quantity: its power
+                    shared = own.pop()  # type: ignore[assignment]
                 for i in group:
                     factor[i] = shared if shared is not None else False
             else:
-                powers = [common_exponent([float(x) for x in v.array.ravel()], v.digits)  # type: ignore[union-attr]
-                          for v in vals]
+                powers: list[int | None] = []
+                for v in vals:
+                    o = _own(v)  # type: ignore[arg-type]
+                    powers.append(common_exponent([float(x) for x in v.array.ravel()], v.digits)  # type: ignore[union-attr]
+                                  if o == "auto" else o if isinstance(o, int) else None)
                 for i in group:
                     factor[i] = False
                 if any(p is not None for p in powers):
@@ -75,6 +83,12 @@ def _shared_factors(pieces: list[Piece]) -> tuple[dict[int, bool | int], dict[in
                         factor[i] = p if p is not None else False
         k = j + 1
     return factor, front
+
+
+def _own(v: Val) -> str | int | None:
+    """A value's power decided for its quantity (None: no factor), or 'auto' when its
+    entries decide."""
+    return "auto" if v.factor is True else (None if v.factor is False else int(v.factor))
 
 
 def applied(template: str, v: Val) -> Tex:
@@ -90,7 +104,7 @@ def side(pieces: list[Piece]) -> list[Tex]:
     out: list[Tex] = []
     factor, front = _shared_factors(pieces)
     for i, p in enumerate(pieces):
-        t = piece_tex(p, factor.get(i, True))
+        t = piece_tex(p, factor.get(i))
         if i in front:  # a product's powers of ten, gathered at its front: 10^k [x][dz]
             t = _unscaled(t)
             t = Tex(f"10^{{{front[i]}}} {t.tex}" if front[i] else t.tex, t.width + 1.8)
@@ -277,6 +291,6 @@ def align_body(steps: list[Step], budget: float = LINE_BUDGET_EM) -> str:
         if st.note:
             head = rf"\shortintertext{{\footnotesize\color{{black!70}} {st.note}}}" + "\n  "
         parts.append(head + " \\\\*\n  ".join(rows(st, budget)))
-        if k < len(steps) - 1:
-            parts.append(" \\\\[0.8ex]\n  ")
+        if k < len(steps) - 1:  # no page break before a closing line (accuracy = 96.7%)
+            parts.append(" \\\\*[0.8ex]\n  " if steps[k + 1].keep else " \\\\[0.8ex]\n  ")
     return "  " + "".join(parts)

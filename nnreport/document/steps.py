@@ -25,6 +25,9 @@ class Val:
     value: np.ndarray | float
     digits: int
     column: bool = False
+    rows: int = 0  # rows shown before eliding (0: render/matrices.py's MAX_ROWS)
+    factor: bool | int = True  # its quantity's power of ten, decided once (False: none;
+    #                            True: the entries decide), so dz^(2) reads as it does in dZ
 
     @property
     def array(self) -> np.ndarray:
@@ -48,6 +51,7 @@ class Step:
     more: list[list[Piece]] = field(default_factory=list)  # further right-hand sides, in order
     points: float | None = None       # set by marking.py: what the answer is worth, if graded
     chain: Val | None = None          # rounding: chain, when it prints differently (marking.py)
+    keep: bool = False                # stays on the page of the step before (a closing line)
 
     @property
     def elided(self) -> bool:
@@ -60,7 +64,7 @@ class Step:
             vals.append(self.result)
         for v in vals:
             a = v.array
-            if a.ndim == 2 and (a.shape[0] > MAX_ROWS or a.shape[1] > MAX_COLS):
+            if a.ndim == 2 and (a.shape[0] > (v.rows or MAX_ROWS) or a.shape[1] > MAX_COLS):
                 return True
             if a.ndim == 1 and a.size > MAX_COLS:
                 return True

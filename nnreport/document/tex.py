@@ -54,7 +54,7 @@ def problem_docs(doc: Document, solutions: dict[str, Any],
     for setup in doc.problems:
         sol = solutions[setup.id]
         if isinstance(sol, NetworkSolution):
-            parts = network_parts(sol)
+            parts = network_parts(sol, doc.spec.document == "report")
         else:
             assert isinstance(sol, ExpressionSolution)
             parts = expression_parts(sol)
@@ -91,11 +91,32 @@ def notation(doc: Document) -> str:
     rows = ("rows (columns in the columns layout)" if len(layouts) > 1 else
             "rows" if layouts == {"rows"} else "columns")
     return (r"\textbf{Notation.} Subscripts number the layers ($W_1$, $Z_2$) and a superscript "
-            r"$(i)$ the sample; $L_i$ is the loss of sample $i$ and $L$ the loss of the batch. "
+            r"$(i)$ the sample, except a loss's: $L_i$ is the loss of sample $i$ (so "
+            r"$\partial L_i / \partial W$ is that sample's gradient) and $L$ the loss of the batch. "
             r"$dW$ is $\partial L / \partial W$, the gradient of the batch loss with respect to "
             rf"$W$, a matrix of $W$'s shape; the {rows} of $dZ$ are the samples' "
             r"$dz^{(i)} = \partial L_i / \partial z^{(i)}$. $\odot$ and $\oslash$ multiply and "
-            r"divide entry by entry; $\mathbf{1}$ is a vector of ones." + chain_note(doc))
+            + ONES + chain_note(doc))
+
+
+ONES = r"divide entry by entry; $\mathbf{1}$ is a vector of ones."
+
+
+def fit_notation(tex: str) -> str:
+    """The Notation paragraph says what the document uses (issue 22.8): the vector of ones
+    only where a line writes one (E 1, Y 1), the indicator 1[.] where ReLU' uses it, and that
+    log is the natural logarithm where a line takes one."""
+    if ONES not in tex:
+        return tex
+    body = tex.replace(ONES, "")
+    said = []
+    if re.search(r"\\mathbf\{1\}(?!\\left\[)", body):
+        said.append(r"$\mathbf{1}$ is a vector of ones")
+    if r"\mathbf{1}\left[" in body:
+        said.append(r"$\mathbf{1}[\cdot]$ is 1 where its condition holds and 0 elsewhere")
+    if re.search(r"\\log(?![a-zA-Z])", body):
+        said.append(r"$\log$ is the natural logarithm")
+    return tex.replace(ONES, "divide entry by entry" + "".join("; " + s for s in said) + ".")
 
 
 def chain_note(doc: Document) -> str:
@@ -145,7 +166,7 @@ def code_listings(doc: Document) -> list[tuple[str, str]]:
             try:
                 name = Path(doc.file).name  # printed verbatim: only plain file names
                 name = name if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) else "the spec"
-                out.append((setup.title or setup.id, script(setup, raw.data, name)))
+                out.append((setup.title or setup.id, script(setup, raw.data, name, raw.split)))
             except ValueError:
                 continue
     return out
@@ -179,7 +200,7 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
     name = "report.tex.j2" if kind == "report" else "exam.tex.j2"
     instructions, sections = front_matter(doc, solutions, LaTeX)
     problems = problem_docs(doc, solutions, figures)
-    return resolve_refs(env.get_template(name).render(
+    return fit_notation(resolve_refs(env.get_template(name).render(
         title=spec.title, course=spec.course, author=spec.author, date=spec.date,
         instructions=instructions,
         kind_label=KIND_LABEL[kind], variant=variant, mode=kind, notation=LaTeX(notation(doc)),
@@ -187,4 +208,4 @@ def render(doc: Document, solutions: dict[str, Any], kind: str,
         problems=problems, sections=sections, name_line=spec.name_line,
         code=code_listings(doc),
         total_points=show_points(sum(p.points for p in problems)),
-    ))
+    )))

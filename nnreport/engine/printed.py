@@ -139,6 +139,13 @@ def per_sample_shown(units: tuple[int, ...], m: int, has_per_sample: bool) -> in
     return min(m, PER_SAMPLE_SHOWN) if has_per_sample and max(units) <= PER_SAMPLE_MAX_UNITS else 0
 
 
+def large_network(units: tuple[int, ...]) -> bool:
+    """A layer (inputs included) wider than PER_SAMPLE_MAX_UNITS: the worked lines give each
+    product's result and one entry written out, not the tall matrices it multiplies, and the
+    trained parameters are left to answers.json (docs/spec.md, 'Large networks')."""
+    return max(units) > PER_SAMPLE_MAX_UNITS
+
+
 def dw_as_sum(units: tuple[int, ...], l: int, m: int, has_per_sample: bool, l2: float) -> bool:
     """dW_l as (1/m)(the per-sample matrices added up), rather than (1/m) H^T dZ."""
     return (per_sample_shown(units, m, has_per_sample) == m and m > 1 and not l2

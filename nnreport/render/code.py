@@ -39,7 +39,7 @@ ACT = {
 }
 
 
-def _data(s: NetworkSetup, spec_data: Any) -> list[str]:
+def _data(s: NetworkSetup, spec_data: Any, split: Any = None) -> list[str]:
     """Code that makes X and Y (rows layout: samples x features) and, with a split, the
     training and test sets, as nnreport makes them."""
     X_all_entries = (s.X.size + (s.X_test.size if s.X_test is not None else 0))
@@ -75,7 +75,23 @@ def _data(s: NetworkSetup, spec_data: Any) -> list[str]:
     elif d.normalize == "minmax":
         out += ["lo, hi = X.min(axis=0), X.max(axis=0)",
                 "X = (X - lo) / np.where(hi > lo, hi - lo, 1.0)"]
-    if s.X_test is not None:
+    if s.X_test is not None and split is not None:  # the split call nnreport makes
+        from ..spec.report import stratify_labels
+
+        Y_all = np.concatenate([s.Y, s.Y_test]) if s.Y_test is not None else s.Y
+        strat = stratify_labels(Y_all, split, s.task == "classification") is not None
+        label = ("Y.argmax(axis=1)" if s.Y.shape[1] > 1 else "Y[:, 0].astype(int)") \
+            if strat else "None"
+        out += ["# the held-out test set: nnreport's seeded split"
+                + (" (stratified by class)" if strat else ""),
+                "from sklearn.model_selection import train_test_split",
+                f"_, test_rows = train_test_split(np.arange(len(X)), test_size={float(split.test)!r}, "
+                f"random_state={int(split.seed)}, stratify={label})",
+                "test_rows = np.sort(test_rows)",
+                "train_rows = np.setdiff1d(np.arange(len(X)), test_rows)",
+                "X_test, Y_test = X[test_rows], Y[test_rows]",
+                "X, Y = X[train_rows], Y[train_rows]"]
+    elif s.X_test is not None:
         out += ["# the held-out test set: the rows nnreport's split chose (stratified, seeded)",
                 "test_rows = np.array([" + _wrap(list(s.test_rows)) + "])",
                 "train_rows = np.setdiff1d(np.arange(len(X)), test_rows)",
@@ -84,7 +100,7 @@ def _data(s: NetworkSetup, spec_data: Any) -> list[str]:
     return out
 
 
-def script(s: NetworkSetup, spec_data: Any, source: str) -> str:
+def script(s: NetworkSetup, spec_data: Any, source: str, split: Any = None) -> str:
     L = s.depth
     # Strings from outside (the spec's file name, ids) reach the script only through repr():
     # a name holding quotes, a docstring's end or a newline stays inside its string literal.
@@ -94,7 +110,7 @@ def script(s: NetworkSetup, spec_data: Any, source: str) -> str:
              "import numpy as np", "",
              f"SPEC = {str(source)!r}",
              f"PROBLEM = {str(s.id)!r}", ""]
-    lines += _data(s, spec_data)
+    lines += _data(s, spec_data, split)
     lines += ["", "# initial parameters (rows layout: W is inputs x outputs)"]
     lines += _init(s)
     lines.append("params = {" + ", ".join(f"'{k}': {k}" for k in s.params) + "}")

@@ -70,6 +70,15 @@ def _keep(n: int, limit: int) -> tuple[list[int], bool]:
     return list(range(head)) + [n - 1], True
 
 
+def shown_entries(a: np.ndarray | list | float, max_rows: int = MAX_ROWS,
+                  max_cols: int = MAX_COLS) -> list[float]:
+    """The entries a matrix of `a` shows (its corners when elided), in reading order."""
+    m = as_matrix(a)
+    rows, _ = _keep(m.shape[0], max_rows)
+    cols, _ = _keep(m.shape[1], max_cols)
+    return [float(x) for x in m[np.ix_(rows, cols)].ravel()]
+
+
 def as_matrix(a: np.ndarray | list | float) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     if a.ndim == 0:

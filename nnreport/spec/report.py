@@ -23,21 +23,28 @@ PLACEHOLDER = re.compile(r"\{\{\s*([^{}|]*?)\s*(?:\|\s*(percent)\s*)?\}\}")
 IMAGE_SHAPES = {"digits": (8, 8)}
 
 
+def stratify_labels(Y: Array, split: Split, classification: bool) -> Array | None:
+    """The class labels a split is stratified by, or None (regression, stratify: false, or
+    a class too small: a stratified split needs two samples a class and every class in
+    both sets)."""
+    if not (classification and split.stratify):
+        return None
+    labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
+    counts = np.bincount(labels)
+    classes = int((counts > 0).sum())
+    n_test = int(np.ceil(split.test * Y.shape[0]))
+    if counts[counts > 0].min() < 2 or min(n_test, Y.shape[0] - n_test) < classes:
+        return None
+    return labels
+
+
 def split_data(X: Array, Y: Array, split: Split, classification: bool
                ) -> tuple[Array, Array, Array, Array, list[int]]:
     """Train and test rows: a seeded shuffle, stratified by class when asked and possible
     (every class with at least two samples), the test set `split.test` of the samples."""
     from sklearn.model_selection import train_test_split
 
-    labels = None
-    if classification and split.stratify:
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
-        counts = np.bincount(labels)
-        classes = int((counts > 0).sum())
-        n_test = int(np.ceil(split.test * X.shape[0]))
-        # a stratified split needs two samples a class and every class in both sets
-        if counts[counts > 0].min() < 2 or min(n_test, X.shape[0] - n_test) < classes:
-            labels = None
+    labels = stratify_labels(Y, split, classification)
     rows = np.arange(X.shape[0])
     train, test = train_test_split(rows, test_size=split.test, random_state=split.seed,
                                    stratify=labels)

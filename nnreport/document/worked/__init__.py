@@ -23,8 +23,8 @@ BUILDERS: dict[str, Callable[[Ctx], Part]] = {
     "training": training}
 
 
-def network_parts(sol: NetworkSolution) -> list[Part]:
-    c = Ctx(sol)
+def network_parts(sol: NetworkSolution, report: bool = False) -> list[Part]:
+    c = Ctx(sol, report)
     s = sol.setup
     parts = []
     for name, build in BUILDERS.items():

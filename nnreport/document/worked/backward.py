@@ -34,7 +34,10 @@ def backward(c: Ctx) -> Part:
         if l > 1:
             steps += hidden_delta(c, l - 1)
     if c.sol.batch is not None:  # what the update uses: the whole batch's gradient
-        for k, (key, g) in enumerate(c.sol.batch.grads.items()):
+        grads = list(c.sol.batch.grads.items())
+        if c.large:  # computed, not worked: a tall one is left to answers.json
+            grads = [(key, g) for key, g in grads if not c.tall(c.v(g))]
+        for k, (key, g) in enumerate(grads):
             name = c.n.d(key)
             steps.append(c.step(name + r"^{\text{batch}}", None, None, g, key=f"d{key}_batch",
                                 asked=False,
@@ -234,14 +237,17 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
     Hprev = c.H(l - 1)
     dh, dd = c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")
     shown = per_sample_shown(s.units, m, ps is not None)
+    if shown and ps is not None:  # one power for every sample's dW (they are summed below)
+        c.decide(f"dW{l}_per_sample", *[c.show(ps[i]) for i in range(shown)])
+    dzk, hk = f"dZ{l}", c.hkey(l - 1)
     for i in range(shown):
         h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
         if not c.cols:
             f = rf"{hp}^{{({i + 1})T}} {n.row('dZ', i + 1, l)}"
-            sub: list[Piece] = c.times(Val(h.T, dh), Val(dz, dd))
+            sub: list[Piece] = c.times(c.row(h.T, hk, dh), c.row(dz, dzk, dd))
         else:
             f = rf"{n.row('dZ', i + 1, l)} {hp}^{{({i + 1})T}}"
-            sub = c.times(Val(dz.T, dd), Val(h, dh))
+            sub = c.times(c.row(dz.T, dzk, dd), c.row(h, hk, dh))
         assert ps is not None
         steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
                             key=f"dW{l}_per_sample"))
@@ -267,15 +273,16 @@ def layer_grads(c: Ctx, l: int) -> list[Step]:
         if s.l2:  # the L2 term, with the weights it scales
             sub += [rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
     note = ""
-    if l == c.L and m > 1:
-        note = ("the gradient of the batch loss " + (f"averages the {m} samples' gradients"
-                                                      if s.reduction == "mean" else
-                                                      f"adds up the {m} samples' gradients"))
-    if l == c.L and s.l2:
-        note = (note + ", plus" if note else "plus") + r" the L2 term $\frac{\lambda}{m} W$"
+    if l == c.L:
+        note = ("the gradient of the batch loss " + (
+            "is the one sample's gradient" if m == 1 else
+            f"averages the {m} samples' gradients" if s.reduction == "mean" else
+            f"adds up the {m} samples' gradients"))
+        if s.l2:
+            note += r", plus the L2 term $\frac{\lambda}{m} W$"
     main = c.step(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}", note=note)
     steps.append(main)
-    if main.elided:
+    if main.elided or main.subst is None:  # a large network's line without its operands
         steps.append(grad_entry(c, l))
     if c.has_bias(l):
         steps += bias_per_sample(c, l)
@@ -306,9 +313,10 @@ def grad_entry(c: Ctx, l: int) -> Step:
     pre = _mean(c)
     pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)),
                                  c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")), pre)
-    if s.l2:
+    if s.l2:  # a negative weight in parentheses: 0.1/3 . (-0.03279), never . -0.03279
+        w = fmt(float(s.params[f"W{l}"][0, 0]), c.digits)
         pieces.append(rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{c.m}}} \cdot "
-                      + fmt(float(s.params[f"W{l}"][0, 0]), c.digits))
+                      + (rf"\left({w}\right)" if w.startswith("-") else w))
     i, j = c.entry(0, 0)
     return c.step(rf"\left(d{c.n(f'W{l}')}\right)_{{{i}{j}}}", None, pieces,
                   float(sol.step.grads[f"W{l}"][0, 0]), asked=False, like=f"dW{l}")
@@ -327,7 +335,7 @@ def bias_grad(c: Ctx, l: int) -> Step:
                                       else c.n.row("dZ", "1", l))
     if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
         d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
-        rows = [Val(c.show(dZ[i:i + 1]), d) for i in range(m)]
+        rows = [c.row(c.show(dZ[i:i + 1]), f"dZ{l}", d) for i in range(m)]
         sub: list[Piece] = [pre + r"\left("] if pre else []
         for i, r in enumerate(rows):
             sub += [r] + (["+"] if i < m - 1 else [])

@@ -7,12 +7,15 @@ import re
 
 import numpy as np
 
+from ...engine.printed import large_network
 from ...engine.solve import NetworkSolution
 from ...render import formulas as F
+from ...render.matrices import MAX_ROWS
 from ...render.numbers import fmt
 from ...spec.setups import bias_name
 from ..steps import Piece, Step, Val
 
+LARGE_ROWS = 5  # a large network's tall matrices: three rows, the dots and the last row
 MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first and last ones
 
 
@@ -67,14 +70,21 @@ class Namer:
 class Ctx:
     """One solved network problem, as its document shows it."""
 
-    def __init__(self, sol: NetworkSolution):
+    def __init__(self, sol: NetworkSolution, report: bool = False):
         self.sol, self.s = sol, sol.setup
+        self.report = report  # a homework report (document: report), not an exam key
         self.cols = self.s.layout == "columns"
         self.n = Namer(self.s.names, self.s.depth, self.s.symbols)
         self.digits = self.s.digits
         self.m = sol.Xb.shape[0]
         self.L = self.s.depth
         self.t = 1  # the optimiser step worked (worked_steps: a later one)
+        self.large = large_network(self.s.units)
+        self.factors: dict[str, bool | int] = {}  # each quantity's power of ten (issue 22.4)
+
+    def tall(self, p: Piece) -> bool:
+        """A matrix that would print with its rows elided (vertical dots)."""
+        return isinstance(p, Val) and p.array.ndim == 2 and p.array.shape[0] > MAX_ROWS
 
     def show(self, a: np.ndarray) -> np.ndarray:
         """A rows-layout matrix as the problem's layout shows it."""
@@ -87,9 +97,31 @@ class Ctx:
         return self.s.digits_for.get(key, self.digits) if key else self.digits
 
     def v(self, a: np.ndarray | float, key: str = "") -> Val:
-        """A value in the problem's layout, with the digits of `key` (digits_for) if given."""
+        """A value in the problem's layout, with the digits of `key` (digits_for) if given,
+        and its quantity's power of ten: the first whole value printed under a key decides
+        it (issue 22.4), its rows and later lines reuse it."""
         arr = np.asarray(a, dtype=float)
-        return Val(self.show(arr) if arr.ndim == 2 else arr, self.dig(key))
+        shown = self.show(arr) if arr.ndim == 2 else arr
+        if key and key not in self.factors and arr.size > 1:
+            self.decide(key, shown)
+        return Val(shown, self.dig(key), rows=LARGE_ROWS if self.large else 0,
+                   factor=self.factors.get(key, True) if key else True)
+
+    def decide(self, key: str, *values: np.ndarray) -> None:
+        """The power of ten of quantity `key` from the entries its matrices show (all of them:
+        the per-sample dW are one quantity)."""
+        from ...render.matrices import shown_entries
+        from ...render.numbers import common_exponent
+
+        rows = LARGE_ROWS if self.large else MAX_ROWS
+        entries = [x for a in values for x in shown_entries(a, rows)]
+        k = common_exponent(entries, self.dig(key)) if all(np.isfinite(entries)) else None
+        self.factors[key] = False if k is None else k
+
+    def row(self, a: np.ndarray, key: str, digits: int | None = None) -> Val:
+        """A slice of quantity `key` (a sample's row of dZ), with the quantity's power."""
+        return Val(a, self.dig(key) if digits is None else digits,
+                   factor=self.factors.get(key, True))
 
     def hkey(self, l: int) -> str:
         """The key's name of H_l: '' for X (given), yhat for the output."""
@@ -101,6 +133,8 @@ class Ctx:
              like: str = "") -> Step:
         """`like`: the result is an entry of that value, printed with its digits."""
         val = None if result is None else self.v(result, key or like)
+        if self.large and subst and any(self.tall(p) for p in subst):
+            subst = None  # the result and its entry (1, 1) written out show the method
         return Step(lhs, formula, subst, val, key, shape, note, asked, more or [])
 
     @property

@@ -24,8 +24,9 @@ def forward(c: Ctx) -> Part:
         part.items.append(Para(f"The worked step uses the first batch: {samples(sol.batches[0])}."))
     if c.m < c.whole:
         part.items.append(Para(
-            f"The worked step is done by hand on the first {c.m} samples of the batch "
-            f"({samples(sol.batches[0][:c.m])}); the loss and gradient of the whole batch of "
+            ("The worked step is done by hand on the batch's first sample "
+             if c.m == 1 else f"The worked step is done by hand on the first {c.m} samples of "
+             "the batch ") + f"({samples(sol.batches[0][:c.m])}); the loss and gradient of the whole batch of "
             f"{c.whole} samples, which the update uses, are given as computed results."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
@@ -50,7 +51,7 @@ def affine(c: Ctx, l: int) -> list[Step]:
             if c.threshold(l) and first == l else "")
     main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True, note=note)
     out = [main]
-    if main.elided:
+    if main.elided or main.subst is None:  # a large network's line without its operands
         out.append(entry_sum(c, l))
     return out
 

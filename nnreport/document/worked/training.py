@@ -7,8 +7,11 @@ from __future__ import annotations
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS
 from ..content import Eqs, Para, Part, Table
+from ..placeholders import percent
 from ..steps import Step
 from .base import Ctx
+
+TWO_COLUMNS = 8  # a report prints a longer loss log as two column pairs
 
 
 def training(c: Ctx) -> Part:
@@ -19,13 +22,19 @@ def training(c: Ctx) -> Part:
     epochs = list(range(0, len(hist), every))
     if epochs[-1] != len(hist) - 1:
         epochs.append(len(hist) - 1)
-    part.items.append(Table(["Epoch", "Loss at the start of the epoch"],
-                            [[str(e + 1), f"${fmt(hist[e], c.digits)}$"] for e in epochs], "rr",
-                            total=["end", f"${fmt(sol.loss_final, c.digits)}$"],
+    rows = [[str(e + 1), f"${fmt(hist[e], c.digits)}$"] for e in epochs]
+    head, total = ["Epoch", "Loss at the start of the epoch"], ["end", f"${fmt(sol.loss_final, c.digits)}$"]
+    if c.report and len(rows) > TWO_COLUMNS:  # a report's long log: two pairs side by side
+        half = (len(rows) + 1) // 2
+        rows = [rows[i] + [r"\quad"] + (rows[half + i] if half + i < len(rows) else ["", ""])
+                for i in range(half)]
+        head, total = head + [""] + head, total + ["", "", ""]
+    part.items.append(Table(head, rows, "rrcrr" if len(head) > 2 else "rr", total=total,
                             in_questions=False))
     part.items.append(Para(f"After {s.epochs} epoch{'s' if s.epochs != 1 else ''} "
                            "(computed, not worked by hand):"))
     steps: list[Step] = []
+    left: list[str] = []  # a large network's tall matrices: answers.json holds them
     for l in range(1, s.depth + 1):
         for p in PARAM_KINDS:
             key = f"{p}{l}"
@@ -34,11 +43,24 @@ def training(c: Ctx) -> Part:
                                     key=f"{key}_final", asked=False))
     steps.append(c.step(r"\hat{Y}^{\text{final}}", None, None, sol.yhat_final, key="yhat_final",
                         asked=False))
+    if c.large:
+        left = [f"${st.lhs}$" for st in steps if st.result is not None and c.tall(st.result)]
+        steps = [st for st in steps if st.result is None or not c.tall(st.result)]
     if sol.accuracy_final is not None:
-        steps.append(c.step(r"\text{accuracy}", None, None, sol.accuracy_final,
-                            key="accuracy_final", asked=False))
+        if c.report:  # as the report's tables print it (issue 22.10)
+            steps.append(Step(r"\text{accuracy}", None, [percent(sol.accuracy_final).strip("$")],
+                              None, asked=False))
+        else:
+            steps.append(c.step(r"\text{accuracy}", None, None, sol.accuracy_final,
+                                key="accuracy_final", asked=False))
     elif s.task == "regression":
         steps.append(c.step(r"L^{\text{final}}", None, None, sol.loss_final, key="loss_final",
                             asked=False))
+    if len(steps) > 1:  # the closing line stays with the values above it (issue 22.7)
+        steps[-1].keep = True
     part.items.append(Eqs(steps))
+    if left:
+        part.items.append(Para(", ".join(left[:-1]) + (" and " if len(left) > 1 else "")
+                               + left[-1] + " are too large to print usefully; answers.json "
+                               "holds them in full."))
     return part
