@@ -102,7 +102,7 @@ def _math_numbers_tex(tex: str) -> Counter:
     blocks = re.findall(r"\\begin\{(align\*|gather\*)\}(.*?)\\end\{\1\}", tex, re.S)
     body = " ".join(b for _, b in blocks)
     body = re.sub(r"\\tag\*\{\\footnotesize\\color\{black!70\}\$.*?\$\}", " ", body)  # shape, points
-    body = re.sub(r"\\\\\[[\d.]+ex\]|\\rule\{[^}]*\}\{[^}]*\}|\\hspace\{[^}]*\}", " ", body)
+    body = re.sub(r"\\\\\*?\[[\d.]+ex\]|\\rule\{[^}]*\}\{[^}]*\}|\\hspace\{[^}]*\}", " ", body)
     body = re.sub(r"\\shortintertext\{.*?\}\n", " ", body)
     return Counter(_NUM.findall(body))
 
