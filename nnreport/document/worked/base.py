@@ -59,7 +59,7 @@ class Namer:
             return self(f"d{key}")
         return "d" + self(key) if key != f"H{self.L}" else r"d\hat{Y}"
 
-    def row(self, family: str, i: int | str, l: int) -> str:
+    def row(self, family: str, i: int | str, l: int | str) -> str:
         """Row (sample) i of a family's matrix: dz^{(i)}_{l}, or the course's letter."""
         if family in self.symbols:
             return indexed(F.symbol(self.symbols[family]), str(l)) + f"^{{({i})}}"

@@ -57,7 +57,7 @@ def update(c: Ctx) -> Part:
         part.items.append(Para(
             r"A threshold is updated like a weight, on its input $-1$: "
             r"$\theta - \eta\, d\theta = \theta + \eta\, "
-            + (r"\frac{1}{m} " if s.reduction == "mean" else "") + r"\sum_i dz^{(i)}$ "
+            + (r"\frac{1}{m} " if s.reduction == "mean" else "") + rf"\sum_i {c.n.row('dZ', 'i', 'l')}$ "
             r"(with $g = d\theta$ in the optimiser's rule)."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
