@@ -393,3 +393,6 @@ problems:
     want = 2 * (yhat - 1) + 0.1 * 0.25
     assert f"{want:.4f}" in dw.split("=")[-1], (dw, want)
     assert "the L2 term" in tex
+    db = next(x for x in tex.splitlines() if x.strip().startswith("db_{1} &="))
+    assert db.split(r"\tag")[0].count("=") == 2, db  # db = dz^(1) = value, the value once
+    assert "column sums" not in tex

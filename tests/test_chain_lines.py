@@ -53,6 +53,8 @@ KEYS = [  # lhs as the key writes it -> (canonical name, per-sample index or Non
     (r"L_\{(\d+)\}", lambda m: ("loss_per_sample", int(m[1]) - 1)),
     (r"L", lambda m: ("loss", None)),
     (r"dZ_\{(\d+)\}", lambda m: (f"dZ{m[1]}", None)),
+    (r"dH_\{(\d+)\}", lambda m: (f"dH{m[1]}", None)),
+    (r"d\\hat\{Y\}", lambda m: ("dyhat", None)),
     (r"\\frac\{\\partial L_\{(\d+)\}\}\{\\partial ([Wb])_\{(\d+)\}\}",
      lambda m: (f"d{m[2]}{m[3]}_per_sample", int(m[1]) - 1)),
     (r"d([Wb])_\{(\d+)\}", lambda m: (f"d{m[1]}{m[2]}", None)),
@@ -86,11 +88,13 @@ def redone(tex: str, env: dict[str, Any]) -> dict[str, tuple[str, np.ndarray]]:
             continue
         m = re.fullmatch(r"dz\^\{\(1\)\}_\{(\d)\}", sides[0]) if len(sides) == 2 else None
         if m and key[1] is None:  # a batch of one: db = dz^(1), the row of the line above
-            out[key[0]] = (sides[0], out[f"dZ{m.group(1)}"][1].sum(axis=0, keepdims=True))
+            out[key[0]] = (sides[0], out[f"dZ{m.group(1)}"][1].reshape(-1))
             continue
-        if len(sides) == 2 and sides[0] in (r"d\hat{Y}", ) + tuple(
-                f"dH_{{{l}}}" for l in range(1, 10)):
-            continue  # a renaming (dZ = dH for a linear layer): the value of a line above
+        renamed = {r"d\hat{Y}": "dyhat", **{f"dH_{{{l}}}": f"dH{l}" for l in range(1, 10)}}
+        if len(sides) == 2 and sides[0] in renamed:  # a renaming (dZ = dH for a linear
+            if renamed[sides[0]] in out and key[1] is None:  # layer): the line above's value
+                out[key[0]] = out[renamed[sides[0]]]
+            continue
         line_env = {**env, "alpha": env.get("alphas", {}).get(lhs, 0.01)}  # LReLU's alpha
         for side in sides[:-1]:
             try:

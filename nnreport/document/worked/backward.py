@@ -344,7 +344,10 @@ def bias_grad(c: Ctx, l: int) -> Step:
         sums = dZ.sum(axis=0, keepdims=True)
         sub = [pre] if pre else []
         sub.append(c.v(sums))
-    note = "column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L else ""
+    note = "column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L and m > 1 \
+        else ""
     if c.threshold(l):
         note = (note + "; " if note else "") + "minus, as the threshold's input is $-1$"
+    if m == 1 and not c.threshold(l):  # a batch of one: db is the row dz^(1), printed once
+        return c.step(f"d{b}", f, None, sol.step.grads[key], key=f"d{key}", note=note)
     return c.step(f"d{b}", f, sub, sol.step.grads[key], key=f"d{key}", note=note)
