@@ -212,6 +212,12 @@ def test_later_values_can_be_asked(tmp_path):
                        capture_output=True, text=True)
     assert "right  f.steps[2].W1_v" in r.stdout and "WRONG  f.steps[2].W1_new" in r.stdout
     assert "2 of 3 right" in r.stdout and r.returncode == 1
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o",
+                        str(tmp_path / "h"), "--format", "html"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "h" / "s" / "s-questions.html").read_text()
+    assert "Step 3: Update" in page and "1.592" not in page and "3.752" not in page
+    assert "1.592" in (tmp_path / "h" / "s" / "s-key.html").read_text()
 
 
 def test_asking_a_step_past_worked_steps_is_located():
