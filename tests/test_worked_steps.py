@@ -212,6 +212,12 @@ def test_later_values_can_be_asked(tmp_path):
                        capture_output=True, text=True)
     assert "right  f.steps[2].W1_v" in r.stdout and "WRONG  f.steps[2].W1_new" in r.stdout
     assert "2 of 3 right" in r.stdout and r.returncode == 1
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o",
+                        str(tmp_path / "h"), "--format", "html"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "h" / "s" / "s-questions.html").read_text()
+    assert "Step 3: Update" in page and "1.592" not in page and "3.752" not in page
+    assert "1.592" in (tmp_path / "h" / "s" / "s-key.html").read_text()
 
 
 def test_asking_a_step_past_worked_steps_is_located():
@@ -219,3 +225,19 @@ def test_asking_a_step_past_worked_steps_is_located():
     with pytest.raises(SpecError) as e:
         loads(text, "s.yaml")
     assert "'steps[4].W1_v' is not a value of problem 'f'" in str(e.value)
+
+
+def test_summary_and_variant_answers_list_the_steps(tmp_path):
+    """`solve` without --json and a batch's answers.csv write steps[i].<name> rows."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(F.format(k=4, opt=HEAVY, epochs=4))
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "steps[3].W1_new = 5.2344" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o",
+                        str(tmp_path / "v"), "--variants", "2", "--no-pdf"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = next((tmp_path / "v").rglob("answers.csv")).read_text()
+    assert "v02,,f,steps[2].W1_v,[0][0],1.592" in rows

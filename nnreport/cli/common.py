@@ -52,7 +52,10 @@ def summary(answers: dict, digits: int = 4) -> str:
     lines = [answers["title"]]
     for pid, values in answers["problems"].items():
         lines.append(f"\n[{pid}]")
-        for name, v in values.items():
+        flat = dict(values)
+        for i, step in enumerate(flat.pop("steps", [])):  # worked_steps: steps[i].<name>
+            flat.update({f"steps[{i}].{k}": x for k, x in step.items()})
+        for name, v in flat.items():
             a = np.array(v, dtype=float) if not isinstance(v, float) else v
             if isinstance(a, np.ndarray) and a.ndim >= 1 and a.size > 1:
                 text = np.array2string(a, precision=digits, suppress_small=False,

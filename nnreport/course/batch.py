@@ -114,7 +114,10 @@ def _answers_csv(rows: list[dict[str, Any]], path: Path) -> None:
         w.writerow(["version", "student", "problem", "value", "index", "number"])
         for r in rows:
             for pid, values in r["answers"]["problems"].items():
-                for vname, v in values.items():
+                flat = dict(values)
+                for i, step in enumerate(flat.pop("steps", [])):  # worked_steps: steps[i].<name>
+                    flat.update({f"steps[{i}].{k}": x for k, x in step.items()})
+                for vname, v in flat.items():
                     a = np.asarray(v, dtype=float)
                     for idx in np.ndindex(a.shape):
                         w.writerow([r["label"], r["student"], pid, vname,
