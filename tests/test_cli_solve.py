@@ -129,3 +129,18 @@ def test_divergence_via_cli_exit_code(write_spec):
     path = write_spec(DIVERGES)
     r = nnreport("solve", str(path))
     assert r.returncode == 5 and "diverged" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROBLEMS.glob("*.yaml")))
+def test_solve_summary_of_every_shipped_problem(name):
+    # problemset3's experiments (a dict of runs) ended the summary in a traceback
+    r = nnreport("solve", str(PROBLEMS / name))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    if name == "problemset3.yaml":
+        data = json.loads(nnreport("solve", str(PROBLEMS / name), "--json").stdout)
+        runs = next(v for v in data["problems"].values() if "experiments" in v)["experiments"]
+        group, rows = next(iter(runs.items()))
+        run, values = next(iter(rows.items()))
+        line = next(x for x in r.stdout.splitlines()
+                    if x.startswith(f"experiments.{group}.{run}.loss_final = "))
+        assert float(line.split("= ")[1]) == pytest.approx(values["loss_final"], rel=1e-5)

@@ -48,21 +48,35 @@ budget_option = click.option(
          "Names and defaults: docs/spec.md.")
 
 
+def _flat(name: str, v: Any) -> list[tuple[str, Any]]:
+    """Nested answers as (dotted name, leaf): worked steps as steps[i].<name>, experiment
+    runs as experiments.<group>.<run>.<name>; a list that is no array stays one leaf."""
+    if isinstance(v, dict):
+        return [x for k, w in v.items() for x in _flat(f"{name}.{k}" if name else str(k), w)]
+    if isinstance(v, list) and v and all(isinstance(w, dict) for w in v):
+        return [x for i, w in enumerate(v) for x in _flat(f"{name}[{i}]", w)]
+    return [(name, v)]
+
+
+def _line(name: str, v: Any, digits: int) -> str:
+    try:
+        a = np.array(v, dtype=float)
+    except (TypeError, ValueError):  # words (class names) or rows of unequal length
+        return printable(f"{name} = {v}")[:300]
+    if a.ndim >= 1 and a.size > 1:
+        text = np.array2string(a, precision=digits, suppress_small=False,
+                               max_line_width=100, threshold=60)
+        return f"{name} {list(a.shape)} =\n{text}"
+    if a.size == 0:
+        return f"{name} = []"
+    return f"{name} = {float(np.ravel(a)[0]):.{digits + 2}g}"
+
+
 def summary(answers: dict, digits: int = 4) -> str:
-    lines = [answers["title"]]
+    lines = [printable(str(answers["title"]))]
     for pid, values in answers["problems"].items():
-        lines.append(f"\n[{pid}]")
-        flat = dict(values)
-        for i, step in enumerate(flat.pop("steps", [])):  # worked_steps: steps[i].<name>
-            flat.update({f"steps[{i}].{k}": x for k, x in step.items()})
-        for name, v in flat.items():
-            a = np.array(v, dtype=float) if not isinstance(v, float) else v
-            if isinstance(a, np.ndarray) and a.ndim >= 1 and a.size > 1:
-                text = np.array2string(a, precision=digits, suppress_small=False,
-                                       max_line_width=100, threshold=60)
-                lines.append(f"{name} {list(a.shape)} =\n{text}")
-            else:
-                lines.append(f"{name} = {float(np.ravel(a)[0]) if isinstance(a, np.ndarray) else a:.{digits + 2}g}")
+        lines.append(printable(f"\n[{pid}]", keep="\n"))
+        lines += [_line(name, v, digits) for name, v in _flat("", values)]
     return "\n".join(lines)
 
 
