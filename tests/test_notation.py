@@ -60,3 +60,24 @@ def test_no_negative_number_right_after_a_product_dot(built):
     for path in texs(built):
         tex = path.read_text()
         assert not re.search(r"\\cdot\s*-", tex), (path.name, re.search(r".{60}\\cdot\s*-.{20}", tex))
+
+
+@pytest.mark.parametrize("name", ["exam2", "three_layer"])
+def test_the_html_page_defines_what_its_pdf_defines(tmp_path, name):
+    # the HTML page's Notation paragraph always said "a vector of ones" (issue 22.8)
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", "--no-pdf", "--key",
+                        "--format", "pdf", "--format", "html", str(PROBLEMS / f"{name}.yaml"),
+                        "-o", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    tex = (tmp_path / name / f"{name}-key.tex").read_text()
+    page = (tmp_path / name / f"{name}-key.html").read_text()
+    block = page[page.index('class="notation"'):]
+    block = block[:block.index("</div>")]
+    said = {
+        "ones": (r"$\mathbf{1}$ is a vector of ones", "is a vector of ones"),
+        "indicator": (r"is 1 where its condition holds", "is 1 where its condition holds"),
+        "log": (r"$\log$ is the natural logarithm", "is the natural logarithm"),
+    }
+    for what, (in_tex, in_html) in said.items():
+        assert (in_tex in tex) == (in_html in block), what
+    assert ("is a vector of ones" in block) == (name == "exam2")

@@ -31,7 +31,15 @@ from pylatexenc.latexwalker import (
 from .content import Eqs, Figure, ProblemDoc, Table, Values
 from .lines import blank_row, piece_tex, points_tag, rows, shape_tag, show_points
 from .tables import full_value
-from .tex import KIND_LABEL, code_listings, front_matter, notation, problem_docs
+from .tex import (
+    KIND_LABEL,
+    code_listings,
+    fit_notation,
+    front_matter,
+    notation,
+    problem_docs,
+    strings_of,
+)
 
 _TEXT = LatexNodes2Text(math_mode="verbatim")
 _TAGS = {"textbf": "strong", "emph": "em", "textit": "em", "texttt": "code", "textsc": "span"}
@@ -214,7 +222,8 @@ def render_html(doc: Any, solutions: dict[str, Any], kind: str, figures: dict[st
         images=images, title=spec.title, course=spec.course, author=spec.author,
         date=spec.date, instructions=instructions, kind_label=KIND_LABEL[kind], variant=variant,
         mode=kind,
-        notation=prose(notation(doc)), problems=problems, sections=sections,
+        notation=prose(fit_notation(notation(doc), "\n".join(strings_of(problems)))),
+        problems=problems, sections=sections,
         name_line=spec.name_line, total_points=show_points(sum(p.points for p in problems)),
         code=code_listings(doc))
     return text, page

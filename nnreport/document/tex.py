@@ -4,6 +4,7 @@ out of its text while generated math passes unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -102,13 +103,28 @@ def notation(doc: Document) -> str:
 ONES = r"divide entry by entry; $\mathbf{1}$ is a vector of ones."
 
 
-def fit_notation(tex: str) -> str:
+def strings_of(x: Any, depth: int = 0) -> list[str]:
+    """Every string held by a document's parts, steps and pieces (their TeX), for the
+    Notation paragraph's choice when there is no .tex to read (the HTML page)."""
+    if isinstance(x, str):
+        return [x]
+    if depth > 12:
+        return []
+    if isinstance(x, (list, tuple)):
+        return [t for y in x for t in strings_of(y, depth + 1)]
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return [t for f in dataclasses.fields(x) for t in strings_of(getattr(x, f.name), depth + 1)]
+    return []
+
+
+def fit_notation(tex: str, body: str | None = None) -> str:
     """The Notation paragraph says what the document uses (issue 22.8): the vector of ones
     only where a line writes one (E 1, Y 1), the indicator 1[.] where ReLU' uses it, and that
-    log is the natural logarithm where a line takes one."""
+    log is the natural logarithm where a line takes one. `body`: the document's TeX when
+    `tex` is the paragraph alone."""
     if ONES not in tex:
         return tex
-    body = tex.replace(ONES, "")
+    body = tex.replace(ONES, "") if body is None else body
     said = []
     if re.search(r"\\mathbf\{1\}(?!\\left\[)", body):
         said.append(r"$\mathbf{1}$ is a vector of ones")
