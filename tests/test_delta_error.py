@@ -118,3 +118,48 @@ def test_a_bad_delta_is_a_located_error(tmp_path):
     spec.write_text(SPEC.replace("delta: error", "delta: errors"))
     r = run("validate", str(spec))
     assert r.returncode != 0 and "bad.yaml:" in r.stderr and "delta" in r.stderr, r.stderr
+
+
+TEXTBOOK = """title: Negnevitsky's XOR network in the textbook's conventions
+digits: {decimals: 4}
+problems:
+  - id: xor
+    data: {X: [[1, 1], [0, 1]], Y: [[0], [1]]}
+    network:
+      layers:
+        - {units: 2, activation: sigmoid, bias: threshold}
+        - {units: 1, activation: sigmoid, bias: threshold}
+    params:
+      W1: [[0.5, 0.9], [0.4, 1.0]]
+      W2: [[-1.2], [1.1]]
+      theta1: [0.8, -0.1]
+      theta2: [0.3]
+    loss: {name: sse, factor: 0.5}
+    delta: error
+    symbols: {Z: net, H: y, dZ: Err, W: w}
+    train: {optimizer: sgd, lr: 0.1, epochs: 2, batch_size: 1}
+    worked_steps: 2
+"""
+
+
+def test_a_textbook_example_in_its_own_conventions(tmp_path):
+    # issue 23's "done means": thresholds, error signals, 4 decimal places, the course's
+    # letters and two worked steps together. The first step's numbers are Negnevitsky's
+    # published ones (Artificial Intelligence, 3rd ed., the XOR back-propagation example):
+    # y5 = 0.5097, delta5 = -0.1274, delta3 = 0.0381, delta4 = -0.0147, w13 = 0.5038,
+    # w14 = 0.8985, w23 = 0.4038, w24 = 0.9985, w35 = -1.2067, w45 = 1.0888,
+    # theta3 = 0.7962, theta4 = -0.0985, theta5 = 0.3127
+    spec = tmp_path / "neg.yaml"
+    spec.write_text(TEXTBOOK)
+    r = run("build", str(spec), "-o", str(tmp_path / "out"), "--key")
+    assert r.returncode == 0, r.stderr
+    tex = (tmp_path / "out" / "neg" / "neg-key.tex").read_text()
+    first = tex[:tex.index("Step 2")]
+    for published in ["0.5097", "-0.1274", "0.0381", "-0.0147", "0.5038", "0.8985", "0.4038",
+                      "0.9985", "-1.2067", "1.0888", "0.7962", "-0.0985", "0.3127"]:
+        assert published in first, published
+    assert r"\mathrm{net}" in first and r"\mathrm{Err}" in first and r"\delta_{2}" in first
+    assert r"\theta_{1}" in first and "Z_{1}" not in first and "dZ_{2}" not in first
+    assert r"\frac{1}{1}" not in tex and r"\sum_{i=1}^{1}" not in tex  # batches of one
+    answers = json.loads((tmp_path / "out" / "neg" / "answers.json").read_text())
+    assert len(answers["problems"]["xor"]["steps"]) == 2

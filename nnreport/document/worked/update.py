@@ -169,13 +169,14 @@ def error_signal_update(c: Ctx, key: str) -> Step:
     kind = key.rstrip("0123456789")
     l = int(key[len(kind):])
     name, eta = c.n(key), fmt(s.lr, c.digits)
-    pre = rf"\frac{{1}}{{{c.m}}} " if s.reduction == "mean" else ""
+    pre = rf"\frac{{1}}{{{c.m}}} " if s.reduction == "mean" and c.m > 1 else ""  # not 1/1
     if kind == "W":
         Hp = c.n(f"H{l - 1}")
         dn = c.n(f"delta{l}")
         prod = rf"{Hp}^{{T}} {dn}" if not c.cols else rf"{dn} {Hp}^{{T}}"
     else:
-        prod = rf"\sum_{{i}} {c.n.row('delta', 'i', l)}"
+        prod = (rf"\sum_{{i}} {c.n.row('delta', 'i', l)}" if c.m > 1
+                else c.n.row("delta", 1, l))
     sign = "-" if kind == "theta" else "+"
     grad = c.grads_used()[key]
     shown = grad if kind == "theta" else -grad  # (1/m) H^T delta = -dW; (1/m) sum delta = dtheta
