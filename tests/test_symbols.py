@@ -96,3 +96,21 @@ def test_symbols_on_an_expression_problem_are_a_located_error(tmp_path):
                     "      - y: x * 2\n    symbols: {Z: net}\n")
     r = run("validate", str(spec))
     assert r.returncode != 0 and "e.yaml:3:" in r.stderr and "network problem" in r.stderr
+
+
+def test_the_diagram_and_the_notation_use_the_course_letters(tmp_path):
+    # the network diagram labelled hidden units h_j and weights W_l, and the Notation paragraph
+    # never said which letter stands for which name
+    spec = tmp_path / "c.yaml"
+    spec.write_text(COURSE)
+    r = run("build", str(spec), "-o", str(tmp_path / "out"), "--key")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out" / "c"
+    tex = (out / "c-key.tex").read_text()
+    assert (r"writes $\mathrm{net}$ for $Z$, $o$ for $H$, $\mathrm{Err}$ for $dZ$, $w$ for $W$"
+            in tex)
+    first = sorted((out / "figures").glob("tikz-*.pdf"))
+    labels = [subprocess.run(["pdftotext", str(f), "-"], capture_output=True,
+                             text=True).stdout.split() for f in first]
+    diagram = next(words for words in labels if "x1" in words)
+    assert "o1" in diagram and "o2" in diagram and "h1" not in diagram, diagram

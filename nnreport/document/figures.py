@@ -15,12 +15,13 @@ import numpy as np
 
 from ..engine.network import forward
 from ..engine.solve import NetworkSolution, make_net
+from ..render import formulas as F
 from ..render import plots, regions
 from ..render.diagram import tikz_network
-from ..render.formulas import symbol
 from ..spec.setups import Document, NetworkSetup
 from .content import Figure
 from .escape import escape
+from .worked.base import Namer
 
 Placed = dict[str, list[Any]]  # part key (given, update, training) -> items
 TEXT_WIDTH_IN = 17 / 2.54  # A4 with 2 cm margins (templates/base.tex.j2)
@@ -45,15 +46,19 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label
              intro: str) -> Figure:
     L = s.depth
     # display names as in the formulas (b_out -> b_{out}, not b_o ut)
-    def name(p: str, l: int) -> str:
-        base = r"\theta" if p == "theta" else p
-        return symbol(s.names[f"{p}{l}"]) if f"{p}{l}" in s.names else f"{base}_{{{l}}}"
+    namer = Namer(s.names, L, s.symbols)
+
+    def name(p: str, l: int) -> str:  # names:, then symbols: (W: w), as the key's lines
+        if f"{p}{l}" in s.names or p in s.symbols:
+            return namer(f"{p}{l}")
+        return (r"\theta" if p == "theta" else p) + f"_{{{l}}}"
 
     kinds = ["theta" if f"theta{l}" in params else "b" for l in range(1, L + 1)]
     tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
                         [params.get(f"{k}{l}") for l, k in enumerate(kinds, 1)], digits=s.digits,
                         bias_names=[name(k, l) for l, k in enumerate(kinds, 1)],
-                        weight_names=[name("W", l) for l in range(1, L + 1)], layout=s.layout)
+                        weight_names=[name("W", l) for l in range(1, L + 1)], layout=s.layout,
+                        unit=F.symbol(s.symbols["H"]) if "H" in s.symbols else "h")
     return Figure("", caption, label=label, intro=intro, tikz=tikz)
 
 

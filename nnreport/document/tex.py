@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from ..engine.solve import ExpressionSolution, NetworkSolution
+from ..render import formulas as F
 from ..spec.setups import Document, NetworkSetup
 from . import marking, placeholders
 from .content import Part, ProblemDoc
@@ -97,7 +98,25 @@ def notation(doc: Document) -> str:
             r"$dW$ is $\partial L / \partial W$, the gradient of the batch loss with respect to "
             rf"$W$, a matrix of $W$'s shape; the {rows} of $dZ$ are the samples' "
             r"$dz^{(i)} = \partial L_i / \partial z^{(i)}$. $\odot$ and $\oslash$ multiply and "
-            + ONES + chain_note(doc))
+            + ONES + course_letters(nets) + chain_note(doc))
+
+
+FAMILY_TEX = {"dtheta": r"d\theta", "theta": r"\theta", "delta": r"\delta"}
+
+
+def course_letters(nets: list[NetworkSetup]) -> str:
+    """With `symbols:`, which of the course's letters stand for which of the names above."""
+    said = []
+    for p in nets:
+        if p.symbols:
+            pairs = ", ".join(f"${F.symbol(v)}$ for ${FAMILY_TEX.get(k, k)}$"
+                              for k, v in p.symbols.items())
+            said.append((p.id, pairs))
+    if not said:
+        return ""
+    if len(said) == len(nets) and len({x for _, x in said}) == 1:
+        return f" This document writes {said[0][1]}."
+    return "".join(f" Problem {escape(pid)} writes {x}." for pid, x in said)
 
 
 ONES = r"divide entry by entry; $\mathbf{1}$ is a vector of ones."

@@ -35,12 +35,14 @@ def _shown_units(n: int) -> list[int | None]:
     return [1, 2, 3, None, n]
 
 
-def _unit_label(l: int, j: int, n: int, L: int) -> str:
+def _unit_label(l: int, j: int, n: int, L: int, unit: str = "h") -> str:
+    """x_j, the hidden units h_j (h^[l]_j in deeper networks; `unit`: the course's letter
+    for H, symbols: {H: o}), the output yhat_j."""
     if l == 0:
         return f"x_{{{j}}}"
     if l == L:
         return r"\hat{y}" + (f"_{{{j}}}" if n > 1 else "")
-    return f"h_{{{j}}}" if L == 2 else f"h^{{[{l}]}}_{{{j}}}"
+    return f"{unit}_{{{j}}}" if L == 2 else f"{unit}^{{[{l}]}}_{{{j}}}"
 
 
 def entry_name(vector: str, j: int) -> str:
@@ -112,7 +114,8 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
                  weights: list[np.ndarray] | None = None,
                  biases: list[np.ndarray | None] | None = None,
                  digits: int = 3, bias_names: list[str] | None = None,
-                 weight_names: list[str] | None = None, layout: str = "rows") -> str:
+                 weight_names: list[str] | None = None, layout: str = "rows",
+                 unit: str = "h") -> str:
     """TikZ source. weights[l] is W_{l+1} in the rows layout (in x out), biases[l] is 1 x out;
     `layout` is how a matrix under the picture is shown (columns: out x in)."""
     L = len(units) - 1
@@ -153,7 +156,7 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
                 continue
             x, y = pos[(l, j)]
             body.append(rf"  \node[neuron] (L{l}N{j}) at ({x:.2f}, {y:.2f}) "
-                        f"{{${_unit_label(l, j, n, L)}$}};")
+                        f"{{${_unit_label(l, j, n, L, unit)}$}};")
     neurons = list(pos.values())
     gaps = _edges(units, pos)
     taken: list[Box] = []
