@@ -77,6 +77,7 @@ class NetworkSetup:
     delta: str = "gradient"  # or "error": the key also shows delta_l = -dZ_l (JSON delta{l})
     symbols: dict[str, str] = field(default_factory=dict)  # the course's letters: {Z: net}
     kind: str = "network"
+    kinds: tuple[str, ...] = ()  # each layer's type (engine/layers/); empty: every one dense
 
     @property
     def depth(self) -> int:
