@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ...spec import layertypes
 from ..exact import Exact
 
 Array = np.ndarray
@@ -89,8 +90,10 @@ LAYERS: dict[str, Layer] = {}
 
 
 def register(layer: Layer) -> Layer:
-    """Add a layer type (by its `name`); returns it."""
+    """Add a layer type (by its `name`), and its parameters' shapes to the spec's list of
+    types (spec/layertypes.py: a spec may then name it); returns it."""
     LAYERS[layer.name] = layer
+    layertypes.register(layer.name, layer.shapes)
     return layer
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ...spec import layertypes
 from ...spec.setups import bias_name
 from .. import exact
 from ..exact import Exact
@@ -35,10 +36,7 @@ class Dense:
 
     def shapes(self, units_in: int, units_out: int, bias: bool | str
                ) -> dict[str, tuple[int, int]]:
-        out = {"W": (units_in, units_out)}
-        if bias:
-            out["theta" if bias == "threshold" else "b"] = (1, units_out)
-        return out
+        return layertypes.dense(units_in, units_out, bias)
 
     def decayed(self, l: int) -> list[str]:
         return [f"W{l}"]
