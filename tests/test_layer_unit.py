@@ -84,3 +84,17 @@ def test_the_key_shows_the_layers_worked_lines(built):
     assert r"da_{2} &= \frac{1}{2} \mathbf{1}^{T} \left(H_{1} \odot dZ_{2}\right) = " in tex
     assert r"dH_{1} &= dZ_{2} \odot a_{2} = " in tex
     assert "W_{2}" not in tex
+
+
+def test_the_rounded_chain_follows_the_layers_lines(tmp_path):
+    """`rounding: chain`: the toy layer's worked lines along the rounded path (its
+    worked_backward) give a da2 close to the full one, and the full key is in its range."""
+    spec = tmp_path / "toy.yaml"
+    spec.write_text(SPEC.replace("    figures: []", "    figures: []\n    rounding: chain"))
+    build(spec, BuildOptions(output=tmp_path / "b", pdf=False))
+    ans = json.loads((tmp_path / "b" / "toy" / "answers.json").read_text())
+    full = np.asarray(ans["problems"]["toy"]["da2"])
+    chain = np.asarray(ans["chain"]["toy"]["da2"])
+    assert chain == pytest.approx(full, abs=1e-3)
+    lo, hi = (np.asarray(ans["tolerance"]["toy"]["da2"][k]) for k in ("low", "high"))
+    assert np.all(lo <= full) and np.all(full <= hi)
