@@ -1,7 +1,9 @@
-"""Forward and backward propagation of a dense network, vectorised over samples.
+"""Forward and backward propagation of a network, vectorised over samples.
 
-Arrays are in the rows layout: X is (samples, features), W_l is (in, out), b_l is (1, out).
-Per-sample gradients come from one einsum, never from a Python loop over samples.
+Arrays are in the rows layout: X is (samples, features), H_l is (samples, units). Each layer's
+own arithmetic (its parameters, Z from H, the gradients, per sample and averaged, on floats and
+on exact rationals) is its type's module under engine/layers/; this module chains the layers,
+the activations and the loss, and never asks which type a layer is.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..spec.setups import bias_name
 from . import exact
 from .exact import EXACT_MAX_OPS, Exact
 from .functions import ACTIVATIONS, LossSpec, output_delta, per_sample_loss
+from .layers import Layer, layer
+from .layers.dense import bias as bias
 
 Array = np.ndarray
 
@@ -25,10 +28,15 @@ class Net:
     alphas: tuple[float, ...]
     loss: LossSpec
     l2: float = 0.0
+    kinds: tuple[str, ...] = ()  # each layer's type (engine/layers/); none given: dense
 
     @property
     def depth(self) -> int:
         return len(self.activations)
+
+    def layer(self, l: int) -> Layer:
+        """Layer l's type (1-based)."""
+        return layer(self.kinds[l - 1] if self.kinds else "dense")
 
 
 @dataclass
@@ -47,19 +55,11 @@ class Pass:
     rationals: dict[str, Exact] = field(default_factory=dict)  # the exact values, by name
 
 
-def bias(params: dict[str, Array], l: int) -> Array | float:
-    """b_l; -theta_l for a threshold (`bias: threshold`: z = h W - theta); 0 for a layer
-    without bias (`bias: false`)."""
-    if f"theta{l}" in params:
-        return -params[f"theta{l}"]
-    return params.get(f"b{l}", 0.0)
-
-
 def forward(net: Net, params: dict[str, Array], X: Array) -> tuple[list[Array], list[Array]]:
     Z: list[Array] = []
     H: list[Array] = [X]
     for l in range(1, net.depth + 1):
-        z = H[-1] @ params[f"W{l}"] + bias(params, l)
+        z = net.layer(l).forward(H[-1], params, l)
         act = ACTIVATIONS[net.activations[l - 1]]
         Z.append(z)
         H.append(act(z, net.alphas[l - 1]))
@@ -69,7 +69,7 @@ def forward(net: Net, params: dict[str, Array], X: Array) -> tuple[list[Array], 
 def l2_penalty(net: Net, params: dict[str, Array], m: int) -> float:
     if not net.l2:
         return 0.0
-    sq = sum(float((params[f"W{l}"] ** 2).sum()) for l in range(1, net.depth + 1))
+    sq = sum(float((params[w] ** 2).sum()) for w in decayed(net))
     return net.l2 / (2 * m) * sq
 
 
@@ -84,9 +84,14 @@ def loss_of(net: Net, params: dict[str, Array], X: Array, Y: Array) -> float:
     return reduce(net, ls) + l2_penalty(net, params, X.shape[0])
 
 
+def decayed(net: Net) -> list[str]:
+    """The parameters the L2 penalty applies to (the weights), layer by layer."""
+    return [w for l in range(1, net.depth + 1) for w in net.layer(l).decayed(l)]
+
+
 def work(net: Net, params: dict[str, Array], m: int) -> int:
     """Multiply-adds of one forward pass over m samples."""
-    return m * sum(params[f"W{l}"].size for l in range(1, net.depth + 1))
+    return sum(net.layer(l).cost(params, l, m) for l in range(1, net.depth + 1))
 
 
 def _forward(net: Net, params: dict[str, Array], X: Array,
@@ -95,7 +100,7 @@ def _forward(net: Net, params: dict[str, Array], X: Array,
     H: list[Array] = [X]
     for l in range(1, net.depth + 1):
         name = net.activations[l - 1]
-        z = ex.affine(l, H[-1] @ params[f"W{l}"] + bias(params, l))
+        z = ex.affine(l, net.layer(l), net.layer(l).forward(H[-1], params, l))
         Z.append(z)
         H.append(ex.activate(l, name, net.alphas[l - 1], ACTIVATIONS[name](z, net.alphas[l - 1])))
     return Z, H
@@ -124,27 +129,20 @@ def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool
     dZ[L - 1] = ex.output_delta(net, Y, output_delta(
         net.loss, ACTIVATIONS[net.activations[-1]], Z[-1], H[-1], Y, net.alphas[-1]))
     for l in range(L - 1, 0, -1):  # hidden layers, from the top down
-        g = p.dH[l] = ex.back(l, dZ[l] @ params[f"W{l + 1}"].T)
+        top = net.layer(l + 1)
+        g = p.dH[l] = ex.back(l, top, top.back(dZ[l], params, l + 1))
         act = ACTIVATIONS[net.activations[l - 1]]
         dZ[l - 1] = ex.through(l, net.activations[l - 1], net.alphas[l - 1],
                                act.backward(Z[l - 1], H[l], g, net.alphas[l - 1]))
     p.dZ = dZ
     scale = 1.0 if net.loss.reduction == "sum" else 1.0 / m
     for l in range(1, L + 1):
-        W = params[f"W{l}"]
-        dW = scale * (H[l - 1].T @ dZ[l - 1])
-        if net.l2:
-            dW = dW + (net.l2 / m) * W
-        p.grads[f"W{l}"] = ex.grad_W(l, net, m, dW)
-        b = bias_name(params, l)
-        sign = -1.0 if b == f"theta{l}" else 1.0  # dL/dtheta = -dL/db
-        if b:
-            p.grads[b] = ex.grad_b(l, b, net, m,
-                                   sign * scale * dZ[l - 1].sum(axis=0, keepdims=True))
+        lay = net.layer(l)
+        grads = lay.grads(H[l - 1], dZ[l - 1], params, l, scale, net.l2, m)
+        p.grads.update(ex.gradients(l, lay, net, m, grads))
         if per_sample:
-            p.per_sample[f"W{l}"] = ex.per_sample(l, np.einsum("mi,mo->mio", H[l - 1], dZ[l - 1]))
-            if b:
-                p.per_sample[b] = sign * dZ[l - 1][:, None, :]
+            ps = lay.per_sample(H[l - 1], dZ[l - 1], params, l)
+            p.per_sample.update({k: ex.per_sample(l, lay, k, v) for k, v in ps.items()})
     p.exact = ex.exact_names()
     p.rationals = ex.rationals()
     return p
@@ -173,12 +171,8 @@ class _Exact:
         self.names.add(name)
         return exact.to_float(e)
 
-    def affine(self, l: int, z: Array) -> Array:
-        b = self.P.get(f"b{l}", np.asarray(Fraction(0), dtype=object)) if self.on else None
-        if self.on and f"theta{l}" in self.P:
-            t = self.P[f"theta{l}"]
-            b = None if t is None else -t
-        e = exact.maybe(lambda h, w, b: h @ w + b, self.H.get(l - 1), self.P.get(f"W{l}"), b)
+    def affine(self, l: int, lay: Layer, z: Array) -> Array:
+        e = lay.exact_forward(self.H.get(l - 1), self.P, l) if self.on else None
         self.Z[l] = e
         return self._set(f"Z{l}", e, z)
 
@@ -204,8 +198,9 @@ class _Exact:
 
     def batch_loss(self, net: Net, params: dict[str, Array], ls: Array, m: int) -> float:
         value = reduce(net, ls) + l2_penalty(net, params, m)
-        Ws = [w for l in range(1, net.depth + 1) if (w := self.P.get(f"W{l}")) is not None]
-        if self.ls is None or (net.l2 and len(Ws) < net.depth):
+        names = decayed(net)
+        Ws = [w for n in names if (w := self.P.get(n)) is not None]
+        if self.ls is None or (net.l2 and len(Ws) < len(names)):
             return value
         total = self.ls.sum() * (1 if net.loss.reduction == "sum" else Fraction(1, m))
         if net.l2:
@@ -227,8 +222,9 @@ class _Exact:
         self.dZ[L] = e
         return self._set(f"dZ{L}", e, dz)
 
-    def back(self, l: int, g: Array) -> Array:
-        e = exact.maybe(lambda d, w: d @ w.T, self.dZ.get(l + 1), self.P.get(f"W{l + 1}"))
+    def back(self, l: int, top: Layer, g: Array) -> Array:
+        """dH_l, from dZ_{l+1} through layer l + 1."""
+        e = top.exact_back(self.dZ.get(l + 1), self.P, l + 1) if self.on else None
         self.dH[l] = e
         return self._set(f"dH{l}", e, g)
 
@@ -243,28 +239,24 @@ class _Exact:
         self.dZ[l] = e
         return self._set(f"dZ{l}", e, dz)
 
-    def grad_W(self, l: int, net: Net, m: int, dW: Array) -> Array:
+    def gradients(self, l: int, lay: Layer, net: Net, m: int, grads: dict[str, Array]
+              ) -> dict[str, Array]:
+        """Layer l's batch gradients (dW_l, db_l or dtheta_l ...), each the float nearest to
+        its exact value when there is one."""
         red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
-        e = exact.maybe(lambda h, d: (h.T @ d) * red, self.H.get(l - 1), self.dZ.get(l))
-        if e is not None and net.l2:
-            e = exact.maybe(lambda g, w: g + exact.const(net.l2) / m * w, e, self.P.get(f"W{l}"))
-        self.grads[f"dW{l}"] = e
-        return self._set(f"dW{l}", e, dW)
+        es = (lay.exact_grads(self.H.get(l - 1), self.dZ.get(l), self.P, l, list(grads), red,
+                              net.l2, m) if self.on else {})
+        out = {}
+        for name, g in grads.items():
+            e = es.get(name)
+            self.grads[f"d{name}"] = e
+            out[name] = self._set(f"d{name}", e, g)
+        return out
 
-    def grad_b(self, l: int, name: str, net: Net, m: int, db: Array) -> Array:
-        """d(name): db_l, or dtheta_l = -db_l."""
-        red = Fraction(1) if net.loss.reduction == "sum" else Fraction(1, m)
-        if name.startswith("theta"):
-            red = -red
-        e = exact.maybe(lambda d: d.sum(axis=0, keepdims=True) * red, self.dZ.get(l))
-        self.grads[f"d{name}"] = e
-        return self._set(f"d{name}", e, db)
-
-    def per_sample(self, l: int, ps: Array) -> Array:
-        """Each sample's dW_l = h_i^T dz_i, exactly when H_{l-1} and dZ_l are exact (a
-        gradient of -13.8 is -13.8, not 1.2 x -11.5 = -13.799999999999999)."""
-        e = exact.maybe(lambda h, d: h[:, :, None] * d[:, None, :], self.H.get(l - 1),
-                        self.dZ.get(l))
+    def per_sample(self, l: int, lay: Layer, name: str, ps: Array) -> Array:
+        """Each sample's gradient of `name`, exactly when the layer can reach it."""
+        e = (lay.exact_per_sample(self.H.get(l - 1), self.dZ.get(l), self.P, l, name)
+             if self.on else None)
         return ps if e is None else exact.to_float(e)
 
     def exact_names(self) -> frozenset[str]:

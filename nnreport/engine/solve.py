@@ -27,7 +27,8 @@ Array = np.ndarray
 
 
 def make_net(s: NetworkSetup) -> Net:
-    return Net(s.activations, s.alphas, LossSpec(s.loss, s.eps, s.reduction, s.factor), s.l2)
+    return Net(s.activations, s.alphas, LossSpec(s.loss, s.eps, s.reduction, s.factor), s.l2,
+               s.kinds)
 
 
 def _shown(a: Array, layout: str) -> Array:

@@ -23,16 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.setups import ExpressionSetup, NetworkSetup, bias_name
+from ..spec.setups import ExpressionSetup, NetworkSetup
 from .expressions import evaluate
 from .functions import ACTIVATIONS
-from .network import bias
+from .layers import Layer, layer
 from .printed import (
     PER_SAMPLE_SHOWN,
     closed_delta,
     closed_scale,
-    db_as_rows,
-    dw_as_sum,
     one_minus,
     shown_argument,
     softmax_shifted,
@@ -41,6 +39,11 @@ from .printed import (
 
 Array = np.ndarray
 Rounder = Callable[[str, Array], Array]
+
+
+def layer_of(s: NetworkSetup, l: int) -> Layer:
+    """Layer l's type (engine/layers/)."""
+    return layer(s.kinds[l - 1] if s.kinds else "dense")
 
 
 def output_name(l: int, depth: int) -> str:
@@ -76,7 +79,7 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
     Z = []
     with np.errstate(all="ignore"):
         for l in range(1, L + 1):  # forward: Z = H W + b, H = f(Z)
-            Z.append(keep(f"Z{l}", H[-1] @ P[f"W{l}"] + bias(P, l)))
+            Z.append(keep(f"Z{l}", layer_of(s, l).worked_forward(H[-1], P, l)))
             H.append(keep(output_name(l, L), _activate(s, l, Z[-1], keep, c)))
         yh = H[-1]
         keep("loss", _loss(s, yh, Y, Yb, P, keep, c))
@@ -121,7 +124,8 @@ def _loss(s: NetworkSetup, yh: Array, Y: Array, Yb: Array, P: dict[str, Array],
     data = total if s.reduction == "sum" else total / m
     if not s.l2:
         return data
-    norms = sum(c(f"norm{l}", (P[f"W{l}"] ** 2).sum()) for l in range(1, s.depth + 1))
+    norms = sum(c(f"norm{l}", (P[w] ** 2).sum()) for l in range(1, s.depth + 1)
+                for w in layer_of(s, l).decayed(l))
     return data + keep("loss_l2", c("l2", s.l2) / (2 * m) * norms)
 
 
@@ -170,28 +174,11 @@ def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dic
     for l in range(L, 0, -1):
         if s.delta == "error":  # the error signal as printed: -dZ, its digits
             keep(f"delta{l}", -dZ)
-        b = bias_name(s.params, l)
-        sign = -1.0 if b == f"theta{l}" else 1.0  # dtheta = -db
-        ps = np.einsum("mi,mo->mio", H[l - 1], dZ)
-        if per_sample:
-            ps = keep(f"dW{l}_per_sample", ps)
-            if b:
-                keep(f"d{b}_per_sample", sign * dZ[:, None, :])
-        if dw_as_sum(s.units, l, m, per_sample, s.l2):
-            dW = scale * ps.sum(axis=0)
-        else:
-            dW = scale * (H[l - 1].T @ dZ)
-            if s.l2:
-                dW = dW + c("l2", s.l2) / m * P[f"W{l}"]
-        grads[f"W{l}"] = keep(f"dW{l}", dW)
-        if b:
-            if db_as_rows(m, s.units[l]):
-                db = scale * c(f"dZ{l}|db", dZ).sum(axis=0, keepdims=True)
-            else:
-                db = scale * c(f"dZsum{l}", dZ.sum(axis=0, keepdims=True))
-            grads[b] = keep(f"d{b}", sign * db)
+        lay = layer_of(s, l)
+        grads.update(lay.worked_backward(H[l - 1], dZ, P, l, m, scale, s.l2, per_sample,
+                                         s.units, keep, c))
         if l > 1:
-            dH = keep(f"dH{l - 1}", dZ @ P[f"W{l}"].T)
+            dH = keep(f"dH{l - 1}", lay.worked_back(dZ, P, l))
             dZ = keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, keep, c))
     return grads
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from .digits import Decimals
+from .layertypes import PARAMS
 from .texsafe import NAME_HINT, name_ok
 
 ACTIVATION_NAMES = ("sigmoid", "relu", "leaky_relu", "tanh", "linear", "softmax")
@@ -86,6 +87,12 @@ class Layer(Strict):
     activation: str = "sigmoid"
     alpha: float = 0.01
     bias: bool | Literal["threshold"] = True  # threshold: theta on a -1 input, z = W x - theta
+    type: str = "dense"  # a registered layer type (spec/layertypes.py, engine/layers/)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, v: Any) -> str:
+        return _one_of(v, tuple(PARAMS), "layer type")
 
     @field_validator("activation", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .layertypes import layer_params
 from .models import Problem
 
 Array = np.ndarray
@@ -43,13 +44,17 @@ def network_params(p: Problem, units: tuple[int, ...], layout: str,
     params: dict[str, Array] = {}
     ok = True
     L = len(layers)
+    shapes: dict[str, tuple[int, int]] = {}  # each parameter's shape, rows layout
     for k in range(1, L + 1):
         fi, fo = units[k - 1], units[k]
-        shape = (fi, fo) if layout == "rows" else (fo, fi)
-        w = draw(init.method, rs, shape, init.scale, fi, fo)
-        params[f"W{k}"] = w if layout == "rows" else w.T
-        if layers[k - 1].bias:
-            params[f"{'theta' if layers[k - 1].bias == 'threshold' else 'b'}{k}"] = np.zeros((1, fo))
+        mine = layer_params(layers[k - 1].type, k, fi, fo, layers[k - 1].bias)
+        shapes.update(mine)
+        for j, (name, rows) in enumerate(mine.items()):  # the first drawn, the others 0
+            if j:
+                params[name] = np.zeros(rows)
+                continue
+            w = draw(init.method, rs, rows if layout == "rows" else rows[::-1], init.scale, fi, fo)
+            params[name] = w if layout == "rows" else w.T
     valid = set(params)
     for name, v in p.params.items():
         if name not in valid:
@@ -66,10 +71,7 @@ def network_params(p: Problem, units: tuple[int, ...], layout: str,
             continue
         kind, k = _layer_of(name)
         fi, fo = units[k - 1], units[k]
-        if kind == "W":
-            shape = (fi, fo) if layout == "rows" else (fo, fi)
-        else:
-            shape = (1, fo) if layout == "rows" else (fo, 1)
+        shape = shapes[name] if layout == "rows" else shapes[name][::-1]
         try:
             a = value(v, shape, name)
         except ValueError as e:

@@ -197,6 +197,8 @@ class _Checker(ExpressionChecks):
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
             rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
             delta=p.delta, symbols=dict(p.symbols),
+            kinds=() if all(la.type == "dense" for la in layers) else
+            tuple(la.type for la in layers),
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
@@ -307,7 +309,8 @@ def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
                                    optimizer_kind(p.train.optimizer.setup()), acts, loss,
                                    p.loss.eps if p.loss else None,
                                    p.regularization.l2, working=True, computed=computed,
-                                   frozen=frozen, show=shown, delta=p.delta)
+                                   frozen=frozen, show=shown, delta=p.delta,
+                                   kinds=tuple(layer.type for layer in layers))
 
     asked = names(False, tuple(p.train.freeze), show)
     asked += [f"steps[{i}].{n}" for i in range(1, p.worked_steps) for n in asked]  # later steps

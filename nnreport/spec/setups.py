@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..budgets import DEFAULT, Budgets
+from .layertypes import PARAMS
 from .models import Spec
 
 Array = np.ndarray
@@ -77,6 +78,7 @@ class NetworkSetup:
     delta: str = "gradient"  # or "error": the key also shows delta_l = -dZ_l (JSON delta{l})
     symbols: dict[str, str] = field(default_factory=dict)  # the course's letters: {Z: net}
     kind: str = "network"
+    kinds: tuple[str, ...] = ()  # each layer's type (engine/layers/); empty: every one dense
 
     @property
     def depth(self) -> int:
@@ -145,9 +147,11 @@ def bias_name(params: Any, l: int) -> str | None:
 
 
 def param_names(params: Any, depth: int) -> list[str]:
-    """The parameters among `params` in the key's order: W1..WL, then the biases."""
-    return [f"W{l}" for l in range(1, depth + 1) if f"W{l}" in params] + [
+    """The parameters among `params` in the key's order: W1..WL, then the biases, then any
+    other layer type's parameters in their layers' order."""
+    dense = [f"W{l}" for l in range(1, depth + 1) if f"W{l}" in params] + [
         b for l in range(1, depth + 1) if (b := bias_name(params, l))]
+    return dense + [n for n in params if n not in dense]
 
 
 def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: str,
@@ -156,7 +160,7 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
                         working: bool = False, computed: bool = False,
                         frozen: frozenset[str] | tuple[str, ...] = (),
                         show: tuple[str, ...] | None = None,
-                        delta: str = "gradient") -> list[str]:
+                        delta: str = "gradient", kinds: tuple[str, ...] = ()) -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
     `optimizer`: its name, or `heavy_ball` for momentum in that form (`optimizer_kind`).
@@ -171,9 +175,12 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
     names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
         ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
     names += [f"delta{l}" for l in range(1, L + 1)] if delta == "error" else []
-    params = [f"W{l}" for l in range(1, L + 1)] + [
+    kinds = kinds or ("dense",) * L  # each layer's type: W's, biases, then other types'
+    params = [f"W{l}" for l in range(1, L + 1) if kinds[l - 1] == "dense"] + [
         f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
-        if biases[l - 1]]
+        if biases[l - 1] and kinds[l - 1] == "dense"] + [
+        f"{k}{l}" for l in range(1, L + 1) if kinds[l - 1] != "dense"
+        for k in PARAMS[kinds[l - 1]](1, 1, biases[l - 1])]
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"],

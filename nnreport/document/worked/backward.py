@@ -1,5 +1,7 @@
-"""The backward pass: dZ of the output layer, then for each layer from the top down the
-per-sample and averaged dW, db, and dZ of the layer below, every product with its numbers.
+"""The backward pass: dZ of the output layer, then for each layer from the top down its
+parameters' gradients and the dH it passes down (the layer type's worked module,
+document/worked/layers/: per-sample and averaged dW, db for a dense layer), and dZ of the layer
+below, every product with its numbers.
 
 d-notation: dW is the gradient of the batch loss L with respect to W (a matrix of W's shape);
 dz^{(i)} is row i of dZ (column i in the columns layout), the delta of sample i."""
@@ -9,18 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...engine.printed import (
-    cancellation_digits,
-    db_as_rows,
-    dw_as_sum,
     one_minus,
-    per_sample_shown,
     targets_add_up,
 )
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Part
-from ..steps import Piece, Step, Val
-from .base import Ctx, products, sum_pieces
+from ..steps import Piece, Step
+from .base import Ctx
+from .layers import worked_layer
 
 DERIV_NAME = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\operatorname{ReLU}'",
               "leaky_relu": r"\operatorname{LReLU}'_{\alpha}", "linear": "1"}
@@ -30,7 +29,7 @@ def backward(c: Ctx) -> Part:
     part = Part("Backward pass")
     steps = output_delta(c)
     for l in range(c.L, 0, -1):
-        steps += layer_grads(c, l)
+        steps += worked_layer(c, l).grads(c, l)
         if l > 1:
             steps += hidden_delta(c, l - 1)
     if c.sol.batch is not None:  # what the update uses: the whole batch's gradient
@@ -194,16 +193,12 @@ def derivative_step(c: Ctx, l: int) -> Step:
 
 
 def hidden_delta(c: Ctx, l: int) -> list[Step]:
-    """dH_l = dZ_{l+1} W_{l+1}^T, then dZ_l = dH_l (elementwise) f'(Z_l)."""
+    """dH_l through layer l + 1 (its type's module: dZ_{l+1} W_{l+1}^T for a dense layer),
+    then dZ_l = dH_l (elementwise) f'(Z_l)."""
     s, n, sol = c.s, c.n, c.sol
-    W = n(f"W{l + 1}")
-    dZn, dHn, Hn = n(f"dZ{l + 1}"), n(f"dH{l}"), n(f"H{l}")
-    f = f"{dZn} {W}^{{T}}" if not c.cols else f"{W}^{{T}} {dZn}"
+    dHn, Hn = n(f"dH{l}"), n(f"H{l}")
     dH = sol.named[f"dH{l}"]
-    dZv = c.v(sol.step.dZ[l], f"dZ{l + 1}")
-    WTv = Val(c.show(s.params[f"W{l + 1}"].T), c.digits)
-    sub: list[Piece] = c.times(dZv, WTv) if not c.cols else c.times(WTv, dZv)
-    steps = [c.step(dHn, f, sub, dH, key=f"dH{l}", asked=False)]
+    steps = worked_layer(c, l + 1).back(c, l + 1)
     dHv = c.v(dH, f"dH{l}")
     a = s.activations[l - 1]
     dz = sol.step.dZ[l - 1]
@@ -222,132 +217,3 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     return steps
 
 
-def _mean(c: Ctx) -> str:
-    """The mean's 1/m before a sum over the batch (none over a batch of one: 1/1 says nothing)."""
-    return rf"\frac{{1}}{{{c.m}}}" if c.s.reduction == "mean" and c.m > 1 else ""
-
-
-def layer_grads(c: Ctx, l: int) -> list[Step]:
-    s, n, sol, m = c.s, c.n, c.sol, c.m
-    W, Hp = n(f"W{l}"), n(f"H{l - 1}")
-    hp = Hp.lower() if Hp != "X" else "x"
-    steps: list[Step] = []
-    ps = sol.step.per_sample.get(f"W{l}")
-    dZ = sol.step.dZ[l - 1]
-    Hprev = c.H(l - 1)
-    dh, dd = c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")
-    shown = per_sample_shown(s.units, m, ps is not None)
-    if shown and ps is not None:  # one power for every sample's dW (they are summed below)
-        c.decide(f"dW{l}_per_sample", *[c.show(ps[i]) for i in range(shown)])
-    dzk, hk = f"dZ{l}", c.hkey(l - 1)
-    for i in range(shown):
-        h, dz = Hprev[i:i + 1], dZ[i:i + 1]  # 1 x n (rows)
-        if not c.cols:
-            f = rf"{hp}^{{({i + 1})T}} {n.row('dZ', i + 1, l)}"
-            sub: list[Piece] = c.times(c.row(h.T, hk, dh), c.row(dz, dzk, dd))
-        else:
-            f = rf"{n.row('dZ', i + 1, l)} {hp}^{{({i + 1})T}}"
-            sub = c.times(c.row(dz.T, dzk, dd), c.row(h, hk, dh))
-        assert ps is not None
-        steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
-                            key=f"dW{l}_per_sample"))
-    pre = _mean(c)
-    lead = pre + " " if pre else ""
-    dZn = n(f"dZ{l}")
-    f = lead + (rf"{Hp}^{{T}} {dZn}" if not c.cols else rf"{dZn} {Hp}^{{T}}")
-    if s.l2:
-        f += rf" + \frac{{\lambda}}{{{m}}} {W}"
-    if dw_as_sum(s.units, l, m, ps is not None, s.l2):  # the per-sample matrices added up
-        assert ps is not None
-        sub = [pre + r"\left("] if pre else []
-        for i in range(m):
-            sub.append(c.v(ps[i], f"dW{l}_per_sample"))
-            if i < m - 1:
-                sub.append("+")
-        if pre:
-            sub.append(r"\right)")
-    else:  # too many numbers for one line, or an L2 term: H^T dZ
-        HTv, dZv = Val(c.show(Hprev).T, dh), c.v(dZ, f"dZ{l}")
-        sub = [pre] if pre else []
-        sub += c.times(HTv, dZv) if not c.cols else c.times(dZv, HTv)
-        if s.l2:  # the L2 term, with the weights it scales
-            sub += [rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{m}}}", c.v(s.params[f"W{l}"])]
-    note = ""
-    if l == c.L:
-        note = ("the gradient of the batch loss " + (
-            "is the one sample's gradient" if m == 1 else
-            f"averages the {m} samples' gradients" if s.reduction == "mean" else
-            f"adds up the {m} samples' gradients"))
-        if s.l2:
-            note += r", plus the L2 term $\frac{\lambda}{m} W$"
-    main = c.step(f"d{W}", f, sub, sol.step.grads[f"W{l}"], key=f"dW{l}", note=note)
-    steps.append(main)
-    if main.elided or main.subst is None:  # a large network's line without its operands
-        steps.append(grad_entry(c, l))
-    if c.has_bias(l):
-        steps += bias_per_sample(c, l)
-        steps.append(bias_grad(c, l))
-    return steps
-
-
-def bias_per_sample(c: Ctx, l: int) -> list[Step]:
-    """Asked for, each sample's db_l is its delta row (a threshold's dtheta_l its negative),
-    on a line of its own (a renaming step, its value printed once); not asked, db_l's sum
-    shows the rows."""
-    key = c.bias(l)
-    if f"d{key}_per_sample" not in (c.s.marking.ask or ()):
-        return []
-    ps = c.sol.step.per_sample.get(key)
-    if ps is None:
-        return []
-    b, sign = c.n(key), "-" if c.threshold(l) else ""
-    return [c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {b}}}",
-                   sign + c.n.row("dZ", i + 1, l), None, ps[i], key=f"d{key}_per_sample")
-            for i in range(per_sample_shown(c.s.units, c.m, True))]
-
-
-def grad_entry(c: Ctx, l: int) -> Step:
-    """Entry (1, 1) of dW_l written out: a sum over the samples of the batch."""
-    s, sol = c.s, c.sol
-    h, dz = c.H(l - 1)[:, 0], sol.step.dZ[l - 1][:, 0]
-    pre = _mean(c)
-    pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)),
-                                 c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")), pre)
-    if s.l2:  # a negative weight in parentheses: 0.1/3 . (-0.03279), never . -0.03279
-        w = fmt(float(s.params[f"W{l}"][0, 0]), c.digits)
-        pieces.append(rf"+ \frac{{{fmt(s.l2, c.digits)}}}{{{c.m}}} \cdot "
-                      + (rf"\left({w}\right)" if w.startswith("-") else w))
-    i, j = c.entry(0, 0)
-    return c.step(rf"\left(d{c.n(f'W{l}')}\right)_{{{i}{j}}}", None, pieces,
-                  float(sol.step.grads[f"W{l}"][0, 0]), asked=False, like=f"dW{l}")
-
-
-def bias_grad(c: Ctx, l: int) -> Step:
-    """db_l: the batch's deltas added up (and averaged), sample by sample or as column sums."""
-    sol, m = c.sol, c.m
-    key = c.bias(l)
-    b = c.n(key)
-    dZ = sol.step.dZ[l - 1]
-    pre = _mean(c)
-    if c.threshold(l):  # z = h W - theta: dL/dtheta = -dL/db
-        pre = "-" + pre
-    f = (pre + " " if pre else "") + (rf"\sum_{{i=1}}^{{{m}}} {c.n.row('dZ', 'i', l)}" if m > 1
-                                      else c.n.row("dZ", "1", l))
-    if db_as_rows(m, dZ.shape[1]):  # nearly cancelling rows: the digits that show the sum
-        d = cancellation_digits(dZ, dZ.sum(axis=0) / m, c.dig(f"dZ{l}"))
-        rows = [c.row(c.show(dZ[i:i + 1]), f"dZ{l}", d) for i in range(m)]
-        sub: list[Piece] = [pre + r"\left("] if pre else []
-        for i, r in enumerate(rows):
-            sub += [r] + (["+"] if i < m - 1 else [])
-        sub += [r"\right)"] if pre else []
-    else:
-        sums = dZ.sum(axis=0, keepdims=True)
-        sub = [pre] if pre else []
-        sub.append(c.v(sums))
-    note = "column sums of $dZ$ (one entry per unit)" if not c.cols and l == c.L and m > 1 \
-        else ""
-    if c.threshold(l):
-        note = (note + "; " if note else "") + "minus, as the threshold's input is $-1$"
-    if m == 1 and not c.threshold(l):  # a batch of one: db is the row dz^(1), printed once
-        return c.step(f"d{b}", f, None, sol.step.grads[key], key=f"d{key}", note=note)
-    return c.step(f"d{b}", f, sub, sol.step.grads[key], key=f"d{key}", note=note)

@@ -1,8 +1,7 @@
-"""The forward pass: Z_l = H_{l-1} W_l + b_l and H_l = f(Z_l), with numbers, layer by layer.
+"""The forward pass, layer by layer: Z_l from H_{l-1} (the layer type's worked module,
+document/worked/layers/), then H_l = f(Z_l), with numbers.
 
-Where a matrix is too large to print whole, one entry is written out in full (z_11 = x_11 w_11
-+ ... + b_1 = 6) so the rule can still be followed with a calculator; a sigmoid or tanh shows
-one entry's arithmetic, a softmax its exponentials and row sums."""
+A sigmoid or tanh shows one entry's arithmetic, a softmax its exponentials and row sums."""
 
 from __future__ import annotations
 
@@ -13,8 +12,9 @@ from ...render import formulas as F
 from ...render.numbers import fmt
 from ..content import Eqs, Para, Part
 from ..lines import applied
-from ..steps import Piece, Step
-from .base import Ctx, products, samples, sum_pieces
+from ..steps import Step
+from .base import Ctx, samples
+from .layers import worked_layer
 
 
 def forward(c: Ctx) -> Part:
@@ -30,43 +30,10 @@ def forward(c: Ctx) -> Part:
             f"{c.whole} samples, which the update uses, are given as computed results."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
-        steps += affine(c, l)
+        steps += worked_layer(c, l).forward(c, l)
         steps += activation(c, l)
     part.items.append(Eqs(steps))
     return part
-
-
-def affine(c: Ctx, l: int) -> list[Step]:
-    s, n = c.s, c.n
-    Hp, W, b = n(f"H{l - 1}"), n(f"W{l}"), n(c.bias(l))
-    sign = "-" if c.threshold(l) else "+"  # a threshold is the weight of a constant -1 input
-    formula = c.prod(Hp, W) + (f" {sign} {b}" if c.has_bias(l) else "")
-    Hv, Wv = c.v(c.H(l - 1), c.hkey(l - 1)), c.v(s.params[f"W{l}"])
-    subst: list[Piece] = c.times(Hv, Wv) if not c.cols else c.times(Wv, Hv)
-    if c.has_bias(l):
-        subst += [sign, c.v(s.params[c.bias(l)])]
-    Z = c.sol.step.Z[l - 1]
-    first = next(k for k in range(1, l + 1) if c.threshold(k) or k == l)
-    note = (f"the threshold ${b}$ is the weight of a constant input $-1$"
-            if c.threshold(l) and first == l else "")
-    main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True, note=note)
-    out = [main]
-    if main.elided or main.subst is None:  # a large network's line without its operands
-        out.append(entry_sum(c, l))
-    return out
-
-
-def entry_sum(c: Ctx, l: int) -> Step:
-    """Entry (1, 1) of Z_l written out: the sum of products that makes it."""
-    s, d = c.s, c.digits
-    h, W = c.H(l - 1)[0], s.params[f"W{l}"][:, 0]
-    terms = products(list(zip(h.tolist(), W.tolist(), strict=True)), c.dig(c.hkey(l - 1)), d)
-    if c.has_bias(l):  # a threshold: the product with the -1 input, -theta
-        b0 = float(s.params[c.bias(l)][0, 0])
-        terms.append(fmt(-b0 if c.threshold(l) else b0, d))
-    i, j = c.entry(0, 0)
-    return c.step(rf"\left({c.n(f'Z{l}')}\right)_{{{i}{j}}}", None, sum_pieces(terms),
-                  float(c.sol.step.Z[l - 1][0, 0]), asked=False, like=f"Z{l}")
 
 
 def activation(c: Ctx, l: int) -> list[Step]:

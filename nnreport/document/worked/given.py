@@ -3,6 +3,8 @@ given value."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS
@@ -32,6 +34,8 @@ def given(c: Ctx) -> Part:
             k = f"{p}{l}"
             if k in s.params:
                 pairs.append((n(k), c.v(s.params[k])))
+        for k in own_params(c, l):  # another layer type's parameters
+            pairs.append((n(k), c.v(s.params[k])))
     for k in s.params:  # train.state: the optimiser state before the step
         pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
                   for st, v in s.state.get(k, {}).items()]
@@ -45,16 +49,33 @@ def architecture_table(c: Ctx) -> Table:
     total = 0
     for l in range(1, s.depth + 1):
         fi, fo = s.units[l - 1], s.units[l]
+        name = "Output" if l == s.depth else f"Hidden {l}"
+        if s.kinds and s.kinds[l - 1] != "dense":  # another layer type: its own parameters
+            shapes = {k: s.params[k].shape for k in own_params(c, l)}
+            count = sum(int(np.prod(sh)) for sh in shapes.values())
+            total += count
+            rows.append([name, F.ACT_NAME[s.activations[l - 1]], str(fo), ", ".join(
+                f"${n(k)}$: ${sh[0]} \\times {sh[1]}$" for k, sh in
+                ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), "none",
+                str(count)])
+            continue
         wshape = (fi, fo) if not c.cols else (fo, fi)
         bshape = (1, fo) if not c.cols else (fo, 1)
         count = fi * fo + (fo if c.has_bias(l) else 0)
         total += count
-        name = "Output" if l == s.depth else f"Hidden {l}"
         bias = f"${n(c.bias(l))}$: ${bshape[0]} \\times {bshape[1]}$" if c.has_bias(l) else "none"
         rows.append([name, F.ACT_NAME[s.activations[l - 1]], str(fo),
                      f"${n(f'W{l}')}$: ${wshape[0]} \\times {wshape[1]}$", bias, str(count)])
     return Table(["Layer", "Activation", "Units", "Weights", "Bias", "Parameters"], rows,
                  "llrllr", total=["Total", "", "", "", "", str(total)])
+
+
+def own_params(c: Ctx, l: int) -> list[str]:
+    """Layer l's parameters when its type is not dense (a2 of a scaling layer ...)."""
+    if not c.s.kinds or c.s.kinds[l - 1] == "dense":
+        return []
+    return [k for k in c.s.params if k.rstrip("0123456789") not in PARAM_KINDS
+            and k[len(k.rstrip("0123456789")):] == str(l)]
 
 
 def conventions(c: Ctx) -> str:

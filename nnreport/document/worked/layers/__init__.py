@@ -1,0 +1,41 @@
+"""One module per layer type: the worked lines of a layer (engine/layers/ has its numbers).
+
+A worked layer is three functions of (Ctx, l) returning Steps: `forward` (Z_l's
+lines), `grads` (its parameters' gradients, per sample and averaged) and `back` (dH_{l-1}, the
+gradient it passes down). document/worked/forward.py and backward.py call them layer by layer
+and never ask which type a layer is; `register` adds a type (a test's toy layer does)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ...steps import Step
+from ..base import Ctx
+
+
+@dataclass(frozen=True)
+class WorkedLayer:
+    forward: Callable[[Ctx, int], list[Step]]
+    grads: Callable[[Ctx, int], list[Step]]
+    back: Callable[[Ctx, int], list[Step]]
+
+
+WORKED: dict[str, WorkedLayer] = {}
+
+
+def register(kind: str, worked: WorkedLayer) -> WorkedLayer:
+    """Add the worked lines of layer type `kind`."""
+    WORKED[kind] = worked
+    return worked
+
+
+def worked_layer(c: Ctx, l: int) -> WorkedLayer:
+    """Layer l's worked lines, by its type."""
+    kinds = c.s.kinds
+    return WORKED[kinds[l - 1] if kinds else "dense"]
+
+
+from . import dense  # noqa: E402  (the shipped types register here)
+
+register("dense", WorkedLayer(dense.forward, dense.grads, dense.back))

@@ -1,0 +1,106 @@
+"""One module per layer type: what a layer owns, behind one small interface.
+
+A layer type is a `Layer`: its parameters' names and shapes, its forward and backward pass
+(float, vectorised over the samples in the rows layout, per sample and averaged), the same
+passes on exact rationals (engine/exact.py; None once the chain is broken), the worked step's
+lines along a rounding path (engine/worked.py), and its cost. The network, the exact shadow and
+the worked values (engine/network.py, engine/worked.py) iterate over the layers through this
+interface and never ask which type a layer is. `LAYERS` maps a type's name to its one instance;
+`register` adds a type (a test's toy layer does).
+
+Names: a layer's parameters are named `<kind><l>` (W1, b1, a2 ...), their gradients `d<name>`,
+and each sample's gradient `d<name>_per_sample`, as the JSON contract names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from ...spec import layertypes
+from ..exact import Exact
+
+Array = np.ndarray
+Keep = Callable[[str, Any], Array]
+
+
+class Layer(Protocol):
+    """A layer type. `l` is the layer's 1-based index; `params` holds every parameter of the
+    network (rows layout), `h` the layer's input H_{l-1} (samples, units_in), `dz` dL/dZ_l."""
+
+    name: str
+
+    def param_names(self, params: Any, l: int) -> list[str]:
+        """Layer l's parameters among `params`, in the key's order."""
+
+    def shapes(self, units_in: int, units_out: int, bias: bool | str) -> dict[str, tuple[int, int]]:
+        """Each parameter's kind (W, b ...) and its shape, rows layout."""
+
+    def decayed(self, l: int) -> list[str]:
+        """The parameters an L2 penalty applies to."""
+
+    def cost(self, params: dict[str, Array], l: int, m: int) -> int:
+        """Multiply-adds of one forward pass over m samples."""
+
+    def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
+        """Z_l from H_{l-1}."""
+
+    def back(self, dz: Array, params: dict[str, Array], l: int) -> Array:
+        """dL/dH_{l-1} from dZ_l."""
+
+    def grads(self, h: Array, dz: Array, params: dict[str, Array], l: int, scale: float,
+              l2: float, m: int) -> dict[str, Array]:
+        """The batch gradient of each parameter (scale: 1 or 1/m; the L2 term included)."""
+
+    def per_sample(self, h: Array, dz: Array, params: dict[str, Array], l: int
+                   ) -> dict[str, Array]:
+        """Each sample's gradient of each parameter (samples first)."""
+
+    def exact_forward(self, h: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
+        """forward on exact rationals."""
+
+    def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
+        """back on exact rationals."""
+
+    def exact_grads(self, h: Exact | None, dz: Exact | None, P: dict[str, Any], l: int,
+                    names: list[str], red: Any, l2: float, m: int) -> dict[str, Exact | None]:
+        """grads on exact rationals (red: Fraction(1) or Fraction(1, m)), by parameter."""
+
+    def exact_per_sample(self, h: Exact | None, dz: Exact | None, P: dict[str, Any], l: int,
+                         name: str) -> Exact | None:
+        """per_sample of one parameter on exact rationals."""
+
+    def worked_forward(self, h: Array, P: dict[str, Array], l: int) -> Array:
+        """Z_l as its worked line computes it from the printed numbers."""
+
+    def worked_backward(self, h: Array, dz: Array, P: dict[str, Array], l: int, m: int,
+                        scale: float, l2: float, per_sample: bool, units: tuple[int, ...],
+                        keep: Keep, c: Keep) -> dict[str, Array]:
+        """The gradient lines of layer l along a rounding path (engine/worked.py), by
+        parameter; each value through `keep` under its JSON name, each other printed number
+        through `c`."""
+
+    def worked_back(self, dz: Array, P: dict[str, Array], l: int) -> Array:
+        """dH_{l-1} as its worked line computes it."""
+
+
+LAYERS: dict[str, Layer] = {}
+
+
+def register(layer: Layer) -> Layer:
+    """Add a layer type (by its `name`), and its parameters' shapes to the spec's list of
+    types (spec/layertypes.py: a spec may then name it); returns it."""
+    LAYERS[layer.name] = layer
+    layertypes.register(layer.name, layer.shapes)
+    return layer
+
+
+def layer(kind: str) -> Layer:
+    return LAYERS[kind]
+
+
+from .dense import DENSE  # noqa: E402  (the shipped types register themselves)
+
+register(DENSE)
