@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +37,17 @@ def write_spec(tmp_path):
         return p
 
     return write
+
+def solve_json(tmp_path: Path, text: str) -> tuple[dict[str, Any], Path]:
+    """`nnreport solve --json` on a spec written from `text`: the first problem's values and
+    the spec's path."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return next(iter(json.loads(r.stdout)["problems"].values())), spec
+
 
 def interactive() -> None:
     """preexec_fn: Ctrl-C as at a terminal. A shell starts background jobs (CI launched with

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import solve_json
 
 from nnreport.errors import SpecError
 from nnreport.spec import loads
@@ -27,14 +28,6 @@ problems:
       - {one: "M[1, 0] - w[2]"}
 """
 
-
-def solve_json(tmp_path, text):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(text)
-    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return next(iter(json.loads(r.stdout)["problems"].values())), spec
 
 
 def test_cs231n_neuron_with_indexed_weights(tmp_path):

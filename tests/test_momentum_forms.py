@@ -19,12 +19,9 @@ Nesterov (v as above, w += 0.9 v - 0.1 g with the new v):
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from conftest import solve_json as solve_values
 
 from nnreport.errors import SpecError
 from nnreport.spec import loads
@@ -46,12 +43,7 @@ NESTEROV_W = [1.52, 3.1104, 4.433408, 5.29929216]
 
 
 def solve_json(tmp_path, text):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(text)
-    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return next(iter(json.loads(r.stdout)["problems"].values()))
+    return solve_values(tmp_path, text)[0]
 
 
 def key_tex(text):

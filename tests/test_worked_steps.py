@@ -25,6 +25,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import solve_json
 
 from nnreport.errors import SpecError
 from nnreport.spec import loads
@@ -44,14 +45,6 @@ problems:
 HEAVY = "{name: momentum, form: heavy_ball, beta: 0.9}"
 AVERAGE = "{name: momentum, beta: 0.9}"
 
-
-def solve_json(tmp_path, text):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(text)
-    r = subprocess.run([sys.executable, "-m", "nnreport", "solve", str(spec), "--json"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return next(iter(json.loads(r.stdout)["problems"].values())), spec
 
 
 def render(text, kind="key"):

@@ -160,6 +160,11 @@ class Ctx:
     def threshold(self, l: int) -> bool:
         return f"theta{l}" in self.s.params
 
+    def mean(self) -> str:
+        """The mean's 1/m before a sum over the batch (none over a batch of one: 1/1 says
+        nothing)."""
+        return rf"\frac{{1}}{{{self.m}}}" if self.s.reduction == "mean" and self.m > 1 else ""
+
     def prod(self, a: str, b: str) -> str:
         """A matrix product in symbols; in the columns layout the factors swap."""
         return f"{a} {b}" if not self.cols else f"{b} {a}"

@@ -169,7 +169,7 @@ def error_signal_update(c: Ctx, key: str) -> Step:
     kind = key.rstrip("0123456789")
     l = int(key[len(kind):])
     name, eta = c.n(key), fmt(s.lr, c.digits)
-    pre = rf"\frac{{1}}{{{c.m}}} " if s.reduction == "mean" and c.m > 1 else ""  # not 1/1
+    pre = c.mean() + " " if c.mean() else ""
     if kind == "W":
         Hp = c.n(f"H{l - 1}")
         dn = c.n(f"delta{l}")

@@ -44,11 +44,6 @@ def entry_sum(c: Ctx, l: int) -> Step:
                   float(c.sol.step.Z[l - 1][0, 0]), asked=False, like=f"Z{l}")
 
 
-def _mean(c: Ctx) -> str:
-    """The mean's 1/m before a sum over the batch (none over a batch of one: 1/1 says nothing)."""
-    return rf"\frac{{1}}{{{c.m}}}" if c.s.reduction == "mean" and c.m > 1 else ""
-
-
 def grads(c: Ctx, l: int) -> list[Step]:
     s, n, sol, m = c.s, c.n, c.sol, c.m
     W, Hp = n(f"W{l}"), n(f"H{l - 1}")
@@ -73,7 +68,7 @@ def grads(c: Ctx, l: int) -> list[Step]:
         assert ps is not None
         steps.append(c.step(rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}", f, sub, ps[i],
                             key=f"dW{l}_per_sample"))
-    pre = _mean(c)
+    pre = c.mean()
     lead = pre + " " if pre else ""
     dZn = n(f"dZ{l}")
     f = lead + (rf"{Hp}^{{T}} {dZn}" if not c.cols else rf"{dZn} {Hp}^{{T}}")
@@ -132,7 +127,7 @@ def grad_entry(c: Ctx, l: int) -> Step:
     """Entry (1, 1) of dW_l written out: a sum over the samples of the batch."""
     s, sol = c.s, c.sol
     h, dz = c.H(l - 1)[:, 0], sol.step.dZ[l - 1][:, 0]
-    pre = _mean(c)
+    pre = c.mean()
     pieces = sum_pieces(products(list(zip(h.tolist(), dz.tolist(), strict=True)),
                                  c.dig(c.hkey(l - 1)), c.dig(f"dZ{l}")), pre)
     if s.l2:  # a negative weight in parentheses: 0.1/3 . (-0.03279), never . -0.03279
@@ -150,7 +145,7 @@ def bias_grad(c: Ctx, l: int) -> Step:
     key = c.bias(l)
     b = c.n(key)
     dZ = sol.step.dZ[l - 1]
-    pre = _mean(c)
+    pre = c.mean()
     if c.threshold(l):  # z = h W - theta: dL/dtheta = -dL/db
         pre = "-" + pre
     f = (pre + " " if pre else "") + (rf"\sum_{{i=1}}^{{{m}}} {c.n.row('dZ', 'i', l)}" if m > 1
