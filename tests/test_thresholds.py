@@ -162,3 +162,38 @@ def test_bad_thresholds_are_located_errors(tmp_path, text, where, what):
     r = run("validate", str(spec))
     assert r.returncode != 0
     assert f"{spec.name}:" in r.stderr and what in r.stderr, r.stderr
+
+
+def test_canvas_grades_the_published_thresholds(tmp_path):
+    """Canvas (its numeric rules, tests/lmsrules.py) accepts the published 4-decimal answers
+    (theta5 = 0.3127, Negnevitsky) for the thresholds and refuses a wrong one; with
+    `symbols: {theta: t}` the key's update sentence writes the course's letter."""
+    import zipfile
+
+    from lmsrules import canvas_answers, canvas_grades, quiz_page
+    from lxml import etree
+    from test_lms import _items
+
+    spec = tmp_path / "thr.yaml"
+    spec.write_text(SPEC.replace("    title: The XOR", "    digits: {decimals: 4}\n    symbols: "
+                                 "{theta: t, dtheta: Dt}\n    ask: [dtheta2, theta1_new, "
+                                 "theta2_new]\n    title: The XOR"))
+    r = run("build", str(spec), "--no-pdf", "--format", "canvas", "--format", "pdf", "-o",
+            str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    with zipfile.ZipFile(tmp_path / "o" / "thr" / "canvas-qti.zip") as z:
+        qti = etree.fromstring(z.read("nnreport_assessment/nnreport_assessment.xml"))
+    h = by_hand()
+    published = {("theta1_new", (0, 0)): 0.7962, ("theta1_new", (0, 1)): -0.0985,
+                 ("theta2_new", ()): 0.3127, ("dtheta2", ()): round(h["d5"], 4)}
+    seen = set()
+    for _, pid, name, idx, k, item in _items(qti):
+        assert pid == "xor" and k == 0
+        want = published[(name, idx if name != "theta1_new" else (0, idx[-1]))]
+        assert canvas_grades(canvas_answers(item), quiz_page(want)), (name, idx)
+        assert not canvas_grades(canvas_answers(item), quiz_page(want + 0.0003)), (name, idx)
+        seen.add(name)
+    assert seen == {"dtheta2", "theta1_new", "theta2_new"}
+    tex = (tmp_path / "o" / "thr" / "thr-key.tex").read_text()
+    assert r"$t - \eta\, \mathrm{Dt} = t + \eta\," in tex and "$Z = X W - t$ and $t = -b$" in tex
+    assert tex.count(r"\theta") == 2 and r"$t$ for $\theta$, $\mathrm{Dt}$ for $d\theta$" in tex

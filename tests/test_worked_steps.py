@@ -174,7 +174,6 @@ def test_mini_batch_key_builds_and_checks(tmp_path):
 @pytest.mark.parametrize("change,says", [
     (("epochs: 4", "epochs: 3"), "worked_steps: 4 but training takes 3 optimiser steps"),
     (("worked_steps: 4", "worked_steps: 4\n    worked_samples: 1"), "worked_samples"),
-    (("digits: 6", "digits: 6\n    rounding: chain"), "full precision only"),
     (("worked_steps: 4", "worked_steps: 11"), "worked_steps"),
 ])
 def test_invalid_worked_steps_are_located(change, says):
@@ -234,3 +233,86 @@ def test_summary_and_variant_answers_list_the_steps(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = next((tmp_path / "v").rglob("answers.csv")).read_text()
     assert "v02,,f,steps[2].W1_v,[0][0],1.592" in rows
+
+
+CHAIN = F.format(k=4, opt=HEAVY, epochs=4).replace("digits: 6", "digits: 2\n    rounding: chain")
+
+
+def test_rounded_chain_runs_through_the_later_steps(tmp_path):
+    """Two significant digits, every factor carried as printed (heavy ball, by hand):
+      t  g (chain)           v (chain)                       w (chain)
+      1  2(0 - 4) = -8       0.9*0 - 0.1*(-8) = 0.8          0 + 0.8 = 0.8
+      2  2(0.8 - 4) = -6.4   0.9*0.8 + 0.64 = 1.36 -> 1.4    0.8 + 1.4 = 2.2
+      3  2(2.2 - 4) = -3.6   0.9*1.4 + 0.36 = 1.62 -> 1.6    2.2 + 1.6 = 3.8
+      4  2(3.8 - 4) = -0.4   0.9*1.6 + 0.04 = 1.48 -> 1.5    3.8 + 1.5 = 5.3
+    while the full key ends at 5.2344 (5.2): step t starts from step t-1's rounded w and v."""
+    vals, spec = solve_json(tmp_path, CHAIN)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out),
+                        "--no-pdf", "--key"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    answers = json.loads((out / "s" / "answers.json").read_text())
+    chain, tol = answers["chain"]["f"], answers["tolerance"]["f"]
+    for i, (g, v, w) in enumerate([(-8, 0.8, 0.8), (-6.4, 1.4, 2.2), (-3.6, 1.6, 3.8),
+                                   (-0.4, 1.5, 5.3)]):
+        pre = f"steps[{i}]." if i else ""
+        assert chain[pre + "dW1"][0][0] == pytest.approx(g, rel=1e-12)
+        assert chain[pre + "W1_v"][0][0] == pytest.approx(v, rel=1e-12)
+        assert chain[pre + "W1_new"][0][0] == pytest.approx(w, rel=1e-12)
+        full = vals["steps"][i]["W1_new"][0][0]
+        lo, hi = tol[pre + "W1_new"]["low"][0][0], tol[pre + "W1_new"]["high"][0][0]
+        assert lo <= min(w, full) and max(w, full) <= hi  # both keys are accepted
+    assert tol["steps[3].W1_new"]["high"][0][0] < 6  # and not anything at all
+    tex = (out / "s" / "s-key.tex").read_text()
+    step4 = tex[tex.index("Step 4: Update"):]
+    assert r"= 3.8 + 1.5 = 5.2" in step4 and r"\text{rounded chain: } 5.3" in step4
+
+
+def test_a_student_on_the_rounded_chain_is_marked_right(tmp_path):
+    """check, Moodle and Canvas accept the chain's 5.3 and the full key's 5.2 for step 4's w,
+    and refuse 6.1."""
+    text = CHAIN.replace("worked_steps: 4", 'worked_steps: 4\n    ask: [W1_new, "steps[3].W1_new"]')
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    for given, verdict in ((5.3, "right"), (5.2, "right"), (6.1, "WRONG")):
+        ans = tmp_path / "a.yaml"
+        ans.write_text(f'f:\n  W1_new: 0.8\n  "steps[3].W1_new": {given}\n')
+        r = subprocess.run([sys.executable, "-m", "nnreport", "check", str(spec), str(ans)],
+                           capture_output=True, text=True)
+        assert f"{verdict}  f.steps[3].W1_new" in r.stdout, r.stdout + r.stderr
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o", str(out),
+                        "--format", "moodle", "--no-pdf"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    import re
+    xml = (out / "s" / "moodle.xml").read_text()
+    ranges = [(float(a) - float(b), float(a) + float(b))
+              for a, b in re.findall(r"NUMERICAL:=([-0-9.e]+):([0-9.e]+)", xml)]
+    assert any(lo <= 5.2 and 5.3 <= hi and hi < 6.1 for lo, hi in ranges), ranges
+
+
+ADAM = F.format(k=2, opt="{name: adam}", epochs=2)
+
+
+def test_adam_second_step_uses_its_own_bias_correction(tmp_path):
+    """Adam (0.9, 0.999, 1e-8), lr 0.1, by hand: step 1 g = -8, m = -0.8, v = 0.064,
+    mhat = -8, vhat = 64, w = 0 + 0.1*8/(8 + 1e-8) = 0.1 (to 1e-10); step 2
+    g = 2(0.1 - 4) = -7.8, m = -0.72 - 0.78 = -1.5, v = 0.063936 + 0.06084 = 0.124776,
+    mhat = -1.5/(1 - 0.81), vhat = 0.124776/(1 - 0.998001): the divisors of t = 2. On the
+    rounded chain at six digits, the same numbers to six digits."""
+    vals, _ = solve_json(tmp_path, ADAM)
+    st = vals["steps"][1]
+    assert st["W1_m"][0][0] == pytest.approx(-1.5, rel=1e-9)
+    assert st["W1_v"][0][0] == pytest.approx(0.124776, rel=1e-9)
+    assert st["W1_mhat"][0][0] == pytest.approx(-1.5 / 0.19, rel=1e-9)
+    assert st["W1_vhat"][0][0] == pytest.approx(0.124776 / 0.001999, rel=1e-9)
+    w2 = 0.1 + 0.1 * (1.5 / 0.19) / (np.sqrt(0.124776 / 0.001999) + 1e-8)
+    assert st["W1_new"][0][0] == pytest.approx(w2, rel=1e-8)
+    spec = tmp_path / "c.yaml"
+    spec.write_text(ADAM.replace("digits: 6", "digits: 6\n    rounding: chain"))
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o",
+                        str(tmp_path / "out"), "--no-pdf", "--key"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    chain = json.loads((tmp_path / "out" / "c" / "answers.json").read_text())["chain"]["f"]
+    assert chain["steps[1].W1_vhat"][0][0] == pytest.approx(0.124776 / 0.001999, rel=2e-5)
+    assert chain["steps[1].W1_new"][0][0] == pytest.approx(w2, rel=2e-5)

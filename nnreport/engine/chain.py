@@ -18,6 +18,7 @@ student's own final rounding) and by SLACK for float noise; entry by entry, as `
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -44,14 +45,42 @@ def unit(a: Any, digits: int) -> Array:
 def along(s: Any, sol: Any, r: Rounder) -> dict[str, Array]:
     if isinstance(s, NetworkSetup):
         batch = ({k: v for k, v in sol.batch.grads.items()} if sol.batch is not None else None)
-        return network_values(s, sol.Xb, sol.Yb, batch, r, per_sample=bool(sol.step.per_sample))
+        out = network_values(s, sol.Xb, sol.Yb, batch, r, per_sample=bool(sol.step.per_sample))
+        return later_steps(s, sol, r, out)
     return expression_values(s, r)
+
+
+def later_steps(s: NetworkSetup, sol: Any, r: Rounder, first: dict[str, Array]
+                ) -> dict[str, Array]:
+    """`first` and the later worked steps (worked_steps: k) along the same path: step t starts
+    from the parameters and optimiser state step t - 1 gave on this path (on the chain, as
+    printed: a student carries the rounded W_new into the next step), its values named
+    `steps[t-1].<name>` as the JSON's steps list holds them."""
+    out, prev, params, state = dict(first), first, dict(s.params), dict(s.state)
+    for i, w in enumerate(sol.later, start=1):
+        params = {k: prev.get(f"{k}_new", v) for k, v in params.items()}
+        state = {k: {st: prev[f"{k}_{st}"] for st in w.state.get(k, {}) if f"{k}_{st}" in prev}
+                 for k in params}
+        pre = f"steps[{i}]."
+
+        def ri(name: str, v: Array, pre: str = pre) -> Array:
+            return r("@" + pre + name[1:] if name.startswith("@") else pre + name, v)
+        si = replace(s, params=params, state={k: v for k, v in state.items() if v},
+                     worked_samples=None)
+        prev = network_values(si, w.Xb, w.Yb, None, ri, per_sample=bool(w.step.per_sample),
+                              t=w.t)
+        out.update({pre + k: v for k, v in prev.items()})
+    return out
 
 
 def digits_of(s: Any, name: str) -> int:
     """The digits a value of the key is printed with; other printed numbers ('@...') have the
-    problem's digits."""
-    return s.digits if name.startswith("@") else s.digits_for.get(name, s.digits)
+    problem's digits. A later worked step's value (`steps[i].W1_new`) has its own digits_for
+    entry if it is asked, else the first step's value's."""
+    if name.startswith("@"):
+        return s.digits
+    base = name.partition("].")[2] if name.startswith("steps[") else name
+    return s.digits_for.get(name, s.digits_for.get(base, s.digits))
 
 
 def printed_digits(s: Any, seen: dict[str, Array]) -> Callable[[str], int]:
@@ -128,6 +157,8 @@ def chain_and_tolerance(s: Any, sol: Any
     layout."""
     seen: dict[str, Array] = {}
     key = sol.values()
+    for i, st in enumerate(key.get("steps", [])[1:], start=1):  # worked_steps: steps[i].<name>
+        key.update({f"steps[{i}].{n}": v for n, v in st.items()})
     columns = isinstance(s, NetworkSetup) and s.layout == "columns"
 
     def full(name: str, v: Array) -> Array:

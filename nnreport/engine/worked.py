@@ -67,8 +67,9 @@ class _Line:
 
 
 def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Array] | None,
-                   r: Rounder, per_sample: bool = False) -> dict[str, Array]:
-    """The worked step of a network problem along one rounding path (rows layout).
+                   r: Rounder, per_sample: bool = False, t: int = 1) -> dict[str, Array]:
+    """The worked step of a network problem along one rounding path (rows layout), from the
+    setup's parameters and optimiser state; `t` the optimiser step it is (Adam's 1 - beta^t).
     `per_sample`: the solution has the per-sample gradients (the key then shows them)."""
     ln = _Line(r)
     keep, c = ln.keep, ln.c
@@ -94,7 +95,7 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
         if dW_batch is not None:  # the update uses the whole batch's gradient, as printed
             grads = {name: r(f"d{name}_batch", np.asarray(g, dtype=float))
                      for name, g in dW_batch.items()}
-        _update(s, grads, P, keep, c)
+        _update(s, grads, P, keep, c, t)
     return ln.out
 
 
@@ -184,7 +185,7 @@ def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dic
 
 
 def _update(s: NetworkSetup, grads: dict[str, Array], P: dict[str, Array],
-            keep: Callable[[str, Any], Array], c: Callable[[str, Any], Array]) -> None:
+            keep: Callable[[str, Any], Array], c: Callable[[str, Any], Array], t: int) -> None:
     o = s.optimizer
     eta = c("lr", s.lr)
     for name, g in grads.items():
@@ -213,8 +214,8 @@ def _update(s: NetworkSetup, grads: dict[str, Array], P: dict[str, Array],
                       + c("1-beta1", one_minus(o["beta1"])) * g)
             vv = keep(f"{name}_v", _old(s, name, "v", "beta2", c)
                       + c("1-beta2", one_minus(o["beta2"])) * g * g)
-            mh = keep(f"{name}_mhat", mm / c("1-beta1^t", one_minus(o["beta1"], 1)))
-            vh = keep(f"{name}_vhat", vv / c("1-beta2^t", one_minus(o["beta2"], 1)))
+            mh = keep(f"{name}_mhat", mm / c("1-beta1^t", one_minus(o["beta1"], t)))
+            vh = keep(f"{name}_vhat", vv / c("1-beta2^t", one_minus(o["beta2"], t)))
             step = eta * mh / (np.sqrt(vh) + c("eps", o["eps"]))
         keep(f"{name}_new", P[name] - keep(f"{name}_step", step))
 

@@ -99,8 +99,8 @@ def initial_state(given: dict[str, Any], optimizer: str, params: dict[str, Array
 
 def worked_steps_ok(p: Any, chain: bool, m: int, batch_size: int, add: Callable[..., None],
                     at: tuple[Any, ...]) -> bool:
-    """worked_steps: k needs k optimiser steps of training and works whole batches at full
-    precision: not with worked_samples or rounding: chain (reported, located)."""
+    """worked_steps: k needs k optimiser steps of training and works whole batches: not with
+    worked_samples (reported, located)."""
     k = p.worked_steps
     if k == 1:
         return True
@@ -113,9 +113,6 @@ def worked_steps_ok(p: Any, chain: bool, m: int, batch_size: int, add: Callable[
     elif p.worked_samples is not None:
         add(where, "worked_steps works whole batches; worked_samples works part of the first",
             "drop one of worked_steps and worked_samples")
-    elif chain:
-        add(where, "worked_steps above 1 is worked at full precision only",
-            "drop rounding: chain, or work one step")
     else:
         return True
     return False

@@ -83,9 +83,10 @@ def conventions(c: Ctx) -> str:
     b = "" if all(c.has_bias(l) for l in range(1, s.depth + 1)) else " (no $b$ where a layer has none)"
     thresholds = [c.n(c.bias(l)) for l in range(1, s.depth + 1) if c.threshold(l)]
     if thresholds:  # bias: threshold: Z = X W - theta, theta the weight of a -1 input
+        th = F.symbol(s.symbols["theta"]) if "theta" in s.symbols else r"\theta"  # symbols:
         b += (" (" + ", ".join(f"${t}$" for t in thresholds) + ": thresholds, each the weight "
               "of a constant input $-1$, so $Z = " + ("X W" if not c.cols else "W X")
-              + r" - \theta$ and $\theta = -b$)")
+              + rf" - {th}$ and ${th} = -b$)")
     lay = (r"rows layout: $X$ is samples $\times$ features and $Z = X W + b$" + b
            if not c.cols else
            r"columns layout: $X$ is features $\times$ samples and $Z = W X + b$" + b)

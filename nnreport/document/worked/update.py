@@ -8,6 +8,7 @@ Delta the step that is subtracted. Every state starts at 0, so the first step sh
 from __future__ import annotations
 
 from ...engine.printed import one_minus
+from ...render import formulas as F
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS, NetworkSetup
 from ..content import Eqs, Para, Part
@@ -54,11 +55,13 @@ def update(c: Ctx) -> Part:
     if intro(s) and c.t == 1:  # later worked steps: said once, in the first
         part.items.append(Para(intro(s)))
     if c.t == 1 and any(c.threshold(l) for l in range(1, s.depth + 1)):  # bias: threshold
+        th = F.symbol(s.symbols["theta"]) if "theta" in s.symbols else r"\theta"  # symbols:
+        dth = F.symbol(s.symbols["dtheta"]) if "dtheta" in s.symbols else "d" + th
         part.items.append(Para(
             r"A threshold is updated like a weight, on its input $-1$: "
-            r"$\theta - \eta\, d\theta = \theta + \eta\, "
+            rf"${th} - \eta\, {dth} = {th} + \eta\, "
             + (r"\frac{1}{m} " if s.reduction == "mean" else "") + rf"\sum_i {c.n.row('dZ', 'i', 'l')}$ "
-            r"(with $g = d\theta$ in the optimiser's rule)."))
+            rf"(with $g = {dth}$ in the optimiser's rule)."))
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
         for p in PARAM_KINDS:
