@@ -111,15 +111,20 @@ def first_order_reach(s: Any, sol: Any, digits: Callable[[str], int]
     either way, is added to that number's reach. (Random paths alone missed extremes that need
     several choices at once: one fresh path in 15 had a value outside 48 paths' range.)"""
     plain: dict[str, Array] = {}
+    again: set[str] = set()  # numbers a path passes more than once (a constant on every line)
 
     def record(n: str, v: Array) -> Array:
+        if n in plain:
+            again.add(n)
         plain[n] = v
         return v
     along(s, sol, record)
+    order = list(plain)
     down = {k: np.zeros_like(v) for k, v in plain.items()}
     up = {k: np.zeros_like(v) for k, v in plain.items()}
     rs = np.random.RandomState(7)
-    for name, v0 in plain.items():
+    for i, name in enumerate(order):
+        v0 = plain[name]
         d = digits(name)
         lo, hi = v0 + down[name], v0 + up[name]
         g = shown_array(lo, d)
@@ -140,12 +145,14 @@ def first_order_reach(s: Any, sol: Any, digits: Callable[[str], int]
                 return v + delta if n == name else v
             along(s, sol, nudged)
             moves.append(moved)
-        for k, v in plain.items():  # the largest move either way, added to the reach
-            if not moves:
-                break
+        if not moves:
+            continue
+        later = order[i:] + [k for k in again if order.index(k) < i]  # earlier numbers stay
+        for k in later:  # the largest move either way, added to the reach
+            v = plain[k]
             with np.errstate(invalid="ignore"):
-                ds = np.array([np.nan_to_num(m.get(k, v) - v, nan=0.0, posinf=0.0, neginf=0.0)
-                               for m in moves])
+                ds = np.stack([m.get(k, v) - v for m in moves])
+                ds = np.where(np.isfinite(ds), ds, 0.0)
             down[k] = down[k] + np.minimum(ds.min(axis=0), 0.0)
             up[k] = up[k] + np.maximum(ds.max(axis=0), 0.0)
     return plain, down, up

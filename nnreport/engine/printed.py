@@ -11,6 +11,7 @@ numbers a worked line substitutes, so that the rounded chain uses exactly those.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
@@ -127,6 +128,7 @@ def shown_array(a: Any, digits: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=4096)  # a rounding path asks for the same few constants often
 def one_minus(x: float, power: int = 1) -> float:
     """1 - x**power on the decimal as written (1 - 0.999 is 0.001, not 0.0010000000000000009)."""
     return float(1 - const(x) ** power)

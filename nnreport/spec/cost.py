@@ -14,6 +14,7 @@ from ..budgets import Budgets
 
 STEP_WORK = 30_000       # one optimiser step of a small network: ~100 us of Python
 TRY_WORK = 500_000       # drawing, validating and resolving one version: ~1.4 ms
+NAMED_PER_LAYER = 21     # named values of a worked step per layer (Z, H, dZ, dW, state ...)
 CHAIN_PATHS = 48         # rounding: chain's random rounding paths (engine/chain.py), besides
                          # the full and the chain path; each rounds every worked number
                          # (~1.8 us an entry), so chain_entries bounds paths x numbers
@@ -28,11 +29,16 @@ class NetworkCost:
     answers: int         # numbers in this problem's answers (the JSON contract)
     per_sample: bool     # per-sample gradients kept (they take at most half answer_entries)
     worked: int = 0      # numbers of the worked step (what rounding: chain recomputes per path)
+    depth: int = 1
+    steps: int = 1       # worked optimiser steps (worked_steps:)
 
     @property
     def chain_entries(self) -> int:
-        """Numbers rounding: chain computes: the worked step along every path."""
-        return (CHAIN_PATHS + 2) * self.worked
+        """Numbers rounding: chain computes: the worked steps along every path, and for the
+        first-order reach once more per named value it moves (engine/chain.py; about
+        NAMED_PER_LAYER a layer and step), which grows with the square of worked_steps."""
+        reach = 4 * NAMED_PER_LAYER * self.depth * (self.steps - 1) * self.worked
+        return (CHAIN_PATHS + 2) * self.worked + reach
 
     @property
     def work(self) -> float:
@@ -72,7 +78,8 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
         worked += (steps - 1) * (4 * Bb * hidden_and_out + 2 * Bb + Bb * P + 12 * P)
     return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,  # sample, state
                        train_steps=epochs * batches, activations=samples * sum(units),
-                       answers=answers, per_sample=per_sample, worked=worked)
+                       answers=answers, per_sample=per_sample, worked=worked,
+                       depth=len(units) - 1, steps=steps)
 
 
 def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int,
