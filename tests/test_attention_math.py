@@ -298,3 +298,5 @@ def test_validation_of_the_spec_and_the_gradient():
     f = att.forward(X, GOOD)
     with pytest.raises(ValueError, match=r"dH must be \[2, 4, 4\]"):
         att.backward(X, GOOD, f, np.zeros((2, 4, 2)))
+    with pytest.raises(ValueError, match="forward pass"):
+        att.backward(X[:1], GOOD, f, np.zeros((1, 4, 4)))

@@ -446,3 +446,13 @@ def test_validation_of_names_and_the_gradient():
         rnn.backward(X, GOOD, f, np.zeros((2, 4, 2)), "last")
     with pytest.raises(ValueError, match=r"gradient must be \[2, 4, 2\] for return: sequence"):
         rnn.backward(X, GOOD, f, np.zeros((2, 2)), "sequence")
+    with pytest.raises(ValueError, match="forward pass is of shape"):
+        rnn.backward(X[:1], GOOD, f, np.zeros((1, 2)), "last")
+
+
+def test_an_exact_scale_is_a_fraction():
+    E = exact.rational(np.ones((1, 1, 1)))
+    P = {k: exact.rational(v) for k, v in {"Wx": [[1.0]], "Wh": [[1.0]], "b": [0.0]}.items()}
+    f = rnn.exact_forward(E, P, "linear")
+    with pytest.raises(TypeError, match="Fraction"):
+        rnn.exact_backward(E, P, f, exact.rational([[1.0]]), "last", "linear", 1 / 3)

@@ -173,6 +173,9 @@ def backward(X: Any, params: Mapping[str, Any], fwd: Forward, dH: Any,
     if dH.shape != (s.samples, s.tokens, s.d_v):
         raise ValueError(f"attention: dH must be [{s.samples}, {s.tokens}, {s.d_v}] "
                          f"(samples, tokens, d_v), got shape {dH.shape}")
+    if fwd.A.shape != (s.samples, s.tokens, s.tokens) or fwd.V.shape != dH.shape:
+        raise ValueError(f"attention: the forward pass (A {fwd.A.shape}, V {fwd.V.shape}) is "
+                         "not of this X and Wv")
     X = np.asarray(X, dtype=float)
     P = _params(params)
     A = fwd.A

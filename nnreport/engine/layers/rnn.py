@@ -187,6 +187,9 @@ def _upstream(grad: Array, s: Shapes, ret: str, zero: Any, dtype: Any) -> Array:
 def _backward(X: Array, P: Mapping[str, Array], fwd: Forward, grad: Array, ret: str,
               deriv: Deriv, scale: Any, zero: Any) -> Backward:
     s = validate(X, P, ret=ret)
+    if fwd.Z.shape != (s.samples, s.steps, s.units):
+        raise ValueError(f"rnn: the forward pass is of shape {fwd.Z.shape}, not this X's "
+                         f"{(s.samples, s.steps, s.units)}")
     Wx, Wh = P["Wx"], P["Wh"]
     dH = _upstream(grad, s, ret, zero, X.dtype)
     dZ = np.empty_like(dH)
@@ -259,6 +262,8 @@ def exact_backward(X: exact.Exact | None, params: Mapping[str, Any], fwd: Forwar
                    scale: Any = Fraction(1)) -> Backward | None:
     """backward on exact rationals (scale: Fraction(1) or Fraction(1, m)); None when the
     activation is not rational or any input is None."""
+    if isinstance(scale, float):  # 1/3 as a float is not a third
+        raise TypeError("rnn: an exact pass's scale is a Fraction (Fraction(1, m)), not a float")
     if fwd is None or not _exact_ready(X, params, activation, grad):
         return None
     return _backward(np.asarray(X, dtype=object), _params(params, object), fwd,
