@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnreport.engine import exact
-from nnreport.engine.layers import conv
+from nnreport.engine.layers import conv, flatten, pool
 
 F = Fraction
 
@@ -323,3 +323,224 @@ def test_wrong_dz_and_bias_shapes():
         conv.back(np.ones((1, 2, 3, 3)), w, x.shape)
     with pytest.raises(ValueError, match=r"the bias b has shape \(3,\), not \(2,\)"):
         conv.forward(x, w, np.ones(3))
+
+
+# pooling ------------------------------------------------------------------------------------
+def naive_pool(x, kind, size, stride):
+    """H by the definition, and each window's first maximum (r, c) in X (a later equal entry
+    does not replace it)."""
+    (kh, kw), (sh, sw) = size, stride
+    m, C, H, W = x.shape
+    oh, ow = (H - kh) // sh + 1, (W - kw) // sw + 1
+    h = np.zeros((m, C, oh, ow), dtype=x.dtype)
+    chosen = {}
+    for n in range(m):
+        for c in range(C):
+            for i in range(oh):
+                for j in range(ow):
+                    best, at, total = None, None, 0
+                    for p in range(kh):
+                        for q in range(kw):
+                            v = x[n, c, i * sh + p, j * sw + q]
+                            total = total + v
+                            if best is None or v > best:
+                                best, at = v, (i * sh + p, j * sw + q)
+                    h[n, c, i, j] = best if kind == "max" else total / (kh * kw)
+                    chosen[n, c, i, j] = at
+    return h, chosen
+
+
+def naive_pool_back(x, dh, kind, size, stride):
+    (kh, kw), (sh, sw) = size, stride
+    _, chosen = naive_pool(x, kind, size, stride)
+    dx = np.zeros(x.shape)
+    for (n, c, i, j), (r, cc) in chosen.items():
+        if kind == "max":
+            dx[n, c, r, cc] += dh[n, c, i, j]
+        else:
+            for p in range(kh):
+                for q in range(kw):
+                    dx[n, c, i * sh + p, j * sw + q] += dh[n, c, i, j] / (kh * kw)
+    return dx
+
+
+# (m, C, H, W, size, stride): non-overlapping, overlapping (stride < size), non-square
+POOLS = [
+    (1, 1, 4, 4, 2, None),
+    (2, 3, 6, 6, 2, 2),
+    (2, 2, 5, 5, 3, 2),  # overlapping
+    (1, 2, 4, 5, 2, 1),  # overlapping, every inner entry in four windows
+    (2, 1, 4, 6, (2, 3), (2, 3)),
+    (1, 2, 5, 4, (3, 2), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("k", range(len(POOLS)))
+def test_pool_equals_the_loops_and_finite_differences(kind, k):
+    c = POOLS[k]
+    m, C, H, W, size, stride = c
+    sz = conv.pair(size, "s")
+    st_ = conv.pair(size if stride is None else stride, "s")
+    rng = np.random.default_rng(20 + k)
+    x = rng.normal(size=(m, C, H, W))  # continuous: no ties, and each maximum clear of eps
+    h = pool.forward(x, kind, size, stride)
+    ref, chosen = naive_pool(x, kind, sz, st_)
+    assert np.allclose(h, ref)
+    G = rng.normal(size=h.shape)
+    dx = pool.back(G, x, kind, size, stride)
+    assert np.allclose(dx, naive_pool_back(x, G, kind, sz, st_))
+    num = numgrad(lambda: float((G * pool.forward(x, kind, size, stride)).sum()), x)
+    assert np.allclose(dx, num, atol=1e-6)
+    if kind == "max":
+        a = pool.argmax(x, size, stride)
+        assert not a.tie
+        for idx, (r, cc) in chosen.items():
+            assert (a.row[idx], a.col[idx]) == (r, cc)
+
+
+def test_max_pool_a_small_example_worked_by_hand():
+    # X = 1 3 2 0     2x2 windows, stride 2:   max: 4 2     avg: 2.5  1.0
+    #     4 2 1 1                                   6 8          4.0  5.0
+    #     5 6 7 8
+    #     1 4 3 2
+    # max chooses (1,0), (0,2), (2,1), (2,3); dH = [[1, 2], [3, 4]] lands there.
+    x = np.array([[1, 3, 2, 0], [4, 2, 1, 1], [5, 6, 7, 8], [1, 4, 3, 2]], float)[None, None]
+    dh = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
+    assert pool.forward(x, "max").tolist() == [[[[4.0, 2.0], [6.0, 8.0]]]]
+    assert pool.forward(x, "avg").tolist() == [[[[2.5, 1.0], [4.0, 5.0]]]]
+    assert pool.back(dh, x, "max").tolist() == [[[[0, 0, 2, 0], [1, 0, 0, 0], [0, 3, 0, 4],
+                                                 [0, 0, 0, 0]]]]
+    assert pool.back(dh, x, "avg")[0, 0].tolist() == [[0.25, 0.25, 0.5, 0.5],
+                                                      [0.25, 0.25, 0.5, 0.5],
+                                                      [0.75, 0.75, 1.0, 1.0],
+                                                      [0.75, 0.75, 1.0, 1.0]]
+    a = pool.argmax(x)
+    assert a.row[0, 0].tolist() == [[1, 0], [2, 2]] and a.col[0, 0].tolist() == [[0, 2], [1, 3]]
+
+
+def test_max_pool_ties_go_to_the_first_maximum():
+    # one 2x2 window 1 3 / 3 2: two 3s; row-major order meets (0, 1) first
+    x = np.array([[1.0, 3.0], [3.0, 2.0]])[None, None]
+    a = pool.argmax(x)
+    assert (int(a.row[0, 0, 0, 0]), int(a.col[0, 0, 0, 0])) == (0, 1) and a.tie
+    assert pool.back(np.full((1, 1, 1, 1), 5.0), x, "max")[0, 0].tolist() == [[0, 5], [0, 0]]
+    # all equal: the top-left entry
+    x = np.full((1, 1, 2, 2), 7.0)
+    assert pool.back(np.ones((1, 1, 1, 1)), x, "max")[0, 0].tolist() == [[1, 0], [0, 0]]
+    # overlapping 1x2 windows, stride 1, over 2 5 5 1: windows [2 5] -> the first 5,
+    # [5 5] (a tie) -> the first 5, [5 1] -> the second 5; dH = 1 1 1 gives dX = 0 2 1 0
+    x = np.array([2.0, 5.0, 5.0, 1.0]).reshape(1, 1, 1, 4)
+    a = pool.argmax(x, (1, 2), 1)
+    assert a.col[0, 0, 0].tolist() == [1, 1, 2] and a.ties[0, 0, 0].tolist() == [False, True,
+                                                                                  False]
+    assert pool.back(np.ones((1, 1, 1, 3)), x, "max", (1, 2), 1)[0, 0, 0].tolist() == \
+        [0, 2, 1, 0]
+    # on exact rationals 0.3 and 0.1 + 0.2 tie and the first is chosen, as on paper; floats
+    # see 0.3 < 0.30000000000000004 and choose the second
+    X = np.array([F(3, 10), F(1, 10) + F(2, 10)], dtype=object).reshape(1, 1, 1, 2)
+    assert pool.argmax(X, (1, 2)).tie
+    d = pool.exact_back(np.array([[[[F(1)]]]], dtype=object), X, "max", (1, 2))
+    assert d is not None and d[0, 0, 0].tolist() == [F(1), F(0)]
+    xf = np.array([0.3, 0.1 + 0.2]).reshape(1, 1, 1, 2)
+    assert not pool.argmax(xf, (1, 2)).tie
+    assert pool.back(np.ones((1, 1, 1, 1)), xf, "max", (1, 2))[0, 0, 0].tolist() == [0, 1]
+
+
+def test_pool_exact_equals_the_floats():
+    rng = np.random.default_rng(11)
+    x = np.round(rng.normal(size=(2, 2, 5, 5)), 1)
+    X = q(x)
+    for kind in ("max", "avg"):
+        H = pool.exact_forward(X, kind, 3, 2)
+        assert H is not None and np.allclose(exact.to_float(H), pool.forward(x, kind, 3, 2))
+        dh = np.round(rng.normal(size=H.shape), 1)
+        d = pool.exact_back(q(dh), X, kind, 3, 2)
+        assert d is not None and all(isinstance(v, F) for v in d.flat)
+        assert np.allclose(exact.to_float(d), pool.back(dh, x, kind, 3, 2))
+    ref, _ = naive_pool(X, "avg", (3, 3), (2, 2))  # the loops in Fractions
+    assert (pool.exact_forward(X, "avg", 3, 2) == ref).all()
+    assert pool.exact_forward(None) is None and pool.exact_back(None, X) is None
+    assert pool.exact_back(q(np.ones((2, 2, 2, 2))), None) is None
+    # a mean that is 0 on paper and 1.4e-17 in floats
+    x = np.array([0.1, 0.2, -0.3, 0.0]).reshape(1, 1, 2, 2)
+    assert pool.forward(x, "avg")[0, 0, 0, 0] != 0.0
+    A = pool.exact_forward(q(x), "avg")
+    assert A is not None and A[0, 0, 0, 0] == 0 and exact.to_float(A)[0, 0, 0, 0] == 0.0
+
+
+def test_pool_floor_and_errors():
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    assert pool.forward(x, "max", 2, floor=True).tolist() == [[[[6.0, 8.0], [16.0, 18.0]]]]
+    assert pool.output_shape((3, 2, 5, 5), 3, 1) == (3, 2, 3, 3)
+    with pytest.raises(ValueError, match="stride 2 does not fit the input height: a pooling "
+                                         "window of 2 moving by 2 over 5 rows"):
+        pool.forward(x, "max", 2)
+    with pytest.raises(ValueError, match="the pooling window width 6 is larger than the input "
+                                         "width 5"):
+        pool.forward(x, "avg", (1, 6))
+    with pytest.raises(ValueError, match="pooling is max or avg, not 'mean'"):
+        pool.forward(x, "mean", 5)
+    with pytest.raises(ValueError, match=r"dH has shape \(1, 1, 2, 2\), but the pooled H is "
+                                         r"\(1, 1, 1, 1\)"):
+        pool.back(np.ones((1, 1, 2, 2)), x, "max", 5)
+    with pytest.raises(ValueError, match=r"\[samples, channels, height, width\]"):
+        pool.forward(np.ones((5, 5)), "max")
+
+
+# flatten ------------------------------------------------------------------------------------
+def test_flatten_is_row_major_channel_then_row_then_column():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 3, 2, 4))
+    f = flatten.forward(x)
+    assert f.shape == (2, 24) == flatten.output_shape(x.shape)
+    for n in range(2):
+        for c in range(3):
+            for i in range(2):
+                for j in range(4):
+                    col = (c * 2 + i) * 4 + j
+                    assert f[n, col] == x[n, c, i, j]
+                    assert flatten.index(x.shape, c, i, j) == col
+                    assert flatten.position(x.shape, col) == (c, i, j)
+    assert (flatten.back(f, x.shape) == x).all()
+    s = rng.normal(size=(2, 3, 5))  # [m, t, d]
+    assert flatten.forward(s)[1, 7] == s[1, 1, 2] and flatten.position(s.shape, 7) == (1, 2)
+    X = q(np.round(x, 1))
+    E = flatten.exact_forward(X)
+    assert E is not None and E[1, 5] == X[1, 0, 1, 1]
+    B = flatten.exact_back(E, x.shape)
+    assert B is not None and (B == X).all()
+    assert flatten.exact_forward(None) is None and flatten.exact_back(None, x.shape) is None
+    with pytest.raises(ValueError, match=r"not an array of shape \(2, 3\)"):
+        flatten.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"dH has shape \(2, 23\), but the flattened H is "
+                                         r"\(2, 24\)"):
+        flatten.back(np.ones((2, 23)), x.shape)
+
+
+def test_conv_pool_flatten_dense_chain_equals_finite_differences():
+    """The pieces chained as a network would chain them: conv -> ReLU -> max pool -> flatten ->
+    a dense layer; dX and dW of the convolution from the chained backward passes equal finite
+    differences of sum(G * Y)."""
+    rng = np.random.default_rng(13)
+    x, w, b = rng.normal(size=(2, 2, 6, 6)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    V = rng.normal(size=(3 * 2 * 2, 4))
+    G = rng.normal(size=(2, 4))
+
+    def run():
+        z = conv.forward(x, w, b, 1, 1)
+        a = np.maximum(z, 0)
+        p = pool.forward(a, "max", 3, 3)
+        return z, a, p, flatten.forward(p) @ V
+
+    def loss():
+        return float((G * run()[3]).sum())
+
+    z, a, p, _ = run()
+    dp = flatten.back(G @ V.T, p.shape)
+    da = pool.back(dp, a, "max", 3, 3)
+    dz = da * (z > 0)
+    dW, db = conv.grads(x, dz, w, 1, 1)
+    assert np.allclose(conv.back(dz, w, x.shape, 1, 1), numgrad(loss, x), atol=1e-5)
+    assert np.allclose(dW, numgrad(loss, w), atol=1e-5)
+    assert np.allclose(db, numgrad(loss, b), atol=1e-5)
