@@ -106,7 +106,8 @@ def steps_of(part: str) -> list[tuple[str, list[str], list[str], bool]]:
             graded = bool(re.search(r"\\tag\*\{[^$]*\$[^$]*\[[\d.]+\\,\\text\{pts?\}\]", step))
             step = _drop_command(_drop_command(step, r"\shortintertext"), r"\tag*")
             rows = [r.strip() for r in step.split(r"\\*")]
-            chain = [r.split(r"\text{rounded chain: }")[1] for r in rows if "rounded chain" in r]
+            chain = [r.split(r"\text{rounded chain: }")[1].strip().removeprefix("{")
+                     .removesuffix("}") for r in rows if "rounded chain" in r]
             rows = [r for r in rows if "rounded chain" not in r]
             lhs, _, line = rows[0].partition("&=")
             for r in rows[1:]:

@@ -121,7 +121,7 @@ def test_the_key_shows_the_chain_value_where_it_prints_differently(tmp_path):
     spec.write_text(EXPR)
     build(spec, BuildOptions(output=tmp_path / "o", pdf=False, kinds=("key",)))
     tex = (tmp_path / "o" / "c" / "c-key.tex").read_text()
-    assert r"\text{rounded chain: } 9.898" in tex and "= 9.899" in tex
+    assert r"\text{rounded chain: } {9.898}" in tex and "= 9.899" in tex
     assert r"\textbf{Rounding.}" in tex
 
 

@@ -265,7 +265,9 @@ def test_rounded_chain_runs_through_the_later_steps(tmp_path):
     assert tol["steps[3].W1_new"]["high"][0][0] < 6  # and not anything at all
     tex = (out / "s" / "s-key.tex").read_text()
     step4 = tex[tex.index("Step 4: Update"):]
-    assert r"= 3.8 + 1.5 = 5.2" in step4 and r"\text{rounded chain: } 5.3" in step4
+    assert r"= 3.8 + 1.5 = 5.2" in step4 and r"\text{rounded chain: } {5.3}" in step4
+    assert r"\text{rounded chain: } {-0.4}" in tex[tex.index("Step 4: Backward"):]  # a sign,
+    # not a binary minus's spacing
 
 
 def test_a_student_on_the_rounded_chain_is_marked_right(tmp_path):

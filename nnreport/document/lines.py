@@ -244,7 +244,8 @@ def rows(step: Step, budget: float = LINE_BUDGET_EM) -> list[str]:
     out = _balanced(out)
     out[-1] += _tag(shape_tag(step), points_tag(step))
     if step.chain is not None:  # rounding: chain — the value a rounded chain of steps gives
-        out.append(r"&\quad \text{rounded chain: } " + piece_tex(step.chain).tex)
+        out.append(r"&\quad \text{rounded chain: } {" + piece_tex(step.chain).tex + "}")  # {-3.6}:
+        # a sign, not a binary minus after the text
     return out
 
 
