@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.solve import NetworkSolution
+from ..engine.solution import NetworkSolution
 from ..render.numbers import fmt
 from ..spec.setups import Document, NetworkSetup, Setup, network_value_names, optimizer_kind
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.network import forward
-from ..engine.solve import NetworkSolution, make_net
+from ..engine.solution import NetworkSolution
+from ..engine.solve import make_net
 from ..render import formulas as F
 from ..render import plots, regions
 from ..render.diagram import tikz_network

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from ...engine.printed import large_network
-from ...engine.solve import NetworkSolution
+from ...engine.solution import NetworkSolution
 from ...render import formulas as F
 from ...render.matrices import MAX_ROWS
 from ...render.numbers import fmt
