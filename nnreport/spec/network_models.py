@@ -17,7 +17,7 @@ from .fields import (
     Value,
     one_of,
 )
-from .layertypes import PARAMS
+from .layertypes import TYPES
 
 
 class Layer(Strict):
@@ -30,7 +30,7 @@ class Layer(Strict):
     @field_validator("type", mode="before")
     @classmethod
     def _type(cls, v: Any) -> str:
-        return one_of(v, tuple(PARAMS), "layer type")
+        return one_of(v, tuple(TYPES), "layer type")
 
     @field_validator("activation", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from ..budgets import DEFAULT, Budgets
 from ..errors import SpecError
 from .cost import network_cost
 from .data import DataError, load_data
+from .layertypes import TYPES
 from .models import Problem, Spec
 from .params import network_params
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
@@ -100,13 +101,15 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
         L = len(layers)
         m = X.shape[0]
         bs = p.train.batch_size or m
+        kinds = tuple(layer.type for layer in layers)
+        fits = self.layers_fit(layers, units, at)
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples,
                             printed_extra(units, acts, p.loss.name, p.loss.eps,
-                                          p.regularization.l2, p.delta), p.worked_steps)
+                                          p.regularization.l2, p.delta), p.worked_steps, kinds)
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
-        ok = True
+        ok = fits
         if Y.shape[1] != units[-1]:
             ok = False
             self.add(at + ("network", "layers", L - 1, "units"),
@@ -174,11 +177,21 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
             rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
             delta=p.delta, symbols=dict(p.symbols),
-            kinds=() if all(la.type == "dense" for la in layers) else
-            tuple(la.type for la in layers),
+            kinds=() if all(k == "dense" for k in kinds) else kinds,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
+
+    def layers_fit(self, layers: Any, units: tuple[int, ...], at: tuple[Any, ...]) -> bool:
+        """Each layer's type checks its widths (a scaling layer keeps its input's): a
+        located issue for each fault."""
+        ok = True
+        for k, la in enumerate(layers):
+            for key, message, hint in TYPES[la.type].fit(units[k], units[k + 1], la.bias):
+                ok = False
+                self.add(at + ("network", "layers", k, key), f"layer {k + 1} ({la.type}): "
+                         + message, hint)
+        return ok
 
     def placeholders(self, spec: Spec, setups: list[Setup]) -> None:
         """Every {{ name }} in prose names a computed scalar: checked now, filled in later."""

@@ -169,6 +169,12 @@ class Ctx:
         """A matrix product in symbols; in the columns layout the factors swap."""
         return f"{a} {b}" if not self.cols else f"{b} {a}"
 
+    def sample_sum(self, inner: list[Piece]) -> list[Piece]:
+        """The sum over a batch's samples of a matrix with one row per sample (one column in
+        the columns layout), as symbols or numbers: 1^T M, or M 1 in the columns layout."""
+        one = r"\mathbf{1}"
+        return [rf"{one}^{{T}}", *inner] if not self.cols else [*inner, one]
+
     def times(self, a: Val, b: Val) -> list[Piece]:
         """The product of two values as a line prints it: side by side (a matrix product)
         unless one is a single number, which gets a product dot (1 \\cdot 12, never 1 12)."""
