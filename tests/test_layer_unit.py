@@ -86,7 +86,22 @@ def test_the_key_shows_the_layers_worked_lines(built):
     assert r"Z_{2} &= H_{1} \odot a_{2} = " in tex
     assert r"da_{2} &= \frac{1}{2} \mathbf{1}^{T} \left(H_{1} \odot dZ_{2}\right) = " in tex
     assert r"dH_{1} &= dZ_{2} \odot a_{2} = " in tex
+    assert r"a_{2}^{\text{new}} &= a_{2} - \eta\, da_{2} = " in tex  # the update part's line
     assert "W_{2}" not in tex
+
+
+def test_the_error_signal_update_keeps_the_gradient_form_for_the_layers_parameter(tmp_path):
+    """delta: error writes a dense layer's update with delta (W + eta (1/m) X^T delta); the
+    scaling layer's a2 keeps a2 - eta da2, its value the finite differences' step."""
+    spec = tmp_path / "toy.yaml"
+    spec.write_text(SPEC.replace("    figures: []", "    figures: []\n    delta: error"))
+    build(spec, BuildOptions(output=tmp_path / "b", pdf=False))
+    tex = (tmp_path / "b" / "toy" / "toy-key.tex").read_text()
+    assert r"W_{1}^{\text{new}} &= W_{1} + \eta\, \frac{1}{2} X^{T} \delta_{1} = " in tex
+    assert r"a_{2}^{\text{new}} &= a_{2} - \eta\, da_{2} = " in tex
+    v = json.loads((tmp_path / "b" / "toy" / "answers.json").read_text())["problems"]["toy"]
+    assert np.asarray(v["a2_new"]) == pytest.approx(P0["a2"] - 0.1 * finite_differences("a2"),
+                                                    abs=1e-9)
 
 
 def test_the_rounded_chain_follows_the_layers_lines(tmp_path):
