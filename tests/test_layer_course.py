@@ -122,3 +122,45 @@ def test_canvas_accepts_the_layers_values_as_typed(built):
         seen.append((name, idx))
     assert seen == [("Z2", (0, 0)), ("Z2", (0, 1)), ("Z2", (1, 0)), ("Z2", (1, 1)),
                     ("da2", (0, 0)), ("da2", (0, 1))]
+
+
+SCALE_FIRST = """title: t
+problems:
+  - id: toy
+    data:
+      X: [[0.5, -1.0], [2.0, 0.25]]
+      Y: [[1.0], [0.0]]
+    network:
+      layers:
+        - {units: 2, activation: linear, type: scale, bias: false}
+        - {units: 1, activation: linear}
+    params:
+      a1: [1.5, -0.5]
+      W2: [[0.3], [W22]]
+      b2: [0.1]
+    loss: mse
+    figures: []
+"""
+
+
+def test_the_nonzero_gradient_constraint_reads_the_layers_own_gradient(tmp_path):
+    """A version's constraint looks at every parameter of every layer. With W2's second
+    entry 0, unit 2 of the scaling layer feeds nothing: dZ1's second column is 0, so da1's
+    second entry is 0, while dW2 (= H1^T dZ2, H1's columns nonzero) and db2 are not: refused
+    for a1 alone. With that weight 0.2 every entry is nonzero: kept."""
+    from nnreport import load
+    from nnreport.course.constraints import holds
+
+    def verdict(w22: str) -> tuple[bool, dict]:
+        spec = tmp_path / "c.yaml"
+        spec.write_text(SCALE_FIRST.replace("W22", w22))
+        loaded = load(spec)
+        (setup,) = loaded.document.problems
+        sol = loaded.solve()["toy"]
+        return holds("nonzero_gradient", 0.0, setup, sol), sol.step.grads
+
+    ok, grads = verdict("0.2")
+    assert ok
+    refused, grads = verdict("0.0")
+    assert not refused
+    assert grads["a1"][0, 1] == 0 and np.all(grads["W2"] != 0) and np.all(grads["b2"] != 0)
