@@ -73,8 +73,7 @@ class NetworkSolution:
     def values(self) -> dict[str, Any]:
         lay = self.setup.layout
         v = self.worked_values()
-        names = [f"{p}{l}" for p in ("W", "b") for l in range(1, self.setup.depth + 1)
-                 if f"{p}{l}" in self.new_params]
+        names = param_names(self.new_params, self.setup.depth)  # every layer's, any type
         v["batches"] = self.batches
         v["loss_history"] = self.history
         v["loss_final"] = self.loss_final
