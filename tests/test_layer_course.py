@@ -164,3 +164,17 @@ def test_the_nonzero_gradient_constraint_reads_the_layers_own_gradient(tmp_path)
     refused, grads = verdict("0.0")
     assert not refused
     assert grads["a1"][0, 1] == 0 and np.all(grads["W2"] != 0) and np.all(grads["b2"] != 0)
+
+
+def test_versions_are_told_apart_by_the_layers_values_too(tmp_path):
+    """Without ask:, the values a version's constraints compare (distinct_versions,
+    no_exact_ties) are every worked value, the scaling layer's among them."""
+    from nnreport import load
+    from nnreport.course.constraints import asked_names
+
+    spec = tmp_path / "c.yaml"
+    spec.write_text(SPEC)
+    loaded = load(spec)
+    (setup,) = loaded.document.problems
+    names = asked_names(setup, loaded.solve()["toy"].values())
+    assert {"Z2", "da2", "da2_per_sample", "a2_new", "dW1", "db1"} <= set(names)

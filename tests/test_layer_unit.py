@@ -295,3 +295,28 @@ def test_nnreport_code_refuses_a_layer_type_without_code_at_its_type(tmp_path, m
     assert r.stdout == ""
     assert r.stderr.startswith(f"{spec}:{line}:{col}: nnreport code does not write scale "
                                "layers yet (layer 2)\n    hint: ")
+
+
+def test_the_training_part_prints_the_layers_final_parameter(tmp_path):
+    """Two epochs of full-batch gradient descent, done here with finite-difference gradients,
+    give a2_final; the key's training part prints it."""
+    spec = tmp_path / "toy.yaml"
+    spec.write_text(SPEC.replace("epochs: 1", "epochs: 2"))
+    build(spec, BuildOptions(output=tmp_path / "b", pdf=False))
+    v = json.loads((tmp_path / "b" / "toy" / "answers.json").read_text())["problems"]["toy"]
+    P = {k: x.copy() for k, x in P0.items()}
+    for _ in range(2):
+        grads = {}
+        for name in P:
+            g = np.zeros_like(P[name])
+            for idx in np.ndindex(g.shape):
+                up = {k: x.copy() for k, x in P.items()}
+                down = {k: x.copy() for k, x in P.items()}
+                up[name][idx] += 1e-6
+                down[name][idx] -= 1e-6
+                g[idx] = (loss(up) - loss(down)) / 2e-6
+            grads[name] = g
+        P = {k: P[k] - 0.1 * grads[k] for k in P}
+    assert np.asarray(v["a2_final"]) == pytest.approx(P["a2"], abs=1e-9)
+    tex = (tmp_path / "b" / "toy" / "toy-key.tex").read_text()
+    assert r"a_{2}^{\text{final}} &= " in tex
