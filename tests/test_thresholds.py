@@ -94,6 +94,7 @@ def test_the_numbers_are_the_hand_calculation(built):
     assert v["theta1_new"] == [[ap(h["t3"]), ap(h["t4"])]]
     assert v["theta2_new"] == [[ap(h["t5"])]]
     assert v["theta2_step"] == [[ap(0.1 * h["d5"])]]  # Delta = eta dtheta, subtracted
+    assert v["theta1_final"] == [[ap(h["t3"]), ap(h["t4"])]]  # one epoch of one step
     # the published rounding (4 d.p.): theta3 = 0.7962, theta4 = -0.0985, theta5 = 0.3127
     assert [round(x, 4) for x in (h["t3"], h["t4"], h["t5"])] == [0.7962, -0.0985, 0.3127]
 

@@ -5,6 +5,7 @@ units_out) and it has no bias."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from nnreport.document.worked.base import Ctx
 from nnreport.document.worked.layers import WorkedLayer
 from nnreport.document.worked.layers import register as register_worked
 from nnreport.engine import exact
-from nnreport.engine.layers import register
+from nnreport.engine.layers import LayerCode, register
 
 Array = np.ndarray
 
@@ -29,8 +30,31 @@ class Scale:
                ) -> dict[str, tuple[int, int]]:
         return {"a": (1, units_out)}
 
+    def parameter_count(self, units_in: int, units_out: int) -> int:
+        return units_out
+
+    def fit(self, units_in: int, units_out: int, bias: bool | str
+            ) -> list[tuple[str, str, str]]:
+        if units_in == units_out:
+            return []
+        return [("units", f"a scaling layer keeps its input's width, but it has {units_out} "
+                 f"units and its input {units_in}",
+                 f"give it {units_in} units, or make it a dense layer (type: dense)")]
+
     def decayed(self, l: int) -> list[str]:
         return []
+
+    def edges(self, params: dict[str, Array], l: int) -> tuple[str, Array]:
+        """Unit j feeds only unit j, times a_j: the diagonal, no other edge."""
+        a = params[f"a{l}"].ravel()
+        out = np.full((a.size, a.size), np.nan)
+        np.fill_diagonal(out, a)
+        return f"a{l}", out
+
+    def code(self, l: int, params: Collection[str], scale: str, l2: float) -> LayerCode:
+        return LayerCode(f"H[-1] * params['a{l}']",
+                         [f"grads['a{l}'] = {scale} * (H[{l - 1}] * dZ).sum(axis=0, "
+                          "keepdims=True)"], f"dZ * params['a{l}']")
 
     def cost(self, params: dict[str, Array], l: int, m: int) -> int:
         return m * int(params[f"a{l}"].size)
@@ -77,6 +101,12 @@ class Scale:
         return {f"a{l}": keep(f"da{l}", scale * (h * dz).sum(axis=0, keepdims=True))}
 
 
+def formula(c: Ctx, l: int) -> str:
+    """Z_l = H_{l-1} (.) a_l: a_l's row (its column in the columns layout) scales each
+    sample's units."""
+    return rf"{c.n(f'Z{l}')} = {c.n(f'H{l - 1}')} \odot {c.n(f'a{l}')}"
+
+
 def forward(c: Ctx, l: int) -> list[Step]:
     """Z_l = H_{l-1} (.) a_l."""
     a, Hp = c.n(f"a{l}"), c.n(f"H{l - 1}")
@@ -87,14 +117,15 @@ def forward(c: Ctx, l: int) -> list[Step]:
 
 
 def grads(c: Ctx, l: int) -> list[Step]:
-    """da_l = (1/m) 1^T (H_{l-1} (.) dZ_l): the column sums of the products."""
+    """da_l = (1/m) 1^T (H_{l-1} (.) dZ_l), the sum over the samples of the products: the
+    column sums in the rows layout, the row sums (H (.) dZ) 1 in the columns layout."""
     a, Hp, dZn = c.n(f"a{l}"), c.n(f"H{l - 1}"), c.n(f"dZ{l}")
-    pre = rf"\frac{{1}}{{{c.m}}}" if c.s.reduction == "mean" and c.m > 1 else ""
-    one = r"\mathbf{1}^{T}"
-    return [c.step(f"d{a}", rf"{pre} {one} \left({Hp} \odot {dZn}\right)",
-                   [rf"{pre} {one} \left(", c.v(c.H(l - 1), c.hkey(l - 1)), r"\odot",
-                    c.v(c.sol.step.dZ[l - 1], f"dZ{l}"), r"\right)"],
-                   c.sol.step.grads[f"a{l}"], key=f"da{l}")]
+    pre = c.mean()
+    lead = [pre] if pre else []
+    f = " ".join(lead + [str(p) for p in c.sample_sum([rf"\left({Hp} \odot {dZn}\right)"])])
+    subst = lead + c.sample_sum([r"\left(", c.v(c.H(l - 1), c.hkey(l - 1)), r"\odot",
+                                 c.v(c.sol.step.dZ[l - 1], f"dZ{l}"), r"\right)"])
+    return [c.step(f"d{a}", f, subst, c.sol.step.grads[f"a{l}"], key=f"da{l}")]
 
 
 def back(c: Ctx, l: int) -> list[Step]:
@@ -106,4 +137,4 @@ def back(c: Ctx, l: int) -> list[Step]:
 
 
 SCALE = register(Scale())
-register_worked("scale", WorkedLayer(forward, grads, back))
+register_worked("scale", WorkedLayer(forward, grads, back, formula))

@@ -10,7 +10,7 @@ import click
 
 from .. import load
 from ..budgets import Budgets
-from ..errors import Interrupted, NNReportError, printable
+from ..errors import Interrupted, NNReportError, SpecError, printable
 from .common import Seconds, budget_option, fail
 from .marking import check, solve
 
@@ -157,8 +157,9 @@ def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budge
     Example: nnreport code problems/exam2.yaml --problem p2 > p2.py && python p2.py
     """
     from ..outdir import output_name
-    from ..render.code import script
+    from ..render.code import NotWritten, script
     from ..spec.setups import NetworkSetup
+    from ..spec.yamlio import load_file
 
     try:
         output_name(spec)  # the file-name check of `build`: the name is written into the script
@@ -176,6 +177,11 @@ def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budge
     try:
         raw = loaded.document.spec.problems[index]
         text = script(s, raw.data, spec.name, raw.split)
+    except NotWritten as e:  # at the layer's type: line and column
+        fail(SpecError([load_file(spec, budgets).issue(
+            ("problems", index, "network", "layers", e.layer - 1, "type"), str(e),
+            "build the key (nnreport build) for this problem's numbers, or give the layer a "
+            "type the script writes (dense)")]))
     except ValueError as e:
         click.echo(f"nnreport: {e}", err=True)
         sys.exit(2)

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.solve import NetworkSolution
+from ..engine.layers import layers_of
+from ..engine.solution import NetworkSolution
 from ..render.numbers import fmt
 from ..spec.setups import Document, NetworkSetup, Setup, network_value_names, optimizer_kind
 
@@ -33,7 +34,7 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
             "threshold" if f"theta{l}" in setup.params else f"b{l}" in setup.params
             for l in range(1, setup.depth + 1)),
                                     optimizer_kind(setup.optimizer), frozen=setup.freeze,
-                                    show=setup.show, delta=setup.delta)
+                                    show=setup.show, delta=setup.delta, kinds=setup.kinds)
     else:
         names = [st.name for st in setup.steps]
     return [n for n in names if n in available]
@@ -88,13 +89,16 @@ def holds(name: str, limit: float, s: Setup, sol: Any) -> bool:
         return bool(np.all(np.abs(s.X).max(axis=0) > 0))
     if name == "distinct_versions":  # decided across versions, not per draw
         return True
-    # nonzero_gradient: every gradient entry that can be nonzero is nonzero
-    for l in range(1, s.depth + 1):
-        g = st.grads[f"W{l}"]
+    # nonzero_gradient: every gradient entry that can be nonzero is nonzero (each parameter of
+    # each layer, as its type names them; a weight's rows of an all-zero input are left out)
+    for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
         live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
-        gb = st.grads.get(f"b{l}", st.grads.get(f"theta{l}"))
-        if np.any(np.abs(g[live_inputs]) < 1e-12) or (gb is not None and np.any(np.abs(gb) < 1e-12)):
-            return False
+        for name in lay.param_names(s.params, l):
+            g = st.grads[name]
+            if name == f"W{l}":
+                g = g[live_inputs]
+            if np.any(np.abs(g) < 1e-12):
+                return False
     return True
 
 

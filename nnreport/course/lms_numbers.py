@@ -1,4 +1,4 @@
-"""The numbers the LMS exports write (lms.py): each entry's accepted range, exact in decimal,
+"""The numbers the LMS exports write (moodle.py, canvas.py): each entry's accepted range, exact in decimal,
 the digits that state it to Moodle and Canvas, the power of ten it is asked in, and the
 weights that give each asked value its share of the spec's points (docs/lms.md).
 
@@ -176,3 +176,17 @@ def entry_points(points: dict[str, dict[str, float]], answers: dict[str, Any],
     return {(pid, name): _fraction(points[pid][name])
             / max(np.asarray(answers["problems"][pid][name]).size, 1)
             for pid, name, _ in names}
+
+
+Row = dict[str, Any]  # one version: label, answers, given, feedback, points, text
+Names = list[tuple[str, str, int]]  # (problem, value, digits) of every value that can be asked
+
+
+def asked(row: Row, names: Names) -> Names:
+    """The values the LMS asks: those the question sheet gives points."""
+    pts = row.get("points", {})
+    return [(p, n, d) for p, n, d in names if pts.get(p, {}).get(n, 0) > 0]
+
+
+def unit_label(name: str, k: int) -> str:
+    return name + (f" (in units of 10^{k})" if k else "")

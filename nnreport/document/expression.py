@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine.expressions import evaluate
 from ..engine.printed import shown_argument
-from ..engine.solve import ExpressionSolution
+from ..engine.solution import ExpressionSolution
 from ..render.expr import is_column, to_latex
 from ..render.formulas import symbol
 from ..render.matrices import Tex, text_width

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.layers import layers_of
 from ..engine.network import forward
-from ..engine.solve import NetworkSolution, make_net
+from ..engine.solution import NetworkSolution
+from ..engine.solve import make_net
 from ..render import formulas as F
 from ..render import plots, regions
 from ..render.diagram import tikz_network
@@ -54,11 +56,15 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label
         return (r"\theta" if p == "theta" else p) + f"_{{{l}}}"
 
     kinds = ["theta" if f"theta{l}" in params else "b" for l in range(1, L + 1)]
-    tikz = tikz_network(s.units, s.activations, [params[f"W{l}"] for l in range(1, L + 1)],
+    # each layer's edges as its type draws them: W_l's entries, a scaling layer's a_l ...
+    edges = [lay.edges(params, l) for l, lay in enumerate(layers_of(s.kinds, L), 1)]
+    tikz = tikz_network(s.units, s.activations, [e for _, e in edges],
                         [params.get(f"{k}{l}") for l, k in enumerate(kinds, 1)], digits=s.digits,
                         bias_names=[name(k, l) for l, k in enumerate(kinds, 1)],
-                        weight_names=[name("W", l) for l in range(1, L + 1)], layout=s.layout,
-                        unit=F.symbol(s.symbols["H"]) if "H" in s.symbols else "h")
+                        weight_names=[name(w.rstrip("0123456789"), l)
+                                      for l, (w, _) in enumerate(edges, 1)], layout=s.layout,
+                        unit=F.symbol(s.symbols["H"]) if "H" in s.symbols else "h",
+                        shown=[params[w] for w, _ in edges], types=s.kinds)
     return Figure("", caption, label=label, intro=intro, tikz=tikz)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from ..engine.solve import ExpressionSolution, NetworkSolution
+from ..engine.solution import ExpressionSolution, NetworkSolution
 from ..render import formulas as F
 from ..spec.setups import Document, NetworkSetup
 from . import marking, placeholders

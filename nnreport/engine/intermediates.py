@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..spec.setups import DERIVATIVE_SHOWN, NetworkSetup, closed_delta
-from . import exact
+from . import exact, layers
 from .functions import ACTIVATIONS
 from .network import Pass
 from .printed import softmax_shifted
@@ -44,18 +44,24 @@ def softmax_parts(z: Array) -> tuple[Array, Array]:
     return e, e.sum(axis=1, keepdims=True)
 
 
+def decayed(s: NetworkSetup) -> list[str]:
+    """The parameters the L2 penalty sums the squares of, as each layer's type says (the
+    weights W1, W2 ... of dense layers)."""
+    return layers.decayed(s.kinds, s.depth)
+
+
 def squared_norms(s: NetworkSetup) -> list[Fraction | float]:
-    """Each weight matrix's sum of squares, exactly on the decimals as written."""
+    """Each decayed parameter's sum of squares, exactly on the decimals as written."""
     out: list[Fraction | float] = []
-    for l in range(1, s.depth + 1):
-        w = exact.rational(s.params[f"W{l}"])
+    for name in decayed(s):
+        w = exact.rational(s.params[name])
         out.append(Fraction((w * w).sum()) if w is not None else
-                   float((s.params[f"W{l}"] ** 2).sum()))
+                   float((s.params[name] ** 2).sum()))
     return out
 
 
 def l2_term(s: NetworkSetup, m: int) -> float:
-    """lambda / (2m) times the sum of the squared weights (biases excluded)."""
+    """lambda / (2m) times the sum of the decayed parameters' squares (biases excluded)."""
     norms = squared_norms(s)
     if all(isinstance(x, Fraction) for x in norms):
         return float(exact.const(s.l2) / (2 * m) * sum(norms, Fraction(0)))

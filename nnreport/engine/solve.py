@@ -1,20 +1,17 @@
-"""Solve resolved problems: the worked first step, the training run, and named values.
-
-`Solution.values()` is the JSON contract: canonical names, the problem's layout, full precision.
-"""
+"""Solve resolved problems: the worked first step, the training run, and named values
+(the solutions themselves, and their JSON contract, are in solution.py)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..errors import ComputeError
-from ..spec.setups import Document, ExpressionSetup, NetworkSetup, Setup, param_names
+from ..spec.setups import Document, ExpressionSetup, NetworkSetup, Setup
 from . import exact
-from .evaluate import Evaluation, Run, data_loss, set_targets
+from .evaluate import Run, data_loss, set_targets
 from .evaluate import evaluate as evaluate_net
 from .exact import EXACT_MAX_OPS
 from .expressions import evaluate, exact_value
@@ -22,6 +19,14 @@ from .functions import LossSpec, per_sample_loss
 from .intermediates import intermediates
 from .network import Net, Pass, forward_exact, l2_penalty, loss_of, reduce, run
 from .optim import Optimizer, OptimizerSpec
+from .solution import (
+    ExpressionSolution,
+    NetworkSolution,
+    Solution,
+    WorkedStep,
+    in_layout,
+    in_layout_each,
+)
 
 Array = np.ndarray
 
@@ -29,153 +34,6 @@ Array = np.ndarray
 def make_net(s: NetworkSetup) -> Net:
     return Net(s.activations, s.alphas, LossSpec(s.loss, s.eps, s.reduction, s.factor), s.l2,
                s.kinds)
-
-
-def _shown(a: Array, layout: str) -> Array:
-    """A rows-layout matrix as the problem's layout shows it."""
-    return a.T if layout == "columns" and a.ndim == 2 else a
-
-
-def _shown_each(a: Array, layout: str) -> Array:
-    """`_shown`, and for a stack of per-sample matrices each matrix."""
-    return np.swapaxes(a, 1, 2) if layout == "columns" and a.ndim == 3 else _shown(a, layout)
-
-
-@dataclass
-class WorkedStep:
-    """A later worked step (worked_steps: k, t = 2..k): its batch, its pass, the parameters
-    and optimiser state it starts from, its state and the parameters it gives."""
-
-    t: int
-    epoch: int  # 1-based
-    rows: list[int]  # 0-based sample rows of its batch
-    Xb: Array
-    Yb: Array
-    step: Pass
-    params: dict[str, Array]
-    state: dict[str, dict[str, Array]]
-    opt_state: dict[str, dict[str, Array]]
-    new_params: dict[str, Array]
-
-
-@dataclass
-class NetworkSolution:
-    setup: NetworkSetup
-    Xb: Array  # first batch, rows layout
-    Yb: Array
-    step: Pass
-    new_params: dict[str, Array]
-    history: list[float]
-    final_params: dict[str, Array]
-    yhat_final: Array
-    loss_final: float
-    accuracy_final: float | None
-    opt_state: dict[str, dict[str, Array]] = field(default_factory=dict)  # worked step, per param
-    batches: list[list[int]] = field(default_factory=list)  # epoch 1: 0-based sample rows
-    batch: Pass | None = None  # the whole first batch, when the worked step is its first samples
-    history_test: list[float] = field(default_factory=list)  # data loss on the test set
-    test: Evaluation | None = None                           # the trained network on it
-    runs: list[Run] = field(default_factory=list)             # experiments
-    chain: dict[str, Any] = field(default_factory=dict)      # rounding: chain (engine/chain.py)
-    tolerance: dict[str, Any] = field(default_factory=dict)
-    named: dict[str, Array] = field(default_factory=dict)  # engine/intermediates.py
-    later: list[WorkedStep] = field(default_factory=list)  # worked steps 2..k
-    kind: str = "network"
-
-    def values(self) -> dict[str, Any]:
-        lay = self.setup.layout
-        v = self.worked_values()
-        names = [f"{p}{l}" for p in ("W", "b") for l in range(1, self.setup.depth + 1)
-                 if f"{p}{l}" in self.new_params]
-        v["batches"] = self.batches
-        v["loss_history"] = self.history
-        v["loss_final"] = self.loss_final
-        v["yhat_final"] = _shown(self.yhat_final, lay)
-        for k in names:
-            v[f"{k}_final"] = _shown(self.final_params[k], lay)
-        if self.accuracy_final is not None:
-            v["accuracy_final"] = self.accuracy_final
-        if self.test is not None:
-            if self.accuracy_final is not None:
-                v["accuracy_train"] = self.accuracy_final
-            v["test_rows"] = list(self.setup.test_rows)
-            v["loss_history_test"] = self.history_test
-            v.update({k: (_shown(x, lay) if k == "yhat_test" else x)
-                      for k, x in self.test.values().items()})
-        if self.runs:
-            groups: dict[str, dict[str, Any]] = {}
-            for r in self.runs:
-                groups.setdefault(r.group, {})[r.name] = r.values()
-            v["experiments"] = groups
-        if self.setup.worked_steps > 1:
-            first = {"t": 1, "epoch": 1, "batch": self.batches[0], **self.worked_values()}
-            v["steps"] = [first] + [{"t": w.t, "epoch": w.epoch, "batch": w.rows,
-                                     **later_solution(self, w).worked_values()}
-                                    for w in self.later]
-            for name in self.setup.marking.ask or ():  # an asked later value, by its name
-                if name.startswith("steps["):           # too (check and the LMS read it)
-                    i, _, key = name[6:].partition("].")
-                    v[name] = v["steps"][int(i)][key]
-        return v
-
-    def worked_values(self) -> dict[str, Any]:
-        """The worked step's values (the first part of the JSON contract)."""
-        L, lay = self.setup.depth, self.setup.layout
-        v: dict[str, Any] = {}
-        for l in range(1, L + 1):
-            v[f"Z{l}"] = _shown(self.step.Z[l - 1], lay)
-            if l < L:
-                v[f"H{l}"] = _shown(self.step.H[l], lay)
-        v["yhat"] = _shown(self.step.H[L], lay)
-        v["loss"] = self.step.loss
-        v["loss_per_sample"] = self.step.loss_per_sample
-        for l in range(1, L + 1):
-            v[f"dZ{l}"] = _shown(self.step.dZ[l - 1], lay)
-        if self.setup.delta == "error":  # the error signal, -dL/dZ (delta: error)
-            for l in range(1, L + 1):
-                v[f"delta{l}"] = _shown(-self.step.dZ[l - 1], lay)
-        v.update({k: _shown(x, lay) for k, x in self.named.items()})
-        for k in param_names(self.step.grads, L):  # no db for a layer without bias
-            v[f"d{k}"] = _shown(self.step.grads[k], lay)
-        names = param_names(self.new_params, L)
-        if self.batch is not None:  # the gradient the update used: over the whole first batch
-            v["loss_batch"] = self.batch.loss
-            for k in names:
-                v[f"d{k}_batch"] = _shown(self.batch.grads[k], lay)
-        for k in names:
-            if k in self.step.per_sample:  # omitted past half answer_entries
-                v[f"d{k}_per_sample"] = [_shown(m, lay) for m in self.step.per_sample[k]]
-        for k in names:
-            for state, value in self.opt_state.get(k, {}).items():
-                v[f"{k}_{state}"] = _shown(value, lay)
-        for k in names:
-            v[f"{k}_new"] = _shown(self.new_params[k], lay)
-        return v
-
-
-def later_solution(sol: NetworkSolution, w: WorkedStep) -> NetworkSolution:
-    """A later worked step as a solution of its own: the setup starts from the parameters
-    and optimiser state before the step (so the key's parts and worked_values() show it)."""
-    s = replace(sol.setup, params=w.params, state=w.state, worked_samples=None)
-    return NetworkSolution(
-        setup=s, Xb=w.Xb, Yb=w.Yb, step=w.step, new_params=w.new_params, history=[],
-        final_params={}, yhat_final=w.step.H[-1], loss_final=w.step.loss, accuracy_final=None,
-        opt_state=w.opt_state, batches=[w.rows], named=intermediates(s, w.step, w.Yb))
-
-
-@dataclass
-class ExpressionSolution:
-    setup: ExpressionSetup
-    results: dict[str, Array] = field(default_factory=dict)
-    chain: dict[str, Any] = field(default_factory=dict)
-    tolerance: dict[str, Any] = field(default_factory=dict)
-    kind: str = "expression"
-
-    def values(self) -> dict[str, Any]:
-        return dict(self.results)
-
-
-Solution = NetworkSolution | ExpressionSolution
 
 
 def accuracy(yhat: Array, Y: Array) -> float | None:
@@ -217,7 +75,7 @@ def experiment_run(group: str, name: str, s: NetworkSetup) -> Run:
     return Run(group, name, sol.history, sol.history_test, sol.loss_final,
                sol.test.loss if sol.test else None, sol.accuracy_final,
                sol.test.accuracy if sol.test else None, norm, seconds, settings,
-               {k: _shown(v, s.layout) for k, v in s.params.items()},
+               {k: in_layout(v, s.layout) for k, v in s.params.items()},
                final=sol.final_params, setup=s)
 
 
@@ -325,8 +183,8 @@ def solve_problem(s: Setup) -> Solution:
 
             chain, tol = chain_and_tolerance(s, sol)
             lay = s.layout if isinstance(s, NetworkSetup) else "rows"  # expressions: as computed
-            sol.chain = {k: _shown_each(v, lay) for k, v in chain.items()}
-            sol.tolerance = {k: {"low": _shown_each(a, lay), "high": _shown_each(b, lay)}
+            sol.chain = {k: in_layout_each(v, lay) for k, v in chain.items()}
+            sol.tolerance = {k: {"low": in_layout_each(a, lay), "high": in_layout_each(b, lay)}
                              for k, (a, b) in tol.items()}
         return sol
     except MemoryError:

@@ -5,7 +5,11 @@ uses is written: its activations, its loss, its optimiser.
 
 Data and initial weights come from the same sources as in nnreport: small data (up to
 MAX_LITERAL entries) are written out as literals; scikit-learn data sets and generators are
-called as nnreport calls them, with the same scaling, split and seeded weight draws."""
+called as nnreport calls them, with the same scaling, split and seeded weight draws.
+
+Each layer's own lines (Z from H, its gradients, dH passed down) are its type's
+(`Layer.code`, engine/layers/); a type that writes none is refused by name (`NotWritten`)
+rather than written as wrong code."""
 
 from __future__ import annotations
 
@@ -13,9 +17,30 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.layers import LayerCode, decayed, layers_of
 from ..spec.setups import NetworkSetup
 
 MAX_LITERAL = 5000
+
+
+class NotWritten(ValueError):
+    """A layer whose type writes no code: `layer` is its 1-based index, `kind` its type."""
+
+    def __init__(self, layer: int, kind: str):
+        self.layer, self.kind = layer, kind
+        super().__init__(f"nnreport code does not write {kind} layers yet (layer {layer})")
+
+
+def layer_code(s: NetworkSetup) -> list[LayerCode]:
+    """Each layer's lines, layer 1 first; NotWritten for the first that has none."""
+    scale = "1.0" if s.reduction == "sum" else "1.0 / m"
+    out = []
+    for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
+        code = lay.code(l, s.params, scale, s.l2)
+        if code is None:
+            raise NotWritten(l, lay.name)
+        out.append(code)
+    return out
 
 
 def _wrap(values: list[int]) -> str:
@@ -102,6 +127,7 @@ def _data(s: NetworkSetup, spec_data: Any, split: Any = None) -> list[str]:
 
 def script(s: NetworkSetup, spec_data: Any, source: str, split: Any = None) -> str:
     L = s.depth
+    layers = layer_code(s)  # before anything: a layer without code refuses the script
     # Strings from outside (the spec's file name, ids) reach the script only through repr():
     # a name holding quotes, a docstring's end or a newline stays inside its string literal.
     lines = ['"""Written by `nnreport code`: reproduces nnreport\'s numbers for one problem with',
@@ -120,37 +146,35 @@ def script(s: NetworkSetup, spec_data: Any, source: str, split: Any = None) -> s
                   "    return e / e.sum(axis=1, keepdims=True)", "", ""]
     lines += ["def forward(params, X):", "    Z, H = [], [X]"]
     for l in range(1, L + 1):
-        b = f" + params['b{l}']" if f"b{l}" in s.params else (
-            f" - params['theta{l}']" if f"theta{l}" in s.params else "")  # a threshold: -1 input
         f = ACT[s.activations[l - 1]][0].format(alpha=repr(s.alphas[l - 1]))
-        lines += [f"    z = H[-1] @ params['W{l}']{b}", "    Z.append(z)", f"    H.append({f})"]
+        lines += [f"    z = {layers[l - 1].forward}", "    Z.append(z)", f"    H.append({f})"]
     lines += ["    return Z, H", "", ""]
     lines += _loss(s)
-    lines += _backward(s)
+    lines += _backward(s, layers)
     lines += _optimizer(s)
     lines += _train(s)
     return "\n".join(lines) + "\n"
 
 
 def _init(s: NetworkSetup) -> list[str]:
-    """Seeded draws as nnreport makes them (one RandomState, W1, W2, ... in order, biases 0)
-    unless the spec gave values, which are written out."""
+    """Seeded draws as nnreport makes them (one RandomState; each layer's first parameter,
+    W1, W2, ..., in order, the others 0: spec/params.py) unless the spec gave values, which
+    are written out."""
     if s.explicit or not s.init:
         return [f"{k} = {_lit(v)}" for k, v in s.params.items()]
     method, scale, seed = s.init["method"], s.init["scale"], s.init["seed"]
     out = [f"rs_init = np.random.RandomState({seed!r})"]
-    for l in range(1, s.depth + 1):
+    for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
         fi, fo = s.units[l - 1], s.units[l]
-        shape = (fi, fo) if s.layout == "rows" else (fo, fi)
+        first, *rest = lay.param_names(s.params, l)
+        rows = s.params[first].shape
+        shape = rows if s.layout == "rows" else rows[::-1]
         draw = {"randn": f"rs_init.randn{shape} * {scale!r}",
                 "xavier": f"rs_init.randn{shape} * np.sqrt(2.0 / {fi + fo})",
                 "he": f"rs_init.randn{shape} * np.sqrt(2.0 / {fi})",
                 "uniform": f"rs_init.uniform(-{scale!r}, {scale!r}, size={shape})"}[method]
-        out.append(f"W{l} = ({draw}).T" if s.layout == "columns" else f"W{l} = {draw}")
-        if f"b{l}" in s.params:
-            out.append(f"b{l} = np.zeros((1, {fo}))")
-        if f"theta{l}" in s.params:
-            out.append(f"theta{l} = np.zeros((1, {fo}))")
+        out.append(f"{first} = ({draw}).T" if s.layout == "columns" else f"{first} = {draw}")
+        out += [f"{k} = np.zeros({s.params[k].shape})" for k in rest]
     return out
 
 
@@ -165,13 +189,17 @@ def _loss(s: NetworkSetup) -> list[str]:
     red = "sum" if s.reduction == "sum" else "mean"
     out = ["def loss(params, X, Y):", "    Z, H = forward(params, X)", "    z, yhat = Z[-1], H[-1]",
            f"    per_sample = {f!r} * ({body})", f"    value = float(per_sample.{red}())"]
+    names = decayed(s.kinds, s.depth)
+    if s.l2 and names == [f"W{l}" for l in range(1, s.depth + 1)]:
+        out.append(f"    squares = sum(float((params[f'W{{l}}'] ** 2).sum()) for l in range(1, {s.depth + 1}))")
+    elif s.l2:  # the parameters the layers' types decay
+        out.append(f"    squares = sum(float((params[k] ** 2).sum()) for k in {names!r})")
     if s.l2:
-        out += [f"    squares = sum(float((params[f'W{{l}}'] ** 2).sum()) for l in range(1, {s.depth + 1}))",
-                f"    value += {s.l2!r} / (2 * len(X)) * squares"]
+        out.append(f"    value += {s.l2!r} / (2 * len(X)) * squares")
     return out + ["    return value", "", ""]
 
 
-def _backward(s: NetworkSetup) -> list[str]:
+def _backward(s: NetworkSetup, layers: list[LayerCode]) -> list[str]:
     L, e, f, k = s.depth, s.eps, s.factor, s.Y.shape[1]
     last = s.activations[-1]
     out = ["def gradients(params, X, Y):", "    Z, H = forward(params, X)", "    m = len(X)",
@@ -186,18 +214,12 @@ def _backward(s: NetworkSetup) -> list[str]:
              "cce": f"-Y / (yhat + {e or 0.0!r})"}[s.loss]
         out += [f"    g = {g}", "    a = yhat",
                 f"    dZ = {f!r} * ({ACT[last][1].format(alpha=repr(s.alphas[-1]))})"]
-    scale = "1.0" if s.reduction == "sum" else "1.0 / m"
     out.append("    grads = {}")
     for l in range(L, 0, -1):
-        l2 = f" + {s.l2!r} / m * params['W{l}']" if s.l2 else ""
-        out.append(f"    grads['W{l}'] = {scale} * (H[{l - 1}].T @ dZ){l2}")
-        if f"b{l}" in s.params:
-            out.append(f"    grads['b{l}'] = {scale} * dZ.sum(axis=0, keepdims=True)")
-        if f"theta{l}" in s.params:  # z = h W - theta: dL/dtheta = -dL/db
-            out.append(f"    grads['theta{l}'] = -{scale} * dZ.sum(axis=0, keepdims=True)")
+        out += [f"    {line}" for line in layers[l - 1].grads]
         if l > 1:
             bw = ACT[s.activations[l - 2]][1].format(alpha=repr(s.alphas[l - 2]))
-            out += [f"    g = dZ @ params['W{l}'].T", f"    z, a = Z[{l - 2}], H[{l - 1}]",
+            out += [f"    g = {layers[l - 1].back}", f"    z, a = Z[{l - 2}], H[{l - 1}]",
                     f"    dZ = {bw}"]
     return out + ["    return grads", "", ""]
 

@@ -8,6 +8,10 @@ edges, or whose labels find no free spot, shows its weight matrix under the gap 
 bias sits beside its neuron, or the layer's bias vector goes under the picture. Layers wider
 than MAX_SHOWN collapse to a few neurons, dots and a count.
 
+A layer that does not connect every input to every unit (a scaling layer feeds unit j from
+input j alone) draws only its edges: its matrix of edge values is NaN where there is none, and
+the values under its gap are its own parameter (`shown`), not that matrix.
+
 Node names are stable so tests can read the picture back: `L0N1` is input 1, `L2N3` unit 3
 of layer 2; the label of the edge from unit i of layer l-1 to unit j of layer l is the node
 `E{l}-{i}-{j}`, the bias of unit j of layer l is `B{l}-{j}`. Hidden units of deep networks
@@ -100,13 +104,17 @@ def _positions(units: tuple[int, ...], dx: float, dy: float) -> dict[tuple[int, 
     return pos
 
 
-def _edges(units: tuple[int, ...], pos: dict[tuple[int, int], Point]) -> list[list[tuple[int, int, Edge]]]:
-    """The drawn edges of each layer gap (index l: into layer l; index 0 is empty)."""
+def _edges(units: tuple[int, ...], pos: dict[tuple[int, int], Point],
+           weights: list[np.ndarray] | None = None) -> list[list[tuple[int, int, Edge]]]:
+    """The drawn edges of each layer gap (index l: into layer l; index 0 is empty): every
+    pair of shown units, but for a NaN weight (no such connection)."""
     gaps: list[list[tuple[int, int, Edge]]] = [[]]
     for l in range(1, len(units)):
+        W = None if weights is None else np.asarray(weights[l - 1], dtype=float)
         gaps.append([(i, j, (pos[(l - 1, i)], pos[(l, j)]))
                      for i in _shown_units(units[l - 1]) if i is not None
-                     for j in _shown_units(units[l]) if j is not None])
+                     for j in _shown_units(units[l]) if j is not None
+                     if W is None or not np.isnan(W[i - 1, j - 1])])
     return gaps
 
 
@@ -115,9 +123,13 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
                  biases: list[np.ndarray | None] | None = None,
                  digits: int = 3, bias_names: list[str] | None = None,
                  weight_names: list[str] | None = None, layout: str = "rows",
-                 unit: str = "h") -> str:
-    """TikZ source. weights[l] is W_{l+1} in the rows layout (in x out), biases[l] is 1 x out;
-    `layout` is how a matrix under the picture is shown (columns: out x in)."""
+                 unit: str = "h", shown: list[np.ndarray] | None = None,
+                 types: tuple[str, ...] = ()) -> str:
+    """TikZ source. weights[l] is W_{l+1} in the rows layout (in x out; NaN: no edge),
+    biases[l] is 1 x out; `shown[l]` is what goes under gap l+1 when its edges cannot carry
+    the values (default: weights[l]); `layout` is how a matrix under the picture is shown
+    (columns: out x in); `types` each layer's type (empty: all dense), named above a
+    layer that is not dense."""
     L = len(units) - 1
     values = weights is not None and max(units) <= VALUES_UP_TO
     dy = 1.6 if values else 0.9
@@ -134,7 +146,7 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
     for dx in dict.fromkeys((min(4.6, 14.0 / max(L, 1)), min(5.8, 14.0 / max(L, 1)),
                              min(7.0, 14.0 / max(L, 1)))):
         pos = _positions(units, dx, dy)
-        segments = [e for g in _edges(units, pos) for _, _, e in g]
+        segments = [e for g in _edges(units, pos, weights) for _, _, e in g]
         bias_texts = [(l, [(pos[(l, j)], f"{bias_name(l, j)} = {fmt(float(v), digits)}")
                            for j, v in enumerate(bv, 1)]) for l, bv in shown_b]
         for side in SIDES:
@@ -158,7 +170,7 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
             body.append(rf"  \node[neuron] (L{l}N{j}) at ({x:.2f}, {y:.2f}) "
                         f"{{${_unit_label(l, j, n, L, unit)}$}};")
     neurons = list(pos.values())
-    gaps = _edges(units, pos)
+    gaps = _edges(units, pos, weights)
     taken: list[Box] = []
     under: list[tuple[float, str, float, float]] = []  # (x, math, width cm, height cm)
     labels: list[str] = []
@@ -180,9 +192,11 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
         if not values or weights is None:
             continue
         W = np.asarray(weights[l - 1], dtype=float)
+        own = W if shown is None else np.asarray(shown[l - 1], dtype=float)
         name = (weight_names or [])[l - 1] if weight_names else f"W_{{{l}}}"
-        if W.size > 1 and np.all(W == W.flat[0]):
-            text = rf"\text{{all weights }} {{{fmt(float(W.flat[0]), digits)}}}"
+        drawn = W[~np.isnan(W)]
+        if drawn.size > 1 and np.all(drawn == drawn[0]):
+            text = rf"\text{{all weights }} {{{fmt(float(drawn[0]), digits)}}}"
             under.append(((l - 0.5) * dx, f"{name}\\colon {text}",
                           label_size(text)[0] + 1.0, 0.45))
             continue
@@ -190,8 +204,8 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
         others = [e for g in gaps[:l] + gaps[l + 1:] for _, _, e in g]
         centres = place_gap(gap, others, neurons, taken) if len(gap) <= MAX_EDGE_LABELS else None
         if centres is None:
-            show_matrix((l - 0.5) * dx, name, W,
-                        (W if layout == "rows" else W.T).shape[0])
+            show_matrix((l - 0.5) * dx, name, own,
+                        (own if layout == "rows" else own.T).shape[0])
             continue
         for (i, j, _), (_, tex), (x, y) in zip(gaps[l], gap, centres, strict=True):
             labels.append(rf"  \node[w] (E{l}-{i}-{j}) at ({x:.2f}, {y:.2f}) {{${tex}$}};")
@@ -209,6 +223,8 @@ def tikz_network(units: tuple[int, ...], activations: tuple[str, ...],
                      for l in range(1, L + 1) for i, j, _ in gaps[l]] + labels
     for l, n in enumerate(units):
         head = "input" if l == 0 else ACT_NAME[activations[l - 1]]
+        if l and types and types[l - 1] != "dense":  # what its edges are: "scale, linear"
+            head = types[l - 1].replace("_", r"\_") + ", " + head
         lines.append(rf"  \node[font=\footnotesize\itshape, text=black!70] at ({l * dx:.2f}, {top:.2f}) {{{head}}};")
         if n > MAX_SHOWN:
             low = -((len(_shown_units(n)) - 1) / 2) * dy - 0.75 * dy

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..budgets import Budgets
+from .layertypes import parameter_count
 
 STEP_WORK = 30_000       # one optimiser step of a small network: ~100 us of Python
 TRY_WORK = 500_000       # drawing, validating and resolving one version: ~1.4 ms
@@ -52,12 +53,13 @@ STATE_ARRAYS = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 5}  # step (and v
 def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
                  budgets: Budgets, optimizer: str = "sgd",
                  worked: int | None = None, extra: tuple[int, int] = (0, 0),
-                 steps: int = 1) -> NetworkCost:
+                 steps: int = 1, kinds: tuple[str, ...] = ()) -> NetworkCost:
     """Cost of solving a network problem: `units` starts with the input width; `extra` the
     numbers per worked sample and once of the values printed on the way (setups.printed_extra);
     `steps` worked optimiser steps (worked_steps:), each later one with a whole batch's values
-    in the JSON's steps list."""
-    P = sum(units[k] * units[k + 1] + units[k + 1] for k in range(len(units) - 1))
+    in the JSON's steps list; `kinds` each layer's type (spec/layertypes.py; empty: all dense),
+    which counts its parameters."""
+    P = parameter_count(kinds, units)
     B = min(batch_size, samples, worked or samples)  # the worked step's samples
     batches = -(-samples // max(batch_size, 1))
     hidden_and_out = sum(units[1:])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..budgets import DEFAULT, Budgets
-from .models import Data
+from .data_models import Data
 
 Array = np.ndarray
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .models import Problem, Split
+from .data_models import Split
+from .models import Problem
 
 Array = np.ndarray
 

@@ -3,7 +3,9 @@
 This is the contract with the engine: `NetworkSetup` and `ExpressionSetup` hold numbers in
 the rows layout (samples x features, W as (in, out)); `layout` only says how to show them.
 
-The setups themselves live in setups.py (re-exported here).
+The setups themselves live in setups.py (re-exported here); the budgets' running totals in
+resolve_budgets.py, what the question sheet asks in resolve_marking.py, expression problems in
+resolve_expr.py.
 """
 
 from __future__ import annotations
@@ -17,20 +19,19 @@ import numpy as np
 
 from ..budgets import DEFAULT, Budgets
 from ..errors import SpecError
-from .cost import CHAIN_PATHS, NetworkCost, network_cost, over_budget
+from .cost import network_cost
 from .data import DataError, load_data
-from .models import Problem, Spec, suggest
+from .layertypes import TYPES
+from .models import Problem, Spec
 from .params import network_params
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
+from .resolve_budgets import BudgetChecks
 from .resolve_expr import ExpressionChecks
+from .resolve_marking import MarkingChecks, value_names
 from .setups import (
     Document,
-    Marking,
     NetworkSetup,
     Setup,
-    network_value_names,
-    optimizer_kind,
-    part_of,
     printed_extra,
     task_of,
 )
@@ -46,7 +47,7 @@ from .yamlio import Located
 Array = np.ndarray
 
 
-class _Checker(ExpressionChecks):
+class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
     def __init__(self, doc: Located, folder: Path, budgets: Budgets):
         self.doc, self.folder, self.issues = doc, folder, []
         self.budgets = budgets
@@ -56,29 +57,6 @@ class _Checker(ExpressionChecks):
         self.flops = 0.0
         self.runs = 0  # experiment runs
         self.chained = 0  # numbers rounding: chain computes over its paths
-
-    def answer_room(self, at: tuple[Any, ...], pid: str, count: int) -> bool:
-        """Add a problem's answer count; a located issue once the spec's total passes it."""
-        self.answers += count
-        if self.answers <= self.budgets.answer_entries:
-            return True
-        self.add(at, f"problem '{pid}' brings the answers to {self.answers:,} numbers",
-                 self.budgets.hint("answer_entries"))
-        return False
-
-    def chain_room(self, at: tuple[Any, ...], pid: str, count: int) -> bool:
-        """rounding: chain recomputes the worked step along every rounding path."""
-        self.chained += count
-        if self.chained <= self.budgets.chain_entries:
-            return True
-        where = (at + ("rounding",) if "rounding" in self.doc.data["problems"][at[1]] else
-                 ("rounding",) if "rounding" in self.doc.data else at)
-        self.add(where,
-                 f"rounding: chain works problem '{pid}' {CHAIN_PATHS + 2} times (its rounding "
-                 f"paths), {count:,} numbers" + (f" ({self.chained:,} in the spec)"
-                                                 if self.chained != count else ""),
-                 self.budgets.hint("chain_entries"))
-        return False
 
     def add(self, path: tuple[Any, ...], message: str, hint: str = "", key: bool = False) -> None:
         self.issues.append(self.doc.issue(path, message, hint, key=key))
@@ -123,13 +101,15 @@ class _Checker(ExpressionChecks):
         L = len(layers)
         m = X.shape[0]
         bs = p.train.batch_size or m
+        kinds = tuple(layer.type for layer in layers)
+        fits = self.layers_fit(layers, units, at)
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples,
                             printed_extra(units, acts, p.loss.name, p.loss.eps,
-                                          p.regularization.l2, p.delta), p.worked_steps)
+                                          p.regularization.l2, p.delta), p.worked_steps, kinds)
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
-        ok = True
+        ok = fits
         if Y.shape[1] != units[-1]:
             ok = False
             self.add(at + ("network", "layers", L - 1, "units"),
@@ -189,7 +169,7 @@ class _Checker(ExpressionChecks):
             figures=tuple(p.figures) if p.figures is not None else None,
             explicit=frozenset(p.params), init=init.model_dump(), data_source=source,
             log_every=p.train.log_every, digits_for=step_digits(p.digits_for, p.ask),
-            marking=self.marking(p, spec, at, *_value_names(p, layers, acts, loss)),
+            marking=self.marking(p, spec, at, *value_names(p, layers, acts, loss)),
             constraints=tuple(constraint_of(c) for c in p.constraints),
             task=task_of(loss, acts[-1], Y),
             worked_samples=p.worked_samples,
@@ -197,11 +177,21 @@ class _Checker(ExpressionChecks):
             X_test=X_test, Y_test=Y_test, test_rows=tuple(test_rows),
             rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
             delta=p.delta, symbols=dict(p.symbols),
-            kinds=() if all(la.type == "dense" for la in layers) else
-            tuple(la.type for la in layers),
+            kinds=() if all(k == "dense" for k in kinds) else kinds,
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
+
+    def layers_fit(self, layers: Any, units: tuple[int, ...], at: tuple[Any, ...]) -> bool:
+        """Each layer's type checks its widths (a scaling layer keeps its input's): a
+        located issue for each fault."""
+        ok = True
+        for k, la in enumerate(layers):
+            for key, message, hint in TYPES[la.type].fit(units[k], units[k + 1], la.bias):
+                ok = False
+                self.add(at + ("network", "layers", k, key), f"layer {k + 1} ({la.type}): "
+                         + message, hint)
+        return ok
 
     def placeholders(self, spec: Spec, setups: list[Setup]) -> None:
         """Every {{ name }} in prose names a computed scalar: checked now, filled in later."""
@@ -253,75 +243,6 @@ class _Checker(ExpressionChecks):
             self.add(("problems", i, "experiments"), f"two experiment runs are named '{dup[0]}'",
                      "give every run its own name: placeholders name runs")
         return replace(base, experiments=tuple(runs))
-
-    def network_budgets(self, p: Problem, at: tuple[Any, ...], cost: NetworkCost, m: int,
-                        chain: bool = False) -> bool:
-        """Memory and time of training (and of the rounded chain's paths), from the shapes,
-        before any parameter is drawn."""
-        if chain and not self.chain_room(at, p.id, cost.chain_entries):
-            return False
-        raw = self.doc.data["problems"][at[1]]
-        train = at + (("train",) if isinstance(raw, dict) and "train" in raw else ())
-        epochs = train + (("epochs",) if train != at and "epochs" in raw["train"] else ())
-        over = over_budget(cost, self.budgets, m, p.train.epochs, self.trained)
-        self.trained = (self.trained[0] + cost.train_work, self.trained[1] + cost.train_steps)
-        for key, message, hint in over:
-            self.add(at + ("network",) if key == "network" else epochs, message, hint)
-        room = self.answer_room(at, p.id, cost.answers)  # every exceeded budget, in one pass
-        return not over and room
-
-    def marking(self, p: Problem, spec: Spec, at: tuple[Any, ...], names: list[str],
-                printed: list[str] | None = None, why: dict[str, str] | None = None) -> Marking:
-        """What the question sheet asks; unknown value names are located errors. `printed`:
-        a network's names that digits_for may set (an expression problem checks its own);
-        `why`: the hint for a value the key would print but for `freeze` or `show`."""
-        for name in p.digits_for if printed is not None else ():
-            if printed is not None and name not in printed:
-                self.add(at + ("digits_for", name), f"'{name}' in digits_for is not a value "
-                         f"of problem '{p.id}'", suggest(name, printed), key=True)
-        for j, name in enumerate(p.ask or []):
-            if name not in names:
-                self.add(at + ("ask", j), f"'{name}' is not a value of problem '{p.id}' that "
-                         "can be asked", (why or {}).get(name) or suggest(name, names))
-        per_value = p.points if isinstance(p.points, dict) else {}
-        for name in per_value:
-            if name not in names:
-                self.add(at + ("points", name), f"points for '{name}', which is not a value of "
-                         f"problem '{p.id}'", suggest(name, names), key=True)
-            elif p.ask is not None and name not in p.ask:  # it would be silently worth nothing
-                self.add(at + ("points", name), f"points for '{name}', which problem '{p.id}' "
-                         "does not ask", f"add it to ask: [{', '.join([*p.ask, name])}], or "
-                         "leave its points out", key=True)
-        space = p.space or spec.space
-        return Marking(tuple(p.ask) if p.ask is not None else None, p.points,
-                       p.scaffold or spec.scaffold, "0pt" if space == "0" else space)  # a length
-
-def _value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
-                 ) -> tuple[list[str], list[str], dict[str, str]]:
-    """A network problem's names that can be asked, those digits_for may set, and why a
-    value the network has is not among them (frozen, or its part not shown)."""
-    show = tuple(p.show) if p.show is not None else None
-    assert p.loss is not None  # a network problem's loss is checked before
-
-    def names(computed: bool, frozen: tuple[str, ...] = (), shown: tuple[str, ...] | None = None
-              ) -> list[str]:
-        return network_value_names(len(layers), tuple(layer.bias for layer in layers),
-                                   optimizer_kind(p.train.optimizer.setup()), acts, loss,
-                                   p.loss.eps if p.loss else None,
-                                   p.regularization.l2, working=True, computed=computed,
-                                   frozen=frozen, show=shown, delta=p.delta,
-                                   kinds=tuple(layer.type for layer in layers))
-
-    asked = names(False, tuple(p.train.freeze), show)
-    asked += [f"steps[{i}].{n}" for i in range(1, p.worked_steps) for n in asked]  # later steps
-    why = {}
-    for name in set(names(False)) - set(asked):
-        param = name.split("_")[0]
-        why[name] = (f"{param} is frozen (train: freeze): it is never updated"
-                     if param in p.train.freeze else
-                     f"the {part_of(name)} part, which prints it, is not in show: {list(show or ())}")
-    return asked, names(True), why  # digits_for may name any value the network has
-
 
 def resolve(spec: Spec, doc: Located, budgets: Budgets = DEFAULT) -> Document:
     folder = Path(doc.file).resolve().parent

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..budgets import DEFAULT, Budgets
-from .layertypes import PARAMS
+from .layertypes import TYPES
 from .models import Spec
 
 Array = np.ndarray
@@ -180,7 +180,7 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
         f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
         if biases[l - 1] and kinds[l - 1] == "dense"] + [
         f"{k}{l}" for l in range(1, L + 1) if kinds[l - 1] != "dense"
-        for k in PARAMS[kinds[l - 1]](1, 1, biases[l - 1])]
+        for k in TYPES[kinds[l - 1]].shapes(1, 1, biases[l - 1])]
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"],

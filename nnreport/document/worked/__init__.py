@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...engine.solve import NetworkSolution
+from ...engine.solution import NetworkSolution
 from ..content import Part
 from .backward import backward
 from .base import Ctx

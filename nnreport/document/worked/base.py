@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from ...engine.printed import large_network
-from ...engine.solve import NetworkSolution
+from ...engine.solution import NetworkSolution
 from ...render import formulas as F
 from ...render.matrices import MAX_ROWS
 from ...render.numbers import fmt
@@ -168,6 +168,12 @@ class Ctx:
     def prod(self, a: str, b: str) -> str:
         """A matrix product in symbols; in the columns layout the factors swap."""
         return f"{a} {b}" if not self.cols else f"{b} {a}"
+
+    def sample_sum(self, inner: list[Piece]) -> list[Piece]:
+        """The sum over a batch's samples of a matrix with one row per sample (one column in
+        the columns layout), as symbols or numbers: 1^T M, or M 1 in the columns layout."""
+        one = r"\mathbf{1}"
+        return [rf"{one}^{{T}}", *inner] if not self.cols else [*inner, one]
 
     def times(self, a: Val, b: Val) -> list[Piece]:
         """The product of two values as a line prints it: side by side (a matrix product)

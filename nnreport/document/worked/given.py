@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.intermediates import decayed
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS
 from ..content import Para, Part, Table, Values
 from ..escape import escape
 from .base import Ctx, samples
+from .layers import worked_layer
 
 OPTIMIZER_NAME = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Adam",
                   "rmsprop": "RMSprop"}
@@ -78,6 +80,18 @@ def own_params(c: Ctx, l: int) -> list[str]:
             and k[len(k.rstrip("0123456789")):] == str(l)]
 
 
+def l2_convention(c: Ctx) -> str:
+    """The L2 penalty: over W_l when every layer is dense, else over the parameters each
+    layer's type decays, by name."""
+    s = c.s
+    if not s.kinds:
+        return ("L2 regularisation $\\frac{\\lambda}{2m}\\sum_l \\lVert W_l \\rVert^2$ with "
+                f"$\\lambda = {fmt(s.l2)}$ (biases excluded)")
+    names = " + ".join(rf"\lVert {c.n(w)} \rVert^2" for w in decayed(s))
+    return (f"L2 regularisation $\\frac{{\\lambda}}{{2m}}\\left({names or '0'}\\right)$ with "
+            f"$\\lambda = {fmt(s.l2)}$ (no other parameter)")
+
+
 def conventions(c: Ctx) -> str:
     s = c.s
     b = "" if all(c.has_bias(l) for l in range(1, s.depth + 1)) else " (no $b$ where a layer has none)"
@@ -87,9 +101,16 @@ def conventions(c: Ctx) -> str:
         b += (" (" + ", ".join(f"${t}$" for t in thresholds) + ": thresholds, each the weight "
               "of a constant input $-1$, so $Z = " + ("X W" if not c.cols else "W X")
               + rf" - {th}$ and ${th} = -b$)")
-    lay = (r"rows layout: $X$ is samples $\times$ features and $Z = X W + b$" + b
-           if not c.cols else
-           r"columns layout: $X$ is features $\times$ samples and $Z = W X + b$" + b)
+    if not s.kinds:  # every layer dense: one formula says it
+        lay = (r"rows layout: $X$ is samples $\times$ features and $Z = X W + b$" + b
+               if not c.cols else
+               r"columns layout: $X$ is features $\times$ samples and $Z = W X + b$" + b)
+    else:  # each layer's own, as its type writes it
+        lay = ((r"rows layout: $X$ is samples $\times$ features" if not c.cols else
+                r"columns layout: $X$ is features $\times$ samples") + ", "
+               + ", ".join(f"${worked_layer(c, l).formula(c, l)}$"
+                           for l in range(1, s.depth + 1))
+               + b.replace(" (no $b$ where a layer has none)", ""))
     red = "averaged over" if s.reduction == "mean" else "summed over"
     loss = F.LOSS_NAME[s.loss] + (f" with $\\varepsilon = {fmt(s.eps)}$ inside the logarithm"
                                   if s.eps is not None else "")
@@ -97,8 +118,7 @@ def conventions(c: Ctx) -> str:
         loss += f", times ${fmt(s.factor)}$"
     bits = [lay, f"loss: {loss}, {red} the samples of a batch"]
     if s.l2:
-        bits.append("L2 regularisation $\\frac{\\lambda}{2m}\\sum_l \\lVert W_l \\rVert^2$ with "
-                    f"$\\lambda = {fmt(s.l2)}$ (biases excluded)")
+        bits.append(l2_convention(c))
     o = s.optimizer
     opt = OPTIMIZER_NAME[o["name"]]
     if o["name"] == "momentum":

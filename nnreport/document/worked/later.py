@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...engine.solve import NetworkSolution, later_solution
+from ...engine.solution import NetworkSolution, later_solution
 from ..content import Eqs, Para, Part, Values
 from .base import Ctx, samples
 

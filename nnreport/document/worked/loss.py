@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...engine.intermediates import squared_norms
+from ...engine.intermediates import decayed, squared_norms
 from ...engine.printed import PER_SAMPLE_SHOWN, one_minus
 from ...render import formulas as F
 from ...render.numbers import fmt
@@ -72,7 +72,7 @@ def l2_step(c: Ctx) -> tuple[Step, float]:
     s, m = c.s, c.m
     norms = [float(x) for x in squared_norms(s)]  # exact: 0.1^2 + 0.2^2 is 0.05
     value = float(c.sol.named["loss_l2"])
-    names = " + ".join(rf"\lVert {c.n(f'W{l}')} \rVert^2" for l in range(1, s.depth + 1))
+    names = " + ".join(rf"\lVert {c.n(w)} \rVert^2" for w in decayed(s))
     nums = " + ".join(fmt(x, c.digits) for x in norms)
     subst = rf"\frac{{{fmt(s.l2, c.digits)}}}{{2 \cdot {m}}}\left({nums}\right)"
     step = c.step("R", rf"\frac{{\lambda}}{{2m}}\left({names}\right)", [subst], value,

@@ -4,8 +4,8 @@ computer work, labelled as results, not hand steps."""
 
 from __future__ import annotations
 
+from ...engine.layers import layers_of
 from ...render.numbers import fmt
-from ...spec.setups import PARAM_KINDS
 from ..content import Eqs, Para, Part, Table
 from ..placeholders import percent
 from ..steps import Step
@@ -35,9 +35,8 @@ def training(c: Ctx) -> Part:
                            "(computed, not worked by hand):"))
     steps: list[Step] = []
     left: list[str] = []  # a large network's tall matrices: answers.json holds them
-    for l in range(1, s.depth + 1):
-        for p in PARAM_KINDS:
-            key = f"{p}{l}"
+    for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
+        for key in lay.param_names(sol.final_params, l):  # as its type names them
             if key in sol.final_params:
                 steps.append(c.step(n(key) + r"^{\text{final}}", None, None, sol.final_params[key],
                                     key=f"{key}_final", asked=False))

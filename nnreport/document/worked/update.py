@@ -7,6 +7,7 @@ Delta the step that is subtracted. Every state starts at 0, so the first step sh
 
 from __future__ import annotations
 
+from ...engine.layers import layers_of
 from ...engine.printed import one_minus
 from ...render import formulas as F
 from ...render.numbers import fmt
@@ -63,11 +64,8 @@ def update(c: Ctx) -> Part:
             + (r"\frac{1}{m} " if s.reduction == "mean" else "") + rf"\sum_i {c.n.row('dZ', 'i', 'l')}$ "
             rf"(with $g = {dth}$ in the optimiser's rule)."))
     steps: list[Step] = []
-    for l in range(1, s.depth + 1):
-        for p in PARAM_KINDS:
-            key = f"{p}{l}"
-            if key not in s.params:
-                continue
+    for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
+        for key in lay.param_names(s.params, l):  # as its type names them: W, then b or theta
             if key in s.freeze:
                 name = c.n(key)
                 steps.append(Step(name + r"^{\text{new}}", name, None, None, asked=False,
@@ -93,7 +91,8 @@ def param_update(c: Ctx, key: str) -> list[Step]:
     lhs_new = name + r"^{\text{new}}"
     steps: list[Step] = []
     if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()) and \
-            s.delta == "error" and sol.batch is None and not (s.l2 and key[0] == "W"):
+            s.delta == "error" and sol.batch is None and not (s.l2 and key[0] == "W") and \
+            key.rstrip("0123456789") in PARAM_KINDS:  # another type's: the gradient form
         return [error_signal_update(c, key)]
     if o["name"] == "sgd" and f"{key}_step" not in (s.marking.ask or ()):
         return [c.step(lhs_new, rf"{name} - \eta\, {g}",

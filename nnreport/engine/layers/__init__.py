@@ -3,8 +3,12 @@
 A layer type is a `Layer`: its parameters' names and shapes, its forward and backward pass
 (float, vectorised over the samples in the rows layout, per sample and averaged), the same
 passes on exact rationals (engine/exact.py; None once the chain is broken), the worked step's
-lines along a rounding path (engine/worked.py), and its cost. The network, the exact shadow and
-the worked values (engine/network.py, engine/worked.py) iterate over the layers through this
+lines along a rounding path (engine/worked.py), its cost, and what the spec and the outputs
+ask of it: the budgets' parameter estimate and the widths it fits (spec/layertypes.py), the
+parameters an L2 penalty decays, the edges the network diagram draws and the lines of
+`nnreport code`'s script. The network, the exact shadow and the worked values
+(engine/network.py, engine/worked.py), the L2 values (engine/intermediates.py), the diagram
+(document/figures.py) and the script (render/code.py) iterate over the layers through this
 interface and never ask which type a layer is. `LAYERS` maps a type's name to its one instance;
 `register` adds a type (a test's toy layer does).
 
@@ -14,13 +18,15 @@ and each sample's gradient `d<name>_per_sample`, as the JSON contract names them
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 import numpy as np
 
 from ...spec import layertypes
+from ...spec.layertypes import Fault
 from ..exact import Exact
+from .code import LayerCode
 
 Array = np.ndarray
 Keep = Callable[[str, Any], Array]
@@ -38,8 +44,27 @@ class Layer(Protocol):
     def shapes(self, units_in: int, units_out: int, bias: bool | str) -> dict[str, tuple[int, int]]:
         """Each parameter's kind (W, b ...) and its shape, rows layout."""
 
+    def parameter_count(self, units_in: int, units_out: int) -> int:
+        """The parameters the budgets' estimate counts (spec/layertypes.py, spec/cost.py)."""
+
+    def fit(self, units_in: int, units_out: int, bias: bool | str) -> list[Fault]:
+        """What does not fit these widths (spec/layertypes.py): (the layer's key, message,
+        hint) each, located by the resolver; empty: it fits."""
+
     def decayed(self, l: int) -> list[str]:
-        """The parameters an L2 penalty applies to."""
+        """The parameters an L2 penalty applies to (the loss's penalty, its worked line and
+        the conventions sentence sum their squares)."""
+
+    def edges(self, params: dict[str, Array], l: int) -> tuple[str, Array]:
+        """What the network diagram draws between layer l-1 and layer l: the parameter whose
+        entries label the edges, and each edge's value as an (in, out) matrix, NaN where unit
+        i does not feed unit j (no edge drawn)."""
+
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        """Layer l's lines in `nnreport code`'s script (`params`: the network's parameter
+        names, `scale`: '1.0' or '1.0 / m', `l2`: lambda); None: the script refuses the
+        spec, naming the layer, rather than write wrong code."""
 
     def cost(self, params: dict[str, Array], l: int, m: int) -> int:
         """Multiply-adds of one forward pass over m samples."""
@@ -90,15 +115,26 @@ LAYERS: dict[str, Layer] = {}
 
 
 def register(layer: Layer) -> Layer:
-    """Add a layer type (by its `name`), and its parameters' shapes to the spec's list of
-    types (spec/layertypes.py: a spec may then name it); returns it."""
+    """Add a layer type (by its `name`), and add it to the spec's list of types
+    (spec/layertypes.py: a spec may then name it, its shapes and widths are checked); returns
+    it."""
     LAYERS[layer.name] = layer
-    layertypes.register(layer.name, layer.shapes)
+    layertypes.register(layer)
     return layer
 
 
 def layer(kind: str) -> Layer:
     return LAYERS[kind]
+
+
+def layers_of(kinds: tuple[str, ...], depth: int) -> list[Layer]:
+    """Each layer's type, layer 1 first (`kinds` empty: all dense)."""
+    return [LAYERS[k] for k in (kinds or ("dense",) * depth)]
+
+
+def decayed(kinds: tuple[str, ...], depth: int) -> list[str]:
+    """The parameters the L2 penalty applies to, layer by layer (W1, W2 ... when dense)."""
+    return [w for l, lay in enumerate(layers_of(kinds, depth), 1) for w in lay.decayed(l)]
 
 
 from .dense import DENSE  # noqa: E402  (the shipped types register themselves)

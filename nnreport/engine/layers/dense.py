@@ -5,16 +5,19 @@ input, dL/dtheta = -dL/db), or none with `bias: false`."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ...spec import layertypes
+from ...spec.layertypes import Fault
 from ...spec.setups import bias_name
 from .. import exact
 from ..exact import Exact
 from ..printed import db_as_rows, dw_as_sum
+from .code import LayerCode
 
 Array = np.ndarray
 
@@ -36,10 +39,30 @@ class Dense:
 
     def shapes(self, units_in: int, units_out: int, bias: bool | str
                ) -> dict[str, tuple[int, int]]:
-        return layertypes.dense(units_in, units_out, bias)
+        return layertypes.DENSE.shapes(units_in, units_out, bias)
+
+    def parameter_count(self, units_in: int, units_out: int) -> int:
+        return layertypes.DENSE.parameter_count(units_in, units_out)
+
+    def fit(self, units_in: int, units_out: int, bias: bool | str) -> list[Fault]:
+        return layertypes.DENSE.fit(units_in, units_out, bias)  # any widths
 
     def decayed(self, l: int) -> list[str]:
         return [f"W{l}"]
+
+    def edges(self, params: dict[str, Array], l: int) -> tuple[str, Array]:
+        return f"W{l}", params[f"W{l}"]  # every input feeds every unit
+
+    def code(self, l: int, params: Collection[str], scale: str, l2: float) -> LayerCode:
+        b = f" + params['b{l}']" if f"b{l}" in params else (
+            f" - params['theta{l}']" if f"theta{l}" in params else "")  # a threshold: -1 input
+        decay = f" + {l2!r} / m * params['W{l}']" if l2 else ""
+        grads = [f"grads['W{l}'] = {scale} * (H[{l - 1}].T @ dZ){decay}"]
+        if f"b{l}" in params:
+            grads.append(f"grads['b{l}'] = {scale} * dZ.sum(axis=0, keepdims=True)")
+        if f"theta{l}" in params:  # z = h W - theta: dL/dtheta = -dL/db
+            grads.append(f"grads['theta{l}'] = -{scale} * dZ.sum(axis=0, keepdims=True)")
+        return LayerCode(f"H[-1] @ params['W{l}']{b}", grads, f"dZ @ params['W{l}'].T")
 
     def cost(self, params: dict[str, Array], l: int, m: int) -> int:
         return m * int(params[f"W{l}"].size)

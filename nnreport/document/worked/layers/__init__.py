@@ -2,8 +2,11 @@
 
 A worked layer is three functions of (Ctx, l) returning Steps: `forward` (Z_l's
 lines), `grads` (its parameters' gradients, per sample and averaged) and `back` (dH_{l-1}, the
-gradient it passes down). document/worked/forward.py and backward.py call them layer by layer
-and never ask which type a layer is; `register` adds a type (a test's toy layer does)."""
+gradient it passes down), and `formula` (Ctx, l), its Z_l in symbols for the Given part's
+conventions sentence (Z_1 = X W_1 + b_1, Z_2 = H_1 (.) a_2), in the problem's layout (c.cols:
+the columns layout, c.prod and c.sample_sum write products and sums over samples in it).
+document/worked/forward.py, backward.py and given.py call them layer by layer and never ask
+which type a layer is; `register` adds a type (a test's toy layer does)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ class WorkedLayer:
     forward: Callable[[Ctx, int], list[Step]]
     grads: Callable[[Ctx, int], list[Step]]
     back: Callable[[Ctx, int], list[Step]]
+    formula: Callable[[Ctx, int], str]
 
 
 WORKED: dict[str, WorkedLayer] = {}
@@ -38,4 +42,4 @@ def worked_layer(c: Ctx, l: int) -> WorkedLayer:
 
 from . import dense  # noqa: E402  (the shipped types register here)
 
-register("dense", WorkedLayer(dense.forward, dense.grads, dense.back))
+register("dense", WorkedLayer(dense.forward, dense.grads, dense.back, dense.formula))

@@ -11,11 +11,23 @@ from ...steps import Piece, Step, Val
 from ..base import Ctx, products, sum_pieces
 
 
+def product(c: Ctx, l: int) -> str:
+    """H_{l-1} W_l + b_l in symbols (W H + b in the columns layout; - theta for a threshold,
+    the weight of a constant -1 input; no b without bias)."""
+    sign = "-" if c.threshold(l) else "+"
+    return c.prod(c.n(f"H{l - 1}"), c.n(f"W{l}")) + (
+        f" {sign} {c.n(c.bias(l))}" if c.has_bias(l) else "")
+
+
+def formula(c: Ctx, l: int) -> str:
+    """Z_l = H_{l-1} W_l + b_l, for the conventions sentence."""
+    return f"{c.n(f'Z{l}')} = {product(c, l)}"
+
+
 def forward(c: Ctx, l: int) -> list[Step]:
     s, n = c.s, c.n
-    Hp, W, b = n(f"H{l - 1}"), n(f"W{l}"), n(c.bias(l))
+    b = n(c.bias(l))
     sign = "-" if c.threshold(l) else "+"  # a threshold is the weight of a constant -1 input
-    formula = c.prod(Hp, W) + (f" {sign} {b}" if c.has_bias(l) else "")
     Hv, Wv = c.v(c.H(l - 1), c.hkey(l - 1)), c.v(s.params[f"W{l}"])
     subst: list[Piece] = c.times(Hv, Wv) if not c.cols else c.times(Wv, Hv)
     if c.has_bias(l):
@@ -24,7 +36,7 @@ def forward(c: Ctx, l: int) -> list[Step]:
     first = next(k for k in range(1, l + 1) if c.threshold(k) or k == l)
     note = (f"the threshold ${b}$ is the weight of a constant input $-1$"
             if c.threshold(l) and first == l else "")
-    main = c.step(n(f"Z{l}"), formula, subst, Z, key=f"Z{l}", shape=True, note=note)
+    main = c.step(n(f"Z{l}"), product(c, l), subst, Z, key=f"Z{l}", shape=True, note=note)
     out = [main]
     if main.elided or main.subst is None:  # a large network's line without its operands
         out.append(entry_sum(c, l))
