@@ -18,7 +18,8 @@ import re
 from typing import Any
 
 import numpy as np
-from test_number_properties import check
+from test_number_properties import check as check_sig
+from test_number_properties import half_up
 from texarith import Unsupported, _drop_command, reach, split_top
 from texnumbers import parse_matrix
 
@@ -131,6 +132,29 @@ def given_of(part: str) -> dict[str, str]:
     return out
 
 
+def check(x: float, shown: Any, digits: Any) -> None:
+    """test_number_properties.check for significant digits; for `digits: {decimals: n}`
+    the value rounded half up to n decimal places (more printed places are fine, fewer
+    only when the value is exact)."""
+    if not isinstance(digits, dict):
+        return check_sig(x, shown, digits)
+    from decimal import Decimal
+    t, n = Decimal(repr(float(x))), int(digits["decimals"])
+    if not np.isfinite(x) or shown.value in (t, half_up(t, -n)):
+        return None
+    ok = [last for last in range(shown.last, shown.last_max + 1)
+          if last <= -n and half_up(t, last) == shown.value]
+    assert ok, f"{x!r} at {n} decimals printed {shown.text}: want {half_up(t, -n)}"
+    return None
+
+
+def half_unit(x: float, d: Any) -> float:
+    """Half a unit in the last digit a value is printed with."""
+    if isinstance(d, dict):
+        return 0.5 * 10.0 ** -int(d["decimals"]) if x else 0.0
+    return 0.5 * 10.0 ** (np.floor(np.log10(abs(x))) - d + 1) if x else 0.0
+
+
 def compare(printed: str, want: Any, digits: int, what: str) -> int:
     """Every entry of a printed value against the JSON value; the shapes must agree (a 1-D
     value may be a row or a column). Returns the entries compared."""
@@ -181,7 +205,7 @@ def redo(side: str, want: Any, d: int, digits: int, symbols: dict[str, float], w
     v0, bound = v0.ravel(), np.broadcast_to(bound, v0.shape).ravel()
     if not (np.all(np.isfinite(v0)) and np.all(np.isfinite(w)) and np.all(np.isfinite(bound))):
         return 0
-    half = np.array([0.5 * 10.0 ** (np.floor(np.log10(abs(x))) - d + 1) if x else 0.0 for x in w])
+    half = np.array([half_unit(x, d) for x in w])
     tol = 1.2 * bound + half + 1e-9 * np.abs(w) + 1e-12
     bad = np.abs(v0 - w) > tol
     assert not bad.any(), (f"{what}: {side[:160]} gives {v0[bad][:4]}, the value is {w[bad][:4]} "
@@ -206,7 +230,24 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
         table = network_names(p) if is_net else expression_names(p)
         seen: dict[str, int] = {}
         graded_lines: set[str] = set()
-        for lhs, sides, chain, graded in steps_of(part):
+        # worked_steps: k: step t's section ("Step t" to the next) holds steps[t-1]'s values
+        cuts = [(m.start(), int(m.group(1))) for m in
+                re.finditer(r"\\subsection\*\{Step (\d+)\}", part)]
+        if cuts:  # after the last step's parts: the training run's (the problem's values)
+            rest = re.search(r"\\subsection\*\{(?!Step )", part[cuts[-1][0]:])
+            if rest:
+                cuts.append((cuts[-1][0] + rest.start(), 1))
+        bounds = [(0, 1)] + cuts
+        lines = []
+        for k, (start, t) in enumerate(bounds):
+            end = bounds[k + 1][0] if k + 1 < len(bounds) else len(part)
+            lines += [(t, *x) for x in steps_of(part[start:end])]
+        full = want
+        for t, lhs, sides, chain, graded in lines:
+            pre = f"steps[{t - 1}]." if t > 1 else ""
+            want = full["steps"][t - 1] if t > 1 else full
+            if pre and seen.get("@step") != t:
+                seen = {"@step": t}
             try:
                 parse_matrix(sides[-1]) if sides else None
             except ValueError:
@@ -226,20 +267,22 @@ def check_key(tex: str, spec: dict[str, Any], answers: dict[str, Any]) -> int:
                 name, index = f"{name}{index[k]}", None
             assert name in want, f"problem {pid}: line {lhs} names {name}, not in the JSON"
             if graded and not m:
-                graded_lines.add(name)
+                graded_lines.add(pre + name)
             value = want[name] if index is None else want[name][index]
             d = per.get(name, digits)
             if m or lhs == "s_{1}":
                 i, j = (int(m.group(2)) - 1, int(m.group(3)) - 1) if m else (0, 0)
                 value = np.atleast_2d(np.asarray(value, dtype=float))[i, j]
             count += compare(sides[-1], value, d, f"{pid}.{name} ({lhs})")
-            fewest = min([digits, *per.values()])  # a number showing this many may be rounded
+            fewest = min([0 if isinstance(x, dict) else x for x in (digits, *per.values())])
+            # a number showing this many significant digits may be rounded (decimals: any)
             for side in sides[:-1]:
                 count += redo(side, value, d, fewest, env(p, name), f"{pid}.{name} ({lhs})")
             for row in chain:
-                ch = chains.get(pid, {}).get(name)
+                ch = chains.get(pid, {}).get(pre + name)
                 if ch is not None and index is None and not m:
                     count += compare(row.strip(), ch, d, f"{pid}.{name} chain")
+        want = full
         missing = [n for n in p.get("ask", []) if n not in graded_lines]
         assert not missing, f"problem {pid}: asked but no graded line in the key: {missing}"
         if is_net:

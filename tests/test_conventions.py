@@ -184,3 +184,32 @@ def test_decimal_places_reach_check_and_the_lms(tmp_path):
     got = {x["value"]: x["status"] for x in json.loads(r.stdout)["values"]}
     assert all(got[k] == "right" for k in four), got
     assert float(unit(123.456, Decimals(4))) == float(unit(0.001, Decimals(4))) == 1e-4
+
+
+def test_epsilon_prints_as_given_at_decimal_places(tmp_path):
+    """At four places, Adam's epsilon = 1e-8 prints as written (10^-8), not 0.0000 (its line
+    would read m / (sqrt(v) + 0)), and the rounded chain carries it so: first step by hand,
+    g = dW1 = 2 (0 - 4) = -8 (MSE on w x, x = 1, target 4), m = -0.8, v = 0.064,
+    mhat = -8, vhat = 64, step = 0.1 * (-8) / (8 + 1e-8) = -0.1000 at four places."""
+    spec = tmp_path / "e.yaml"
+    spec.write_text("""title: e
+problems:
+  - id: e
+    digits: {decimals: 4}
+    rounding: chain
+    data: {X: [[1]], Y: [[4]]}
+    network:
+      layers: [{units: 1, activation: linear, bias: false}]
+    params: {W1: [[0]]}
+    loss: mse
+    train: {optimizer: adam, lr: 0.1, epochs: 1}
+""")
+    r = subprocess.run([sys.executable, "-m", "nnreport", "build", str(spec), "-o",
+                        str(tmp_path / "o"), "--no-pdf", "--key"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    tex = (tmp_path / "o" / "e" / "e-key.tex").read_text()
+    assert r"\sqrt{64} + 10^{-8}\right) = -0.1000" in tex
+    assert r"+ 0.0000\right)" not in tex
+    answers = json.loads((tmp_path / "o" / "e" / "answers.json").read_text())
+    assert answers["chain"]["e"]["W1_step"][0][0] == pytest.approx(-0.1, abs=1e-12)
+    assert answers["chain"]["e"]["W1_new"][0][0] == pytest.approx(0.1, abs=1e-12)

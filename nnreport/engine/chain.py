@@ -25,7 +25,7 @@ import numpy as np
 
 from ..spec.cost import CHAIN_PATHS as PATHS
 from ..spec.setups import NetworkSetup
-from .printed import Decimals, cancellation_digits, shown_array
+from .printed import Decimals, cancellation_digits, given_digits, shown_array
 from .worked import Rounder, expression_values, network_values
 
 Array = np.ndarray
@@ -77,8 +77,8 @@ def digits_of(s: Any, name: str) -> int:
     """The digits a value of the key is printed with; other printed numbers ('@...') have the
     problem's digits. A later worked step's value (`steps[i].W1_new`) has its own digits_for
     entry if it is asked, else the first step's value's."""
-    if name.startswith("@"):
-        return s.digits
+    if name.startswith("@"):  # epsilon prints as given (printed.given_digits)
+        return given_digits(s.digits) if name.rpartition(".")[2] in ("@eps", "eps") else s.digits
     base = name.partition("].")[2] if name.startswith("steps[") else name
     return s.digits_for.get(name, s.digits_for.get(base, s.digits))
 

@@ -45,6 +45,13 @@ def unit_of(x: float, digits: int) -> float:
     return 10.0 ** (d.adjusted() - int(digits) + 1) if d != 0 else 10.0 ** -int(digits)
 
 
+def given_digits(digits: int) -> int:
+    """The digits a constant of the spec (an optimiser's epsilon) prints with: as written,
+    whatever the places (10^-8, not 0.0000 at four places, which would make its line read
+    x / (0 + 0))."""
+    return 15 if isinstance(digits, Decimals) else digits
+
+
 def true_decimal(x: float) -> Decimal:
     """The value the reader is shown: the shortest decimal that reads back as x."""
     return Decimal(repr(float(x)))

@@ -8,7 +8,7 @@ Delta the step that is subtracted. Every state starts at 0, so the first step sh
 from __future__ import annotations
 
 from ...engine.layers import layers_of
-from ...engine.printed import one_minus
+from ...engine.printed import given_digits, one_minus
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS, NetworkSetup
@@ -128,14 +128,14 @@ def param_update(c: Ctx, key: str) -> list[Step]:
         steps.append(c.step(rf"s_{{{name}}}", rf"{fl}(1 - \beta)\, {g} \odot {g}",
                             [*lead, f"{rest} \\cdot", c.v(grad, gk), r"\odot", c.v(grad, gk)],
                             state["s"], key=f"{key}_s"))
-        eps = fmt(o["eps"], d)
+        eps = fmt(o["eps"], given_digits(d))
         steps.append(c.step(rf"\Delta_{{{name}}}",
                             rf"\eta\, {g} \oslash \left(\sqrt{{s_{{{name}}}}} + \varepsilon\right)",
                             _quotient(c, eta, c.v(grad, gk), c.v(state["s"], f"{key}_s"), eps),
                             state["step"],
                             key=f"{key}_step"))
     else:  # adam
-        b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], d)
+        b1, b2, eps = o["beta1"], o["beta2"], fmt(o["eps"], given_digits(d))
         t = c.t
         lead, fl = _lead(c, key, "m", name, "beta1")
         steps.append(c.step(rf"m_{{{name}}}", rf"{fl}(1 - \beta_1)\, {g}",
