@@ -60,9 +60,10 @@ def network(p: dict[str, Any], layout: str = "rows") -> dict[str, Any]:
     P: dict[str, Obj] = {}
     for l, layer in enumerate(layers, 1):
         P[f"W{l}"] = t(q(p["params"][f"W{l}"]))
-        if layer.get("bias", True):
-            b = p["params"].get(f"b{l}")
-            P[f"b{l}"] = q(b).reshape(1, -1) if b is not None else \
+        if layer.get("bias", True):  # a threshold theta is the bias -theta (z = h W - theta)
+            kind = "theta" if layer.get("bias") == "threshold" else "b"
+            b = p["params"].get(f"{kind}{l}")
+            P[f"{kind}{l}"] = q(b).reshape(1, -1) if b is not None else \
                 np.full((1, layer["units"]), F(0), dtype=object)
     loss = p["loss"] if isinstance(p["loss"], dict) else {"name": p["loss"]}
     train = p["train"]
@@ -84,36 +85,50 @@ def network(p: dict[str, Any], layout: str = "rows") -> dict[str, Any]:
     opt = train["optimizer"] if isinstance(train["optimizer"], dict) else {"name": train["optimizer"]}
     lr = F(repr(float(train["lr"])))
     frozen = set(train.get("freeze", []))
+    state = {k: t(q(v)) for k, v in train.get("state", {}).items()}  # train.state, rows
     for n in P:
         g = grads.get(f"d{n}")
         if g is None or n in frozen:
             continue
-        step = _step(opt, lr, g, n, out)
+        step = _step(opt, lr, g, n, out, state)
         if step is not None:
             out[f"{n}_step"] = step
             out[f"{n}_new"] = P[n] - step
+    if p.get("delta") == "error":  # the error signal, -dZ
+        out.update({f"delta{l}": -out[f"dZ{l}"] for l in range(1, L + 1) if f"dZ{l}" in out})
     _ = L
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _step(opt: dict[str, Any], lr: Fraction, g: Obj, n: str, out: dict[str, Any]) -> Obj | None:
+def _step(opt: dict[str, Any], lr: Fraction, g: Obj, n: str, out: dict[str, Any],
+          state: dict[str, Obj]) -> Obj | None:
+    """The step subtracted from parameter n (its state before the step from train.state)."""
     name = opt["name"]
     c = lambda key, default: F(repr(float(opt.get(key, default))))  # noqa: E731
+
+    def old(st: str) -> Any:
+        return state.get(f"{n}_{st}", F(0))
     if name == "sgd":
         return lr * g
+    if name == "momentum" and opt.get("form") == "heavy_ball":  # v = beta v - lr g, p + v
+        beta = c("beta", 0.9)
+        out[f"{n}_v"] = beta * old("v") - lr * g
+        ahead = beta * out[f"{n}_v"] - lr * g if opt.get("nesterov") else out[f"{n}_v"]
+        return -ahead
     if name == "momentum":
-        out[f"{n}_v"] = (1 - c("beta", 0.9)) * g
+        out[f"{n}_v"] = c("beta", 0.9) * old("v") + (1 - c("beta", 0.9)) * g
         return lr * out[f"{n}_v"]
     if name == "adam":
         b1, b2, eps = c("beta1", 0.9), c("beta2", 0.999), c("eps", 1e-8)
-        out[f"{n}_m"], out[f"{n}_v"] = (1 - b1) * g, (1 - b2) * g * g
+        out[f"{n}_m"] = b1 * old("m") + (1 - b1) * g
+        out[f"{n}_v"] = b2 * old("v") + (1 - b2) * g * g
         out[f"{n}_mhat"], out[f"{n}_vhat"] = out[f"{n}_m"] / (1 - b1), out[f"{n}_v"] / (1 - b2)
         r = roots(out[f"{n}_vhat"])
         if r is None or (eps == 0 and np.any(r == 0)):
             return None
         return lr * out[f"{n}_mhat"] / (r + eps)
     beta, eps = c("beta", 0.9), c("eps", 1e-8)
-    out[f"{n}_s"] = (1 - beta) * g * g
+    out[f"{n}_s"] = beta * old("s") + (1 - beta) * g * g
     r = roots(out[f"{n}_s"])
     if r is None or (eps == 0 and np.any(r == 0)):
         return None
@@ -131,7 +146,7 @@ def _pass(P: dict[str, Obj], layers: list[dict[str, Any]], loss: dict[str, Any],
         h = H[-1]
         if h is None:
             break
-        z = np.dot(h, P[f"W{l}"]) + P.get(f"b{l}", F(0))
+        z = np.dot(h, P[f"W{l}"]) + P.get(f"b{l}", F(0)) - P.get(f"theta{l}", F(0))
         Z.append(z)
         out[f"Z{l}"] = z
         act, alpha = layer["activation"], F(repr(float(layer.get("alpha", 0.01))))
@@ -173,6 +188,9 @@ def _pass(P: dict[str, Obj], layers: list[dict[str, Any]], loss: dict[str, Any],
         if f"b{l}" in P:
             out[f"db{l}_per_sample"] = [dZ[i:i + 1] for i in range(m)]
             out[f"db{l}"] = dZ.sum(axis=0, keepdims=True) * red
+        if f"theta{l}" in P:  # dL/dtheta = -dL/db
+            out[f"dtheta{l}_per_sample"] = [-dZ[i:i + 1] for i in range(m)]
+            out[f"dtheta{l}"] = -dZ.sum(axis=0, keepdims=True) * red
         if l > 1:
             g = out[f"dH{l - 1}"] = np.dot(dZ, P[f"W{l}"].T)
     return out

@@ -5,7 +5,9 @@ generative test of issue 21 (tests/test_any_spec_generated.py).
 activation (leaky_relu's alpha), bias: false per layer, every loss with eps, reduction and
 factor, L2, every optimiser with its options (eps 0 for Adam and RMSprop), epochs, batch_size,
 shuffle, freeze, worked_samples, names, digits/digits_for, rounding: chain, ask, points,
-scaffold, space, text. `expression_problem()` draws given values and compute steps that nest
+scaffold, space, text; and issue 23's conventions: bias: threshold, delta: error, symbols:,
+momentum's heavy_ball and nesterov forms, train.state, worked_steps (a later step's value
+asked), digits: {decimals: n}. `expression_problem()` draws given values and compute steps that nest
 every function and operator the language has (indexing, list literals, negative literals,
 axes). `document()` puts one or two problems in a spec. Specs are dicts, written as JSON
 (which is YAML 1.2). Numbers are short decimals as a teacher writes them."""
@@ -25,6 +27,9 @@ OUTPUT_FOR = {"bce": ["sigmoid"], "cce": ["softmax"],
               "mse": ["linear", "linear", "sigmoid", "relu", "leaky_relu", "tanh", "softmax"],
               "sse": ["linear", "sigmoid", "relu", "leaky_relu", "tanh"]}
 PARAM_NAMES = ["V", "U", "B", "C", "A", "Q"]  # display names (LaTeX: the letter itself)
+
+
+SYMBOLS = ["net", "o", "Err", "w", "a", "s_j", "T"]  # the course's letters (symbols:)
 
 
 def short(draw: st.DrawFn, small: bool = False) -> float:
@@ -55,7 +60,7 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
         if a == "leaky_relu" and draw(st.booleans()):
             layer["alpha"] = draw(st.sampled_from([0.1, 0.2, 0.05]))
         if draw(st.integers(0, 4)) == 0:
-            layer["bias"] = False
+            layer["bias"] = draw(st.sampled_from([False, "threshold"]))  # issue 23: theta
         layers.append(layer)
     if loss == "bce":
         Y = [[draw(st.sampled_from([0, 1, 1, 0, 0.3])) for _ in range(k)] for _ in range(m)]
@@ -80,7 +85,8 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
         for l in range(1, depth + 1):
             params[f"W{l}"] = t(matrix(draw, sizes[l - 1], sizes[l], small=True))
             if layers[l - 1].get("bias", True) and draw(st.booleans()):
-                params[f"b{l}"] = [short(draw, True) for _ in range(sizes[l])]
+                kind = "theta" if layers[l - 1].get("bias") == "threshold" else "b"
+                params[f"{kind}{l}"] = [short(draw, True) for _ in range(sizes[l])]
         p["params"] = params
     if layout:
         p["layout"] = layout
@@ -98,6 +104,10 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
     optspec: dict[str, Any] = {"name": opt}
     if opt == "momentum" and draw(st.booleans()):
         optspec["beta"] = draw(st.sampled_from([0.5, 0.8, 0.99]))
+    if opt == "momentum" and draw(st.integers(0, 2)) == 0:  # issue 23: the other forms
+        optspec["form"] = "heavy_ball"
+        if draw(st.booleans()):
+            optspec["nesterov"] = True
     if opt == "rmsprop" and draw(st.booleans()):
         optspec["beta"] = draw(st.sampled_from([0.99, 0.9, 0.75]))
     if opt == "adam" and draw(st.booleans()):
@@ -113,12 +123,31 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
     if draw(st.integers(0, 3)) == 0:
         train["shuffle"] = {"seed": draw(st.integers(0, 5))}
     pnames = [f"W{l}" for l in range(1, depth + 1)] + [
-        f"b{l}" for l in range(1, depth + 1) if layers[l - 1].get("bias", True)]
+        f"{'theta' if layers[l - 1].get('bias') == 'threshold' else 'b'}{l}"
+        for l in range(1, depth + 1) if layers[l - 1].get("bias", True)]
+    if opt != "sgd" and draw(st.integers(0, 4)) == 0:  # train.state: the state before step 1
+        w = draw(st.sampled_from([x for x in pnames if x.startswith("W")]))
+        l = int(w[1:])
+        st_name = {"momentum": "v", "rmsprop": "s", "adam": "m"}[opt]
+        st_val = matrix(draw, sizes[l - 1], sizes[l], small=True)
+        if st_name == "s":  # a running mean of squares: not negative
+            st_val = [[abs(x) for x in row] for row in st_val]
+        train["state"] = {f"{w}_{st_name}": t(st_val)}
     if draw(st.integers(0, 4)) == 0:
         train["freeze"] = draw(st.lists(st.sampled_from(pnames), min_size=1, max_size=2, unique=True))
     p["train"] = train
     if batch > 1 and draw(st.integers(0, 4)) == 0:
         p["worked_samples"] = draw(st.integers(1, batch - 1))
+    elif draw(st.integers(0, 4)) == 0:  # issue 23: several worked steps
+        steps = train["epochs"] * -(-m // batch)
+        if steps > 1:
+            p["worked_steps"] = draw(st.integers(2, min(steps, 3)))
+    if draw(st.integers(0, 4)) == 0:
+        p["delta"] = "error"
+    if draw(st.integers(0, 4)) == 0:
+        fams = draw(st.lists(st.sampled_from(["Z", "H", "W", "dZ", "theta", "delta"]),
+                             min_size=1, max_size=3, unique=True))
+        p["symbols"] = {f: draw(st.sampled_from(SYMBOLS)) for f in fams}
     if draw(st.integers(0, 3)) == 0:
         chosen = draw(st.lists(st.sampled_from(pnames), min_size=1, max_size=3, unique=True))
         p["names"] = dict(zip(chosen, draw(st.permutations(PARAM_NAMES)), strict=False))
@@ -128,11 +157,21 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
                                           ["given", "forward", "loss", "backward", "training"]]))
     if train["epochs"] > 1 and draw(st.booleans()):
         train["log_every"] = draw(st.integers(1, 2))
-    names = network_value_names(depth, tuple(layer.get("bias", True) for layer in layers), opt,
+    kind = "heavy_ball" if optspec.get("form") == "heavy_ball" else opt
+    names = network_value_names(depth, tuple(layer.get("bias", True) for layer in layers), kind,
                                 tuple(acts), loss, lossspec.get("eps"),
                                 p.get("regularization", {}).get("l2", 0.0), working=True,
-                                frozen=tuple(train.get("freeze", ())), show=p.get("show"))
+                                frozen=tuple(train.get("freeze", ())), show=p.get("show"),
+                                delta=p.get("delta", "gradient"))
     marking(draw, p, names)
+    if p.get("worked_steps", 1) > 1 and names and draw(st.booleans()):  # a later step's value
+        later = f"steps[1].{draw(st.sampled_from(names))}"
+        if draw(st.booleans()):
+            p["ask"] = [*p.get("ask", []), later]
+        else:
+            p["ask"] = [later]
+            if isinstance(p.get("points"), dict):  # its values are no longer asked
+                del p["points"]
     if chain_ok and draw(st.integers(0, 5)) == 0:
         p["rounding"] = "chain"
     p["figures"] = [] if draw(st.integers(0, 7)) else draw(st.sampled_from(
@@ -146,9 +185,11 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
 def marking(draw: st.DrawFn, p: dict[str, Any], names: list[str]) -> None:
     """ask, points, scaffold, space, digits and digits_for of a problem (in place)."""
     if draw(st.integers(0, 2)) == 0:
-        p["digits"] = draw(st.integers(2, 6))
+        p["digits"] = draw(st.integers(2, 6)) if draw(st.integers(0, 3)) else {
+            "decimals": draw(st.integers(2, 4))}  # issue 23: places
     if names and draw(st.integers(0, 3)) == 0:
-        p["digits_for"] = {draw(st.sampled_from(names)): draw(st.integers(2, 7))}
+        once = [n for n in names if not n.startswith("steps[")]  # names every step's value
+        p["digits_for"] = {draw(st.sampled_from(once)): draw(st.integers(2, 7))}
     if names and draw(st.integers(0, 2)) == 0:
         p["ask"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
         if draw(st.booleans()):

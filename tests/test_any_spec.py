@@ -396,3 +396,26 @@ problems:
     db = next(x for x in tex.splitlines() if x.strip().startswith("db_{1} &="))
     assert db.split(r"\tag")[0].count("=") == 2, db  # db = dz^(1) = value, the value once
     assert "column sums" not in tex
+
+
+@pytest.mark.parametrize("expr,written", [
+    ("v @ (K * K)", r"v \left(K \odot K\right)"),       # found by the generator (issue 23's run)
+    ("(K * K) @ v", r"\left(K \odot K\right) v"),
+    ("K * (K @ K)", r"K \odot \left(K K\right)"),
+    ("(K @ K) * K", r"\left(K K\right) \odot K"),
+    ("2 * K @ K", r"2 \cdot K K"),                       # a number commutes: no parentheses
+])
+def test_an_elementwise_product_beside_a_matrix_product_keeps_its_parentheses(tmp_path, expr,
+                                                                             written):
+    """v (K (.) K) printed as v K (.) K reads as (v K) (.) K, another value; the key's line
+    must read as computed (v K K is 3 numbers, (v K) (.) K 9)."""
+    r, out = build(tmp_path, f"""title: m
+problems:
+  - id: e
+    given: {{v: [1, 2], K: [[1, 2], [3, 4]]}}
+    compute: [{{y: "{expr}"}}]
+""", "--key", "--no-pdf")
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in (out / "s-key.tex").read_text().splitlines()
+                if x.strip().startswith("y &="))
+    assert written in line, line

@@ -236,13 +236,20 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
         if isinstance(op, ast.Pow):
             a, b = wrap(node.left, 5, col), go(node.right)
             return Tex(rf"{{{a.tex}}}^{{{b.tex}}}", a.width + 0.7 * b.width)
+        def mixed(operand: ast.AST, other: type) -> bool:
+            """An elementwise product beside a matrix product (or the reverse): A (B (.) C)
+            would read as (A B) (.) C without its parentheses."""
+            return (isinstance(operand, ast.BinOp) and isinstance(operand.op, other)
+                    and not is_scalar(operand.left) and not is_scalar(operand.right))
+
         if isinstance(op, ast.MatMult):
-            a = wrap(node.left, p)
+            a = wrap(node.left, p + mixed(node.left, ast.Mult))
             if np.ndim(evaluate(node.left)) == 1 and (fixed(node.left) == "col" or
                                                       is_column(node.left, evaluate, columns)):
                 t = go(node.left, True)  # a column on the left of a product: its transpose
                 a = Tex(rf"\left({t.tex}\right)^{{T}}", t.width + 1.6)
-            b = wrap(node.right, p, np.ndim(evaluate(node.right)) == 1)  # v in M v: a column
+            b = wrap(node.right, p + mixed(node.right, ast.Mult),
+                     np.ndim(evaluate(node.right)) == 1)  # v in M v: a column
             if substitute:  # a single number beside another value: a product dot, never 1 12
                 sym = r" \cdot " if is_scalar(node.left) or is_scalar(node.right) else r" \, "
             elif _multi_letter(node.left, names) or _multi_letter(node.right, names):
@@ -251,8 +258,11 @@ def to_latex(tree: ast.Expression, env: dict[str, np.ndarray], digits: int = 4,
                 sym = " "
             return Tex(a.tex + sym + b.tex, a.width + b.width + 1.2)
         sub_col = col or is_column(node, evaluate, columns)
-        a = wrap(node.left, p, sub_col, signed=not isinstance(op, ast.Add | ast.Sub))
-        b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0), sub_col, signed=True)
+        elementwise = isinstance(op, ast.Mult) and not (is_scalar(node.left) or is_scalar(node.right))
+        a = wrap(node.left, p + (elementwise and mixed(node.left, ast.MatMult)), sub_col,
+                 signed=not isinstance(op, ast.Add | ast.Sub))
+        b = wrap(node.right, p + (1 if isinstance(op, ast.Sub) else 0)
+                 + (elementwise and mixed(node.right, ast.MatMult)), sub_col, signed=True)
         if isinstance(op, ast.Add):
             sym = " + "
         elif isinstance(op, ast.Sub):
