@@ -93,12 +93,27 @@ def _sub(base: str, t: int | str, sample: int | None = None) -> str:
     return f"{base}{sup}_{{{t}}}"
 
 
+NOISE = 1e-13  # relative to a matrix's largest entry: below it, an entry is a cancellation's noise
+
+
+def shown(a: Any) -> np.ndarray:
+    """A computed matrix as it is shown: an entry under NOISE times the largest entry is the
+    float noise of an exact cancellation (0.4 (-0.3) + 0.3 (0.4) = 6.661e-18) and shows 0; a
+    problem's values never span thirteen orders of magnitude."""
+    a = np.array(a, dtype=float)
+    finite = np.isfinite(a)
+    if finite.any():
+        top = float(np.abs(a[finite]).max())
+        a[finite & (np.abs(a) < NOISE * top)] = 0.0
+    return a
+
+
 def _row(a: np.ndarray, digits: int) -> Val:
-    return Val(np.asarray(a, dtype=float).reshape(-1), digits)
+    return Val(shown(a).reshape(-1), digits)
 
 
 def _mat(a: np.ndarray, digits: int) -> Val:
-    a = np.asarray(a, dtype=float)
+    a = shown(a)
     return Val(a if a.ndim == 2 else a.reshape(1, -1), digits)
 
 
@@ -177,7 +192,7 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
         if zero and t == 1:  # h_0 W_h = 0: the recurrent term vanishes
             f = rf"{xs} {n.Wx} + {n.b}"
             sub = times(xv, Wxv) + ["+", bv]
-            more = [[_row(product(x, Wx), d), "+", bv]]
+            more: list[list[Piece]] = [[_row(product(x, Wx), d), "+", bv]]
             note = f"$t = 1$: ${_sub(n.h, 0, i)} = 0$, so the recurrent term vanishes"
         else:
             f = rf"{xs} {n.Wx} + {hs} {n.Wh} + {n.b}"
