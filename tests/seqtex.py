@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-
 from texnumbers import Number, parse_matrix, parse_number
 
 ROOT = Path(__file__).resolve().parent.parent

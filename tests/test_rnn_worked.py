@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seqtex import check_matrices, check_value, chunks, compile_body, lhs_and_sides, overfull
 
 from nnreport.document.lines import align_body
 from nnreport.document.steps import Step
 from nnreport.document.worked.layers import rnn
-from seqtex import check_matrices, check_value, chunks, compile_body, lhs_and_sides, overfull
 
 D = 4
 # two samples, three steps, two features, two units

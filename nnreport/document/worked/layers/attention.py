@@ -70,6 +70,13 @@ def _passes(X: Any, params: Mapping[str, Any], causal: bool, fwd: engine.Forward
     return X, P, fwd if fwd is not None else engine.forward(X, P, causal)
 
 
+def qkv(X: np.ndarray, P: Mapping[str, np.ndarray], i: int) -> tuple[np.ndarray, ...]:
+    """Sample i's Q, K, V as the lines show them: X W of the values as they read, exactly, to
+    the nearest float (1 (-0.3) + 0.5 (0.4) is -0.1; the engine's float -0.09999999999999998
+    would print -0.1000)."""
+    return tuple(product(X[i], P[k]) for k in engine.KINDS)
+
+
 def formula(causal: bool = False, names: Names = Names()) -> str:
     """H = softmax(Q K^T / sqrt(d_k)) V with Q = X W_q ..., for the conventions sentence."""
     n = names
@@ -101,15 +108,17 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
     steps: list[Step] = []
     who = (f"sample {i + 1} of the batch: ${n.X}$ holds its {T} tokens, one per row"
            if m > 1 else f"${n.X}$ holds the {T} tokens, one per row")
+    shown_qkv = qkv(X, P, i)
+    Qs, Ks, Vs = shown_qkv
     for k, (name, W) in enumerate(((n.Q, n.Wq), (n.K, n.Wk), (n.V, n.Wv))):
         kind = "W" + "qkv"[k]
-        val = (fw.Q, fw.K, fw.V)[k][i]
+        val = shown_qkv[k]
         steps.append(Step(name, f"{n.X} {W}", times(Xv, _mat(P[kind], d)), _mat(val, d),
                           shape=True, note=who if k == 0 else ""))
     dk = fw.d_k
-    QK = product(fw.Q[i], fw.K[i].T)
+    QK = product(Qs, Ks.T)
     steps.append(Step(rf"{n.Q} {n.K}^{{T}}", None,
-                      times(_mat(fw.Q[i], d), _mat(fw.K[i].T, d)), _mat(QK, d), asked=False))
+                      times(_mat(Qs, d), _mat(Ks.T, d)), _mat(QK, d), asked=False))
     frac = rf"\frac{{1}}{{{_root(dk)}}}"
     f = rf"\frac{{{n.Q} {n.K}^{{T}}}}{{\sqrt{{d_k}}}}"
     sub: list[Piece] = [frac, _mat(QK, d)]
@@ -125,7 +134,7 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
     steps.append(Step(n.A, rf"\operatorname{{softmax}}\left({n.S}\right)", None,
                       _mat(fw.A[i], d), shape=True,
                       note="the rows above, stacked: each row adds up to 1"))
-    steps.append(Step(n.H, f"{n.A} {n.V}", times(_mat(fw.A[i], d), _mat(fw.V[i], d)),
+    steps.append(Step(n.H, f"{n.A} {n.V}", times(_mat(fw.A[i], d), _mat(Vs, d)),
                       _mat(fw.H[i], d), shape=True))
     return steps
 
@@ -177,18 +186,20 @@ def backward(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | N
     n, d, i = names, digits, sample
     m, T, _ = X.shape
     dHi = np.asarray(dH, dtype=float)[i]
-    A, V = fw.A[i], fw.V[i]
+    A = fw.A[i]
+    Qs, Ks, V = qkv(X, P, i)
+    dA = product(dHi, V.T)
     dA_, dS_ = "d" + n.A, "d" + n.S
     who = f"sample {i + 1}: " if m > 1 else ""
     steps = [Step("d" + n.V, rf"{n.A}^{{T}} d{n.H}", times(_mat(A.T, d), _mat(dHi, d)),
                   _mat(bw.dV[i], d), note=who + f"backwards from $d{n.H}$, the gradient of the "
                   f"loss with respect to the layer's output ${n.H}$"),
              Step(dA_, rf"d{n.H} {n.V}^{{T}}", times(_mat(dHi, d), _mat(V.T, d)),
-                  _mat(bw.dA[i], d), asked=False)]
+                  _mat(dA, d), asked=False)]
     for r in range(T):
         k = r + 1
         keep = _kept(fw, r, T)
-        pairs = [(float(bw.dA[i, r, j]), float(A[r, j])) for j in range(T) if keep[j]]
+        pairs = [(float(dA[r, j]), float(A[r, j])) for j in range(T) if keep[j]]
         terms = []
         for a, b in pairs:
             bb = fmt(b, d)
@@ -203,10 +214,10 @@ def backward(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | N
             note += "; the masked entries have weight 0 and add nothing"
         steps.append(Step(rf"\textstyle\sum_{{j}} {dA_}_{{{k}j}} {n.A}_{{{k}j}}", None, pieces,
                           Val(dot, d), note=note, asked=False))
-        shifted = bw.dA[i, r] - dot
+        shifted = dA[r] - dot
         top = fmt(dot, d)
         minus = ("+ " + top[1:]) if top.startswith("-") else "- " + top
-        sub: list[Piece] = [_row(A[r], d), r"\odot \left(", _row(bw.dA[i, r], d),
+        sub: list[Piece] = [_row(A[r], d), r"\odot \left(", _row(dA[r], d),
                             minus + r"\right)"]
         more: list[list[Piece]] = [[_row(A[r], d), r"\odot", _row(shifted, d)]]
         steps.append(Step(f"{dS_}_{{{k}}}", rf"{n.A}_{{{k}}} \odot \left({dA_}_{{{k}}} - "
@@ -218,11 +229,11 @@ def backward(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | N
     dk = fw.d_k
     frac = rf"\frac{{1}}{{{_root(dk)}}}"
     steps.append(Step("d" + n.Q, rf"\frac{{{dS_} {n.K}}}{{\sqrt{{d_k}}}}",
-                      [frac, *times(_mat(bw.dS[i], d), _mat(fw.K[i], d))], _mat(bw.dQ[i], d),
-                      more=[[frac, _mat(product(bw.dS[i], fw.K[i]), d)]]))
+                      [frac, *times(_mat(bw.dS[i], d), _mat(Ks, d))], _mat(bw.dQ[i], d),
+                      more=[[frac, _mat(product(bw.dS[i], Ks), d)]]))
     steps.append(Step("d" + n.K, rf"\frac{{{dS_}^{{T}} {n.Q}}}{{\sqrt{{d_k}}}}",
-                      [frac, *times(_mat(bw.dS[i].T, d), _mat(fw.Q[i], d))], _mat(bw.dK[i], d),
-                      more=[[frac, _mat(product(bw.dS[i].T, fw.Q[i]), d)]]))
+                      [frac, *times(_mat(bw.dS[i].T, d), _mat(Qs, d))], _mat(bw.dK[i], d),
+                      more=[[frac, _mat(product(bw.dS[i].T, Qs), d)]]))
     return steps
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ....engine import exact
 from ....engine.layers import rnn as engine
 from ....render import formulas as F
 from ....render.numbers import fmt
@@ -117,12 +118,34 @@ def _mat(a: np.ndarray, digits: int) -> Val:
     return Val(a if a.ndim == 2 else a.reshape(1, -1), digits)
 
 
-def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b with the float noise of an exact cancellation set to zero (0.4 (-0.3) + 0.3 0.4
-    is 0, not 6.661e-18): an entry below 1e-12 of the sum of its terms' sizes."""
-    p = np.asarray(a, dtype=float) @ np.asarray(b, dtype=float)
-    size = np.abs(a) @ np.abs(b)
-    return np.where(np.abs(p) <= 1e-12 * size, 0.0, p)
+def product(a: Any, b: Any) -> np.ndarray:
+    """a @ b of the values as they read (their shortest decimals) in exact arithmetic, to the
+    nearest float, as the engine's exact pass gives a step's value: 1 (-0.3) + 0.5 (0.4) is
+    -0.1, not -0.09999999999999998 (which prints -0.1000), and 0.4 (-0.3) + 0.3 (0.4) is 0,
+    not 6.661e-18."""
+    ea, eb = exact.rational(a), exact.rational(b)
+    if ea is None or eb is None or ea.size * np.shape(eb)[-1] > exact.EXACT_MAX_OPS:
+        return shown(np.asarray(a, dtype=float) @ np.asarray(b, dtype=float))
+    return exact.to_float(ea @ eb)
+
+
+def recurrent(g: Any, dz: Any, WhT: Any) -> np.ndarray:
+    """dh_t = g_t + dz_{t+1} W_h^T of the values as they read, exactly, to the nearest float."""
+    parts = [exact.rational(v) for v in (g, dz, WhT)]
+    if any(p is None for p in parts):
+        return np.asarray(g, dtype=float) + np.asarray(dz, dtype=float) @ WhT
+    eg, edz, ew = parts
+    return exact.to_float(eg + edz @ ew)
+
+
+def affine(x: Any, Wx: Any, h: Any, Wh: Any, b: Any) -> np.ndarray:
+    """x W_x + h W_h + b of the values as they read, exactly, to the nearest float (z_t as the
+    line's numbers give it; z_1 = x_1 W_x + b is -0.2, not -0.20000000000000004)."""
+    parts = [exact.rational(v) for v in (x, Wx, h, Wh, b)]
+    if any(p is None for p in parts):
+        return np.asarray(x, dtype=float) @ Wx + np.asarray(h, dtype=float) @ Wh + b
+    ex, ewx, eh, ewh, eb = parts
+    return exact.to_float(ex @ ewx + eh @ ewh + eb)
 
 
 def _passes(X: Any, params: Mapping[str, Any], act: str, fwd: engine.Forward | None,
@@ -199,6 +222,7 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
             sub = times(xv, Wxv) + ["+"] + times(hv, Whv) + ["+", bv]
             more = [[_row(product(x, Wx), d), "+", _row(product(hp, Wh), d), "+", bv]]
             note = f"$t = {t}$"
+        z = affine(x, Wx, hp, Wh, b)  # the engine's z_t, exactly as the numbers give it
         steps.append(Step(_sub(n.z, t, i), f, sub, _row(z, d), note=note, more=more))
         steps.append(_activation(act, _sub(n.h, t, i), _sub(n.z, t, i), z, h, d))
     if m > 1:
@@ -206,7 +230,9 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
             f = rf"{_sub(n.X, t)} {n.Wx} + {_sub(n.H, t - 1)} {n.Wh} + {n.b}"
             note = (f"the whole batch, one row per sample (row {sample + 1} is the sample "
                     "above)" if t == 1 else "")
-            steps.append(Step(_sub(n.Z, t), f, None, _mat(fw.Z[:, t - 1], d), shape=t == 1,
+            Hp = fw.h0 if t == 1 else fw.H[:, t - 2]
+            Zt = affine(X[:, t - 1], Wx, Hp, Wh, b)
+            steps.append(Step(_sub(n.Z, t), f, None, _mat(Zt, d), shape=t == 1,
                               note=note))
             steps.append(Step(_sub(n.H, t), F.apply(act, _sub(n.Z, t)), None,
                               _mat(fw.H[:, t - 1], d)))
@@ -267,10 +293,12 @@ def bptt(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | Non
             if ret == "last":
                 note = (f"$t = {t}$: ${_sub(n.h, t, i)}$ reaches the loss only through "
                         f"${_sub(n.z, t + 1, i)}$" if t == T - 1 else f"$t = {t}$")
+                dh = recurrent(g[sample, t - 1], bw.dZ[sample, t], Wh.T)
                 steps.append(Step(_sub(dh_, t, i), rf"{dzn} {n.Wh}^{{T}}", prod, _row(dh, d),
                                   note=note))
             else:
                 gv = _row(g[sample, t - 1], d)
+                dh = recurrent(g[sample, t - 1], bw.dZ[sample, t], Wh.T)
                 more: list[list[Piece]] = [[gv, "+", _row(product(bw.dZ[sample, t], Wh.T), d)]]
                 steps.append(Step(_sub(dh_, t, i), rf"{gs} + {dzn} {n.Wh}^{{T}}",
                                   [gv, "+", *prod], _row(dh, d), more=more,
@@ -297,7 +325,8 @@ def bptt(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | Non
             else:
                 f = rf"{_sub(n.G, t)} + {_sub(dZ_, t + 1)} {n.Wh}^{{T}}"
             note = "the whole batch, one row per sample" if t == T else ""
-            steps.append(Step(_sub(dH_, t), f, None, _mat(bw.dH[:, t - 1], d), note=note))
+            dHt = bw.dH[:, t - 1] if t == T else recurrent(g[:, t - 1], bw.dZ[:, t], Wh.T)
+            steps.append(Step(_sub(dH_, t), f, None, _mat(dHt, d), note=note))
             df = ACT_DERIV[act].format(h=_sub(n.H, t), z=_sub(n.Z, t))
             steps.append(Step(_sub(dZ_, t), rf"{_sub(dH_, t)} \odot {df}" if df else
                               _sub(dH_, t), None, _mat(bw.dZ[:, t - 1], d)))
