@@ -131,20 +131,18 @@ def product(a: Any, b: Any) -> np.ndarray:
 
 def recurrent(g: Any, dz: Any, WhT: Any) -> np.ndarray:
     """dh_t = g_t + dz_{t+1} W_h^T of the values as they read, exactly, to the nearest float."""
-    parts = [exact.rational(v) for v in (g, dz, WhT)]
-    if any(p is None for p in parts):
+    eg, edz, ew = (exact.rational(v) for v in (g, dz, WhT))
+    if eg is None or edz is None or ew is None:
         return np.asarray(g, dtype=float) + np.asarray(dz, dtype=float) @ WhT
-    eg, edz, ew = parts
     return exact.to_float(eg + edz @ ew)
 
 
 def affine(x: Any, Wx: Any, h: Any, Wh: Any, b: Any) -> np.ndarray:
     """x W_x + h W_h + b of the values as they read, exactly, to the nearest float (z_t as the
     line's numbers give it; z_1 = x_1 W_x + b is -0.2, not -0.20000000000000004)."""
-    parts = [exact.rational(v) for v in (x, Wx, h, Wh, b)]
-    if any(p is None for p in parts):
+    ex, ewx, eh, ewh, eb = (exact.rational(v) for v in (x, Wx, h, Wh, b))
+    if ex is None or ewx is None or eh is None or ewh is None or eb is None:
         return np.asarray(x, dtype=float) @ Wx + np.asarray(h, dtype=float) @ Wh + b
-    ex, ewx, eh, ewh, eb = parts
     return exact.to_float(ex @ ewx + eh @ ewh + eb)
 
 
