@@ -256,7 +256,8 @@ def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None
     for k, (W, dP) in enumerate(((n.Wq, n.Q), (n.Wk, n.K), (n.Wv, n.V))):
         kind = "W" + "qkv"[k]
         dPi = (bw.dQ, bw.dK, bw.dV)[k][i]
-        lhs = rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}" if m > 1 else f"d{W}"
+        batch = m > 1 or scale != 1  # a batch line follows: this one is sample i's
+        lhs = rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}" if batch else f"d{W}"
         f = (rf"{n.X}^{{({i + 1})T}} d{dP}^{{({i + 1})}}" if m > 1 else
              rf"{n.X}^{{T}} d{dP}")
         note = ""
@@ -264,12 +265,13 @@ def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None
             note = f"sample {i + 1}'s gradients of the weights"
         steps.append(Step(lhs, f, times(_mat(X[i].T, d), _mat(dPi, d)),
                           _mat(bw.per_sample[kind][i], d), note=note))
-        if m == 1 and scale == 1:
+        if not batch:
             continue
         fsum = (rf"{lead}\sum_{{i=1}}^{{{m}}} {n.X}^{{(i)T}} d{dP}^{{(i)}}" if m > 1
                 else rf"{lead}{n.X}^{{T}} d{dP}")
         sub = (summed([_mat(bw.per_sample[kind][s], d) for s in range(m)], pre)
-               if m <= MAX_SUMMED else None)
+               if 1 < m <= MAX_SUMMED else [pre, _mat(bw.per_sample[kind][0], d)] if m == 1
+               else None)
         note = ""
         if k == 0:
             note = (f"the batch: the {m} samples' gradients added up" +
