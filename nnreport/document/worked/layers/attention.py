@@ -135,7 +135,7 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
                       _mat(fw.A[i], d), shape=True,
                       note="the rows above, stacked: each row adds up to 1"))
     steps.append(Step(n.H, f"{n.A} {n.V}", times(_mat(fw.A[i], d), _mat(Vs, d)),
-                      _mat(fw.H[i], d), shape=True))
+                      _mat(product(fw.A[i], Vs), d), shape=True))
     return steps
 
 
@@ -192,7 +192,7 @@ def backward(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | N
     dA_, dS_ = "d" + n.A, "d" + n.S
     who = f"sample {i + 1}: " if m > 1 else ""
     steps = [Step("d" + n.V, rf"{n.A}^{{T}} d{n.H}", times(_mat(A.T, d), _mat(dHi, d)),
-                  _mat(bw.dV[i], d), note=who + f"backwards from $d{n.H}$, the gradient of the "
+                  _mat(product(A.T, dHi), d), note=who + f"backwards from $d{n.H}$, the gradient of the "
                   f"loss with respect to the layer's output ${n.H}$"),
              Step(dA_, rf"d{n.H} {n.V}^{{T}}", times(_mat(dHi, d), _mat(V.T, d)),
                   _mat(dA, d), asked=False)]
@@ -221,7 +221,7 @@ def backward(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | N
                             minus + r"\right)"]
         more: list[list[Piece]] = [[_row(A[r], d), r"\odot", _row(shifted, d)]]
         steps.append(Step(f"{dS_}_{{{k}}}", rf"{n.A}_{{{k}}} \odot \left({dA_}_{{{k}}} - "
-                          rf"\sum_j {dA_}_{{{k}j}} {n.A}_{{{k}j}}\right)", sub,
+                          rf"\textstyle\sum_j {dA_}_{{{k}j}} {n.A}_{{{k}j}}\right)", sub,
                           _row(bw.dS[i, r], d), more=more, keep=True))
     steps.append(Step(dS_, None, None, _mat(bw.dS[i], d), shape=True,
                       note="the rows above, stacked" + (" (0 where masked)"
