@@ -269,9 +269,11 @@ def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None
             continue
         fsum = (rf"{lead}\sum_{{i=1}}^{{{m}}} {n.X}^{{(i)T}} d{dP}^{{(i)}}" if m > 1
                 else rf"{lead}{n.X}^{{T}} d{dP}")
-        sub = (summed([_mat(bw.per_sample[kind][s], d) for s in range(m)], pre)
-               if 1 < m <= MAX_SUMMED else [pre, _mat(bw.per_sample[kind][0], d)] if m == 1
-               else None)
+        sub: list[Piece] | None = None
+        if 1 < m <= MAX_SUMMED:
+            sub = summed([_mat(bw.per_sample[kind][s], d) for s in range(m)], pre)
+        elif m == 1:
+            sub = [pre, _mat(bw.per_sample[kind][0], d)]
         note = ""
         if k == 0:
             note = (f"the batch: the {m} samples' gradients added up" +
