@@ -192,3 +192,18 @@ def test_formula_and_conventions() -> None:
     assert r"\operatorname{softmax}\left(\frac{Q K^{T}}{\sqrt{d_k}} + M\right) V" in f
     assert r"M_{ij} = -\infty" in attention.conventions(True)
     assert "M" not in attention.formula(causal=False)
+
+
+def test_batch_gradients_carry_their_json_names() -> None:
+    """With the layer's number, dWq{l}, dWk{l}, dWv{l} name the batch gradients (the one
+    sample's line when the batch is one sample and no factor)."""
+    for m, scale in ((2, 0.5), (1, 1.0)):
+        Xa, dH = np.array(X[:m]), np.array(DH[:m])
+        steps = attention.grads(Xa, P, dH, scale=scale, layer=3)
+        keyed = {s.key: s for s in steps if s.key}
+        assert set(keyed) == {"dWq3", "dWk3", "dWv3"}
+        refs = [ref(X[s], DH[s], False) for s in range(m)]
+        for k, g in (("dWq3", "gq"), ("dWk3", "gk"), ("dWv3", "gv")):
+            got = keyed[k].result
+            assert got is not None
+            np.testing.assert_allclose(got.value, scale * sum(x[g] for x in refs), atol=1e-12)

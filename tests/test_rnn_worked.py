@@ -39,7 +39,8 @@ def _df(act: str, z: float, h: float) -> float:
             "sigmoid": h * (1 - h)}[act]
 
 
-def ref(act: str, g: list, ret: str, h0: list | None = None, scale: float = 0.5) -> dict:
+def ref(act: str, g: list, ret: str, h0: list | None = None, scale: float = 0.5,
+        X: list = X) -> dict:
     """Every value by loops: Z, H, dH, dZ [m][T][U] (h_0 at H0), the gradients, each step's
     batch contributions, dX."""
     m, T, F, U = len(X), len(X[0]), len(X[0][0]), len(B)
@@ -240,3 +241,22 @@ def test_formula_and_conventions() -> None:
     assert rnn.formula("tanh") == r"h_{t} = \tanh\left(x_{t} W_{x} + h_{t-1} W_{h} + b\right)"
     assert "h_{0} = 0" in rnn.conventions("tanh")
     assert "the parameter $h_{0}$" in rnn.conventions("relu", h0=True)
+
+
+def test_batch_gradients_carry_their_json_names() -> None:
+    """With the layer's number, dWx{l}, dWh{l}, db{l} (and dh0{l}) name the batch gradients;
+    a batch of one with h_0 a parameter writes its state's gradient apart from BPTT's dh_0."""
+    Xa = np.array(X[:1])
+    steps = rnn.grads(Xa, params([0.2, -0.4]), np.array(G_LAST[:1]), scale=1.0, layer=2)
+    keyed = {s.key: s for s in steps if s.key}
+    assert set(keyed) == {"dWx2", "dWh2", "db2", "dh02"}
+    r = ref("tanh", G_LAST[:1], "last", [0.2, -0.4], scale=1.0, X=X[:1])
+    for k, w in (("dWx2", r["dWx"]), ("dWh2", r["dWh"]), ("db2", r["db"]),
+                 ("dh02", r["dh0_grad"])):
+        got = keyed[k].result
+        assert got is not None
+        np.testing.assert_allclose(np.asarray(got.value).reshape(w.shape), w, atol=1e-12)
+    both = rnn.bptt(Xa, params([0.2, -0.4]), np.array(G_LAST[:1])) + steps
+    lhs = [s.lhs for s in both]
+    assert len(lhs) == len(set(lhs))
+    assert all(not s.key for s in rnn.grads(Xa, params(), np.array(G_LAST[:1])))

@@ -242,10 +242,12 @@ MAX_SUMMED = 4  # samples whose matrices a batch gradient's sum writes out
 
 def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None = None,
           bwd: engine.Backward | None = None, *, causal: bool = False, scale: float = 1.0,
-          digits: int = 4, sample: int = 0, names: Names = Names()) -> list[Step]:
+          digits: int = 4, sample: int = 0, names: Names = Names(),
+          layer: int | None = None) -> list[Step]:
     """dW_q = X^T dQ, dW_k = X^T dK, dW_v = X^T dV for sample `sample` with the numbers; for a
     batch, the sum over the samples' matrices (written out up to MAX_SUMMED samples) times
-    `scale` = the batch gradient."""
+    `scale` = the batch gradient. With `layer` l, the batch gradients carry their JSON names
+    (dWq{l}, dWk{l}, dWv{l}) as keys."""
     X, P, fw = _passes(X, params, causal, fwd)
     bw = bwd if bwd is not None else engine.backward(X, P, fw, dH, scale)
     n, d, i = names, digits, sample
@@ -264,7 +266,8 @@ def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None
         if k == 0 and m > 1:
             note = f"sample {i + 1}'s gradients of the weights"
         steps.append(Step(lhs, f, times(_mat(X[i].T, d), _mat(dPi, d)),
-                          _mat(bw.per_sample[kind][i], d), note=note))
+                          _mat(bw.per_sample[kind][i], d), note=note,
+                          key=f"d{kind}{layer}" if layer is not None and not batch else ""))
         if not batch:
             continue
         fsum = (rf"{lead}\sum_{{i=1}}^{{{m}}} {n.X}^{{(i)T}} d{dP}^{{(i)}}" if m > 1
@@ -279,7 +282,8 @@ def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None
             note = (f"the batch: the {m} samples' gradients added up" +
                     (f" and multiplied by ${pre}$" if pre else "") if m > 1 else
                     f"the batch loss's factor ${pre}$")
-        steps.append(Step("d" + W, fsum, sub, _mat(bw.grads[kind], d), shape=True, note=note))
+        steps.append(Step("d" + W, fsum, sub, _mat(bw.grads[kind], d), shape=True, note=note,
+                          key=f"d{kind}{layer}" if layer is not None else ""))
     return steps
 
 

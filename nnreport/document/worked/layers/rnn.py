@@ -333,11 +333,17 @@ def bptt(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | Non
 
 def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | None = None,
           bwd: engine.Backward | None = None, *, act: str = "tanh", ret: str = "last",
-          scale: float = 1.0, digits: int = 4, names: Names = Names()) -> list[Step]:
+          scale: float = 1.0, digits: int = 4, names: Names = Names(),
+          layer: int | None = None) -> list[Step]:
     """The parameters' gradients: each step's contribution over the batch (X_t^T dZ_t,
     H_{t-1}^T dZ_t) with its numbers, then the sum over t written out, times `scale` (1/m for
     a mean batch loss) = the result; db as the sum of each step's column sums of dZ_t; dh_0
-    (a parameter) as the sum of the samples' dh_0."""
+    (a parameter) as the sum of the samples' dh_0. With `layer` l, the batch gradients carry
+    their JSON names (dWx{l}, dWh{l}, db{l}, dh0{l}) as keys."""
+
+    def key(kind: str) -> str:
+        return f"d{kind}{layer}" if layer is not None else ""
+
     X, P, fw = _passes(X, params, act, fwd)
     bw = bwd if bwd is not None else engine.backward(X, P, fw, grad, ret, act, scale)
     n, d = names, digits
@@ -365,7 +371,7 @@ def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | No
                                 f"all steps" + mean) if t == 1 else ""))
     steps.append(Step("d" + n.Wx, rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(n.X, 't')}^{{T}} "
                       rf"{_sub(dZ_, 't')}", summed(terms, pre), _mat(bw.grads["Wx"], d),
-                      shape=True))
+                      shape=True, key=key("Wx")))
     # dW_h: h_{t-1} feeds z_t through W_h
     terms = []
     for t in range(1, T + 1):
@@ -384,19 +390,27 @@ def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | No
                           if t == 1 else ""))
     steps.append(Step("d" + n.Wh, rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(n.H, 't-1')}^{{T}} "
                       rf"{_sub(dZ_, 't')}", summed(terms, pre), _mat(bw.grads["Wh"], d),
-                      shape=True))
+                      shape=True, key=key("Wh")))
     # db: each step's column sums of dZ_t
     one = r"\mathbf{1}^{T}"
     terms = [_row(bw.dZ[:, t - 1].sum(axis=0), d) for t in range(1, T + 1)]
     f = (rf"{lead}\sum_{{t=1}}^{{{T}}} {one} {_sub(dZ_, 't')}" if m > 1 else
          rf"\sum_{{t=1}}^{{{T}}} {_sub('d' + n.z, 't')}")
     note = "each step's column sums of $dZ_t$ (one entry per unit), added up" if m > 1 else ""
-    steps.append(Step("d" + n.b, f, summed(terms, pre), _row(bw.grads["b"], d), note=note))
+    steps.append(Step("d" + n.b, f, summed(terms, pre), _row(bw.grads["b"], d), note=note,
+                      key=key("b")))
     if "h0" in P:
         dh0 = [_row(bw.dh0[k], d) for k in range(m)]
-        f = (rf"{lead}\sum_{{i=1}}^{{{m}}} d{n.h}^{{(i)}}_{{0}}" if m > 1 else f"d{n.h}_{{0}}")
-        steps.append(Step(rf"d{n.h}_{{0}}" if m == 1 else r"\frac{\partial L}{\partial h_{0}}",
-                          f, summed(dh0, pre) if m > 1 else None, _row(bw.grads["h0"], d)))
+        f = (rf"{lead}\sum_{{i=1}}^{{{m}}} d{n.h}^{{(i)}}_{{0}}" if m > 1 else
+             f"{lead}d{n.h}_{{0}}")
+        sub0: list[Piece] | None = None
+        if m > 1:
+            sub0 = summed(dh0, pre)
+        elif pre:
+            sub0 = [pre, dh0[0]]
+        steps.append(Step(rf"\frac{{\partial L}}{{\partial {n.h}_{{0}}}}", f, sub0,
+                          _row(bw.grads["h0"], d), key=key("h0"),
+                          note="the initial state's gradient, a parameter's"))
     return steps
 
 
