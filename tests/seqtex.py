@@ -46,7 +46,7 @@ def compile_body(body: str, folder: Path, name: str) -> tuple[Path, Path, str]:
                    timeout=120)
     assert list(folder.glob(f"{name}*.png"))
     out = os.environ.get("NNREPORT_PNG_DIR")
-    if out:
+    if out and Path(out).resolve() != folder.resolve():
         for p in folder.glob(f"{name}*.png"):
             shutil.copy(p, Path(out) / p.name)
     return tex, pdf, log

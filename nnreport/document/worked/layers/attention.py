@@ -162,7 +162,7 @@ def softmax_row(fw: engine.Forward, i: int, r: int, d: int, names: Names = Names
                   note=note, more=more, asked=False)]
     terms = [fmt(float(v), d) for v, keep in zip(e, _kept(fw, r, len(e)), strict=True) if keep]
     steps.append(Step(rf"\textstyle\sum_{{j}} {n.E}_{{{k}j}}", None,
-                      [" + ".join(terms)] if len(terms) > 1 else None,
+                      [terms[0], *("+ " + t for t in terms[1:])] if len(terms) > 1 else None,
                       Val(tot, d), asked=False, keep=True))
     steps.append(Step(f"{n.A}_{{{k}}}", rf"\frac{{{en}}}{{\sum_{{j}} {n.E}_{{{k}j}}}}",
                       [rf"\frac{{1}}{{{fmt(tot, d)}}}", _row(e, d)], _row(fw.A[i, r], d),
