@@ -80,15 +80,17 @@ def lhs_and_sides(chunk: str) -> tuple[str, list[str]]:
     return lhs.strip(), [s.strip() for s in re.split(r"(?<![<>\\])=", rest)]
 
 
-_ITEM = re.compile(r"(?:10\^\{(-?\d+)\}\s*)?\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", re.S)
+_ITEM = re.compile(r"(?:10\^\{(-?\d+)\}\s*)?\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}"
+                   r"(_\{\d+ \\times \d+\})?", re.S)
 
 
 def matrices(text: str) -> list[tuple[int, np.ndarray, dict]]:
-    """Every bmatrix of a text in order: (the 10^k before it or 0, its shape, its cells)."""
+    """Every bmatrix of a text in order: (the 10^k before it or 0, its full shape, its cells
+    by their place in the full matrix; an elided matrix shows its corners)."""
     out = []
     for m in _ITEM.finditer(text):
         k = int(m.group(1) or 0)
-        mat = parse_matrix(r"\begin{bmatrix}" + m.group(2) + r"\end{bmatrix}")
+        mat = parse_matrix(r"\begin{bmatrix}" + m.group(2) + r"\end{bmatrix}" + (m.group(3) or ""))
         out.append((k, np.array(mat.shape), {ij: n.scaled(k) for ij, n in mat.cells.items()}))
     return out
 

@@ -40,7 +40,7 @@ def _df(act: str, z: float, h: float) -> float:
 
 
 def ref(act: str, g: list, ret: str, h0: list | None = None, scale: float = 0.5,
-        X: list = X) -> dict:
+        X: list = X, WX: list = WX, WH: list = WH, B: list = B) -> dict:
     """Every value by loops: Z, H, dH, dZ [m][T][U] (h_0 at H0), the gradients, each step's
     batch contributions, dX."""
     m, T, F, U = len(X), len(X[0]), len(X[0][0]), len(B)
@@ -260,3 +260,30 @@ def test_batch_gradients_carry_their_json_names() -> None:
     lhs = [s.lhs for s in both]
     assert len(lhs) == len(set(lhs))
     assert all(not s.key for s in rnn.grads(Xa, params(), np.array(G_LAST[:1])))
+
+
+def test_a_larger_problem_stays_inside_the_margins(tmp_path: Path) -> None:
+    """Six steps, four features, seven units (matrices wider than six columns elided to their
+    corners), return: sequence: it compiles without a line into the margin, and every
+    printed result is the loops' value correctly rounded."""
+    rng = np.random.default_rng(7)
+    m, T, F, U = 2, 6, 4, 7
+    x = np.round(rng.normal(size=(m, T, F)), 2)
+    Wx, Wh = np.round(rng.normal(size=(F, U)) * 0.5, 2), np.round(rng.normal(size=(U, U)) * 0.5, 2)
+    b, g = np.round(rng.normal(size=U) * 0.1, 2), np.round(rng.normal(size=(m, T, U)), 2)
+    P = {"Wx": Wx, "Wh": Wh, "b": b}
+    steps = (rnn.forward(x, P, digits=D) + rnn.bptt(x, P, g, ret="sequence", digits=D)
+             + rnn.grads(x, P, g, ret="sequence", scale=1 / m, digits=D)
+             + rnn.back(x, P, g, ret="sequence", digits=D))
+    r = ref("tanh", g.tolist(), "sequence", None, 1 / m, x.tolist(), Wx.tolist(), Wh.tolist(),
+            b.tolist())
+    parts, log = _compiled(tmp_path, "rnn_large", steps)
+    assert overfull(log) == []
+    want = expected(r, 0, False)
+    seen = set()
+    for tex in parts:
+        lhs, sides = lhs_and_sides(tex)
+        if lhs in want:
+            check_value(sides[-1], want[lhs], D)
+            seen.add(lhs)
+    assert seen == set(want)

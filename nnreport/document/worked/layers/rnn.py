@@ -350,7 +350,8 @@ def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | No
     m, T, _ = X.shape
     pre = scale_tex(scale, m, d)
     lead = pre + " " if pre else ""
-    dZ_ = "d" + n.Z
+    # a batch's matrices X_t, H_t, dZ_t; one sample's rows x_t, h_t, dz_t
+    Xn, Hn, dZ_ = (n.X, n.H, "d" + n.Z) if m > 1 else (n.x, n.h, "d" + n.z)
     steps: list[Step] = []
     if m == 1:
         mean = ""
@@ -365,11 +366,11 @@ def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | No
         Xt, dZt = X[:, t - 1], bw.dZ[:, t - 1]
         c = product(Xt.T, dZt)
         terms.append(_mat(c, d))
-        steps.append(Step(rf"{_sub(n.X, t)}^{{T}} {_sub(dZ_, t)}", None,
+        steps.append(Step(rf"{_sub(Xn, t)}^{{T}} {_sub(dZ_, t)}", None,
                           times(_mat(Xt.T, d), _mat(dZt, d)), _mat(c, d), asked=False,
                           note=(f"each step's contribution to $d{n.Wx}$, the weights shared by "
                                 f"all steps" + mean) if t == 1 else ""))
-    steps.append(Step("d" + n.Wx, rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(n.X, 't')}^{{T}} "
+    steps.append(Step("d" + n.Wx, rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(Xn, 't')}^{{T}} "
                       rf"{_sub(dZ_, 't')}", summed(terms, pre), _mat(bw.grads["Wx"], d),
                       shape=True, key=key("Wx")))
     # dW_h: h_{t-1} feeds z_t through W_h
@@ -379,23 +380,23 @@ def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | No
         dZt = bw.dZ[:, t - 1]
         c = product(Hp.T, dZt)
         terms.append(_mat(c, d))
-        lhs = rf"{_sub(n.H, t - 1)}^{{T}} {_sub(dZ_, t)}"
+        lhs = rf"{_sub(Hn, t - 1)}^{{T}} {_sub(dZ_, t)}"
         if t == 1 and "h0" not in P:
             steps.append(Step(lhs, None, None, _mat(c, d), asked=False,
                               note=f"each step's contribution to $d{n.Wh}$; "
-                                   f"${_sub(n.H, 0)} = 0$ contributes nothing"))
+                                   f"${_sub(Hn, 0)} = 0$ contributes nothing"))
             continue
         steps.append(Step(lhs, None, times(_mat(Hp.T, d), _mat(dZt, d)), _mat(c, d),
                           asked=False, note=f"each step's contribution to $d{n.Wh}$"
                           if t == 1 else ""))
-    steps.append(Step("d" + n.Wh, rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(n.H, 't-1')}^{{T}} "
+    steps.append(Step("d" + n.Wh, rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(Hn, 't-1')}^{{T}} "
                       rf"{_sub(dZ_, 't')}", summed(terms, pre), _mat(bw.grads["Wh"], d),
                       shape=True, key=key("Wh")))
     # db: each step's column sums of dZ_t
     one = r"\mathbf{1}^{T}"
     terms = [_row(bw.dZ[:, t - 1].sum(axis=0), d) for t in range(1, T + 1)]
     f = (rf"{lead}\sum_{{t=1}}^{{{T}}} {one} {_sub(dZ_, 't')}" if m > 1 else
-         rf"\sum_{{t=1}}^{{{T}}} {_sub('d' + n.z, 't')}")
+         rf"{lead}\sum_{{t=1}}^{{{T}}} {_sub(dZ_, 't')}")
     note = "each step's column sums of $dZ_t$ (one entry per unit), added up" if m > 1 else ""
     steps.append(Step("d" + n.b, f, summed(terms, pre), _row(bw.grads["b"], d), note=note,
                       key=key("b")))
