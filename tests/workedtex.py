@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 from texnumbers import Number, parse_number
 
 from nnreport.document.lines import align_body
@@ -52,23 +54,17 @@ def compile_tex(tex: str, folder: Path, name: str = "doc", png: bool = False) ->
     return folder / f"{name}.pdf"
 
 
-def expected(x: float, digits: int) -> tuple[Decimal, int | None]:
-    """x as the rule prints it: (value, exponent of its last printed digit), the exponent None
-    for a short exact decimal printed as it is. The rule: x's shortest decimal; kept whole
-    when it has at most `digits` significant digits, else rounded half away from zero to
-    `digits` significant digits, but never to fewer than the units (224.37 at 2 digits: 224)."""
-    d = Decimal(repr(float(x)))
-    if d == 0 or len(d.normalize().as_tuple().digits) <= digits:
-        return d, None
-    last = max(d.adjusted() - digits + 1, 0) if abs(d) >= 1 else d.adjusted() - digits + 1
-    q = Decimal(1).scaleb(last)
-    return abs(d).quantize(q, rounding=ROUND_HALF_UP).copy_sign(d), last
-
-
-def correct(n: Number, x: float, digits: int) -> bool:
-    """Whether the printed number n is x by the rule (its trailing zeros kept: 3.000)."""
-    want, last = expected(x, digits)
-    return n.value == want and (last is None or n.last == last)
+def correct(n: Number, x: float | Fraction, digits: int) -> bool:
+    """Whether the printed number n is the true value x by the rule: x itself, or x rounded
+    at n's last digit (to within float noise, 1e-9 of a unit there) showing at least `digits`
+    significant digits. x exact (a Fraction from the test's own loops) or a float (its
+    shortest decimal)."""
+    exact = x if isinstance(x, Fraction) else Fraction(Decimal(repr(float(x))))
+    shown = Fraction(n.value)
+    if shown == exact:
+        return True
+    unit = Fraction(10) ** n.last
+    return n.sig >= digits and abs(shown - exact) <= unit / 2 * (1 + Fraction(1, 10**9))
 
 
 def numbers(tex: str) -> list[Number]:
@@ -84,3 +80,57 @@ def last_number(row: str) -> Number:
     """The number after the last '=' of a row (its result), tags dropped."""
     row = row.split(r"\tag*")[0]
     return parse_number(row.rsplit("=", 1)[1].strip())
+
+
+def joined(step: Step) -> str:
+    """A step's align* rows as one line, its tags dropped."""
+    from nnreport.document.lines import rows
+
+    text = " ".join(r.split(r"\tag*")[0] for r in rows(step))
+    # the line breaks' marks: continuation indents, '&=' and the brackets closed at a break
+    text = text.replace(r"&\qquad ", "").replace("&= ", "= ").replace(f"{step.lhs} &", step.lhs)
+    return re.sub(r"\\(left|right)\.", "", text)
+
+
+def result_tex(step: Step) -> str:
+    """The LaTeX after a step's last '=': its printed result."""
+    return joined(step).rsplit("=", 1)[1].strip()
+
+
+def unmarked(tex: str) -> str:
+    """A map's entries without their shading and boxes."""
+    tex = re.sub(r"\\colorbox\{[a-z]+\}\{\$(.*?)\$\}", r"\1", tex)
+    return re.sub(r"\\boxed\{([^{}]*)\}", r"\1", tex)
+
+
+def matrices(tex: str) -> list[str]:
+    """Every bmatrix of a piece of LaTeX, with its elided shape subscript, marks removed."""
+    return [m.group(0) for m in re.finditer(
+        r"(?:10\^\{-?\d+\} )?\\begin\{bmatrix\}.*?\\end\{bmatrix\}(?:_\{\d+ \\times \d+\})?",
+        unmarked(tex))]
+
+
+def check_printed(tex: str, want: np.ndarray | float | Fraction, digits: int) -> int:
+    """Every number of a printed value (a number or a bmatrix, elided or not) is the
+    independent value `want` by the rule; returns how many numbers were checked."""
+    from texnumbers import parse_matrix
+
+    a = np.asarray(want, dtype=object if np.asarray(want).dtype == object else float)
+    a = a.reshape(1, -1) if a.ndim == 1 else a.reshape(1, 1) if a.ndim == 0 else a
+    mat = parse_matrix(tex)
+    assert mat.shape == a.shape, (mat.shape, a.shape, tex[:200])
+    for (i, j), n in mat.cells.items():
+        assert correct(n, a[i, j], digits), (n.text, a[i, j], digits)
+    return len(mat.cells)
+
+
+def sum_value(tex: str) -> Fraction:
+    """The exact value of a written-out sum of products such as
+    '\\frac{1}{2}\\left(1 \\cdot 0.5 + 3 \\cdot \\left(-1\\right) - 0.2\\right)', read with
+    Python's own arithmetic on Fractions (numbers as written, no rounding)."""
+    t = tex.replace(r"\left(", "(").replace(r"\right)", ")").replace(r"\cdot", "*")
+    t = re.sub(r"\\frac\{(\d+)\}\{(\d+)\}", r"(\1/\2)*", t)
+    t = re.sub(r"\\times\s*10\^\{(-?\d+)\}", r"*10**(\1)", t)
+    assert r"\cdots" not in t and "\\" not in t, t
+    t = re.sub(r"(\d+(?:\.\d+)?)", r'F("\1")', t)
+    return Fraction(eval(t, {"F": Fraction, "__builtins__": {}}))  # noqa: S307 (our own LaTeX)

@@ -19,11 +19,15 @@ display of its own. Widths are estimated as render/matrices.py estimates them (i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .matrices import COLSEP_EM, DELIM_EM, MAX_COLS, MAX_ROWS, WIDTH_SAFETY, Tex, text_width
 from .numbers import common_exponent, fmt_entries
+
+if TYPE_CHECKING:
+    from ..document.steps import Val
 
 SHADE = "lightgray"  # xcolor's and CSS's light grey: 75% white behind black digits
 MARK_EM = 0.6  # what a \colorbox's or \boxed's padding and rules add to an entry's width
@@ -133,7 +137,7 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
          word: str = "channel", window: Window | None = None,
          windows: np.ndarray | None = None, boxed: np.ndarray | None = None,
          factor: bool | int = True, max_rows: int = MAX_ROWS,
-         max_cols: int = MAX_COLS) -> list[str | Tex]:
+         max_cols: int = MAX_COLS) -> list[str | Val | Tex]:
     """A stack [C, h, w] as maps side by side, pieces of one side of a Step (a gap between
     maps, where a line may break). `labels` name the maps (default: `word` 1, 2, ...);
     `window` shades the same rectangle in every map, `windows` [C, h, w] shades any entries
@@ -145,7 +149,8 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
     if s.ndim != 3:
         raise ValueError(f"a stack of feature maps is [channels, height, width], not {s.shape}")
     C = s.shape[0]
-    names = list(labels) if labels is not None else [f"{word} {k + 1}" for k in range(C)]
+    names = list(labels) if labels is not None else \
+        [f"{word} {k + 1}" for k in range(C)] if C > 1 else [""]
     if len(names) != C:
         raise ValueError(f"{len(names)} labels for {C} maps")
     shade = np.zeros(s.shape, bool)
@@ -155,7 +160,7 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
         shade |= np.asarray(windows, bool).reshape(s.shape)
     box = np.zeros(s.shape, bool) if boxed is None else np.asarray(boxed, bool).reshape(s.shape)
     scale = decide(list(s), digits, factor, max_rows, max_cols)
-    out: list[str | Tex] = []
+    out: list[str | Val | Tex] = []
     for k in range(C):
         if k:
             out.append(Tex(GAP, GAP_EM))
@@ -164,12 +169,14 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
     return out
 
 
-def wrap(pieces: Sequence[str | Tex], budget: float) -> list[list[Tex]]:
+def wrap(pieces: Sequence[str | Val | Tex], budget: float) -> list[list[Tex]]:
     """The maps packed greedily into rows no wider than `budget` em (a map wider than the
     budget alone on its row); the gaps at a row's ends dropped."""
     rows: list[list[Tex]] = [[]]
     width = 0.0
     for p in pieces:
+        if not isinstance(p, str | Tex):
+            raise TypeError("wrap places maps (Tex), not values")
         t = p if isinstance(p, Tex) else Tex(p, text_width(p))
         if t.tex == GAP:
             if rows[-1]:
@@ -186,6 +193,6 @@ def wrap(pieces: Sequence[str | Tex], budget: float) -> list[list[Tex]]:
     return [r for r in rows if r]
 
 
-def display(pieces: Sequence[str | Tex], budget: float) -> str:
+def display(pieces: Sequence[str | Val | Tex], budget: float) -> str:
     """A stack of maps as the body of a gather* (rows of maps separated by \\\\)."""
     return r" \\[1ex] ".join(" ".join(t.tex for t in row) for row in wrap(pieces, budget))

@@ -1,0 +1,391 @@
+"""The convolution layer's worked lines (issue 25), as a student writes them.
+
+Forward: the input with the window of one output entry shaded, that entry written in full
+(the window times the kernel entrywise, summed, plus the bias: every product with its numbers),
+then every feature map. Backward: db as dZ summed over positions (and samples, with the mean's
+1/m); dW as the correlation of the padded input with dZ (one entry in full: the input entries
+it meets shaded, then the whole); dX (dH_{l-1}) as the full convolution of dZ, dilated by the
+stride and padded with kernel - 1 zeros, with the flipped kernel (one entry in full, then the
+whole). Every number is a `Val` or is written by render/numbers.fmt, so the printing rule holds.
+
+The functions take plain arrays (engine/layers/conv.py's shapes: X [m, C, H, W], W [F, C, kh,
+kw], b [F], Z and dZ [m, F, oh, ow]), the display names (`Names`) and the digits; once the
+layer is registered they are wrapped as WorkedLayer(forward, grads, back, formula) functions of
+(Ctx, l), which read these arrays from the solution. The numbers are engine/layers/conv.py's.
+Indices in the lines are 1-based: (Z_1)^{(n)}_{f,ij} is sample n, filter f, row i, column j.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ....engine import exact
+from ....engine.layers import conv as C
+from ....render.maps import maps
+from ....render.matrices import Tex
+from ....render.numbers import fmt
+from ...lines import piece_tex
+from ...steps import Piece, Step, Val
+
+FULL_TERMS = 18  # products of an entry written out; a longer sum shows the first and last
+EXACT_ENTRIES = 4096  # inputs up to this many entries are worked in exact rationals
+
+
+def nearest(fn: Callable[..., Any], *arrays: Any) -> Any:
+    """fn of the arrays as the solution prints it: on small finite inputs computed in exact
+    rationals and each value the float nearest to its exact value (a sum that cancels is 0,
+    never -1.1e-16: engine/solve.py's rule for an exact step), else in floats. A tuple result
+    is converted entry by entry; None arguments are passed through."""
+    if sum(int(np.size(a)) for a in arrays if a is not None) <= EXACT_ENTRIES:
+        rs = [None if a is None else exact.rational(a) for a in arrays]
+        if all(r is not None for r, a in zip(rs, arrays, strict=True) if a is not None):
+            out = fn(*rs)
+            if isinstance(out, tuple):
+                return tuple(_float(o) for o in out)
+            return _float(out)
+    return fn(*[None if a is None else np.asarray(a, dtype=float) for a in arrays])
+
+
+def _float(e: Any) -> Any:
+    f = exact.to_float(np.asarray(e, dtype=object))
+    return f if np.ndim(e) else float(f)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The LaTeX of each quantity: the input, the output and the parameters, their gradients."""
+
+    x: str = "X"
+    z: str = "Z"
+    w: str = "W"
+    b: str = "b"
+    dz: str = "dZ"
+    dx: str = "dX"
+    dw: str = "dW"
+    db: str = "db"
+
+    @classmethod
+    def layer(cls, l: int, last: bool = False) -> Names:
+        """Layer l's names as the dense layers' lines write them: Z_{l}, H_{l-1} (X for the
+        first layer), W_{l}, b_{l} and their d-names."""
+        x = "X" if l == 1 else f"H_{{{l - 1}}}"
+        return cls(x=x, z=f"Z_{{{l}}}", w=f"W_{{{l}}}", b=f"b_{{{l}}}", dz=f"dZ_{{{l}}}",
+                   dx="dX" if l == 1 else f"dH_{{{l - 1}}}", dw=f"dW_{{{l}}}",
+                   db=f"db_{{{l}}}")
+
+
+def idx(*ks: int) -> str:
+    """1-based indices as a subscript: (0, 1, 2) -> '1,23'; a row and column written together
+    (23) unless one of them has two digits (1,10,2)."""
+    *head, i, j = [k + 1 for k in ks] if len(ks) >= 2 else [0, *[k + 1 for k in ks]]
+    tail = f"{i}{j}" if i < 10 and j < 10 else f"{i},{j}"
+    return ",".join([*(str(h) for h in head), tail]) if len(ks) >= 2 else str(ks[0] + 1)
+
+
+def sym(name: str, n: int | str | None = None, sub: str = "") -> str:
+    """An entry or a map of a quantity: X^{(n)}_{sub} (n 0-based, or a letter such as 'n');
+    a name with a subscript of its own is put in parentheses, (Z_{1})^{(n)}_{sub}, as the
+    dense lines write (Z_{1})_{11}."""
+    base = rf"\left({name}\right)" if "_" in name and (n is not None or sub) else name
+    sup = "" if n is None else f"^{{({n})}}" if isinstance(n, str) else f"^{{({n + 1})}}"
+    return base + sup + (f"_{{{sub}}}" if sub else "")
+
+
+def term(a: float, b: float, d: int) -> str:
+    """'a \\cdot b', a negative factor in parentheses."""
+    x, y = fmt(a, d), fmt(b, d)
+    return f"{x} \\cdot " + (rf"\left({y}\right)" if y.startswith("-") else y)
+
+
+def sum_of(terms: list[str], pre: str = "") -> list[Piece]:
+    """`pre (t1 + t2 - t3 ...)` as separate pieces (a long sum breaks between its terms);
+    more than FULL_TERMS terms: the first ones, \\cdots and the last one."""
+    if not terms:
+        terms = ["0"]
+    if len(terms) > FULL_TERMS:
+        terms = terms[:FULL_TERMS - 2] + [r"\cdots", terms[-1]]
+    out: list[Piece] = [(pre + r"\left(" if pre else "") + terms[0]]
+    for t in terms[1:]:
+        out.append("- " + t[1:] if t.startswith("-") else "+ " + t)
+    if pre:
+        out.append(r"\right)")
+    return out
+
+
+def mean_of(m: int, mean: bool) -> str:
+    """The mean's 1/m before a sum over the batch (none for a batch of one or a sum)."""
+    return rf"\frac{{1}}{{{m}}}" if mean and m > 1 else ""
+
+
+def mean_scale(a: np.ndarray, m: int, mean: bool) -> Any:
+    """1/m (exact on exact arrays) or 1."""
+    if not mean:
+        return 1
+    return Fraction(1, m) if a.dtype == object else 1 / m
+
+
+def formula(names: Names = Names()) -> str:
+    """Z_l = H_{l-1} * W_l + b_l for the conventions sentence (* the cross-correlation)."""
+    return rf"{names.z} = {names.x} \ast {names.w} + {names.b}"
+
+
+def _padded(name: str, n: int | None, padding: C.Size) -> str:
+    return (rf"\operatorname{{pad}}\left({sym(name, n)}\right)"
+            if any(C.pair(padding, "padding", 0)) else sym(name, n))
+
+
+def unit(*parts: Piece) -> Tex:
+    """Pieces set as one (a line never breaks inside): sum([window] (.) [kernel])."""
+    ts = [piece_tex(p) for p in parts]
+    return Tex(" ".join(t.tex for t in ts), sum(t.width for t in ts))
+
+
+def _window_product(windows: list[np.ndarray], kernels: list[np.ndarray], d: int
+                    ) -> list[Piece]:
+    """sum(window_c (.) kernel_c) + ... over the channels, with the matrices; each channel's
+    product one unit, the line breaking only before a +."""
+    out: list[Piece] = []
+    for k, (win, ker) in enumerate(zip(windows, kernels, strict=True)):
+        out += ([] if k == 0 else ["+"]) + [unit(r"\sum\left(", Val(win, d), r"\odot",
+                                                 Val(ker, d), r"\right)")]
+    return out
+
+
+def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, digits: int,
+            names: Names = Names(), *, stride: C.Size = 1, padding: C.Size = 0,
+            at: tuple[int, int, int, int] = (0, 0, 0, 0), samples: list[int] | None = None,
+            key: str = "", show_input: bool = True) -> list[Step]:
+    """Z's lines: sample n's input (padded) with the window of entry `at` = (n, f, i, j)
+    shaded; that entry in full, sum(window (.) kernel) + b = the products = z; then each
+    sample's (of `samples`, default all) feature maps, one per filter, `key` their JSON name
+    (the values graded)."""
+    d = digits
+    n, f, i, j = at
+    e = C.entry(x, w, b, n, f, i, j, stride, padding)
+    kh, kw = w.shape[2], w.shape[3]
+    xp = C.pad(x, padding)
+    (ph, pw) = C.pair(padding, "padding", 0)
+    Z = nearest(lambda x_, w_, b_: C.forward(x_, w_, b_, stride, padding), x, w, b)
+    zname = sym(names.z, n, idx(f, i, j))
+    steps: list[Step] = []
+    if show_input:
+        note = rf"the window that makes ${zname}$ shaded"
+        if ph or pw:
+            note += (f"; the input padded with {ph} zero{'s' if ph > 1 else ''} on every side"
+                     if ph == pw else
+                     f"; the input padded with {ph} zero rows and {pw} zero columns")
+        steps.append(Step(_padded(names.x, n, padding), None,
+                          maps(xp[n], d, window=(e.row, e.col, kh, kw)), None, note=note,
+                          asked=False))
+    chans = x.shape[1]
+    sub_c = r"\sum_{c}" if chans > 1 else ""
+    win = sym(names.x, n, (r"c,\text{window}" if chans > 1 else r"\text{window}"))
+    ker = sym(names.w, None, f"{f + 1},c" if chans > 1 else f"{f + 1}")
+    bias = f" + {sym(names.b, None, str(f + 1))}" if b is not None else ""
+    form = rf"{sub_c}\sum\left({win} \odot {ker}\right){bias}"
+    subst = _window_product(list(e.window), list(e.kernel), d)
+    # the products, a padding zero's left out (it adds nothing)
+    inside = np.zeros(xp.shape[2:], dtype=bool)
+    inside[ph:ph + x.shape[2], pw:pw + x.shape[3]] = True
+    terms = []
+    for c in range(chans):
+        for p in range(kh):
+            for q in range(kw):
+                if inside[e.row + p, e.col + q]:
+                    terms.append(term(float(e.window[c, p, q]), float(e.kernel[c, p, q]), d))
+    if b is not None:
+        subst += ["+", Val(float(e.bias), d)]
+        bt = fmt(float(e.bias), d)
+        terms.append(bt)
+    note = "each entry of the window times the kernel entry over it, added up" + (
+        ", plus the bias" if b is not None else "") + (
+        " (the padding's zeros add nothing)" if ph or pw else "")
+    steps.append(Step(zname, form, subst, Val(float(Z[n, f, i, j]), d), note=note,
+                      more=[sum_of(terms)], asked=False))
+    sh, sw = C.pair(stride, "stride")
+    moving = ("each window's sum, the window moving one entry at a time" if (sh, sw) == (1, 1)
+              else f"each window's sum, the window moving {sh} entries at a time" if sh == sw
+              else f"each window's sum, the window moving {sh} rows and {sw} columns at a time")
+    for s in range(x.shape[0]) if samples is None else samples:
+        for g in range(w.shape[0]):
+            xs = sym(names.x, s, "c") if chans > 1 else sym(names.x, s)
+            if ph or pw:
+                xs = rf"\operatorname{{pad}}\left({xs}\right)"
+            mapf = (rf"\sum_{{c}} {xs} \ast "
+                    rf"{sym(names.w, None, f'{g + 1},c' if chans > 1 else str(g + 1))}"
+                    + (f" + {sym(names.b, None, str(g + 1))}" if b is not None else ""))
+            if chans == 1:
+                mapf = mapf.replace(r"\sum_{c} ", "")
+            steps.append(Step(sym(names.z, s, str(g + 1)), mapf, None, Val(Z[s, g], d),
+                              key=key, shape=True,
+                              note=(moving if s == (samples or [0])[0] and g == 0 else "")))
+    return steps
+
+
+def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool = True,
+              key: str = "") -> list[Step]:
+    """db_f = (1/m) sum_n sum_{i,j} dZ[n, f, i, j]: each filter's sum (each sample's map
+    summed, then the samples), then db, `key` its JSON name."""
+    d, m, F = digits, dz.shape[0], dz.shape[1]
+    pre = mean_of(m, mean)
+    db = nearest(lambda d_: d_.sum(axis=(0, 2, 3)) * mean_scale(d_, m, bool(pre)), dz)
+    per = nearest(lambda d_: d_.sum(axis=(2, 3)), dz)  # each sample's map summed
+    steps = []
+    for f in range(F):
+        lhs = sym(names.db, None, str(f + 1)) if F > 1 else names.db
+        form = (pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "") + \
+            rf"\sum_{{i,j}} {sym(names.dz, 'n' if m > 1 else 0, f'{f + 1},ij')}"
+        sub: list[Piece] = [pre + r"\left(" if pre else ""]
+        for n in range(m):
+            sub += (["+"] if n else []) + [unit(r"\sum", Val(dz[n, f], d))]
+        if pre:
+            sub.append(r"\right)")
+        sums = [fmt(float(per[n, f]), d) for n in range(m)]
+        more = [sum_of(sums, pre)] if m > 1 else []
+        steps.append(Step(lhs, form, sub, Val(float(db[f]), d), more=more,
+                          key="" if F > 1 else key, asked=F == 1,
+                          note="dZ's entries added up, over positions" + (
+                              " and samples" if m > 1 else "") + (
+                              f", divided by $m = {m}$" if pre else "") if f == 0 else ""))
+    if F > 1:
+        steps.append(Step(names.db, None, None, Val(db, d), key=key, shape=True))
+    return steps
+
+
+def _strided(xp: np.ndarray, p: int, q: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
+    """The positions of the padded input that kernel entry (p, q) meets, as a mask."""
+    mask = np.zeros(xp.shape, dtype=bool)
+    mask[p:p + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] = True
+    return mask
+
+
+def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits: int,
+                names: Names = Names(), *, stride: C.Size = 1, padding: C.Size = 0,
+                at: tuple[int, int, int, int] = (0, 0, 0, 0), mean: bool = True,
+                key: str = "", show_input: bool = True) -> list[Step]:
+    """dW's lines: the input entries that kernel entry `at` = (f, c, p, q) meets shaded in
+    each sample's (padded) channel c; that entry in full, (1/m) sum_n sum(X_slice (.) dZ_f) =
+    the products = its value; then dW, one kernel (filter f, channel c) a line, `key` their
+    JSON name. The correlation of the padded input with dZ, dZ's entries `stride` apart."""
+    d = digits
+    m, F, oh, ow = dz.shape
+    f, c, p, q = at
+    sh, sw = C.pair(stride, "stride")
+    ph, pw = C.pair(padding, "padding", 0)
+    xp = C.pad(x, padding)
+    pre = mean_of(m, mean)
+    dW = nearest(lambda x_, d_: C.grads(x_, d_, np.zeros(w_shape), stride, padding,
+                                        mean_scale(d_, m, bool(pre)))[0], x, dz)
+    ename = sym(names.dw, None, idx(f, c, p, q))
+    steps: list[Step] = []
+    mask = _strided(xp[0, 0], p, q, sh, sw, oh, ow)
+    if show_input:
+        stack = xp[:, c]
+        steps.append(Step(
+            _padded(names.x, None, padding) + (
+                f"_{{{c + 1}}}" if x.shape[1] > 1 else ""),
+            None, maps(stack, d, labels=[f"sample {n + 1}" for n in range(m)],
+                       windows=np.broadcast_to(mask, stack.shape)), None, asked=False,
+            note=rf"the input entries that ${sym(names.w, None, idx(f, c, p, q))}$ meets "
+                 rf"(shaded): they multiply $dZ$ in ${ename}$"))
+    sl = [xp[n, c][mask].reshape(oh, ow) for n in range(m)]
+    inside = np.zeros(xp.shape[2:], dtype=bool)
+    inside[ph:ph + x.shape[2], pw:pw + x.shape[3]] = True
+    ins = inside[mask].reshape(oh, ow)
+    xs = sym(names.x, "n" if m > 1 else 0, f"{c + 1},[{p + 1}{q + 1}]")
+    dzs = sym(names.dz, "n" if m > 1 else 0, str(f + 1))
+    form = ((pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "")
+            + rf"\sum\left({xs} \odot {dzs}\right)")
+    sub: list[Piece] = [pre + r"\left(" if pre else ""]
+    terms: list[str] = []
+    for n in range(m):
+        sub += (["+"] if n else []) + [unit(r"\sum\left(", Val(sl[n], d), r"\odot",
+                                            Val(dz[n, f], d), r"\right)")]
+        terms += [term(float(a), float(g), d) for a, g, k in
+                  zip(sl[n].ravel(), dz[n, f].ravel(), ins.ravel(), strict=True) if k]
+    if pre:
+        sub.append(r"\right)")
+    steps.append(Step(ename, form, sub, Val(float(dW[f, c, p, q]), d),
+                      more=[sum_of(terms, pre)], asked=False,
+                      note="the input entries the kernel entry met, times the gradient at "
+                           "each output they made" + (", over the samples" if m > 1 else "")))
+    for g in range(w_shape[0]):
+        for k in range(w_shape[1]):
+            steps.append(Step(sym(names.dw, None, f"{g + 1},{k + 1}"), None, None,
+                              Val(dW[g, k], d), key=key, shape=True))
+    return steps
+
+
+def input_grad(dz: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], digits: int,
+               names: Names = Names(), *, stride: C.Size = 1, padding: C.Size = 0,
+               at: tuple[int, int, int, int] = (0, 0, 0, 0), samples: list[int] | None = None,
+               key: str = "", show_input: bool = True) -> list[Step]:
+    """dX's lines: sample n's dZ dilated by the stride and padded with kh - 1 (kw - 1) zeros,
+    the window of entry `at` = (n, c, i, j) shaded; the flipped kernels of channel c; that
+    entry in full (sum over filters of window (.) flipped kernel = the products = its value);
+    then each sample's dX, one channel a line, `key` its JSON name."""
+    d = digits
+    n, c, i, j = at
+    m, F, oh, ow = dz.shape
+    kh, kw = w.shape[2], w.shape[3]
+    sh, sw = C.pair(stride, "stride")
+    ph, pw = C.pair(padding, "padding", 0)
+    dX = nearest(lambda d_, w_: C.back(d_, w_, x_shape, stride, padding), dz, w)
+    H, W = x_shape[2], x_shape[3]
+    eh, ew = H + 2 * ph - ((oh - 1) * sh + kh), W + 2 * pw - ((ow - 1) * sw + kw)
+    full = C.pad_sides(C.dilate(dz, (sh, sw)), kh - 1, kh - 1 + eh, kw - 1, kw - 1 + ew)
+    real = C.pad_sides(C.dilate(np.ones(dz.shape), (sh, sw)), kh - 1, kh - 1 + eh, kw - 1,
+                       kw - 1 + ew)[0, 0] > 0  # where dZ's own entries are
+    flipped = C.flip(w)  # [C, F, kh, kw]
+    r0, c0 = i + ph, j + pw
+    ename = sym(names.dx, n, idx(c, i, j))
+    tilde = rf"\widetilde{{{names.dz}}}"
+    steps: list[Step] = []
+    if show_input:
+        how = []
+        if sh > 1 or sw > 1:
+            how.append(f"dilated by the stride ({sh - 1 if sh == sw else f'{sh - 1}, {sw - 1}'}"
+                       " zeros between entries)")
+        how.append(f"padded with {kh - 1} zero{'s' if kh != 2 else ''} on every side"
+                   if kh == kw and not (eh or ew) else "padded with kernel - 1 zeros")
+        steps.append(Step(sym(tilde, n), None,
+                          maps(full[n], d, word="filter", window=(r0, c0, kh, kw)), None,
+                          asked=False,
+                          note=f"${names.dz}$ " + " and ".join(how) + rf"; the window of "
+                               rf"${ename}$ shaded"))
+        steps.append(Step(rf"\operatorname{{rot}}_{{180}}\left({names.w}\right)_{{\cdot,{c + 1}}}",
+                          None, maps(flipped[c], d, word="filter"), None, asked=False,
+                          note="the kernels of channel " + str(c + 1)
+                               + " rotated by 180 degrees (flipped in both directions)"))
+    win = full[n, :, r0:r0 + kh, c0:c0 + kw]
+    ok = real[r0:r0 + kh, c0:c0 + kw]
+    sub_f = r"\sum_{f}" if F > 1 else ""
+    wsub = r"f,\text{window}" if F > 1 else r"\text{window}"
+    form = (rf"{sub_f}\sum\left({sym(tilde, n, wsub)}"
+            rf" \odot \operatorname{{rot}}_{{180}}\left({names.w}\right)_{{"
+            + ("f," if F > 1 else "1,") + f"{c + 1}}}" + r"\right)")
+    subst = _window_product(list(win), list(flipped[c]), d)
+    terms = [term(float(win[f, p, q]), float(flipped[c, f, p, q]), d)
+             for f in range(F) for p in range(kh) for q in range(kw) if ok[p, q]]
+    steps.append(Step(ename, form, subst, Val(float(dX[n, c, i, j]), d),
+                      more=[sum_of(terms)], asked=False,
+                      note="the gradient at each output this input entry helped make, times "
+                           "the kernel entry that joined them" + (
+                               " (the inserted zeros add nothing)" if (sh > 1 or sw > 1) else
+                               " (the padding's zeros add nothing)")))
+    crop = " cropped by the padding" if ph or pw else ""
+    for s in range(m) if samples is None else samples:
+        for k in range(x_shape[1]):
+            form_s = ((r"\sum_{f} " if F > 1 else "") + sym(tilde, s, "f" if F > 1 else "")
+                      + rf" \ast \operatorname{{rot}}_{{180}}\left({names.w}\right)_{{"
+                      + ("f," if F > 1 else "1,") + f"{k + 1}}}")
+            steps.append(Step(sym(names.dx, s, str(k + 1)), form_s, None, Val(dX[s, k], d),
+                              key=key, shape=True,
+                              note=("the full convolution" + crop) if (s, k) == (
+                                  (samples or [0])[0], 0) else ""))
+    return steps
