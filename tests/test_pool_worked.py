@@ -23,6 +23,7 @@ from workedtex import (
     matrices,
     result_tex,
     sum_value,
+    unstrut,
 )
 
 from nnreport.document.worked.layers import pool as P
@@ -83,7 +84,7 @@ def test_hand_example():
     st = P.forward(X, "max", DIG, at=(0, 0, 1, 0))
     assert "a tie" in st[1].note
     assert result_tex(st[1]) == "2"
-    shown = joined(st[0])
+    shown = unstrut(joined(st[0]))  # the rows' struts
     # chosen entries boxed: the four windows of each of the two channels
     assert shown.count(r"\boxed") == 8
     assert shown.count(r"\colorbox") == 4  # the window of h_{1,21}, in channel 1 only
@@ -103,7 +104,7 @@ def test_against_loops(kind, k, s):
     if kind == "avg":
         assert sum_value(joined(entry).split("=")[-2]) == h[at]
     if kind == "max":  # the boxed entries are exactly the chosen ones
-        body = joined(shown)
+        body = unstrut(joined(shown))
         boxed = body.count(r"\boxed")
         assert boxed == len({(n, c, *rc) for (n, c, _, _), rc in pick.items() if n == 1})
     assert len(whole) == 4 and {w.key for w in whole} == {"H2"}

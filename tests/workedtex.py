@@ -97,8 +97,15 @@ def result_tex(step: Step) -> str:
     return joined(step).rsplit("=", 1)[1].strip()
 
 
+def unstrut(tex: str) -> str:
+    """A marked map's rows without their struts (a marked entry's height, \vphantom)."""
+    return re.sub(r"\\vphantom\{(\\colorbox\{[a-z]+\}\{\$)?(\\boxed\{0\}|0)(\$\})?\}", "",
+                  tex)
+
+
 def unmarked(tex: str) -> str:
     """A map's entries without their shading and boxes."""
+    tex = unstrut(tex)
     tex = re.sub(r"\\colorbox\{[a-z]+\}\{\$(.*?)\$\}", r"\1", tex)
     return re.sub(r"\\boxed\{([^{}]*)\}", r"\1", tex)
 

@@ -47,12 +47,15 @@ def window_mask(shape: tuple[int, int], window: Window | None) -> np.ndarray:
 
 
 def _kept(n: int, limit: int, must: Sequence[int]) -> list[int]:
-    """The rows (columns) a map shows: all when they fit; else the first ones, the last one
-    and every one in `must` (a marked window), at most `limit` plus the marked ones."""
+    """The rows (columns) a map shows: all when they fit; else the first limit - 2 and the
+    last one, as render/matrices.py elides; a marked window (`must`) past those is kept too,
+    with fewer first ones (at least one), so the map grows by little more than the window."""
     if n <= limit:
         return list(range(n))
-    keep = set(range(limit - 2)) | {n - 1} | set(must)
-    return sorted(keep)
+    head = limit - 2
+    if any(i >= head and i != n - 1 for i in must):
+        head = max(1, head - len(set(must)))
+    return sorted(set(range(head)) | {n - 1} | set(must))
 
 
 def cell(text: str, shaded: bool = False, boxed: bool = False) -> str:
@@ -118,6 +121,12 @@ def feature_map(a: np.ndarray, digits: int, *, label: str = "",
     for g in reversed(gaps_r):
         dots = [r"\ddots" if c == r"\cdots" else r"\vdots" for c in cells[0]]
         cells.insert(g, dots)
+    if sh.any() or bx.any():  # every row as tall as a marked one, so the rows stay even
+        strut = rf"\vphantom{{{cell('0', True, True)}}}" if (sh & bx).any() else \
+            rf"\vphantom{{{cell('0', boxed=True) if bx.any() else cell('0', shaded=True)}}}"
+        for row in cells:
+            if row[0] not in (r"\vdots", r"\ddots"):
+                row[0] = strut + row[0]
     body = r" \\ ".join(" & ".join(row) for row in cells)
     tex = rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
     width = (sum(widths) + COLSEP_EM * len(widths)) * WIDTH_SAFETY + DELIM_EM
