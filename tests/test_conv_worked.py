@@ -194,3 +194,37 @@ def test_compiles_and_reads(tmp_path):
               W.input_grad(dz, K, X.shape, DIG, names, stride=2, padding=1, samples=[0])]
     compile_tex(document(groups), tmp_path, "conv", png=True)
     assert (tmp_path / "conv-1.png").is_file()
+
+
+def test_l2_term():
+    """With lambda = 0.1: dW = (1/m) X * dZ + (0.1 / m) W, the term on the entry's line."""
+    z, _ = conv_loops(X, K, B, 1, 0)
+    dz = (np.arange(z.size).reshape(z.shape) % 5 - 2) / 10
+    dw, _, _ = grads_loops(X, dz, K, 1, 0)
+    want = dw + exact(K) * Fraction(1, 10) / 2
+    st = W.weight_grad(X, dz, K.shape, DIG, stride=1, at=(1, 0, 0, 1), key="dW1", l2=0.1, w=K)
+    entry = st[1]
+    assert r"\frac{\lambda}{2}" in entry.formula
+    assert sum_value(joined(entry).split("=")[-2]) == want[1, 0, 0, 1]
+    check_printed(result_tex(entry), want[1, 0, 0, 1], DIG)
+    for k, s in enumerate(x for x in st if x.key == "dW1"):
+        check_printed(result_tex(s), want[divmod(k, 2)], DIG)
+    with pytest.raises(ValueError, match="needs the weights"):
+        W.weight_grad(X, dz, K.shape, DIG, l2=0.1)
+
+
+@needs_tex
+def test_large_input_compiles(tmp_path):
+    """A 3-channel 28 x 28 input (elided maps, the window kept; 27 products, the sum cut
+    short) stays inside the margins."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 10, size=(1, 3, 28, 28)) / 10
+    w = rng.integers(-5, 6, size=(4, 3, 3, 3)) / 10
+    b = np.zeros(4)
+    st = W.forward(x, w, b, DIG, at=(0, 2, 13, 20), padding=1, key="Z1")
+    z, _ = conv_loops(x, w, b, 1, 1)
+    check_printed(result_tex(st[1]), z[0, 2, 13, 20], DIG)
+    assert r"\cdots" in joined(st[1])
+    for f, s in enumerate(st[2:]):
+        check_printed(result_tex(s), z[0, f], DIG)
+    compile_tex(document([st]), tmp_path, "large")

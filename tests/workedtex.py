@@ -136,7 +136,8 @@ def sum_value(tex: str) -> Fraction:
     '\\frac{1}{2}\\left(1 \\cdot 0.5 + 3 \\cdot \\left(-1\\right) - 0.2\\right)', read with
     Python's own arithmetic on Fractions (numbers as written, no rounding)."""
     t = tex.replace(r"\left(", "(").replace(r"\right)", ")").replace(r"\cdot", "*")
-    t = re.sub(r"\\frac\{(\d+)\}\{(\d+)\}", r"(\1/\2)*", t)
+    t = re.sub(r"\\frac\{([\d.]+)\}\{(\d+)\}", r"(\1/\2)", t)
+    t = re.sub(r"\)\s*\(", ")*(", t)  # 1/2 (a + b): a product written by juxtaposition
     t = re.sub(r"\\times\s*10\^\{(-?\d+)\}", r"*10**(\1)", t)
     assert r"\cdots" not in t and "\\" not in t, t
     t = re.sub(r"(\d+(?:\.\d+)?)", r'F("\1")', t)

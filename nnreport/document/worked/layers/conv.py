@@ -70,7 +70,7 @@ class Names:
     db: str = "db"
 
     @classmethod
-    def layer(cls, l: int, last: bool = False) -> Names:
+    def layer(cls, l: int) -> Names:
         """Layer l's names as the dense layers' lines write them: Z_{l}, H_{l-1} (X for the
         first layer), W_{l}, b_{l} and their d-names."""
         x = "X" if l == 1 else f"H_{{{l - 1}}}"
@@ -134,7 +134,7 @@ def formula(names: Names = Names()) -> str:
     return rf"{names.z} = {names.x} \ast {names.w} + {names.b}"
 
 
-def _padded(name: str, n: int | None, padding: C.Size) -> str:
+def _padded(name: str, n: int | str | None, padding: C.Size) -> str:
     return (rf"\operatorname{{pad}}\left({sym(name, n)}\right)"
             if any(C.pair(padding, "padding", 0)) else sym(name, n))
 
@@ -267,11 +267,16 @@ def _strided(xp: np.ndarray, p: int, q: int, sh: int, sw: int, oh: int, ow: int)
 def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits: int,
                 names: Names = Names(), *, stride: C.Size = 1, padding: C.Size = 0,
                 at: tuple[int, int, int, int] = (0, 0, 0, 0), mean: bool = True,
-                key: str = "", show_input: bool = True) -> list[Step]:
+                key: str = "", show_input: bool = True, l2: float = 0.0,
+                w: np.ndarray | None = None) -> list[Step]:
     """dW's lines: the input entries that kernel entry `at` = (f, c, p, q) meets shaded in
     each sample's (padded) channel c; that entry in full, (1/m) sum_n sum(X_slice (.) dZ_f) =
     the products = its value; then dW, one kernel (filter f, channel c) a line, `key` their
-    JSON name. The correlation of the padded input with dZ, dZ's entries `stride` apart."""
+    JSON name. The correlation of the padded input with dZ, dZ's entries `stride` apart. With
+    an L2 penalty `l2` (lambda) and the weights `w`, dW also has (lambda / m) W, as a dense
+    layer's."""
+    if l2 and w is None:
+        raise ValueError("an L2 term needs the weights w")
     d = digits
     m, F, oh, ow = dz.shape
     f, c, p, q = at
@@ -279,8 +284,10 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
     ph, pw = C.pair(padding, "padding", 0)
     xp = C.pad(x, padding)
     pre = mean_of(m, mean)
-    dW = nearest(lambda x_, d_: C.grads(x_, d_, np.zeros(w_shape), stride, padding,
-                                        mean_scale(d_, m, bool(pre)))[0], x, dz)
+    wl2 = np.zeros(w_shape) if w is None else w
+    dW = nearest(lambda x_, d_, w_, l_: C.grads(x_, d_, w_, stride, padding,
+                                                mean_scale(d_, m, bool(pre)))[0]
+                 + (l_ / m * w_ if l2 else 0), x, dz, wl2, np.asarray(l2))
     ename = sym(names.dw, None, idx(f, c, p, q))
     steps: list[Step] = []
     mask = _strided(xp[0, 0], p, q, sh, sw, oh, ow)
@@ -310,14 +317,34 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                   zip(sl[n].ravel(), dz[n, f].ravel(), ins.ravel(), strict=True) if k]
     if pre:
         sub.append(r"\right)")
-    steps.append(Step(ename, form, sub, Val(float(dW[f, c, p, q]), d),
-                      more=[sum_of(terms, pre)], asked=False,
+    more = sum_of(terms, pre)
+    lam = rf" + \frac{{\lambda}}{{{m}}} {sym(names.w, None, idx(f, c, p, q))}" if l2 else ""
+    if l2:
+        assert w is not None
+        wv = fmt(float(w[f, c, p, q]), d)
+        pen = rf"+ \frac{{{fmt(l2, d)}}}{{{m}}} \cdot " + (rf"\left({wv}\right)"
+                                                         if wv.startswith("-") else wv)
+        sub.append(pen)
+        more.append(pen)
+    steps.append(Step(ename, form + lam, sub, Val(float(dW[f, c, p, q]), d),
+                      more=[more], asked=False,
                       note="the input entries the kernel entry met, times the gradient at "
-                           "each output they made" + (", over the samples" if m > 1 else "")))
+                           "each output they made" + (", over the samples" if m > 1 else "")
+                           + (r", plus the L2 term $\frac{\lambda}{m} W$" if l2 else "")))
+    xpad = _padded(names.x, "n" if m > 1 else 0, padding)
     for g in range(w_shape[0]):
         for k in range(w_shape[1]):
-            steps.append(Step(sym(names.dw, None, f"{g + 1},{k + 1}"), None, None,
-                              Val(dW[g, k], d), key=key, shape=True))
+            xk = xpad + (f"_{{{k + 1}}}" if w_shape[1] > 1 else "")
+            form_w = ((pre + " " if pre else "") + (r"\sum_{n} " if m > 1 else "")
+                      + rf"{xk} \ast {sym(names.dz, 'n' if m > 1 else 0, str(g + 1))}"
+                      + (rf" + \frac{{\lambda}}{{{m}}} {sym(names.w, None, f'{g + 1},{k + 1}')}"
+                         if l2 else ""))
+            steps.append(Step(sym(names.dw, None, f"{g + 1},{k + 1}"), form_w, None,
+                              Val(dW[g, k], d), key=key, shape=True,
+                              note=("the correlation of the input with $dZ$" + (
+                                  f", $dZ$'s entries {sh} apart (the stride)"
+                                  if (sh, sw) != (1, 1) else ""))
+                              if (g, k) == (0, 0) else ""))
     return steps
 
 
