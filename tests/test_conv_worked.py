@@ -24,6 +24,7 @@ from workedtex import (
     joined,
     matrices,
     result_tex,
+    sum_checks,
     sum_value,
     unstrut,
 )
@@ -228,3 +229,33 @@ def test_large_input_compiles(tmp_path):
     for f, s in enumerate(st[2:]):
         check_printed(result_tex(s), z[0, f], DIG)
     compile_tex(document([st]), tmp_path, "large")
+
+
+@pytest.mark.parametrize("kshape,stride,pad", [((1, 1), 1, 0), ((3, 2), 1, 1), ((3, 3), 2, 0)])
+def test_other_kernels(kshape, stride, pad):
+    """A 1x1 kernel (nothing to pad for dX), a 3x2 one and a 3x3 with stride 2, against the
+    loops."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(-3, 4, size=(2, 2, 5, 5)) / 2
+    w = rng.integers(-3, 4, size=(3, 2, *kshape)) / 4
+    b = np.array([0.5, 0, -0.25])
+    z, _ = conv_loops(x, w, b, stride, pad)
+    dz = rng.integers(-3, 4, size=z.shape) / 8
+    dw, db, dx = grads_loops(x, dz, w, stride, pad)
+    f = W.forward(x, w, b, DIG, stride=stride, padding=pad, at=(1, 2, 0, 1))
+    check_printed(result_tex(f[1]), z[1, 2, 0, 1], DIG)
+    assert sum_checks(f[1], z[1, 2, 0, 1])
+    g = W.weight_grad(x, dz, w.shape, DIG, stride=stride, padding=pad, at=(2, 1, 0, 0),
+                      key="dW")
+    assert sum_checks(g[1], dw[2, 1, 0, 0])
+    for k, s in enumerate(s for s in g if s.key == "dW"):
+        check_printed(result_tex(s), dw[divmod(k, 2)], DIG)
+    bx = W.input_grad(dz, w, x.shape, DIG, stride=stride, padding=pad, at=(0, 1, 4, 2),
+                      key="dX")
+    entry = next(s for s in bx if s.result is not None and not s.key)
+    assert sum_checks(entry, dx[0, 1, 4, 2])
+    check_printed(result_tex(entry), dx[0, 1, 4, 2], DIG)
+    for k, s in enumerate(s for s in bx if s.key == "dX"):
+        check_printed(result_tex(s), dx[divmod(k, 2)], DIG)
+    if kshape == (1, 1):
+        assert "needs no padding" in bx[0].note

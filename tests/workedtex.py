@@ -135,10 +135,18 @@ def sum_value(tex: str) -> Fraction:
     """The exact value of a written-out sum of products such as
     '\\frac{1}{2}\\left(1 \\cdot 0.5 + 3 \\cdot \\left(-1\\right) - 0.2\\right)', read with
     Python's own arithmetic on Fractions (numbers as written, no rounding)."""
+    assert r"\cdots" not in tex, "an elided sum has no value to check"
     t = tex.replace(r"\left(", "(").replace(r"\right)", ")").replace(r"\cdot", "*")
     t = re.sub(r"\\frac\{([\d.]+)\}\{(\d+)\}", r"(\1/\2)", t)
     t = re.sub(r"\)\s*\(", ")*(", t)  # 1/2 (a + b): a product written by juxtaposition
     t = re.sub(r"\\times\s*10\^\{(-?\d+)\}", r"*10**(\1)", t)
-    assert r"\cdots" not in t and "\\" not in t, t
+    assert "\\" not in t, t
     t = re.sub(r"(\d+(?:\.\d+)?)", r'F("\1")', t)
     return Fraction(eval(t, {"F": Fraction, "__builtins__": {}}))  # noqa: S307 (our own LaTeX)
+
+
+def sum_checks(step: Step, want: Fraction) -> bool:
+    """The written-out sum of a step (the side before its result) equals `want` exactly;
+    True also when the sum is elided (too many terms to write: first ones, dots, last)."""
+    tex = joined(step).split("=")[-2]
+    return r"\cdots" in tex or sum_value(tex) == want

@@ -249,7 +249,7 @@ def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool
         more = [sum_of(sums, pre)] if m > 1 else []
         steps.append(Step(lhs, form, sub, Val(float(db[f]), d), more=more,
                           key="" if F > 1 else key, asked=F == 1,
-                          note="dZ's entries added up, over positions" + (
+                          note=f"${names.dz}$'s entries added up, over positions" + (
                               " and samples" if m > 1 else "") + (
                               f", divided by $m = {m}$" if pre else "") if f == 0 else ""))
     if F > 1:
@@ -376,15 +376,21 @@ def input_grad(dz: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], digits: 
     if show_input:
         how = []
         if sh > 1 or sw > 1:
-            how.append(f"dilated by the stride ({sh - 1 if sh == sw else f'{sh - 1}, {sw - 1}'}"
-                       " zeros between entries)")
-        how.append(f"padded with {kh - 1} zero{'s' if kh != 2 else ''} on every side"
-                   if kh == kw and not (eh or ew) else "padded with kernel - 1 zeros")
+            gap = f"{sh - 1}" if sh == sw else f"{sh - 1} (rows), {sw - 1} (columns)"
+            how.append(f"dilated by the stride ({gap} zero{'' if gap == '1' else 's'} "
+                       "between entries)")
+        if kh == kw and kh > 1:
+            how.append(f"padded with {kh - 1} zero{'s' if kh != 2 else ''} on every side "
+                       "(kernel size - 1)")
+        elif kh > 1 or kw > 1:
+            how.append(f"padded with {kh - 1} zero rows and {kw - 1} zero columns on each side "
+                       "(kernel size - 1)")
         steps.append(Step(sym(tilde, n), None,
                           maps(full[n], d, word="filter", window=(r0, c0, kh, kw)), None,
                           asked=False,
-                          note=f"${names.dz}$ " + " and ".join(how) + rf"; the window of "
-                               rf"${ename}$ shaded"))
+                          note=f"${names.dz}$ " + (" and ".join(how) or "as it is (a 1 by 1 "
+                                                   "kernel needs no padding)")
+                               + rf"; the window of ${ename}$ shaded"))
         steps.append(Step(rf"\operatorname{{rot}}_{{180}}\left({names.w}\right)_{{\cdot,{c + 1}}}",
                           None, maps(flipped[c], d, word="filter"), None, asked=False,
                           note="the kernels of channel " + str(c + 1)
