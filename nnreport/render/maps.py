@@ -19,15 +19,11 @@ display of its own. Widths are estimated as render/matrices.py estimates them (i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .matrices import COLSEP_EM, DELIM_EM, MAX_COLS, MAX_ROWS, WIDTH_SAFETY, Tex, text_width
 from .numbers import common_exponent, fmt_entries
-
-if TYPE_CHECKING:
-    from ..document.steps import Val
 
 SHADE = "lightgray"  # xcolor's and CSS's light grey: 75% white behind black digits
 MARK_EM = 0.6  # what a \colorbox's or \boxed's padding and rules add to an entry's width
@@ -146,7 +142,7 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
          word: str = "channel", window: Window | None = None,
          windows: np.ndarray | None = None, boxed: np.ndarray | None = None,
          factor: bool | int = True, max_rows: int = MAX_ROWS,
-         max_cols: int = MAX_COLS) -> list[str | Val | Tex]:
+         max_cols: int = MAX_COLS) -> list[Tex]:
     """A stack [C, h, w] as maps side by side, pieces of one side of a Step (a gap between
     maps, where a line may break). `labels` name the maps (default: `word` 1, 2, ...);
     `window` shades the same rectangle in every map, `windows` [C, h, w] shades any entries
@@ -169,7 +165,7 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
         shade |= np.asarray(windows, bool).reshape(s.shape)
     box = np.zeros(s.shape, bool) if boxed is None else np.asarray(boxed, bool).reshape(s.shape)
     scale = decide(list(s), digits, factor, max_rows, max_cols)
-    out: list[str | Val | Tex] = []
+    out: list[Tex] = []
     for k in range(C):
         if k:
             out.append(Tex(GAP, GAP_EM))
@@ -178,15 +174,13 @@ def maps(stack: np.ndarray, digits: int, *, labels: Sequence[str] | None = None,
     return out
 
 
-def wrap(pieces: Sequence[str | Val | Tex], budget: float) -> list[list[Tex]]:
+def wrap(pieces: Sequence[Tex], budget: float) -> list[list[Tex]]:
     """The maps packed greedily into rows no wider than `budget` em (a map wider than the
     budget alone on its row); the gaps at a row's ends dropped."""
     rows: list[list[Tex]] = [[]]
     width = 0.0
     for p in pieces:
-        if not isinstance(p, str | Tex):
-            raise TypeError("wrap places maps (Tex), not values")
-        t = p if isinstance(p, Tex) else Tex(p, text_width(p))
+        t = p
         if t.tex == GAP:
             if rows[-1]:
                 rows[-1].append(t)
@@ -202,6 +196,6 @@ def wrap(pieces: Sequence[str | Val | Tex], budget: float) -> list[list[Tex]]:
     return [r for r in rows if r]
 
 
-def display(pieces: Sequence[str | Val | Tex], budget: float) -> str:
+def display(pieces: Sequence[Tex], budget: float) -> str:
     """A stack of maps as the body of a gather* (rows of maps separated by \\\\)."""
     return r" \\[1ex] ".join(" ".join(t.tex for t in row) for row in wrap(pieces, budget))

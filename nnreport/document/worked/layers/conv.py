@@ -139,6 +139,11 @@ def _padded(name: str, n: int | str | None, padding: C.Size) -> str:
             if any(C.pair(padding, "padding", 0)) else sym(name, n))
 
 
+def pieces(ts: list[Tex]) -> list[Piece]:
+    """Maps (render/maps.py's Tex pieces) as one side of a Step."""
+    return [*ts]
+
+
 def unit(*parts: Piece) -> Tex:
     """Pieces set as one (a line never breaks inside): sum([window] (.) [kernel])."""
     ts = [piece_tex(p) for p in parts]
@@ -180,7 +185,7 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, digits: int,
                      if ph == pw else
                      f"; the input padded with {ph} zero rows and {pw} zero columns")
         steps.append(Step(_padded(names.x, n, padding), None,
-                          maps(xp[n], d, window=(e.row, e.col, kh, kw)), None, note=note,
+                          pieces(maps(xp[n], d, window=(e.row, e.col, kh, kw))), None, note=note,
                           asked=False))
     chans = x.shape[1]
     sub_c = r"\sum_{c}" if chans > 1 else ""
@@ -296,8 +301,8 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
         steps.append(Step(
             _padded(names.x, None, padding) + (
                 f"_{{{c + 1}}}" if x.shape[1] > 1 else ""),
-            None, maps(stack, d, labels=[f"sample {n + 1}" for n in range(m)],
-                       windows=np.broadcast_to(mask, stack.shape)), None, asked=False,
+            None, pieces(maps(stack, d, labels=[f"sample {n + 1}" for n in range(m)],
+                       windows=np.broadcast_to(mask, stack.shape))), None, asked=False,
             note=rf"the input entries that ${sym(names.w, None, idx(f, c, p, q))}$ meets "
                  rf"(shaded): they multiply $dZ$ in ${ename}$"))
     sl = [xp[n, c][mask].reshape(oh, ow) for n in range(m)]
@@ -386,13 +391,13 @@ def input_grad(dz: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], digits: 
             how.append(f"padded with {kh - 1} zero rows and {kw - 1} zero columns on each side "
                        "(kernel size - 1)")
         steps.append(Step(sym(tilde, n), None,
-                          maps(full[n], d, word="filter", window=(r0, c0, kh, kw)), None,
+                          pieces(maps(full[n], d, word="filter", window=(r0, c0, kh, kw))), None,
                           asked=False,
                           note=f"${names.dz}$ " + (" and ".join(how) or "as it is (a 1 by 1 "
                                                    "kernel needs no padding)")
                                + rf"; the window of ${ename}$ shaded"))
         steps.append(Step(rf"\operatorname{{rot}}_{{180}}\left({names.w}\right)_{{\cdot,{c + 1}}}",
-                          None, maps(flipped[c], d, word="filter"), None, asked=False,
+                          None, pieces(maps(flipped[c], d, word="filter")), None, asked=False,
                           note="the kernels of channel " + str(c + 1)
                                + " rotated by 180 degrees (flipped in both directions)"))
     win = full[n, :, r0:r0 + kh, c0:c0 + kw]

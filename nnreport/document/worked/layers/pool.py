@@ -24,7 +24,7 @@ from ....engine.layers.conv import Size, pair
 from ....render.maps import maps
 from ....render.numbers import fmt
 from ...steps import Piece, Step, Val
-from .conv import idx, nearest, sum_of, sym, unit
+from .conv import idx, nearest, pieces, sum_of, sym, unit
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def forward(x: np.ndarray, kind: str, digits: int, names: Names = Names(), *,
         boxed = chosen_mask(x, size, stride)[n] if kind == "max" else None
         note = (rf"each window's maximum boxed; the window of ${hname}$ shaded"
                 if kind == "max" else rf"the window of ${hname}$ shaded")
-        steps.append(Step(sym(names.x, n), None, maps(x[n], d, windows=shade, boxed=boxed),
+        steps.append(Step(sym(names.x, n), None, pieces(maps(x[n], d, windows=shade, boxed=boxed)),
                           None, note=note + f" ({_moving(kh, kw, sh, sw)})", asked=False))
     wsym = sym(names.x, n, rf"{c + 1},\text{{window}}")
     if kind == "max":
