@@ -118,7 +118,8 @@ def test_forward_against_loops(stride, pad):
     # the input as shown (padded) with the window; its numbers are the input's
     for c, tex in enumerate(matrices(joined(shown))):
         check_printed(tex, xp[1, c], DIG)
-    assert unstrut(joined(shown)).count(r"\colorbox") == 2 * 2 * 2  # the 2x2 window in both channels
+    # the 2x2 window, in both channels
+    assert unstrut(joined(shown)).count(r"\colorbox") == 2 * 2 * 2
     # the entry: its value, its printed result, and its products add up to it
     assert float(entry.result.value) == pytest.approx(float(z[at]), abs=1e-12)
     check_printed(result_tex(entry), z[at], DIG)
@@ -259,3 +260,16 @@ def test_other_kernels(kshape, stride, pad):
         check_printed(result_tex(s), dx[divmod(k, 2)], DIG)
     if kshape == (1, 1):
         assert "needs no padding" in bx[0].note
+
+
+def test_one_power_of_ten_for_the_maps():
+    """Z's maps share one 10^k (issue 22.4): tiny inputs give every map 10^{-3}, even one
+    whose own entries would have chosen differently."""
+    x = X * 1e-3
+    st = W.forward(x, K, B * 1e-3, DIG, key="Z1")
+    z, _ = conv_loops(x, K, B * 1e-3, 1, 0)
+    maps_ = [s for s in st if s.key == "Z1"]
+    heads = {result_tex(s)[:8] for s in maps_}
+    assert heads == {"10^{-3} "}, heads
+    for k, s in enumerate(maps_):
+        check_printed(result_tex(s), z[divmod(k, 2)], DIG)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ....engine import exact
 from ....engine.layers import conv as C
-from ....render.maps import maps
+from ....render.maps import decide, maps
 from ....render.matrices import Tex
 from ....render.numbers import fmt
 from ...lines import piece_tex
@@ -139,6 +139,13 @@ def _padded(name: str, n: int | str | None, padding: C.Size) -> str:
             if any(C.pair(padding, "padding", 0)) else sym(name, n))
 
 
+def power(maps_: np.ndarray, d: int) -> bool | int:
+    """One power of ten for all the maps of a quantity (issue 22.4: Z's maps read alike),
+    decided from the entries they show; False: none."""
+    k = decide(list(np.asarray(maps_, dtype=float).reshape(-1, *np.shape(maps_)[-2:])), d)
+    return False if k is None else k
+
+
 def pieces(ts: list[Tex]) -> list[Piece]:
     """Maps (render/maps.py's Tex pieces) as one side of a Step."""
     return [*ts]
@@ -216,6 +223,7 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, digits: int,
     moving = ("each window's sum, the window moving one entry at a time" if (sh, sw) == (1, 1)
               else f"each window's sum, the window moving {sh} entries at a time" if sh == sw
               else f"each window's sum, the window moving {sh} rows and {sw} columns at a time")
+    zpow = power(Z, d)
     for s in range(x.shape[0]) if samples is None else samples:
         for g in range(w.shape[0]):
             xs = sym(names.x, s, "c") if chans > 1 else sym(names.x, s)
@@ -226,7 +234,8 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, digits: int,
                     + (f" + {sym(names.b, None, str(g + 1))}" if b is not None else ""))
             if chans == 1:
                 mapf = mapf.replace(r"\sum_{c} ", "")
-            steps.append(Step(sym(names.z, s, str(g + 1)), mapf, None, Val(Z[s, g], d),
+            steps.append(Step(sym(names.z, s, str(g + 1)), mapf, None,
+                              Val(Z[s, g], d, factor=zpow),
                               key=key, shape=True,
                               note=(moving if s == (samples or [0])[0] and g == 0 else "")))
     return steps
@@ -337,6 +346,7 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                            "each output they made" + (", over the samples" if m > 1 else "")
                            + (r", plus the L2 term $\frac{\lambda}{m} W$" if l2 else "")))
     xpad = _padded(names.x, "n" if m > 1 else 0, padding)
+    wpow = power(dW, d)
     for g in range(w_shape[0]):
         for k in range(w_shape[1]):
             xk = xpad + (f"_{{{k + 1}}}" if w_shape[1] > 1 else "")
@@ -345,7 +355,7 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                       + (rf" + \frac{{\lambda}}{{{m}}} {sym(names.w, None, f'{g + 1},{k + 1}')}"
                          if l2 else ""))
             steps.append(Step(sym(names.dw, None, f"{g + 1},{k + 1}"), form_w, None,
-                              Val(dW[g, k], d), key=key, shape=True,
+                              Val(dW[g, k], d, factor=wpow), key=key, shape=True,
                               note=("the correlation of the input with $dZ$" + (
                                   f", $dZ$'s entries {sh} apart (the stride)"
                                   if (sh, sw) != (1, 1) else ""))
@@ -417,12 +427,14 @@ def input_grad(dz: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], digits: 
                                " (the inserted zeros add nothing)" if (sh > 1 or sw > 1) else
                                " (the padding's zeros add nothing)")))
     crop = " cropped by the padding" if ph or pw else ""
+    xpow = power(dX, d)
     for s in range(m) if samples is None else samples:
         for k in range(x_shape[1]):
             form_s = ((r"\sum_{f} " if F > 1 else "") + sym(tilde, s, "f" if F > 1 else "")
                       + rf" \ast \operatorname{{rot}}_{{180}}\left({names.w}\right)_{{"
                       + ("f," if F > 1 else "1,") + f"{k + 1}}}")
-            steps.append(Step(sym(names.dx, s, str(k + 1)), form_s, None, Val(dX[s, k], d),
+            steps.append(Step(sym(names.dx, s, str(k + 1)), form_s, None,
+                              Val(dX[s, k], d, factor=xpow),
                               key=key, shape=True,
                               note=("the full convolution" + crop) if (s, k) == (
                                   (samples or [0])[0], 0) else ""))

@@ -16,7 +16,7 @@ import numpy as np
 from ....engine.layers import dropout as D
 from ....render.numbers import fmt
 from ...steps import Piece, Step, Val
-from .conv import nearest, sym
+from .conv import nearest, power, sym
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,15 @@ def _lines(a: np.ndarray, mask: np.ndarray, p: float, digits: int, src: str, dst
         return [Step(dst, rf"\frac{{1}}{{1 - p}}\, {src} \odot {mname}", sub, Val(out, d),
                      key=key, shape=True, note=note)]
     steps = []
+    k = power(out, d)
     for n in range(a.shape[0]):
         for c in range(a.shape[1]):
             sub = [frac, Val(a[n, c], d), r"\odot", Val(mask[n, c], d)]
             steps.append(Step(sym(dst, n, str(c + 1)),
                               rf"\frac{{1}}{{1 - p}}\, {sym(src, n, str(c + 1))} \odot "
-                              rf"{sym(mname, n, str(c + 1))}", sub, Val(out[n, c], d), key=key,
-                              shape=True, note=note if (n, c) == (0, 0) else ""))
+                              rf"{sym(mname, n, str(c + 1))}", sub,
+                              Val(out[n, c], d, factor=k), key=key, shape=True,
+                              note=note if (n, c) == (0, 0) else ""))
     return steps
 
 

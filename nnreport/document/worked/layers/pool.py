@@ -24,7 +24,7 @@ from ....engine.layers.conv import Size, pair
 from ....render.maps import maps
 from ....render.numbers import fmt
 from ...steps import Piece, Step, Val
-from .conv import idx, nearest, pieces, sum_of, sym, unit
+from .conv import idx, nearest, pieces, power, sum_of, sym, unit
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,12 @@ def forward(x: np.ndarray, kind: str, digits: int, names: Names = Names(), *,
     steps.append(Step(hname, form, subst, Val(float(Hx[n, c, i, j]), d), more=more,
                       note=note, asked=False))
     first = True
+    hpow = power(Hx, d)
     for s in range(x.shape[0]) if samples is None else samples:
         for k in range(x.shape[1]):
             steps.append(Step(sym(names.h, s, str(k + 1)),
                               rf"{_op(kind, size)}\left({sym(names.x, s, str(k + 1))}\right)",
-                              None, Val(Hx[s, k], d), key=key, shape=True,
+                              None, Val(Hx[s, k], d, factor=hpow), key=key, shape=True,
                               note=("every window's " + ("maximum" if kind == "max" else "mean")
                                     + ", " + _moving(kh, kw, sh, sw)) if first else ""))
             first = False
@@ -169,9 +170,11 @@ def back(dh: np.ndarray, x: np.ndarray, kind: str, digits: int, names: Names = N
     steps = [Step(sym(names.dx, n, idx(c, r, q)), form, subst, Val(float(dX[n, c, r, q]), d),
                   note=note, asked=False)]
     first = True
+    xpow = power(dX, d)
     for s in range(x.shape[0]) if samples is None else samples:
         for k in range(x.shape[1]):
-            steps.append(Step(sym(names.dx, s, str(k + 1)), None, None, Val(dX[s, k], d),
+            steps.append(Step(sym(names.dx, s, str(k + 1)), None, None,
+                              Val(dX[s, k], d, factor=xpow),
                               key=key, shape=True,
                               note=(("each window's gradient at its chosen entry, 0 elsewhere"
                                      if kind == "max" else
