@@ -18,6 +18,7 @@ from workedtex import (
     check_printed,
     compile_tex,
     document,
+    joined,
     matrices,
     result_tex,
 )
@@ -117,3 +118,16 @@ def test_compiles(tmp_path):
     groups = [B.forward(X, G, BETA, DIG, names, eps=EPS),
               B.grads(DH, X, DIG, names, eps=EPS) + B.back(DH, X, G, DIG, names, eps=EPS)]
     compile_tex(document(groups), tmp_path, "bn", png=True)
+
+
+def test_a_large_batch_writes_its_sums_short():
+    """40 samples: the mean's sum shows samples 1 to 3, dots and sample 40, the value is the
+    whole batch's."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(-9, 10, size=(40, 2)) / 4
+    st = B.forward(x, np.ones(2), np.zeros(2), DIG)
+    line = joined(st[0])
+    assert line.count(r"\begin{bmatrix}") == 5 and r"\cdots" in line
+    want = np.array([sum(Fraction(dec(v)) for v in x[:, j]) / 40 for j in range(2)],
+                    dtype=object)
+    check_printed(result_tex(st[0]), want, DIG)

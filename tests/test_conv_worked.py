@@ -273,3 +273,22 @@ def test_one_power_of_ten_for_the_maps():
     assert heads == {"10^{-3} "}, heads
     for k, s in enumerate(maps_):
         check_printed(result_tex(s), z[divmod(k, 2)], DIG)
+
+
+def test_a_large_batch_writes_its_sums_short():
+    """8 samples: db's and dW's sums over the batch show samples 1 to 3, dots and sample 8;
+    the input shown for dW is the first three samples'; the values are the whole batch's."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(-3, 4, size=(8, 1, 4, 4)) / 2
+    w = rng.integers(-3, 4, size=(1, 1, 2, 2)) / 2
+    z, _ = conv_loops(x, w, np.zeros(1), 1, 0)
+    dz = rng.integers(-3, 4, size=z.shape) / 4
+    dw, db, _ = grads_loops(x, dz, w, 1, 0)
+    b = W.bias_grad(dz, DIG, key="db")
+    assert joined(b[0]).count(r"\begin{bmatrix}") == 4 and r"\cdots" in joined(b[0])
+    check_printed(result_tex(b[0]), db[0], DIG)
+    g = W.weight_grad(x, dz, w.shape, DIG, key="dW")
+    assert joined(g[0]).count("sample") == 3
+    assert r"\cdots" in joined(g[1]).split("=")[2]
+    check_printed(result_tex(g[1]), dw[0, 0, 0, 0], DIG)
+    check_printed(result_tex(g[2]), dw[0, 0], DIG)

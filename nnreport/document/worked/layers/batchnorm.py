@@ -22,7 +22,7 @@ import numpy as np
 from ....engine.layers import batchnorm as BN
 from ....render.numbers import fmt
 from ...steps import Piece, Step, Val
-from .conv import mean_scale, nearest, unit
+from .conv import mean_scale, nearest, samples_sum, unit
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,8 @@ def stats(x: np.ndarray, eps: float) -> tuple[np.ndarray, ...]:
 def _rows_sum(a: np.ndarray, d: int, pre: str, each: Any = None) -> list[Piece]:
     """pre (row_1 + row_2 + ...): a matrix's rows added up, each row one unit (`each`
     formats a row's unit from its Val)."""
-    out: list[Piece] = [pre + r"\left(" if pre else ""]
-    for n in range(a.shape[0]):
-        v = Val(a[n], d)
-        out += (["+"] if n else []) + [each(v) if each else v]
-    if pre:
-        out.append(r"\right)")
-    return out
+    return samples_sum(a.shape[0], lambda n: each(Val(a[n], d)) if each else Val(a[n], d),
+                       pre)
 
 
 def forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, digits: int,
@@ -119,11 +114,8 @@ def forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, digits: int,
              note="the mean of each feature over the batch's samples (the rows)"),
     ]
     dev = nearest(lambda a, b: a - b, x, mu)
-    sq = [unit(r"\left(", Val(x[i], d), "-", Val(mu, d), r"\right)^{2}") for i in range(m)]
-    subst: list[Piece] = [pre + r"\left(" + ""]
-    for i, t in enumerate(sq):
-        subst += (["+"] if i else []) + [t]
-    subst.append(r"\right)")
+    subst = samples_sum(m, lambda i: unit(r"\left(", Val(x[i], d), "-", Val(mu, d),
+                                          r"\right)^{2}"), pre)
     more = _rows_sum(dev, d, pre, lambda v: unit(v, "^{2}"))
     steps.append(Step(names.var, rf"{pre} \sum_{{n=1}}^{{{m}}} \left({row(names.xr, 'n')} - "
                       rf"{names.mu}\right)^{{2}}", subst, Val(var, d), key=k("var"),
@@ -186,11 +178,7 @@ def grads(dh: np.ndarray, x: np.ndarray, digits: int, names: Names = Names(), *,
     dg = nearest(lambda a, b: (a * b).sum(axis=0) * mean_scale(a, m, bool(pre)), dh, xhat)
     dbx = nearest(lambda a: a.sum(axis=0) * mean_scale(a, m, bool(pre)), dh)
     lead = pre + " " if pre else ""
-    sub: list[Piece] = [pre + r"\left(" if pre else ""]
-    for n in range(m):
-        sub += (["+"] if n else []) + [unit(Val(dh[n], d), r"\odot", Val(xhat[n], d))]
-    if pre:
-        sub.append(r"\right)")
+    sub = samples_sum(m, lambda n: unit(Val(dh[n], d), r"\odot", Val(xhat[n], d)), pre)
     k = names.key
     return [
         Step(f"d{names.gamma}", rf"{lead}\sum_{{n=1}}^{{{m}}} {row(names.dhr, 'n')} \odot "

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,30 @@ def _padded(name: str, n: int | str | None, padding: C.Size) -> str:
             if any(C.pair(padding, "padding", 0)) else sym(name, n))
 
 
+SHOWN_SAMPLES = 5  # samples written out in a sum over the batch; more: 3, dots and the last
+
+
+def few(m: int) -> list[int | None]:
+    """The samples a sum over the batch writes out (None: the dots)."""
+    return list(range(m)) if m <= SHOWN_SAMPLES else [0, 1, 2, None, m - 1]
+
+
+def samples_sum(m: int, one: Callable[[int], Piece], pre: str = "") -> list[Piece]:
+    r"""pre (one(1) + one(2) + ...) over the batch's samples; a large batch: the first three,
+    \cdots and the last."""
+    out: list[Piece] = [pre + r"\left(" if pre else ""]
+    for k, n in enumerate(few(m)):
+        out += (["+"] if k else []) + [r"\cdots" if n is None else one(n)]
+    if pre:
+        out.append(r"\right)")
+    return out
+
+
+def _summed(maps_: np.ndarray, d: int, n: int) -> Piece:
+    """Sample n's map with a sum sign: the sum of its entries."""
+    return unit(r"\sum", Val(maps_[n], d))
+
+
 def power(maps_: np.ndarray, d: int) -> bool | int:
     """One power of ten for all the maps of a quantity (issue 22.4: Z's maps read alike),
     decided from the entries they show; False: none."""
@@ -254,11 +279,7 @@ def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool
         lhs = sym(names.db, None, str(f + 1)) if F > 1 else names.db
         form = (pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "") + \
             rf"\sum_{{i,j}} {sym(names.dz, 'n' if m > 1 else 0, f'{f + 1},ij')}"
-        sub: list[Piece] = [pre + r"\left(" if pre else ""]
-        for n in range(m):
-            sub += (["+"] if n else []) + [unit(r"\sum", Val(dz[n, f], d))]
-        if pre:
-            sub.append(r"\right)")
+        sub = samples_sum(m, partial(_summed, dz[:, f], d), pre)
         sums = [fmt(float(per[n, f]), d) for n in range(m)]
         more = [sum_of(sums, pre)] if m > 1 else []
         steps.append(Step(lhs, form, sub, Val(float(db[f]), d), more=more,
@@ -306,11 +327,12 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
     steps: list[Step] = []
     mask = _strided(xp[0, 0], p, q, sh, sw, oh, ow)
     if show_input:
-        stack = xp[:, c]
+        shown = [n for n in few(m) if n is not None][:3]
+        stack = xp[shown, c]
         steps.append(Step(
             _padded(names.x, None, padding) + (
                 f"_{{{c + 1}}}" if x.shape[1] > 1 else ""),
-            None, pieces(maps(stack, d, labels=[f"sample {n + 1}" for n in range(m)],
+            None, pieces(maps(stack, d, labels=[f"sample {n + 1}" for n in shown],
                        windows=np.broadcast_to(mask, stack.shape))), None, asked=False,
             note=rf"the input entries that ${sym(names.w, None, idx(f, c, p, q))}$ meets "
                  rf"(shaded): they multiply $dZ$ in ${ename}$"))
@@ -322,15 +344,12 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
     dzs = sym(names.dz, "n" if m > 1 else 0, str(f + 1))
     form = ((pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "")
             + rf"\sum\left({xs} \odot {dzs}\right)")
-    sub: list[Piece] = [pre + r"\left(" if pre else ""]
+    sub = samples_sum(m, lambda n: unit(r"\sum\left(", Val(sl[n], d), r"\odot",
+                                        Val(dz[n, f], d), r"\right)"), pre)
     terms: list[str] = []
     for n in range(m):
-        sub += (["+"] if n else []) + [unit(r"\sum\left(", Val(sl[n], d), r"\odot",
-                                            Val(dz[n, f], d), r"\right)")]
         terms += [term(float(a), float(g), d) for a, g, k in
                   zip(sl[n].ravel(), dz[n, f].ravel(), ins.ravel(), strict=True) if k]
-    if pre:
-        sub.append(r"\right)")
     more = sum_of(terms, pre)
     lam = rf" + \frac{{\lambda}}{{{m}}} {sym(names.w, None, idx(f, c, p, q))}" if l2 else ""
     if l2:
