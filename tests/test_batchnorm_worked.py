@@ -131,3 +131,13 @@ def test_a_large_batch_writes_its_sums_short():
     want = np.array([sum(Fraction(dec(v)) for v in x[:, j]) / 40 for j in range(2)],
                     dtype=object)
     check_printed(result_tex(st[0]), want, DIG)
+
+
+def test_formula_and_refusals():
+    assert B.formula(B.Names.layer(2)) == (
+        r"H_{2} = \gamma_{2} \odot \frac{H_{1} - \mu_{2}}{\sqrt{\sigma^{2}_{2} + \epsilon}}"
+        r" + \beta_{2}")
+    with pytest.raises(ValueError, match="feature 2 has the same value in every sample"):
+        B.forward(np.array([[1.0, 2], [3, 2]]), np.ones(2), np.zeros(2), 4, eps=0)
+    with pytest.raises(ValueError, match="follows a dense layer"):
+        B.forward(np.ones((2, 2, 2)), np.ones(2), np.zeros(2), 4)

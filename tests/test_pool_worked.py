@@ -146,3 +146,8 @@ def test_compiles(tmp_path):
               P.back(dh[:, :, :2, :2], X, "avg", DIG, names, size=3, stride=1, at=(0, 1, 1, 1),
                      samples=[0])]
     compile_tex(document(groups), tmp_path, "pool", png=True)
+
+
+def test_entry_outside_is_refused():
+    with pytest.raises(ValueError, match="index i = 2 is outside 0..1"):
+        P.forward(X, "max", DIG, at=(0, 0, 2, 0))

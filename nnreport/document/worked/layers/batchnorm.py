@@ -78,9 +78,19 @@ def eps_tex(eps: float, d: int) -> str:
     return fmt(eps, d)
 
 
+def formula(names: Names = Names()) -> str:
+    """H_l = gamma_l (.) (H_{l-1} - mu_l) / sqrt(sigma^2_l + eps) + beta_l, for the
+    conventions sentence."""
+    return (rf"{names.h} = {names.gamma} \odot \frac{{{names.x} - {names.mu}}}"
+            rf"{{\sqrt{{{names.var} + \epsilon}}}} + {names.beta}")
+
+
 def stats(x: np.ndarray, eps: float) -> tuple[np.ndarray, ...]:
     """mu and the biased variance (exact where the inputs allow, the float nearest), the
-    standard deviation sqrt(var + eps) and xhat."""
+    standard deviation sqrt(var + eps) and xhat. ValueError (engine/layers/batchnorm.py's
+    message) for an input that is not [m, features], or a constant feature with eps 0."""
+    F = np.shape(x)[1] if np.ndim(x) == 2 else 0
+    BN.forward(np.asarray(x, dtype=float), np.ones(F), np.zeros(F), eps)  # its checks
     m = x.shape[0]
     mu, var = nearest(lambda a: (a.sum(axis=0) * mean_scale(a, m, True),
                                  ((a - a.sum(axis=0) * mean_scale(a, m, True)) ** 2).sum(axis=0)

@@ -64,6 +64,13 @@ def _moving(kh: int, kw: int, sh: int, sw: int) -> str:
     return f"the window moving {sh} rows and {sw} columns at a time"
 
 
+def _check_at(at: tuple[int, int, int, int], shape: tuple[int, ...]) -> None:
+    for name, v, size in zip("ncij", at, shape, strict=True):
+        if not 0 <= v < size:
+            raise ValueError(f"the pooled H has shape {tuple(shape)}: index {name} = {v} is "
+                             f"outside 0..{size - 1}")
+
+
 def chosen_mask(x: np.ndarray, size: Size, stride: Size | None) -> np.ndarray:
     """X's entries some window chose (its first maximum), as a mask of X's shape."""
     ch = P.argmax(x, size, stride)
@@ -85,6 +92,7 @@ def forward(x: np.ndarray, kind: str, digits: int, names: Names = Names(), *,
     n, c, i, j = at
     kh, kw, sh, sw = _geometry(size, stride)
     Hx = nearest(lambda x_: P.forward(x_, kind, size, stride), x)
+    _check_at(at, Hx.shape)
     r0, c0 = sh * i, sw * j
     hname = sym(names.h, n, idx(c, i, j))
     win = x[n, c, r0:r0 + kh, c0:c0 + kw]
@@ -142,6 +150,7 @@ def back(dh: np.ndarray, x: np.ndarray, kind: str, digits: int, names: Names = N
     n, c, i, j = at
     kh, kw, sh, sw = _geometry(size, stride)
     dX = nearest(lambda g_, x_: P.back(g_, x_, kind, size, stride), dh, x)
+    _check_at(at, dh.shape)
     oh, ow = dh.shape[2], dh.shape[3]
     if kind == "max":
         ch = P.argmax(x, size, stride)
