@@ -191,8 +191,9 @@ def test_compiles_and_reads(tmp_path):
     groups = [W.forward(X, K, B, DIG, names, at=(0, 0, 1, 1), key="Z1", samples=[0]),
               W.forward(X, K, B, DIG, names, stride=2, padding=1, at=(0, 1, 0, 1), key="Z1",
                         samples=[0]),
-              W.bias_grad(dz, DIG, names) + W.weight_grad(X, dz, K.shape, DIG, names,
-                                                         stride=2, padding=1),
+              W.bias_grad(dz, DIG, names, per_sample_key="db1_per_sample")
+              + W.weight_grad(X, dz, K.shape, DIG, names, stride=2, padding=1,
+                              per_sample_key="dW1_per_sample"),
               W.input_grad(dz, K, X.shape, DIG, names, stride=2, padding=1, samples=[0])]
     compile_tex(document(groups), tmp_path, "conv", png=True)
     assert (tmp_path / "conv-1.png").is_file()
@@ -292,3 +293,22 @@ def test_a_large_batch_writes_its_sums_short():
     assert r"\cdots" in joined(g[1]).split("=")[2]
     check_printed(result_tex(g[1]), dw[0, 0, 0, 0], DIG)
     check_printed(result_tex(g[2]), dw[0, 0], DIG)
+
+
+def test_per_sample_gradients():
+    """Each sample's dW and db (no 1/m) when their JSON name is given: the loops with m = 1."""
+    z, _ = conv_loops(X, K, B, 1, 0)
+    dz = (np.arange(z.size).reshape(z.shape) % 7 - 3) / 8
+    g = W.weight_grad(X, dz, K.shape, DIG, key="dW1", per_sample_key="dW1_per_sample")
+    ps = [s for s in g if s.key == "dW1_per_sample"]
+    assert len(ps) == 2 * 2 * 2
+    for k, s in enumerate(ps):
+        n, rest = divmod(k, 4)
+        f, c = divmod(rest, 2)
+        want = grads_loops(X[n:n + 1], dz[n:n + 1], K, 1, 0)[0]
+        check_printed(result_tex(s), want[f, c], DIG)
+    b = W.bias_grad(dz, DIG, key="db1", per_sample_key="db1_per_sample")
+    pb = [s for s in b if s.key == "db1_per_sample"]
+    assert len(pb) == 2
+    for n, s in enumerate(pb):
+        check_printed(result_tex(s), grads_loops(X[n:n + 1], dz[n:n + 1], K, 1, 0)[1], DIG)

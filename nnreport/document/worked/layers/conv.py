@@ -267,14 +267,23 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, digits: int,
 
 
 def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool = True,
-              key: str = "") -> list[Step]:
+              key: str = "", per_sample_key: str = "") -> list[Step]:
     """db_f = (1/m) sum_n sum_{i,j} dZ[n, f, i, j]: each filter's sum (each sample's map
-    summed, then the samples), then db, `key` its JSON name."""
+    summed, then the samples), then db, `key` its JSON name. `per_sample_key` (a JSON name,
+    such as db1_per_sample): each sample's db first, a line each (the first samples of a
+    large batch)."""
     d, m, F = digits, dz.shape[0], dz.shape[1]
     pre = mean_of(m, mean)
     db = nearest(lambda d_: d_.sum(axis=(0, 2, 3)) * mean_scale(d_, m, bool(pre)), dz)
     per = nearest(lambda d_: d_.sum(axis=(2, 3)), dz)  # each sample's map summed
     steps = []
+    if per_sample_key:
+        for n in (n for n in few(m) if n is not None):
+            steps.append(Step(rf"\frac{{\partial L_{{{n + 1}}}}}{{\partial {names.b}}}",
+                              rf"\sum_{{i,j}} {sym(names.dz, n, 'f,ij')}", None,
+                              Val(per[n], d), key=per_sample_key,
+                              note=("each sample's gradient: its $dZ$ map summed, filter by "
+                                    "filter") if n == 0 else ""))
     for f in range(F):
         lhs = sym(names.db, None, str(f + 1)) if F > 1 else names.db
         form = (pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "") + \
@@ -303,13 +312,14 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                 names: Names = Names(), *, stride: C.Size = 1, padding: C.Size = 0,
                 at: tuple[int, int, int, int] = (0, 0, 0, 0), mean: bool = True,
                 key: str = "", show_input: bool = True, l2: float = 0.0,
-                w: np.ndarray | None = None) -> list[Step]:
+                w: np.ndarray | None = None, per_sample_key: str = "") -> list[Step]:
     """dW's lines: the input entries that kernel entry `at` = (f, c, p, q) meets shaded in
     each sample's (padded) channel c; that entry in full, (1/m) sum_n sum(X_slice (.) dZ_f) =
     the products = its value; then dW, one kernel (filter f, channel c) a line, `key` their
     JSON name. The correlation of the padded input with dZ, dZ's entries `stride` apart. With
     an L2 penalty `l2` (lambda) and the weights `w`, dW also has (lambda / m) W, as a dense
-    layer's."""
+    layer's. `per_sample_key` (dW1_per_sample): each sample's dW (no 1/m, no L2), one kernel
+    a line, before the batch's (the first samples of a large batch)."""
     if l2 and w is None:
         raise ValueError("an L2 term needs the weights w")
     d = digits
@@ -336,6 +346,22 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                        windows=np.broadcast_to(mask, stack.shape))), None, asked=False,
             note=rf"the input entries that ${sym(names.w, None, idx(f, c, p, q))}$ meets "
                  rf"(shaded): they multiply $dZ$ in ${ename}$"))
+    if per_sample_key:
+        ps = nearest(lambda x_, d_: C.per_sample(x_, d_, np.zeros(w_shape), stride, padding)[0],
+                     x, dz)
+        ppow = power(ps, d)
+        for n in (n for n in few(m) if n is not None):
+            for g in range(w_shape[0]):
+                for k in range(w_shape[1]):
+                    xk = _padded(names.x, n, padding) + (
+                        f"_{{{k + 1}}}" if w_shape[1] > 1 else "")
+                    steps.append(Step(
+                        rf"\frac{{\partial L_{{{n + 1}}}}}"
+                        rf"{{\partial {sym(names.w, None, f'{g + 1},{k + 1}')}}}",
+                        rf"{xk} \ast {sym(names.dz, n, str(g + 1))}", None,
+                        Val(ps[n, g, k], d, factor=ppow), key=per_sample_key, shape=True,
+                        note="each sample's gradient: its input correlated with its $dZ$"
+                        if (n, g, k) == (0, 0, 0) else ""))
     sl = [xp[n, c][mask].reshape(oh, ow) for n in range(m)]
     inside = np.zeros(xp.shape[2:], dtype=bool)
     inside[ph:ph + x.shape[2], pw:pw + x.shape[3]] = True
