@@ -47,8 +47,9 @@ def network_names(p: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     def sym(family: str, l: int, default: str) -> str:
         if family not in course:
             return default
-        name = course[family]
-        return (name if len(name) == 1 else rf"\mathrm{{{name}}}") + f"_{{{l}}}"
+        base, _, sub = course[family].partition("_")  # s_j: s_{j,1}, docs/spec.md's names
+        b = base if len(base) == 1 else rf"\mathrm{{{base}}}"
+        return f"{b}_{{{sub},{l}}}" if sub else f"{b}_{{{l}}}"
 
     def d(key: str) -> str:
         if key.startswith("theta"):  # bias: threshold

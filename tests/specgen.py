@@ -147,7 +147,7 @@ def network_problem(draw: st.DrawFn, pid: str = "p", chain_ok: bool = True,
     if draw(st.integers(0, 4)) == 0:
         fams = draw(st.lists(st.sampled_from(["Z", "H", "W", "dZ", "theta", "delta"]),
                              min_size=1, max_size=3, unique=True))
-        p["symbols"] = {f: draw(st.sampled_from(SYMBOLS)) for f in fams}
+        p["symbols"] = dict(zip(fams, draw(st.permutations(SYMBOLS)), strict=False))  # distinct
     if draw(st.integers(0, 3)) == 0:
         chosen = draw(st.lists(st.sampled_from(pnames), min_size=1, max_size=3, unique=True))
         p["names"] = dict(zip(chosen, draw(st.permutations(PARAM_NAMES)), strict=False))

@@ -82,6 +82,11 @@ def test_the_key_writes_the_course_symbols_and_the_json_is_unchanged(tmp_path):
     ("{Q: net}", "cannot rename 'Q'"),
     ("{Z: n__et}", "symbol 'n__et' for Z"),
     ("{dZ: 'Err{}'}", "symbol 'Err{}' for dZ"),
+    # one letter for two families (found by the generator): net_1 would be Z1 and delta1
+    ("{delta: net, Z: net}", "'net' would name both Z and delta"),
+    ("{Z: H}", "'H' would name both Z and H"),          # another family's own letter
+    ("{Z: X}", "'X' would name both the inputs and Z"),
+    ("{W: w, dZ: dw}", "'dw' would name both dZ and dW"),  # dW is d + W's symbol
 ])
 def test_bad_symbols_are_located_errors(tmp_path, symbols, what):
     spec = tmp_path / "bad.yaml"

@@ -144,6 +144,15 @@ class Problem(Strict):
             if len(name) > 16 or not name_ok(name):
                 raise ValueError(f"symbol {name!r} for {k}: use {NAME_HINT}, "
                                  "at most 16 characters")
+        shown = {f: v.get(f, f) for f in SYMBOL_FAMILIES}  # what the key writes for each family
+        for g in ("W", "b", "theta"):  # a gradient family not given: d before its parameter's
+            shown["d" + g] = v.get("d" + g, "d" + shown[g])
+        taken = {"X": "the inputs", "Y": "the targets", "L": "the loss"}
+        for f, name in shown.items():
+            if name in taken:  # the defaults differ, so one of the two is given
+                raise ValueError(f"symbols: {name!r} would name both {taken[name]} and {f} "
+                                 "(the key could not tell them apart); choose another symbol")
+            taken.setdefault(name, f)
         return v
 
     @model_validator(mode="after")
