@@ -419,3 +419,23 @@ problems:
     line = next(x for x in (out / "s-key.tex").read_text().splitlines()
                 if x.strip().startswith("y &="))
     assert written in line, line
+
+
+def test_an_asked_linear_output_has_its_line_and_box(tmp_path):
+    """Found by the generator: `ask: [yhat]` with a linear output printed only Yhat = Z_2,
+    with no value and no answer box, though the task sentence asked for Yhat. By hand:
+    Z_2 = 1 * 2 + 0.5 = 2.5."""
+    r, out = build(tmp_path, """title: y
+problems:
+  - id: p
+    data: {X: [[1]], Y: [[1]]}
+    network: {layers: [{units: 1, activation: linear}]}
+    params: {W1: [[2]], b1: [0.5]}
+    loss: mse
+    ask: [yhat]
+""", "--no-pdf")
+    assert r.returncode == 0, r.stderr
+    key = (out / "s-key.tex").read_text()
+    assert r"\hat{Y} &= Z_{1} = 2.5 \tag*" in key
+    sheet = (out / "s-questions.tex").read_text()
+    assert re.search(r"\\hat\{Y\} &= \\fbox", sheet)

@@ -42,7 +42,9 @@ def activation(c: Ctx, l: int) -> list[Step]:
     Hn, Zn = n(f"H{l}"), n(f"Z{l}")
     key = f"H{l}" if l < s.depth else "yhat"
     Z, H = sol.step.Z[l - 1], c.H(l)
-    if act == "linear":
+    if act == "linear":  # H = Z; its numbers once more only when H itself is asked
+        if key in (s.marking.ask or ()):
+            return [c.step(Hn, Zn, None, H, key=key)]
         return [Step(Hn, Zn, None, None, asked=False)]
     if act == "softmax":
         return softmax(c, l)
