@@ -62,6 +62,8 @@ class Strict(BaseModel):
 
 
 Matrix = list[list[float]]
+Tensor3 = list[list[list[float]]]  # X [samples, steps, features], images [samples, h, w]
+Tensor4 = list[list[list[list[float]]]]  # X [samples, C, H, W]; a conv kernel W [F, C, kh, kw]
 
 
 class Fill(Strict):
@@ -69,4 +71,4 @@ class Fill(Strict):
     shape: list[Annotated[int, Field(ge=1, le=100_000)]] | None = None
 
 
-Value = float | list[float] | Matrix | Fill
+Value = float | list[float] | Matrix | Tensor3 | Tensor4 | Fill

@@ -79,6 +79,13 @@ class NetworkSetup:
     symbols: dict[str, str] = field(default_factory=dict)  # the course's letters: {Z: net}
     kind: str = "network"
     kinds: tuple[str, ...] = ()  # each layer's type (engine/layers/); empty: every one dense
+    # configured layers (spec/shaped.py; empty for a network of dense layers): each layer's
+    # configuration, and each feature shape (X's first, samples excluded; units[l] is the
+    # product of shapes[l]); `unworked`: each configured layer's type with the located
+    # refusal a build gives while its worked lines are not written
+    layer_cfgs: tuple[dict[str, Any], ...] = ()
+    shapes: tuple[tuple[int, ...], ...] = ()
+    unworked: tuple[tuple[str, Any], ...] = ()
 
     @property
     def depth(self) -> int:
