@@ -126,7 +126,8 @@ class ShapedType:
             act = la.activation if "activation" in la.model_fields_set else self.activation
             if act not in self.activations:
                 raise ShapeFault("activation", f"a {self.name} layer's activation is one of "
-                                 f"{', '.join(self.activations)}, not {act}")
+                                 f"{', '.join(self.activations)}, not {act}",
+                                 f"e.g. activation: {self.activation}")
             cfg["activation"] = act
         return cfg
 
@@ -151,7 +152,8 @@ def _pairs(la: Any, key: str, default: Size, least: int = 1) -> Pair:
     try:
         return pair(default if v is None else v, key, least)
     except ValueError as e:
-        raise ShapeFault(key, str(e)) from None
+        raise ShapeFault(key, str(e), f"e.g. {key}: {default if isinstance(default, int) else 1}"
+                         " or [height, width]") from None
 
 
 def _window(in_shape: Shape, k: Pair, s: Pair, p: Pair, what: str, key: str) -> Pair:
@@ -162,9 +164,11 @@ def _window(in_shape: Shape, k: Pair, s: Pair, p: Pair, what: str, key: str) -> 
         except ValueError as e:
             larger = "larger than" in str(e)
             raise ShapeFault(key if larger else "stride", str(e),
-                             f"a smaller {key}, more padding or a larger input" if larger else
+                             (f"a smaller {key}, more padding or a larger input" if key == "kernel"
+                              else "a smaller pooling size") if larger else
                              f"choose a stride that divides {n + 2 * pp} - {kk} = "
-                             f"{n + 2 * pp - kk}, or pad the input") from None
+                             f"{n + 2 * pp - kk}" + (", or pad the input" if key == "kernel"
+                                                     else "")) from None
     return out[0], out[1]
 
 
@@ -216,7 +220,7 @@ class PoolType(ShapedType):
     def config(self, la: Any) -> Cfg:
         kind = la.kind if la.kind is not None else "max"
         if kind not in ("max", "avg"):
-            raise ShapeFault("kind", f"pooling is max or avg, not {kind!r}")
+            raise ShapeFault("kind", f"pooling is max or avg, not {kind!r}", "kind: max")
         size = _pairs(la, "size", 2)
         return {"kind": kind, "size": size, "stride": _pairs(la, "stride", size)}
 
@@ -255,7 +259,7 @@ class BatchNormType(ShapedType):
     def config(self, la: Any) -> Cfg:
         eps = 1e-5 if la.eps is None else la.eps
         if not eps >= 0:
-            raise ShapeFault("eps", f"eps must be 0 or more, not {eps!r}")
+            raise ShapeFault("eps", f"eps must be 0 or more, not {eps!r}", "eps: 1e-5")
         return {"eps": float(eps)}
 
     def out_shape(self, in_shape: Shape, cfg: Cfg) -> Shape:
@@ -280,7 +284,7 @@ class DropoutType(ShapedType):
         p = 0.5 if la.p is None else la.p
         if not 0 <= p < 1:
             raise ShapeFault("p", f"dropout's p is the probability of dropping a unit, 0 or "
-                             f"more and less than 1, not {p!r}")
+                             f"more and less than 1, not {p!r}", "e.g. p: 0.5")
         if la.mask is None:
             raise ShapeFault("type", "a dropout layer needs mask: (0 drops a unit, 1 keeps it, "
                              "one per entry of its input): a worked problem draws no random "
@@ -298,8 +302,8 @@ class DropoutType(ShapedType):
             a = np.array(raw, dtype=float)
         except (TypeError, ValueError):
             raise ShapeFault("mask", "the dropout mask is a table of 0s and 1s of one shape, "
-                             f"{list(want)} here (a batch's samples x the input's entries)"
-                             ) from None
+                             f"{list(want)} here (a batch's samples x the input's entries)",
+                             "one list of 0s and 1s per sample") from None
         if a.shape != want:
             raise ShapeFault("mask", f"the dropout mask has shape {list(a.shape)}, expected "
                              f"{list(want)} (the shape of the layer's input for a batch of "
@@ -310,7 +314,7 @@ class DropoutType(ShapedType):
             i = tuple(int(v) + 1 for v in np.argwhere(bad)[0])
             raise ShapeFault("mask", f"the dropout mask holds {a[tuple(j - 1 for j in i)]:g} "
                              f"at entry {list(i)}; a mask entry is 0 (the unit is dropped) or "
-                             "1 (kept)")
+                             "1 (kept)", "write 0 or 1 there")
         return a
 
 
