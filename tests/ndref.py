@@ -225,7 +225,7 @@ def check_all(tmp_path, layers, X, Y, P, loss="mse", optimizer="sgd", lr=0.1, l2
         arr = np.array(a, dtype=float)
         P2 = {k: np.array(x, dtype=float) for k, x in P.items()}
         P2[name] = arr
-        g = fd(lambda: batch_loss(layers, P2, X, Y, loss, l2, decayed), arr)
+        g = fd(lambda P2=P2: batch_loss(layers, P2, X, Y, loss, l2, decayed), arr)
         grads[name] = g
         np.testing.assert_allclose(np.array(v[f"d{name}"], float), g, 1e-4, 1e-6,
                                    err_msg=f"d{name}")
