@@ -20,11 +20,11 @@ from .compile import INSTALL_HINT, CompileResult, compile_tex, stop_all, tex_ava
 from .compile.externalize import externalize
 from .document.tex import render
 from .engine.solve import solve
-from .errors import CompileError, SpecError, TexMissingError
+from .errors import CompileError, TexMissingError
 from .jsonout import answers_of, write_json
 from .outdir import move_into_place, output_name, staging
 from .spec import load
-from .spec.setups import Document, NetworkSetup
+from .spec.setups import Document
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,11 @@ def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...
 
 def typeset_ready(doc: Document) -> None:
     """A located SpecError (exit 2) for each layer whose type has no worked lines yet
-    (document/worked/layers/: conv, pool ... while they are being written): its key would be
-    wrong pages, while `nnreport solve --json` gives every value."""
-    from .document.worked.layers import WORKED
+    (document/worked/layers/: conv, pool ... while they are being written), before any work:
+    its key would be wrong pages, while `nnreport solve --json` gives every value."""
+    from .document.worked.layers import refuse_unworked
 
-    issues = [issue for p in doc.problems if isinstance(p, NetworkSetup)
-              for kind, issue in p.unworked if kind not in WORKED]
-    if issues:
-        raise SpecError(issues)
+    refuse_unworked(doc.problems)
 
 
 def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name: str,

@@ -106,6 +106,7 @@ class ShapedType:
     activation: str | None = None
     activations: tuple[str, ...] = ()
     inside = False
+    named: tuple[str, ...] = ()  # its own values' families in the JSON (mu, var ... Q, K ...)
 
     # what spec/layertypes.py asks of a type (its parameters' kinds; budgets use `params`)
     def shapes(self, units_in: int, units_out: int, bias: bool | str) -> dict[str, Any]:
@@ -252,6 +253,7 @@ class BatchNormType(ShapedType):
     name = "batchnorm"
     keys = ("eps",)
     couples = True
+    named = ("mu", "var", "xhat")
 
     def kinds(self) -> tuple[str, ...]:
         return ("gamma", "beta")
@@ -359,6 +361,7 @@ class RnnType(ShapedType):
 class AttentionType(ShapedType):
     name = "attention"
     keys = ("d_k", "d_v", "causal")
+    named = ("Q", "K", "V", "S", "A")
 
     def kinds(self) -> tuple[str, ...]:
         return ("Wq", "Wk", "Wv")
