@@ -133,12 +133,10 @@ BASE = [{"type": "conv", "filters": 2, "kernel": 2}, {"type": "flatten"},
         {"units": 1, "activation": "linear"}]
 
 
-def located(tmp_path, layers, X, params=None, key_line=None, fragment="", batch=None):
+def located(tmp_path, layers, X, params=None, key_line=None, fragment=""):
     rs = np.random.RandomState(0)
     Y = rnd(rs, np.asarray(X).shape[0], 1)
     text = spec_text(layers, X, Y, params or {})
-    if batch:
-        text = text.replace("epochs: 1", f"epochs: 1\n      batch_size: {batch}")
     code, v, err = solve_json(tmp_path, text)
     assert code == 2, err
     assert "Traceback" not in err
@@ -223,3 +221,44 @@ def test_build_refuses_politely(tmp_path):
     assert r.exit_code == 2, r.output
     assert "the worked key for conv layers is not written yet" in r.stderr
     assert f"{path}:" in r.stderr
+
+
+def test_check_and_code_refuse_politely(tmp_path):
+    from click.testing import CliRunner
+
+    from nnreport.cli import cli
+
+    rs = np.random.RandomState(0)
+    path = tmp_path / "spec.yaml"
+    path.write_text(spec_text(BASE, rnd(rs, 2, 1, 3, 3), [[0.0], [1.0]], {}))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("p: {db1: [0, 0]}\n")
+    r = CliRunner().invoke(cli, ["check", str(path), str(answers)])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.exception
+    assert "the worked key for conv layers is not written yet" in r.stderr
+    r = CliRunner().invoke(cli, ["code", str(path)])
+    assert r.exit_code == 2, r.output
+    assert "nnreport code does not write conv layers yet" in r.stderr
+    assert "nnreport solve --json" in r.stderr
+
+
+def test_minibatches_shuffle_dropout_batchnorm_and_experiments(tmp_path):
+    """Every batch of a shuffled run uses the mask's rows in order; the final pass over all
+    samples (more than a batch) reuses them; experiment runs train the same layers."""
+    rs = np.random.RandomState(12)
+    X = rnd(rs, 6, 1, 4, 4, scale=1.0)
+    Y = [[1.0], [0.0]] * 3
+    layers = [{"type": "conv", "filters": 2, "kernel": 3}, {"type": "flatten"},
+              {"units": 3, "activation": "relu"},
+              {"type": "dropout", "p": 0.5, "mask": [[1, 0, 1], [0, 1, 1], [1, 1, 0], [1, 1, 1]]},
+              {"type": "batchnorm"}, {"units": 1, "activation": "sigmoid"}]
+    text = spec_text(layers, X, Y, {}, "bce", "rmsprop", extra={
+        "experiments": {"Opt": [{"name": "SGD", "train": {"optimizer": "sgd", "batch_size": 4}},
+                                {"name": "Adam", "train": {"optimizer": "adam",
+                                                           "batch_size": 4}}]}})
+    text = text.replace("epochs: 1", "epochs: 3\n    batch_size: 4\n    shuffle: {seed: 1}")
+    code, v, err = solve_json(tmp_path, text)
+    assert code == 0, err
+    assert v is not None and len(v["batches"]) == 2 and len(v["loss_history"]) == 3
+    assert set(v["experiments"]["Opt"]) == {"SGD", "Adam"}
+    assert {"mu5", "var5", "xhat5", "H4", "H5", "dgamma5", "dbeta5"} <= set(v)
