@@ -262,3 +262,21 @@ def test_minibatches_shuffle_dropout_batchnorm_and_experiments(tmp_path):
     assert v is not None and len(v["batches"]) == 2 and len(v["loss_history"]) == 3
     assert set(v["experiments"]["Opt"]) == {"SGD", "Adam"}
     assert {"mu5", "var5", "xhat5", "H4", "H5", "dgamma5", "dbeta5"} <= set(v)
+
+
+def test_exact_rationals_reach_through_conv_pool_flatten(tmp_path):
+    """Decimals in, a linear output with MSE: every value of the pass is the float nearest
+    its exact rational (the modules' exact variants), gradients included."""
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    rs = np.random.RandomState(13)
+    layers = [{"type": "conv", "filters": 1, "kernel": 2, "activation": "relu"},
+              {"type": "pool", "kind": "avg", "size": 2}, {"type": "flatten"},
+              {"type": "dropout", "p": 0.2, "mask": [[1], [0]]},
+              {"units": 1, "activation": "linear"}]
+    P = {"W1": rnd(rs, 1, 1, 2, 2), "b1": [0.1], "W5": [[0.3]], "b5": [[0.2]]}
+    text = spec_text(layers, rnd(rs, 2, 1, 3, 3, scale=1.0), [[0.1], [0.7]], P)
+    sol = solve(loads(text))["p"]
+    assert {"Z1", "H2", "H4", "Z5", "dZ5", "dH4", "dH1", "dZ1", "dW1", "db1", "dW5",
+            "loss"} <= set(sol.step.exact), sorted(sol.step.exact)

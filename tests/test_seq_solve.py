@@ -151,3 +151,19 @@ def test_random_small_sequence_specs_solve(tmp_path, data):
     code, v, err = solve_json(tmp_path, text)
     assert code == 0, err
     assert v is not None and math.isfinite(v["loss_final"])
+
+
+def test_rnn_relu_is_exact(tmp_path):
+    """A ReLU or linear recurrence keeps decimals rational: its values and gradients are
+    the floats nearest their exact rationals (rnn.py's exact variants)."""
+    from nnreport.engine.solve import solve
+    from nnreport.spec import loads
+
+    rs = np.random.RandomState(14)
+    layers = [{"type": "rnn", "units": 2, "activation": "relu"},
+              {"units": 1, "activation": "linear"}]
+    P = {"Wx1": rnd(rs, 2, 2), "Wh1": rnd(rs, 2, 2), "b1": [0.1, 0.2], "W2": [[0.3], [-0.2]],
+         "b2": [[0.1]]}
+    sol = solve(loads(spec_text(layers, rnd(rs, 2, 3, 2, scale=1.0), [[0.1], [0.7]], P)))["p"]
+    assert {"Z1", "H1", "dH1", "dZ2", "dWx1", "dWh1", "db1", "dW2", "loss"} <= \
+        set(sol.step.exact), sorted(sol.step.exact)
