@@ -167,3 +167,22 @@ def test_rnn_relu_is_exact(tmp_path):
     sol = solve(loads(spec_text(layers, rnd(rs, 2, 3, 2, scale=1.0), [[0.1], [0.7]], P)))["p"]
     assert {"Z1", "H1", "dH1", "dZ2", "dWx1", "dWh1", "db1", "dW2", "loss"} <= \
         set(sol.step.exact), sorted(sol.step.exact)
+
+
+def test_sequence_spec_faults_are_located(tmp_path):
+    rs = np.random.RandomState(0)
+    X = rnd(rs, 2, 3, 2)
+    cases = [([{"type": "rnn", "units": 2, "retrun": "last"}], "did you mean 'return'?"),
+             ([{"type": "rnn"}], "an rnn layer needs units"),
+             ([{"type": "rnn", "units": 2, "activation": "softmax"}], "activation is one of"),
+             ([{"type": "attention", "d_k": 2, "units": 3}], "has no key 'units'")]
+    for layers, fragment in cases:
+        text = spec_text([*layers, {"type": "flatten"}, {"units": 1, "activation": "linear"}],
+                         X, [[0.0], [1.0]], {})
+        code, v, err = solve_json(tmp_path, text)
+        assert code == 2 and fragment in err and "Traceback" not in err, err
+        assert f"{tmp_path / 'spec.yaml'}:" in err
+    text = spec_text([{"type": "rnn", "units": 2}, {"units": 1, "activation": "linear"}], X,
+                     [[0.0], [1.0]], {"Wh1": np.zeros((3, 3))})
+    code, v, err = solve_json(tmp_path, text)
+    assert code == 2 and "expected [2, 2]" in err, err
