@@ -207,6 +207,7 @@ def test_a_huge_conv_is_refused_by_a_budget(tmp_path):
                       {"units": 1, "activation": "linear"}], X, [[0.0], [1.0]], {})
     code, v, err = solve_json(tmp_path, text)
     assert code == 2 and "--budget" in err and "Traceback" not in err, err
+    assert "data_entries" in err or "train_work" in err, err
 
 
 def test_build_refuses_politely(tmp_path):
@@ -280,3 +281,16 @@ def test_exact_rationals_reach_through_conv_pool_flatten(tmp_path):
     sol = solve(loads(text))["p"]
     assert {"Z1", "H2", "H4", "Z5", "dZ5", "dH4", "dH1", "dZ1", "dW1", "db1", "dW5",
             "loss"} <= set(sol.step.exact), sorted(sol.step.exact)
+
+
+def test_conv_work_counts_kernel_map_channels(tmp_path):
+    """train_work counts a conv layer's kernel x output map x channels (4 x 16 x 9 = 576 a
+    sample here; with the flatten's and the dense layer's 64 each, 704), not the network's
+    105 parameters: refused at 1000 for 2 samples, before any work."""
+    X = np.zeros((2, 1, 6, 6))
+    text = spec_text([{"type": "conv", "filters": 4, "kernel": 3}, {"type": "flatten"},
+                      {"units": 1, "activation": "linear"}], X, [[0.0], [1.0]], {})
+    code, v, err = solve_json(tmp_path, text, "--budget", "train_work=1000")
+    assert code == 2 and "train_work" in err and "704 multiply-adds a sample" in err, err
+    code, v, err = solve_json(tmp_path, text, "--budget", "train_work=1500")
+    assert code == 0, err

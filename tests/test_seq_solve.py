@@ -186,3 +186,16 @@ def test_sequence_spec_faults_are_located(tmp_path):
                      [[0.0], [1.0]], {"Wh1": np.zeros((3, 3))})
     code, v, err = solve_json(tmp_path, text)
     assert code == 2 and "expected [2, 2]" in err, err
+
+
+def test_attention_scores_count_in_the_answer_budget(tmp_path):
+    """tokens^2 scores and weights per sample: a long sequence is refused before any work,
+    at a located error that names the budget."""
+    rs = np.random.RandomState(1)
+    text = spec_text([{"type": "attention", "d_k": 1, "d_v": 1}, {"type": "flatten"},
+                      {"units": 1, "activation": "linear"}], rnd(rs, 1, 30, 1), [[0.5]], {})
+    code, v, err = solve_json(tmp_path, text)
+    assert code == 0, err
+    code, v, err = solve_json(tmp_path, text, "--budget", "answer_entries=1500")
+    assert code == 2 and "answer_entries" in err and "Traceback" not in err, err
+    assert f"{tmp_path / 'spec.yaml'}:" in err

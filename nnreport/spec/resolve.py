@@ -49,6 +49,12 @@ from .yamlio import Located
 Array = np.ndarray
 
 
+def extra_numbers(printed: tuple[int, int], nd: Layers | None) -> tuple[int, int]:
+    """The numbers per worked sample and once the key prints on the way, and the configured
+    layers' own JSON values per sample (an rnn's steps, attention's scores ...)."""
+    return printed if nd is None else (printed[0] + nd.answers, printed[1])
+
+
 class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
     def __init__(self, doc: Located, folder: Path, budgets: Budgets):
         self.doc, self.folder, self.issues = doc, folder, []
@@ -124,8 +130,9 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
         fits = self.layers_fit(layers, units, at) if nd is None else True
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples,
-                            printed_extra(units, acts, p.loss.name, p.loss.eps,
-                                          p.regularization.l2, p.delta), p.worked_steps, kinds,
+                            extra_numbers(printed_extra(units, acts, p.loss.name, p.loss.eps,
+                                                        p.regularization.l2, p.delta), nd),
+                            p.worked_steps, kinds,
                             None if nd is None else (
                                 sum(math.prod(v[0]) for n, v in nd.params.items()
                                     if n not in nd.optional), nd.work))

@@ -147,6 +147,11 @@ class ShapedType:
     def work(self, in_shape: Shape, cfg: Cfg) -> int:
         return int(np.prod(in_shape))
 
+    def answers(self, in_shape: Shape, cfg: Cfg) -> int:
+        """Numbers of one sample in the JSON's values of its own (an rnn's every step,
+        attention's Q, K, V, S, A ...), beyond Z, H, dZ, dH of its flattened width."""
+        return 0
+
 
 def _pairs(la: Any, key: str, default: Size, least: int = 1) -> Pair:
     v = getattr(la, key)
@@ -277,6 +282,9 @@ class BatchNormType(ShapedType):
     def work(self, in_shape: Shape, cfg: Cfg) -> int:
         return 4 * int(np.prod(in_shape))
 
+    def answers(self, in_shape: Shape, cfg: Cfg) -> int:
+        return 3 * int(np.prod(in_shape))  # mu, var (an estimate per sample), xhat
+
 
 class DropoutType(ShapedType):
     name = "dropout"
@@ -357,6 +365,9 @@ class RnnType(ShapedType):
         T, F = in_shape
         return T * (F + cfg["units"]) * cfg["units"]
 
+    def answers(self, in_shape: Shape, cfg: Cfg) -> int:
+        return 4 * in_shape[0] * cfg["units"]  # Z, H, dZ, dH of every step
+
 
 class AttentionType(ShapedType):
     name = "attention"
@@ -386,6 +397,10 @@ class AttentionType(ShapedType):
         T, F = in_shape
         return T * F * (2 * cfg["d_k"] + cfg["d_v"]) + T * T * (cfg["d_k"] + cfg["d_v"])
 
+    def answers(self, in_shape: Shape, cfg: Cfg) -> int:
+        T = in_shape[0]
+        return T * (2 * cfg["d_k"] + cfg["d_v"]) + 2 * T * T  # Q, K, V; S, A
+
 
 SHAPED: dict[str, ShapedType] = {t.name: t for t in (
     ConvType(), PoolType(), FlattenType(), BatchNormType(), DropoutType(), RnnType(),
@@ -410,6 +425,7 @@ class Layers:
         self.params: dict[str, tuple[Shape, str, int, int]] = {}
         self.optional: set[str] = set()
         self.work = 0
+        self.answers = 0  # numbers per sample of the layers' own JSON values
 
 
 def infer(layers: Sequence[Any], x_shape: Shape, batch: int
@@ -460,6 +476,7 @@ def infer(layers: Sequence[Any], x_shape: Shape, batch: int
                 out.activations.append(cfg["activation"] if t.has_z and not t.inside
                                        else "linear")
                 out.work += t.work(shape, cfg)
+                out.answers += t.answers(shape, cfg)
                 for kind, spec in t.params(shape, cfg).items():
                     out.params[f"{kind}{k + 1}"] = spec
                     if kind in t.optional():
