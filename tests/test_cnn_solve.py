@@ -294,3 +294,24 @@ def test_conv_work_counts_kernel_map_channels(tmp_path):
     assert code == 2 and "train_work" in err and "704 multiply-adds a sample" in err, err
     code, v, err = solve_json(tmp_path, text, "--budget", "train_work=1500")
     assert code == 0, err
+
+
+def test_digits_are_8x8_images_for_a_conv_layer(tmp_path):
+    text = """title: t
+problems:
+  - id: p
+    network:
+      layers:
+        - {type: conv, filters: 2, kernel: 3}
+        - {type: pool, size: 3}
+        - {type: flatten}
+        - {units: 10, activation: softmax}
+    data: {load: digits, n_samples: 40, normalize: minmax}
+    split: {test: 0.25}
+    loss: {name: cce}
+    train: {lr: 0.5, epochs: 2, batch_size: 10, optimizer: adam}
+"""
+    code, v, err = solve_json(tmp_path, text)
+    assert code == 0, err
+    assert v is not None and np.array(v["Z1"]).shape == (10, 2, 6, 6)
+    assert "accuracy_test" in v

@@ -109,6 +109,10 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
         bs = p.train.batch_size or m
         kinds = tuple(layer.type for layer in layers)
         nd = None
+        image = IMAGE_SHAPES.get(p.data.load or "")
+        if image and X.ndim == 2 and kinds[0] == "conv":  # load: digits as 8x8 images
+            X = X.reshape((m, *image))
+            X_test = None if X_test is None else X_test.reshape((X_test.shape[0], *image))
         if shaped(kinds) or X.ndim > 2:  # configured layers, N-d shapes (spec/shaped.py)
             nd = self.configured(p, i, spec, X, min(bs, m))
             if nd is None:
