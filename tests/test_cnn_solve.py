@@ -315,3 +315,14 @@ problems:
     assert code == 0, err
     assert v is not None and np.array(v["Z1"]).shape == (10, 2, 6, 6)
     assert "accuracy_test" in v
+
+
+def test_versions_constraints_read_a_conv_kernel(tmp_path):
+    """nonzero_gradient's exemption of a dense weight's rows of an all-zero input does not
+    index a conv kernel (it was an IndexError): every kernel entry must be nonzero."""
+    rs = np.random.RandomState(4)
+    text = spec_text(BASE, rnd(rs, 2, 1, 3, 3, scale=1.0), [[0.0], [1.0]], {},
+                     extra={"constraints": ["nonzero_gradient"]})
+    code, v, err = solve_json(tmp_path, text, "--variants", "1", "--variant", "1", "-o",
+                              str(tmp_path / "out"))
+    assert code in (0, 2) and "Traceback" not in err, err
