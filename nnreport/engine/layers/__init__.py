@@ -10,7 +10,10 @@ parameters an L2 penalty decays, the edges the network diagram draws and the lin
 (engine/network.py, engine/worked.py), the L2 values (engine/intermediates.py), the diagram
 (document/figures.py) and the script (render/code.py) iterate over the layers through this
 interface and never ask which type a layer is. `LAYERS` maps a type's name to its one instance;
-`register` adds a type (a test's toy layer does).
+`register` adds a type (a test's toy layer does). A type with a configuration (conv, pool,
+flatten, batchnorm, dropout, rnn, attention: spec/shaped.py, engine/layers/cnn.py, norm.py,
+seq.py) is bound to each layer's with `bind(cfg)` (`configured`); its arrays are N-d, samples
+first.
 
 Names: a layer's parameters are named `<kind><l>` (W1, b1, a2 ...), their gradients `d<name>`,
 and each sample's gradient `d<name>_per_sample`, as the JSON contract names them.
@@ -34,7 +37,9 @@ Keep = Callable[[str, Any], Array]
 
 class Layer(Protocol):
     """A layer type. `l` is the layer's 1-based index; `params` holds every parameter of the
-    network (rows layout), `h` the layer's input H_{l-1} (samples, units_in), `dz` dL/dZ_l."""
+    network (rows layout), `h` the layer's input H_{l-1} (samples first: (samples, units_in)
+    for a dense layer, [samples, C, H, W] or [samples, steps, features] for the configured
+    types), `dz` dL/dZ_l (of each sample's loss)."""
 
     name: str
     has_z: bool  # a pre-activation Z{l} of its own and an activation (JSON Z{l}, dZ{l})
