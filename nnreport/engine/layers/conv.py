@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ...spec.shaped import Pair, Size, _whole, out_size, pair  # noqa: F401  (shared with the spec)
+from ...spec.shapes import Pair, Size, _whole, out_size, pair  # noqa: F401  (shared with the spec)
 from .. import exact
 from ..exact import Exact
 
