@@ -52,6 +52,15 @@ def _kinds(document_kind: str, wanted: tuple[str, ...] | None) -> tuple[str, ...
     return wanted or ("key", "questions")
 
 
+def typeset_ready(doc: Document) -> None:
+    """A located SpecError (exit 2) for each layer whose type has no worked lines yet
+    (document/worked/layers/: conv, pool ... while they are being written), before any work:
+    its key would be wrong pages, while `nnreport solve --json` gives every value."""
+    from .document.worked.layers import refuse_unworked
+
+    refuse_unworked(doc.problems)
+
+
 def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name: str,
                     opts: BuildOptions, cache: Path | None, variant: str = "",
                     keep_failed: Path | None = None) -> tuple[list[str], float]:
@@ -59,6 +68,7 @@ def write_documents(doc: Document, solutions: dict[str, Any], stage: Path, name:
     Returns the file names of the main results (PDFs, or .tex files without TeX) and the
     seconds spent in TeX. When TeX fails, its .tex and log are kept in `keep_failed` and the
     error names them."""
+    typeset_ready(doc)
     figures: dict[str, Any] = {}
     files: dict[str, Path] = {}
     if opts.figures:                                            # figures (content-hashed)
@@ -157,6 +167,7 @@ def build(spec_path: str | Path, opts: BuildOptions = BuildOptions()) -> list[Pa
     spec_path = Path(spec_path)
     name = output_name(spec_path)                              # 0. a name that stays inside
     doc = load(spec_path, budgets=opts.budgets)                # 1. spec: YAML -> setups
+    typeset_ready(doc)                                         #    (every layer typeset)
     solutions = solve(doc)                                     # 2. engine: every value
     final = opts.output / name
     with staging(opts.output, name) as stage:                  # 3-5. figures, .tex, PDF

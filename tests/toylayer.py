@@ -22,6 +22,15 @@ Array = np.ndarray
 
 class Scale:
     name = "scale"
+    has_z = True
+    couples = False
+
+    def bind(self, cfg: dict[str, Any]) -> Scale:
+        return self
+
+    def values(self, h: Array, dz: Array, params: dict[str, Array], l: int
+               ) -> dict[str, Array]:
+        return {}
 
     def param_names(self, params: Any, l: int) -> list[str]:
         return [f"a{l}"]
@@ -62,7 +71,7 @@ class Scale:
     def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
         return h * params[f"a{l}"]
 
-    def back(self, dz: Array, params: dict[str, Array], l: int) -> Array:
+    def back(self, dz: Array, params: dict[str, Array], l: int, h: Any = None) -> Array:
         return dz * params[f"a{l}"]
 
     def grads(self, h: Array, dz: Array, params: dict[str, Array], l: int, scale: float,
@@ -76,7 +85,7 @@ class Scale:
     def exact_forward(self, h: Any, P: dict[str, Any], l: int) -> Any:
         return exact.maybe(lambda h, a: h * a, h, P.get(f"a{l}"))
 
-    def exact_back(self, dz: Any, P: dict[str, Any], l: int) -> Any:
+    def exact_back(self, dz: Any, P: dict[str, Any], l: int, h: Any = None) -> Any:
         return exact.maybe(lambda d, a: d * a, dz, P.get(f"a{l}"))
 
     def exact_grads(self, h: Any, dz: Any, P: dict[str, Any], l: int, names: list[str],

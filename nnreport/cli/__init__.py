@@ -180,8 +180,9 @@ def code(spec: Path, problem_id: str | None, output: Path | None, budgets: Budge
     except NotWritten as e:  # at the layer's type: line and column
         fail(SpecError([load_file(spec, budgets).issue(
             ("problems", index, "network", "layers", e.layer - 1, "type"), str(e),
-            "build the key (nnreport build) for this problem's numbers, or give the layer a "
-            "type the script writes (dense)")]))
+            ("nnreport solve --json gives this problem's numbers" if s.unworked else
+             "build the key (nnreport build) for this problem's numbers") +
+            ", or give the layer a type the script writes (dense)")]))
     except ValueError as e:
         click.echo(f"nnreport: {e}", err=True)
         sys.exit(2)

@@ -143,9 +143,9 @@ def check(spec: Path, answers: Path, variant: str | None, count: int | None,
     version = one_version("1" if variant is None else variant, versions)
     try:
         doc, solutions = keys.get(version)
+        rows = mark(doc, solutions, submitted, rules)  # a layer without worked lines: exit 2
     except NNReportError as e:
         fail(e)
-    rows = mark(doc, solutions, submitted, rules)
     right, n, got, of = total(rows)
     if as_json:
         click.echo(json.dumps({"version": version.label, "values": rows, "right": right,

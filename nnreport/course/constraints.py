@@ -95,8 +95,8 @@ def holds(name: str, limit: float, s: Setup, sol: Any) -> bool:
         live_inputs = np.abs(st.H[l - 1]).max(axis=0) > 0  # an all-zero input feeds no gradient
         for name in lay.param_names(s.params, l):
             g = st.grads[name]
-            if name == f"W{l}":
-                g = g[live_inputs]
+            if name == f"W{l}" and g.ndim == 2 and live_inputs.shape == g.shape[:1]:
+                g = g[live_inputs]  # a dense weight's rows (a conv kernel keeps every entry)
             if np.any(np.abs(g) < 1e-12):
                 return False
     return True

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from . import exact
 from .exact import EXACT_MAX_OPS, Exact
 from .functions import ACTIVATIONS, LossSpec, output_delta, per_sample_loss
-from .layers import Layer, layer
+from .layers import Layer, configured, layer
 from .layers.dense import bias as bias
 
 Array = np.ndarray
@@ -29,13 +30,22 @@ class Net:
     loss: LossSpec
     l2: float = 0.0
     kinds: tuple[str, ...] = ()  # each layer's type (engine/layers/); none given: dense
+    cfgs: tuple[dict[str, Any], ...] = ()  # each layer's configuration (spec/shaped.py)
+    bound: tuple[Layer, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.cfgs and not self.bound:
+            object.__setattr__(self, "bound", tuple(configured(self.kinds, self.cfgs,
+                                                               self.depth)))
 
     @property
     def depth(self) -> int:
         return len(self.activations)
 
     def layer(self, l: int) -> Layer:
-        """Layer l's type (1-based)."""
+        """Layer l's type (1-based), bound to its configuration."""
+        if self.bound:
+            return self.bound[l - 1]
         return layer(self.kinds[l - 1] if self.kinds else "dense")
 
 
@@ -53,6 +63,7 @@ class Pass:
     exact: frozenset[str] = frozenset()  # names whose value is the nearest float to the exact
     dH: dict[int, Array] = field(default_factory=dict)  # dL/dH_l of the hidden layers
     rationals: dict[str, Exact] = field(default_factory=dict)  # the exact values, by name
+    values: dict[str, Array] = field(default_factory=dict)  # the layers' own (Layer.values)
 
 
 def forward(net: Net, params: dict[str, Array], X: Array) -> tuple[list[Array], list[Array]]:
@@ -130,17 +141,22 @@ def run(net: Net, params: dict[str, Array], X: Array, Y: Array, per_sample: bool
         net.loss, ACTIVATIONS[net.activations[-1]], Z[-1], H[-1], Y, net.alphas[-1]))
     for l in range(L - 1, 0, -1):  # hidden layers, from the top down
         top = net.layer(l + 1)
-        g = p.dH[l] = ex.back(l, top, top.back(dZ[l], params, l + 1))
+        g = p.dH[l] = ex.back(l, top, top.back(dZ[l], params, l + 1, h=H[l]))
         act = ACTIVATIONS[net.activations[l - 1]]
         dZ[l - 1] = ex.through(l, net.activations[l - 1], net.alphas[l - 1],
                                act.backward(Z[l - 1], H[l], g, net.alphas[l - 1]))
     p.dZ = dZ
     scale = 1.0 if net.loss.reduction == "sum" else 1.0 / m
+    coupled = 0  # the highest layer whose output mixes the samples (batchnorm)
+    for l in range(1, L + 1):
+        coupled = l if net.layer(l).couples else coupled
     for l in range(1, L + 1):
         lay = net.layer(l)
         grads = lay.grads(H[l - 1], dZ[l - 1], params, l, scale, net.l2, m)
         p.grads.update(ex.gradients(l, lay, net, m, grads))
-        if per_sample:
+        if net.cfgs:
+            p.values.update(lay.values(H[l - 1], dZ[l - 1], params, l))
+        if per_sample and l >= coupled:  # below a batchnorm a sample's gradient is not its own
             ps = lay.per_sample(H[l - 1], dZ[l - 1], params, l)
             p.per_sample.update({k: ex.per_sample(l, lay, k, v) for k, v in ps.items()})
     p.exact = ex.exact_names()
@@ -224,7 +240,8 @@ class _Exact:
 
     def back(self, l: int, top: Layer, g: Array) -> Array:
         """dH_l, from dZ_{l+1} through layer l + 1."""
-        e = top.exact_back(self.dZ.get(l + 1), self.P, l + 1) if self.on else None
+        e = top.exact_back(self.dZ.get(l + 1), self.P, l + 1, h=self.H.get(l)) \
+            if self.on else None
         self.dH[l] = e
         return self._set(f"dH{l}", e, g)
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..spec.setups import ExpressionSetup, NetworkSetup, param_names
 from .evaluate import Evaluation, Run
 from .intermediates import intermediates
+from .layers import configured
 from .network import Pass
 
 Array = np.ndarray
@@ -108,20 +109,28 @@ class NetworkSolution:
     def worked_values(self) -> dict[str, Any]:
         """The worked step's values (the first part of the JSON contract)."""
         L, lay = self.setup.depth, self.setup.layout
+        # a layer without an activation of its own (pool, flatten, batchnorm, dropout,
+        # attention) has H{l} and no Z{l}, dZ{l} (H = Z)
+        own = [True] * L if not self.setup.layer_cfgs else [
+            x.has_z for x in configured(self.setup.kinds, self.setup.layer_cfgs, L)]
         v: dict[str, Any] = {}
         for l in range(1, L + 1):
-            v[f"Z{l}"] = in_layout(self.step.Z[l - 1], lay)
+            if own[l - 1]:
+                v[f"Z{l}"] = in_layout(self.step.Z[l - 1], lay)
             if l < L:
                 v[f"H{l}"] = in_layout(self.step.H[l], lay)
         v["yhat"] = in_layout(self.step.H[L], lay)
         v["loss"] = self.step.loss
         v["loss_per_sample"] = self.step.loss_per_sample
         for l in range(1, L + 1):
-            v[f"dZ{l}"] = in_layout(self.step.dZ[l - 1], lay)
+            if own[l - 1]:
+                v[f"dZ{l}"] = in_layout(self.step.dZ[l - 1], lay)
         if self.setup.delta == "error":  # the error signal, -dL/dZ (delta: error)
             for l in range(1, L + 1):
-                v[f"delta{l}"] = in_layout(-self.step.dZ[l - 1], lay)
+                if own[l - 1]:
+                    v[f"delta{l}"] = in_layout(-self.step.dZ[l - 1], lay)
         v.update({k: in_layout(x, lay) for k, x in self.named.items()})
+        v.update(self.step.values)  # the layers' own (mu, Q, S, an rnn's steps ...)
         for k in param_names(self.step.grads, L):  # no db for a layer without bias
             v[f"d{k}"] = in_layout(self.step.grads[k], lay)
         names = param_names(self.new_params, L)

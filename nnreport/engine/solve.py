@@ -33,7 +33,7 @@ Array = np.ndarray
 
 def make_net(s: NetworkSetup) -> Net:
     return Net(s.activations, s.alphas, LossSpec(s.loss, s.eps, s.reduction, s.factor), s.l2,
-               s.kinds)
+               s.kinds, s.layer_cfgs)
 
 
 def accuracy(yhat: Array, Y: Array) -> float | None:

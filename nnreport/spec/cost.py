@@ -32,6 +32,7 @@ class NetworkCost:
     worked: int = 0      # numbers of the worked step (what rounding: chain recomputes per path)
     depth: int = 1
     steps: int = 1       # worked optimiser steps (worked_steps:)
+    unit_work: int = 0   # configured layers: multiply-adds of one sample's pass (else P)
 
     @property
     def chain_entries(self) -> int:
@@ -53,13 +54,17 @@ STATE_ARRAYS = {"sgd": 1, "momentum": 2, "rmsprop": 2, "adam": 5}  # step (and v
 def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: int,
                  budgets: Budgets, optimizer: str = "sgd",
                  worked: int | None = None, extra: tuple[int, int] = (0, 0),
-                 steps: int = 1, kinds: tuple[str, ...] = ()) -> NetworkCost:
+                 steps: int = 1, kinds: tuple[str, ...] = (),
+                 counted: tuple[int, int] | None = None) -> NetworkCost:
     """Cost of solving a network problem: `units` starts with the input width; `extra` the
     numbers per worked sample and once of the values printed on the way (setups.printed_extra);
     `steps` worked optimiser steps (worked_steps:), each later one with a whole batch's values
     in the JSON's steps list; `kinds` each layer's type (spec/layertypes.py; empty: all dense),
-    which counts its parameters."""
-    P = parameter_count(kinds, units)
+    which counts its parameters; `counted`: (parameters, multiply-adds of one sample's forward
+    pass) of a network with configured layers (spec/shaped.py: a conv layer's kernel x map x
+    channels, an rnn's steps x units, attention's tokens^2), counted from its shapes."""
+    P = parameter_count(kinds, units) if counted is None else counted[0]
+    unit_work = 0 if counted is None else max(counted[1], P)
     B = min(batch_size, samples, worked or samples)  # the worked step's samples
     batches = -(-samples // max(batch_size, 1))
     hidden_and_out = sum(units[1:])
@@ -78,7 +83,8 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                  + STATE_ARRAYS.get(optimizer, 5) * P)
         answers += (steps - 1) * later + B * (3 * hidden_and_out + 1) + 3 * P  # + steps[0]
         worked += (steps - 1) * (4 * Bb * hidden_and_out + 2 * Bb + Bb * P + 12 * P)
-    return NetworkCost(parameters=P, train_work=float(samples) * P * epochs,  # sample, state
+    return NetworkCost(parameters=P,  # sample, state
+                       train_work=float(samples) * (unit_work or P) * epochs, unit_work=unit_work,
                        train_steps=epochs * batches, activations=samples * sum(units),
                        answers=answers, per_sample=per_sample, worked=worked,
                        depth=len(units) - 1, steps=steps)
@@ -98,7 +104,10 @@ def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int,
                     b.hint("data_entries")))
     if work0 + c.train_work > b.train_work:
         out.append(("epochs", f"training takes about {c.train_work:.3g} multiply-adds "
-                    f"({samples:,} samples x {c.parameters:,} parameters x {epochs:,} epochs)"
+                    + (f"({samples:,} samples x {c.parameters:,} parameters x {epochs:,} epochs)"
+                       if not c.unit_work else
+                       f"({samples:,} samples x {c.unit_work:,} multiply-adds a sample: kernel "
+                       f"x map x channels, steps x units, tokens^2 ... x {epochs:,} epochs)")
                     + (earlier.format(work0 + c.train_work) if work0 else ""),
                     b.hint("train_work")))
     if steps0 + c.train_steps > b.train_steps:

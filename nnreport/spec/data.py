@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -182,11 +183,31 @@ def _matrix(rows: list[list[float]], what: str) -> Array:
     return a
 
 
+def _tensor(rows: Any) -> Array:
+    """X [samples, steps, features], [samples, height, width] or [samples, C, H, W]."""
+    try:
+        a = np.array(rows, dtype=float)
+    except ValueError:
+        raise DataError("X: its samples (or their rows) have different sizes", "X",
+                        "every sample has the same shape") from None
+    if a.size == 0:
+        raise DataError("X is empty", "X")
+    return a
+
+
 def load_data(d: Data, layout: str, folder: Path,
               budgets: Budgets = DEFAULT) -> tuple[Array, Array]:
     """X (samples, features) and Y (samples, outputs), whatever the problem's layout."""
-    if d.X is not None:
-        X = _matrix(d.X, "X")
+    if d.X is not None and d.X and isinstance(d.X[0], list) and d.X[0] and \
+            isinstance(d.X[0][0], list):  # images or sequences: samples first, any layout
+        X = _tensor(d.X)
+        Y = _matrix(d.Y, "Y") if d.Y and isinstance(d.Y[0], list) else \
+            np.array(d.Y, dtype=float).reshape(-1, 1)
+        if layout == "columns":
+            raise DataError("X of images or sequences has its samples first whatever the "
+                            "layout; Y too", "X", "use layout: rows for this problem")
+    elif d.X is not None:
+        X = _matrix(d.X, "X")  # type: ignore[arg-type]
         if d.Y and not isinstance(d.Y[0], list):
             Y = np.array(d.Y, dtype=float).reshape(-1, 1)
             if layout == "columns":

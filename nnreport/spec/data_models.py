@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .fields import Matrix, Seed, Strict, one_of
+from .fields import Matrix, Seed, Strict, Table, one_of
 
 
 class Data(Strict):
-    X: Matrix | None = None
+    X: Table | None = None  # a matrix, or [samples, steps, features], [samples, C, H, W]
     Y: Matrix | list[float] | None = None
     generate: str | None = None
     load: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WrapValidator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WrapValidator
 
 from .digits import Decimals
 
@@ -62,6 +62,21 @@ class Strict(BaseModel):
 
 
 Matrix = list[list[float]]
+Tensor3 = list[list[list[float]]]  # X [samples, steps, features], images [samples, h, w]
+Tensor4 = list[list[list[list[float]]]]  # X [samples, C, H, W]; a conv kernel W [F, C, kh, kw]
+
+
+def _depth(v: Any) -> str:
+    """How deep the first entries of a nested list go: the one table type it is checked as
+    (so a wrong entry of a matrix is one error, not one per table type)."""
+    d = 0
+    while isinstance(v, list) and v:
+        v, d = v[0], d + 1
+    return str(min(max(d, 2), 4))
+
+
+Table = Annotated[Annotated[Matrix, Tag("2")] | Annotated[Tensor3, Tag("3")]
+                  | Annotated[Tensor4, Tag("4")], Discriminator(_depth)]
 
 
 class Fill(Strict):
@@ -69,4 +84,4 @@ class Fill(Strict):
     shape: list[Annotated[int, Field(ge=1, le=100_000)]] | None = None
 
 
-Value = float | list[float] | Matrix | Fill
+Value = float | list[float] | Matrix | Tensor3 | Tensor4 | Fill

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
+from . import shaped as _shaped  # noqa: F401  (registers the configured types)
 from .fields import (
     ACTIVATION_NAMES,
     LOSS_NAMES,
@@ -19,13 +20,36 @@ from .fields import (
 )
 from .layertypes import TYPES
 
+Size = Annotated[int, Field(ge=0, le=10_000)] | list[Annotated[int, Field(ge=0, le=10_000)]]
+
 
 class Layer(Strict):
-    units: Annotated[int, Field(ge=1, le=100_000)]
+    """One layer: dense (`units`, `activation`, `alpha`, `bias`) or another registered type;
+    the configured types (spec/shaped.py: conv, pool, flatten, batchnorm, dropout, rnn,
+    attention) take their own keys, and the resolver refuses a key its type does not take."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              populate_by_name=True)
+    units: Annotated[int, Field(ge=1, le=100_000)] | None = None  # dense, rnn: required there
     activation: str = "sigmoid"
     alpha: float = 0.01
     bias: bool | Literal["threshold"] = True  # threshold: theta on a -1 input, z = W x - theta
     type: str = "dense"  # a registered layer type (spec/layertypes.py, engine/layers/)
+    # conv (filters, kernel, stride, padding), pool (kind, size, stride), batchnorm (eps),
+    # dropout (p, mask), rnn (units, activation, return), attention (d_k, d_v, causal)
+    filters: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    kernel: Size | None = None
+    stride: Size | None = None
+    padding: Size | None = None
+    kind: str | None = None
+    size: Size | None = None
+    eps: float | None = None
+    p: float | None = None
+    mask: list[Any] | None = None
+    return_: Literal["last", "sequence"] | None = Field(default=None, alias="return")
+    d_k: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    d_v: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    causal: bool | None = None
 
     @field_validator("type", mode="before")
     @classmethod

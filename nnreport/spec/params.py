@@ -12,12 +12,13 @@ import numpy as np
 
 from .layertypes import layer_params
 from .models import Problem
+from .shaped import Layers
 
 Array = np.ndarray
 Add = Callable[..., None]  # the resolver's add(path, message, hint, key=...)
 
 
-def draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: float,
+def draw(method: str, rs: np.random.RandomState, shape: tuple[int, ...], scale: float,
          fan_in: int, fan_out: int) -> Array:
     if method == "randn":
         return rs.randn(*shape) * scale
@@ -31,6 +32,43 @@ def draw(method: str, rs: np.random.RandomState, shape: tuple[int, int], scale: 
 def _layer_of(name: str) -> tuple[str, int]:
     kind = name.rstrip("0123456789")
     return kind, int(name[len(kind):])
+
+
+def shaped_params(p: Problem, nd: Layers,
+                  value: Callable[[Any, tuple[int, ...], str], Array], add: Add,
+                  at: tuple[Any, ...]) -> tuple[dict[str, Array], bool]:
+    """The initial parameters of a network with configured layers (spec/shaped.py), rows
+    layout: each drawn in order from the init seed (weights, kernels), or zeros (biases, beta),
+    or ones (gamma); rnn's h0 only when given; then overridden by `params:`, each checked
+    against its inferred shape."""
+    assert p.network is not None
+    init = p.network.init
+    rs = np.random.RandomState(init.seed)
+    params: dict[str, Array] = {}
+    for name, (shape, how, fi, fo) in nd.params.items():
+        if name in nd.optional:
+            continue
+        params[name] = (draw(init.method, rs, shape, init.scale, fi, fo) if how == "draw" else
+                        np.ones(shape) if how == "ones" else np.zeros(shape))
+    ok = True
+    for name, v in p.params.items():
+        if name not in nd.params:
+            add(at + ("params", name), f"unknown parameter '{name}'",
+                "this network has " + ", ".join(sorted(nd.params)), key=True)
+            ok = False
+            continue
+        shape = nd.params[name][0]
+        try:
+            params[name] = value(v, shape, name)
+        except ValueError as e:
+            ok = False
+            kind, k = _layer_of(name)
+            la = p.network.layers[k - 1]
+            add(at + ("params", name), str(e), f"layer {k} ({la.type}) has {name} of shape "
+                f"{list(shape)}" + (" [filters, channels, kh, kw]: its input has "
+                                    f"{shape[1]} channel{'s' if shape[1] != 1 else ''}"
+                                    if len(shape) == 4 else ""))
+    return params, ok
 
 
 def network_params(p: Problem, units: tuple[int, ...], layout: str,

@@ -11,6 +11,7 @@ resolve_expr.py.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .cost import network_cost
 from .data import DataError, load_data
 from .layertypes import TYPES
 from .models import Problem, Spec
-from .params import network_params
+from .params import network_params, shaped_params
 from .report import IMAGE_SHAPES, experiment_problems, placeholder_names, placeholders, split_data
 from .resolve_budgets import BudgetChecks
 from .resolve_expr import ExpressionChecks
@@ -35,6 +36,7 @@ from .setups import (
     printed_extra,
     task_of,
 )
+from .shaped import SHAPED, Layers, infer, shaped
 from .values import (
     constraint_of,
     initial_state,
@@ -45,6 +47,12 @@ from .values import (
 from .yamlio import Located
 
 Array = np.ndarray
+
+
+def extra_numbers(printed: tuple[int, int], nd: Layers | None) -> tuple[int, int]:
+    """The numbers per worked sample and once the key prints on the way, and the configured
+    layers' own JSON values per sample (an rnn's steps, attention's scores ...)."""
+    return printed if nd is None else (printed[0] + nd.answers, printed[1])
 
 
 class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
@@ -96,17 +104,42 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
             X, Y, X_test, Y_test, test_rows = split_data(
                 X, Y, p.split, task_of(p.loss.name, last, Y) == "classification")
         layers = p.network.layers
-        units = (X.shape[1],) + tuple(layer.units for layer in layers)
-        acts = tuple(layer.activation for layer in layers)
         L = len(layers)
         m = X.shape[0]
         bs = p.train.batch_size or m
         kinds = tuple(layer.type for layer in layers)
-        fits = self.layers_fit(layers, units, at)
+        nd = None
+        image = IMAGE_SHAPES.get(p.data.load or "")
+        if image and X.ndim == 2 and kinds[0] == "conv":  # load: digits as 8x8 images
+            X = X.reshape((m, *image))
+            X_test = None if X_test is None else X_test.reshape((X_test.shape[0], *image))
+        if shaped(kinds) or X.ndim > 2:  # configured layers, N-d shapes (spec/shaped.py)
+            nd = self.configured(p, i, spec, X, min(bs, m))
+            if nd is None:
+                return None
+            X = X.reshape((m, *nd.shapes[0]))  # [samples, H, W] before a conv: one channel
+            if X_test is not None:
+                X_test = X_test.reshape((X_test.shape[0], *nd.shapes[0]))
+            units = tuple(math.prod(sh) for sh in nd.shapes)
+            acts = tuple(nd.activations)
+        else:
+            for k, la in enumerate(layers):
+                if la.units is None:
+                    self.add(at + ("network", "layers", k, "units"),
+                             f"missing required key 'units' in problems[{i}].network."
+                             f"layers[{k}]")
+                    return None
+            units = (X.shape[1],) + tuple(int(layer.units or 0) for layer in layers)
+            acts = tuple(layer.activation for layer in layers)
+        fits = self.layers_fit(layers, units, at) if nd is None else True
         cost = network_cost(units, m, bs, p.train.epochs, self.budgets,
                             p.train.optimizer.name, p.worked_samples,
-                            printed_extra(units, acts, p.loss.name, p.loss.eps,
-                                          p.regularization.l2, p.delta), p.worked_steps, kinds)
+                            extra_numbers(printed_extra(units, acts, p.loss.name, p.loss.eps,
+                                                        p.regularization.l2, p.delta), nd),
+                            p.worked_steps, kinds,
+                            None if nd is None else (
+                                sum(math.prod(v[0]) for n, v in nd.params.items()
+                                    if n not in nd.optional), nd.work))
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = fits
@@ -131,7 +164,8 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
                      f"{Y.min():g} to {Y.max():g}", "one-hot encode classes, or use mse")
         # parameters: draw all in order (explicit values do not shift the stream), then override
         init = p.network.init
-        params, fitted = network_params(p, units, layout, value_of, self.add, at)
+        params, fitted = network_params(p, units, layout, value_of, self.add, at) \
+            if nd is None else shaped_params(p, nd, value_of, self.add, at)
         ok = ok and fitted
         valid = set(params)
         for key in p.names:
@@ -178,9 +212,54 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
             rounding=p.rounding or spec.rounding, state=state, worked_steps=p.worked_steps,
             delta=p.delta, symbols=dict(p.symbols),
             kinds=() if all(k == "dense" for k in kinds) else kinds,
+            layer_cfgs=() if nd is None else tuple(nd.cfgs),
+            shapes=() if nd is None else tuple(nd.shapes),
+            unworked=() if nd is None else tuple(
+                (la.type, self.doc.issue(
+                    at + ("network", "layers", k, "type"),
+                    f"the worked key for {la.type} layers is not written yet; nnreport solve "
+                    "--json gives every value", "nnreport validate checks the spec; nnreport "
+                    "solve --json prints each value by its JSON name (docs/spec.md)"))
+                for k, la in enumerate(layers) if la.type in SHAPED),
             image_shape=IMAGE_SHAPES.get(p.data.load or "") if p.data.load else None,
         )
         return self.experiments(p, i, spec, setup) if p.experiments else setup
+
+    def configured(self, p: Problem, i: int, spec: Spec, X: Array, batch: int
+                   ) -> Layers | None:
+        """A network with configured layers: each layer's shape inferred from X's (located
+        issues for what does not fit); its output layer dense; rows layout, no rounded
+        chain."""
+        at = ("problems", i)
+        assert p.network is not None
+        layers = p.network.layers
+        nd, faults = infer(layers, X.shape[1:], batch)
+        for k, key, message, hint in faults:
+            key = "return" if key == "return_" else key
+            raw = self.doc.data["problems"][i]["network"]["layers"][k]
+            where = at + ("network", "layers", k) + ((key,) if key in raw else ())
+            self.add(where, f"layer {k + 1} ({layers[k].type}): {message}", hint,
+                     key=key not in ("mask", "kernel", "stride", "size", "activation", "p"))
+        if faults:
+            return None
+        last = layers[-1]
+        ok = True
+        if last.type in SHAPED:
+            ok = False
+            self.add(at + ("network", "layers", len(layers) - 1), f"layer {len(layers)} "
+                     f"({last.type}): the output layer is a dense layer (its loss and yhat "
+                     "are [samples, outputs])", "end with {type: flatten} and a dense layer")
+        if (p.layout or spec.layout) == "columns":
+            ok = False
+            self.add(at + ("layout",) if p.layout else at, "a network with "
+                     f"{', '.join(sorted({la.type for la in layers if la.type in SHAPED}))} "
+                     "layers has its samples first (the rows layout)", "use layout: rows")
+        if (p.rounding or spec.rounding) == "chain":
+            ok = False
+            self.add(at + ("rounding",) if p.rounding else at, "rounding: chain is not "
+                     "worked for conv, pool, batchnorm, dropout, rnn or attention layers yet",
+                     "leave rounding out (full precision)")
+        return nd if ok else None
 
     def layers_fit(self, layers: Any, units: tuple[int, ...], at: tuple[Any, ...]) -> bool:
         """Each layer's type checks its widths (a scaling layer keeps its input's): a

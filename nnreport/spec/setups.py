@@ -79,6 +79,13 @@ class NetworkSetup:
     symbols: dict[str, str] = field(default_factory=dict)  # the course's letters: {Z: net}
     kind: str = "network"
     kinds: tuple[str, ...] = ()  # each layer's type (engine/layers/); empty: every one dense
+    # configured layers (spec/shaped.py; empty for a network of dense layers): each layer's
+    # configuration, and each feature shape (X's first, samples excluded; units[l] is the
+    # product of shapes[l]); `unworked`: each configured layer's type with the located
+    # refusal a build gives while its worked lines are not written
+    layer_cfgs: tuple[dict[str, Any], ...] = ()
+    shapes: tuple[tuple[int, ...], ...] = ()
+    unworked: tuple[tuple[str, Any], ...] = ()
 
     @property
     def depth(self) -> int:
@@ -172,10 +179,13 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
     derivatives `dact{l}` (f'(Z_l)) and `dH{l}` (dL/dH_l), which can be asked like any
     value (the resolver's list)."""
     L = depth
-    names = [f"Z{l}" for l in range(1, L + 1)] + [f"H{l}" for l in range(1, L)] + \
-        ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in range(1, L + 1)]
-    names += [f"delta{l}" for l in range(1, L + 1)] if delta == "error" else []
     kinds = kinds or ("dense",) * L  # each layer's type: W's, biases, then other types'
+    # a configured layer without an activation of its own has no Z, dZ (spec/shaped.py)
+    own = [l for l in range(1, L + 1) if getattr(TYPES[kinds[l - 1]], "has_z", True)]
+    names = [f"Z{l}" for l in own] + [f"H{l}" for l in range(1, L)] + [
+        f"{n}{l}" for l in range(1, L + 1) for n in getattr(TYPES[kinds[l - 1]], "named", ())
+    ] + ["yhat", "loss_per_sample", "loss"] + [f"dZ{l}" for l in own]
+    names += [f"delta{l}" for l in own] if delta == "error" else []
     params = [f"W{l}" for l in range(1, L + 1) if kinds[l - 1] == "dense"] + [
         f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
         if biases[l - 1] and kinds[l - 1] == "dense"] + [
@@ -212,11 +222,12 @@ def optimizer_kind(optimizer: dict[str, Any]) -> str:
 
 def part_of(name: str) -> str:
     """The part of a network problem's key (docs/spec.md, `show:`) that prints a value."""
-    if re.fullmatch(r"(Z|H|E|Esum)\d+|yhat", name):
+    if re.fullmatch(r"(Z|H|E|Esum|mu|var|xhat|Q|K|V|S|A)\d+|yhat", name):
         return "forward"
     if name.startswith("loss") and name != "loss_final":
         return "loss"
-    if re.fullmatch(r"(W|b|theta)\d+_(v|s|m|mhat|vhat|step|new)", name):
+    if re.fullmatch(r"(W|b|theta|gamma|beta|Wx|Wh|h0|Wq|Wk|Wv)\d+_(v|s|m|mhat|vhat|step|new)",
+                    name):
         return "update"
     if name.endswith("_final"):
         return "training"

@@ -27,7 +27,8 @@ def _unwrap(tp: Any, step: Any) -> Any:
                 return got
         return None
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        f = tp.model_fields.get(step) if isinstance(step, str) else None
+        f = next((f for n, f in tp.model_fields.items() if step in (n, f.alias)), None) \
+            if isinstance(step, str) else None
         return f.annotation if f else None
     if origin is list and isinstance(step, int):
         return typing.get_args(tp)[0]
@@ -46,6 +47,11 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
         models = [a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, BaseModel)]
         tp = models[0] if models else typing.get_args(tp)[0]
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys a model takes as a spec writes them (a field's alias: a layer's `return`)."""
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def _clean(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
@@ -83,7 +89,7 @@ def to_issues(err: ValidationError, doc: Located) -> list[Issue]:
         if errs[0]["type"] == "extra_forbidden":
             model = _model_at(path[:-1])
             if model:
-                for name in model.model_fields:
+                for name in _keys(model):
                     if suggest(path[-1], [name]).startswith("did you mean"):
                         suggested.add(path[:-1] + (name,))
     for path, errs in grouped.items():
@@ -93,7 +99,7 @@ def to_issues(err: ValidationError, doc: Located) -> list[Issue]:
         field = _describe(path) or "spec"
         if first["type"] == "extra_forbidden":
             model = _model_at(path[:-1])
-            allowed = list(model.model_fields) if model else []
+            allowed = _keys(model) if model else []
             hint = suggest(path[-1], allowed) if allowed else ""
             issues.append(doc.issue(path, f"unknown key '{path[-1]}' in {_describe(path[:-1]) or 'the spec'}", hint, key=True))
         elif first["type"] == "missing":

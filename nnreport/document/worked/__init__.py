@@ -13,6 +13,7 @@ from .base import Ctx
 from .forward import forward
 from .given import given
 from .later import later_parts
+from .layers import refuse_unworked
 from .loss import loss
 from .report import evaluation, experiments
 from .training import training
@@ -24,6 +25,7 @@ BUILDERS: dict[str, Callable[[Ctx], Part]] = {
 
 
 def network_parts(sol: NetworkSolution, report: bool = False) -> list[Part]:
+    refuse_unworked([sol.setup])  # a type whose worked lines are not written: located, exit 2
     c = Ctx(sol, report)
     s = sol.setup
     parts = []

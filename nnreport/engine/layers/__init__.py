@@ -10,7 +10,10 @@ parameters an L2 penalty decays, the edges the network diagram draws and the lin
 (engine/network.py, engine/worked.py), the L2 values (engine/intermediates.py), the diagram
 (document/figures.py) and the script (render/code.py) iterate over the layers through this
 interface and never ask which type a layer is. `LAYERS` maps a type's name to its one instance;
-`register` adds a type (a test's toy layer does).
+`register` adds a type (a test's toy layer does). A type with a configuration (conv, pool,
+flatten, batchnorm, dropout, rnn, attention: spec/shaped.py, engine/layers/cnn.py, norm.py,
+seq.py) is bound to each layer's with `bind(cfg)` (`configured`); its arrays are N-d, samples
+first.
 
 Names: a layer's parameters are named `<kind><l>` (W1, b1, a2 ...), their gradients `d<name>`,
 and each sample's gradient `d<name>_per_sample`, as the JSON contract names them.
@@ -34,9 +37,23 @@ Keep = Callable[[str, Any], Array]
 
 class Layer(Protocol):
     """A layer type. `l` is the layer's 1-based index; `params` holds every parameter of the
-    network (rows layout), `h` the layer's input H_{l-1} (samples, units_in), `dz` dL/dZ_l."""
+    network (rows layout), `h` the layer's input H_{l-1} (samples first: (samples, units_in)
+    for a dense layer, [samples, C, H, W] or [samples, steps, features] for the configured
+    types), `dz` dL/dZ_l (of each sample's loss)."""
 
     name: str
+    has_z: bool  # a pre-activation Z{l} of its own and an activation (JSON Z{l}, dZ{l})
+    couples: bool  # its output mixes the samples: the layers below have no per-sample grads
+
+    def bind(self, cfg: dict[str, Any]) -> Layer:
+        """This type configured as one layer (spec/shaped.py: a conv's filters, kernel,
+        stride ...); a type without configuration (dense) returns itself."""
+
+    def values(self, h: Array, dz: Array, params: dict[str, Array], l: int
+               ) -> dict[str, Array]:
+        """Named values of its pass beyond Z{l}, H{l} (from H_{l-1} and dL/d(its output)):
+        batchnorm's mu, var, xhat; attention's Q, K, V, S, A; an rnn's every step; by JSON
+        name; they override the network's where they share a name."""
 
     def param_names(self, params: Any, l: int) -> list[str]:
         """Layer l's parameters among `params`, in the key's order."""
@@ -72,8 +89,9 @@ class Layer(Protocol):
     def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
         """Z_l from H_{l-1}."""
 
-    def back(self, dz: Array, params: dict[str, Array], l: int) -> Array:
-        """dL/dH_{l-1} from dZ_l."""
+    def back(self, dz: Array, params: dict[str, Array], l: int, h: Any = None) -> Array:
+        """dL/dH_{l-1} from dZ_l (h: H_{l-1}, which pooling, batchnorm and the sequence
+        layers need)."""
 
     def grads(self, h: Array, dz: Array, params: dict[str, Array], l: int, scale: float,
               l2: float, m: int) -> dict[str, Array]:
@@ -86,8 +104,9 @@ class Layer(Protocol):
     def exact_forward(self, h: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
         """forward on exact rationals."""
 
-    def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
-        """back on exact rationals."""
+    def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int,
+                   h: Any = None) -> Exact | None:
+        """back on exact rationals (h: H_{l-1} exact, or None)."""
 
     def exact_grads(self, h: Exact | None, dz: Exact | None, P: dict[str, Any], l: int,
                     names: list[str], red: Any, l2: float, m: int) -> dict[str, Exact | None]:
@@ -132,11 +151,22 @@ def layers_of(kinds: tuple[str, ...], depth: int) -> list[Layer]:
     return [LAYERS[k] for k in (kinds or ("dense",) * depth)]
 
 
+def configured(kinds: tuple[str, ...], cfgs: tuple[dict[str, Any], ...], depth: int
+               ) -> list[Layer]:
+    """Each layer's type bound to its configuration, layer 1 first (`cfgs` empty: a network
+    of unconfigured types, dense)."""
+    return [lay.bind(cfgs[l]) if cfgs else lay for l, lay in enumerate(layers_of(kinds, depth))]
+
+
 def decayed(kinds: tuple[str, ...], depth: int) -> list[str]:
     """The parameters the L2 penalty applies to, layer by layer (W1, W2 ... when dense)."""
     return [w for l, lay in enumerate(layers_of(kinds, depth), 1) for w in lay.decayed(l)]
 
 
-from .dense import DENSE  # noqa: E402  (the shipped types register themselves)
+from .cnn import CONV, FLATTEN, POOL  # noqa: E402  (the shipped types register themselves)
+from .dense import DENSE  # noqa: E402
+from .norm import BATCHNORM, DROPOUT  # noqa: E402
+from .seq import ATTENTION, RNN  # noqa: E402
 
-register(DENSE)
+for _layer in (DENSE, CONV, POOL, FLATTEN, BATCHNORM, DROPOUT, RNN, ATTENTION):
+    register(_layer)

@@ -27,58 +27,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ...spec.shapes import Pair, Size, _whole, out_size, pair  # noqa: F401  (shared with the spec)
 from .. import exact
 from ..exact import Exact
 
 Array = np.ndarray
-Pair = tuple[int, int]
-Size = int | Sequence[int]
 AXES = ("height", "width")
-
-
-def _whole(v: Any, what: str, least: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < least:
-        kind = "a positive whole number" if least > 0 else "a whole number, 0 or more"
-        raise ValueError(f"{what} must be {kind}, not {v!r}")
-    return int(v)
-
-
-def pair(v: Size, what: str, least: int = 1) -> Pair:
-    """(height, width) from one whole number or two (`kernel: 3`, `kernel: [2, 3]`)."""
-    if isinstance(v, Sequence) and not isinstance(v, str):
-        if len(v) != 2:
-            raise ValueError(f"{what} is one number or two (height, width), not {list(v)!r}")
-        return _whole(v[0], f"{what} height", least), _whole(v[1], f"{what} width", least)
-    n = _whole(v, what, least)
-    return n, n
-
-
-def out_size(n: int, k: int, stride: int = 1, pad: int = 0, axis: str = "height", *,
-             what: str = "kernel", floor: bool = False) -> int:
-    """The output size along one axis, (n + 2 pad - k) / stride + 1.
-
-    Raises ValueError when the `what` (kernel, pooling window) is larger than the padded
-    input, or, unless `floor`, when the stride leaves rows (columns) of the padded input that
-    no window reaches: PyTorch silently drops them (floor), a hand-worked problem is more
-    likely a typo. With `floor`, PyTorch's size is returned."""
-    n = _whole(n, f"input {axis}", 1)
-    k = _whole(k, f"{what} {axis}", 1)
-    stride = _whole(stride, f"stride ({axis})", 1)
-    pad = _whole(pad, f"padding ({axis})", 0)
-    span = n + 2 * pad
-    if k > span:
-        padded = f" with padding {pad} ({n} + 2*{pad} = {span})" if pad else ""
-        raise ValueError(f"the {what} {axis} {k} is larger than the input {axis} {n}{padded}; "
-                         f"the {what} must fit inside the (padded) input")
-    left = (span - k) % stride
-    if left and not floor:
-        line = "row" if axis == "height" else "column"
-        raise ValueError(
-            f"stride {stride} does not fit the input {axis}: a {what} of {k} moving by {stride} "
-            f"over {span} {line}s{' (padding included)' if pad else ''} leaves the last {left} "
-            f"{line}{'s' if left > 1 else ''} unused ({span} - {k} = {span - k} is not a "
-            f"multiple of {stride})")
-    return (span - k) // stride + 1
 
 
 def output_shape(x_shape: Sequence[int], w_shape: Sequence[int], stride: Size = 1,

@@ -32,6 +32,15 @@ def bias(params: dict[str, Any], l: int) -> Any:
 
 class Dense:
     name = "dense"
+    has_z = True
+    couples = False
+
+    def bind(self, cfg: dict[str, Any]) -> Dense:
+        return self  # nothing to configure
+
+    def values(self, h: Array, dz: Array, params: dict[str, Array], l: int
+               ) -> dict[str, Array]:
+        return {}
 
     def param_names(self, params: Any, l: int) -> list[str]:
         b = bias_name(params, l)
@@ -71,7 +80,7 @@ class Dense:
     def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
         return h @ params[f"W{l}"] + bias(params, l)
 
-    def back(self, dz: Array, params: dict[str, Array], l: int) -> Array:
+    def back(self, dz: Array, params: dict[str, Array], l: int, h: Any = None) -> Array:
         return dz @ params[f"W{l}"].T
 
     def grads(self, h: Array, dz: Array, params: dict[str, Array], l: int, scale: float,
@@ -102,7 +111,8 @@ class Dense:
             b = None if t is None else -t
         return exact.maybe(lambda h, w, b: h @ w + b, h, P.get(f"W{l}"), b)
 
-    def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
+    def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int,
+                   h: Any = None) -> Exact | None:
         return exact.maybe(lambda d, w: d @ w.T, dz, P.get(f"W{l}"))
 
     def exact_grads(self, h: Exact | None, dz: Exact | None, P: dict[str, Any], l: int,

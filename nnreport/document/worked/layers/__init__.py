@@ -10,9 +10,11 @@ which type a layer is; `register` adds a type (a test's toy layer does)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from ....errors import SpecError
 from ...steps import Step
 from ..base import Ctx
 
@@ -32,6 +34,17 @@ def register(kind: str, worked: WorkedLayer) -> WorkedLayer:
     """Add the worked lines of layer type `kind`."""
     WORKED[kind] = worked
     return worked
+
+
+def refuse_unworked(setups: Iterable[Any]) -> None:
+    """A located SpecError (exit 2) for each layer of these network setups whose type has no
+    worked lines yet (spec/setups.py: `unworked`, made at resolve time at the layer's
+    `type:`): the key, the question sheet, `check` and the LMS exports would be wrong pages
+    or a crash, while `nnreport solve --json` gives every value."""
+    issues = [issue for s in setups for kind, issue in getattr(s, "unworked", ())
+              if kind not in WORKED]
+    if issues:
+        raise SpecError(issues)
 
 
 def worked_layer(c: Ctx, l: int) -> WorkedLayer:

@@ -1,0 +1,152 @@
+"""The sequence layers as engine `Layer`s: a vanilla recurrent layer (rnn.py) and single-head
+self-attention (attention.py), bound to a layer's configuration
+(engine/layers/bound.py). H_{l-1} is [samples, steps, features].
+
+The rnn's activation acts inside its recurrence, so the network applies none (its H_l is
+what the next layer sees: h_T, or every h_t with `return: sequence`); its JSON Z{l}, H{l},
+dZ{l} and dH{l} are every step's, [samples, steps, U] (BPTT over the full length). Attention
+has no activation; its JSON adds Q, K, V, S (-inf above the diagonal when causal: null in
+the JSON) and A. The rnn's passes run on exact rationals with relu and linear; attention's
+softmax leaves the rationals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...spec.shaped import AttentionType, RnnType
+from .. import exact
+from ..exact import Exact
+from . import attention, rnn
+from .bound import Configured, decay
+
+Array = np.ndarray
+
+
+def _mine(params: dict[str, Any], l: int, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """Layer l's parameters by kind (Wx, Wh, b, h0 ...)."""
+    return {k: params[f"{k}{l}"] for k in kinds if f"{k}{l}" in params}
+
+
+class Rnn(Configured, RnnType):
+    KINDS = ("Wx", "Wh", "b", "h0")
+
+    def decayed(self, l: int) -> list[str]:
+        return [f"Wx{l}", f"Wh{l}"]
+
+    def cost(self, params: dict[str, Array], l: int, m: int) -> int:
+        return m * int(params[f"Wx{l}"].size + params[f"Wh{l}"].size) * 8
+
+    def _pass(self, h: Array, params: dict[str, Array], l: int, dz: Array | None = None,
+              scale: float = 1.0) -> tuple[rnn.Forward, rnn.Backward | None]:
+        P = _mine(params, l, self.KINDS)
+        f = rnn.forward(h, P, self.cfg["activation"])
+        b = None if dz is None else rnn.backward(h, P, f, dz, self.cfg["return"],
+                                                 self.cfg["activation"], scale)
+        return f, b
+
+    def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
+        return self._pass(h, params, l)[0].output(self.cfg["return"])
+
+    def back(self, dz: Array, params: dict[str, Array], l: int, h: Any = None) -> Array:
+        b = self._pass(h, params, l, dz)[1]
+        assert b is not None
+        return b.dX
+
+    def grads(self, h: Array, dz: Array, params: dict[str, Array], l: int, scale: float,
+              l2: float, m: int) -> dict[str, Array]:
+        b = self._pass(h, params, l, dz, scale)[1]
+        assert b is not None
+        return {f"{k}{l}": decay(g, params[f"{k}{l}"], l2 if k in ("Wx", "Wh") else 0.0, m)
+                for k, g in b.grads.items()}
+
+    def per_sample(self, h: Array, dz: Array, params: dict[str, Array], l: int
+                   ) -> dict[str, Array]:
+        b = self._pass(h, params, l, dz)[1]
+        assert b is not None
+        return {f"{k}{l}": g for k, g in b.per_sample.items()}
+
+    def values(self, h: Array, dz: Array, params: dict[str, Array], l: int
+               ) -> dict[str, Array]:
+        f, b = self._pass(h, params, l, dz)
+        assert b is not None
+        return {f"Z{l}": f.Z, f"H{l}": f.H, f"dZ{l}": b.dZ, f"dH{l}": b.dH}
+
+    # exact: relu and linear keep the recurrence rational
+    def _exact(self, h: Exact | None, P: dict[str, Any], l: int) -> rnn.Forward | None:
+        mine = _mine(P, l, self.KINDS)
+        return rnn.exact_forward(h, mine, self.cfg["activation"]) if len(mine) >= 3 else None
+
+    def exact_forward(self, h: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
+        f = self._exact(h, P, l)
+        return None if f is None else f.output(self.cfg["return"])
+
+    def _exact_back(self, h: Exact | None, dz: Exact | None, P: dict[str, Any], l: int,
+                    red: Any = 1) -> rnn.Backward | None:
+        from fractions import Fraction
+
+        return rnn.exact_backward(h, _mine(P, l, self.KINDS), self._exact(h, P, l), dz,
+                                  self.cfg["return"], self.cfg["activation"], Fraction(red))
+
+    def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int,
+                   h: Any = None) -> Exact | None:
+        b = self._exact_back(h, dz, P, l)
+        return None if b is None else b.dX
+
+    def exact_grads(self, h: Exact | None, dz: Exact | None, P: dict[str, Any], l: int,
+                    names: list[str], red: Any, l2: float, m: int) -> dict[str, Exact | None]:
+        b = self._exact_back(h, dz, P, l, red)
+        if b is None:
+            return {}
+        out: dict[str, Exact | None] = {}
+        for k, g in b.grads.items():
+            w = P.get(f"{k}{l}")
+            if l2 and k in ("Wx", "Wh"):
+                out[f"{k}{l}"] = exact.maybe(lambda g, w: g + exact.const(l2) / m * w, g, w)
+            else:
+                out[f"{k}{l}"] = np.asarray(g, dtype=object)
+        return out
+
+
+class Attention(Configured, AttentionType):
+    def decayed(self, l: int) -> list[str]:
+        return [f"Wq{l}", f"Wk{l}", f"Wv{l}"]
+
+    def cost(self, params: dict[str, Array], l: int, m: int) -> int:
+        return m * int(params[f"Wq{l}"].size + params[f"Wk{l}"].size
+                       + params[f"Wv{l}"].size) * 8
+
+    def _pass(self, h: Array, params: dict[str, Array], l: int, dz: Array | None = None,
+              scale: float = 1.0) -> tuple[attention.Forward, attention.Backward | None]:
+        P = _mine(params, l, attention.KINDS)
+        f = attention.forward(h, P, self.cfg["causal"])
+        return f, None if dz is None else attention.backward(h, P, f, dz, scale)
+
+    def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
+        return self._pass(h, params, l)[0].H
+
+    def back(self, dz: Array, params: dict[str, Array], l: int, h: Any = None) -> Array:
+        b = self._pass(h, params, l, dz)[1]
+        assert b is not None
+        return b.dX
+
+    def grads(self, h: Array, dz: Array, params: dict[str, Array], l: int, scale: float,
+              l2: float, m: int) -> dict[str, Array]:
+        b = self._pass(h, params, l, dz, scale)[1]
+        assert b is not None
+        return {f"{k}{l}": decay(g, params[f"{k}{l}"], l2, m) for k, g in b.grads.items()}
+
+    def per_sample(self, h: Array, dz: Array, params: dict[str, Array], l: int
+                   ) -> dict[str, Array]:
+        b = self._pass(h, params, l, dz)[1]
+        assert b is not None
+        return {f"{k}{l}": g for k, g in b.per_sample.items()}
+
+    def values(self, h: Array, dz: Array, params: dict[str, Array], l: int
+               ) -> dict[str, Array]:
+        f = self._pass(h, params, l)[0]
+        return {f"Q{l}": f.Q, f"K{l}": f.K, f"V{l}": f.V, f"S{l}": f.S, f"A{l}": f.A}
+
+
+RNN, ATTENTION = Rnn(), Attention()
