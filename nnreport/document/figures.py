@@ -68,6 +68,17 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label
     return Figure("", caption, label=label, intro=intro, tikz=tikz)
 
 
+def drawable(s: Any) -> bool:
+    """Every layer of the network draws its edges (a conv, pool or other configured layer
+    does not yet: the figure is left out, the Given part shows the values)."""
+    try:
+        for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
+            lay.edges(s.params, l)
+    except NotImplementedError:
+        return False
+    return True
+
+
 def _ref(label: str) -> str:
     return rf"Figure~\ref{{{label}}}"
 
@@ -79,7 +90,7 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     placed: Placed = {"given": [], "update": [], "training": [], "evaluation": [],
                       "experiments": []}
     lab = f"fig:{s.id}"
-    if "network" in kinds:
+    if "network" in kinds and drawable(s):
         small = max(s.units) <= 6
         what = "initial weights and biases" if small else "layers wider than six units collapsed"
         if small and s.depth > 2:
@@ -92,7 +103,7 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
             item.in_questions = False
             placed["update"].append(item)
     classes = s.task == "classification"
-    if "data" in kinds and s.X.shape[1] >= 2:
+    if "data" in kinds and s.X.ndim == 2 and s.X.shape[1] >= 2:
         path = plots.scatter(s.X, s.Y, folder, cache, classes)
         what = "coloured by class" if classes else "coloured by target value"
         # shown at the size it is drawn: a few samples take a small figure
@@ -115,7 +126,7 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
             r"0.75\linewidth" if document != "report" else r"0.5\linewidth",
             in_questions=False, label=f"{lab}-loss",
             intro=f"{_ref(lab + '-loss')} shows the loss over the epochs."))
-    if "decision_boundary" in kinds and s.X.shape[1] == 2 and classes:
+    if "decision_boundary" in kinds and s.X.ndim == 2 and s.X.shape[1] == 2 and classes:
         net = make_net(s)
 
         rows = max(1, CHUNK_ENTRIES // max(s.units))  # grid points per forward pass

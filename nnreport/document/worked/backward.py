@@ -199,9 +199,14 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     dHn, Hn = n(f"dH{l}"), n(f"H{l}")
     dH = sol.named[f"dH{l}"]
     steps = worked_layer(c, l + 1).back(c, l + 1)
+    if not c.has_z(l):  # no activation of its own: dH_l goes on to its own back lines
+        return steps
     dHv = c.v(dH, f"dH{l}")
     a = s.activations[l - 1]
     dz = sol.step.dZ[l - 1]
+    if np.ndim(dz) > 2:  # a stack of maps (a conv layer): a line per sample and map
+        from .ndmaps import delta
+        return steps + delta(c, l, DERIV_NAME[a])
     if a == "softmax":
         inner = (dH * sol.step.H[l]).sum(axis=1, keepdims=True)
         steps.append(c.step(n(f"dZ{l}"), rf"{Hn} \odot \left({dHn} - \left({dHn} "

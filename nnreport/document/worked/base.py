@@ -150,6 +150,16 @@ class Ctx:
     def H(self, l: int) -> np.ndarray:
         return self.sol.step.H[l]
 
+    def has_z(self, l: int) -> bool:
+        """Layer l has a pre-activation Z_l and the network applies its activation (a dense
+        layer; a conv layer); pool, flatten, batchnorm, dropout (and a recurrence, whose
+        activation acts inside it) have no activation line and no dZ_l of their own."""
+        from ...spec.layertypes import TYPES
+
+        kinds = self.s.kinds
+        t = TYPES[kinds[l - 1]] if kinds else None
+        return t is None or (getattr(t, "has_z", True) and not getattr(t, "inside", False))
+
     def has_bias(self, l: int) -> bool:
         return bias_name(self.s.params, l) is not None
 

@@ -31,7 +31,8 @@ def forward(c: Ctx) -> Part:
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
         steps += worked_layer(c, l).forward(c, l)
-        steps += activation(c, l)
+        if c.has_z(l):  # pool, flatten, batchnorm, dropout: their lines give H_l
+            steps += activation(c, l)
     part.items.append(Eqs(steps))
     return part
 
@@ -42,6 +43,9 @@ def activation(c: Ctx, l: int) -> list[Step]:
     Hn, Zn = n(f"H{l}"), n(f"Z{l}")
     key = f"H{l}" if l < s.depth else "yhat"
     Z, H = sol.step.Z[l - 1], c.H(l)
+    if np.ndim(Z) > 2:  # a stack of maps (a conv layer): a line per sample and map
+        from .ndmaps import activation as maps_activation
+        return maps_activation(c, l)
     if act == "linear":  # H = Z; its numbers once more only when H itself is asked
         if key in (s.marking.ask or ()):
             return [c.step(Hn, Zn, None, H, key=key)]

@@ -9,10 +9,13 @@ from ...engine.intermediates import decayed
 from ...render import formulas as F
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS
-from ..content import Para, Part, Table, Values
+from ...render.maps import maps
+from ..content import Eqs, Para, Part, Table, Values
+from ..steps import Step, Val
 from ..escape import escape
-from .base import Ctx, samples
+from .base import Ctx, indexed, samples
 from .layers import worked_layer
+from .layers.conv import power, sym
 
 OPTIMIZER_NAME = {"sgd": "gradient descent", "momentum": "momentum", "adam": "Adam",
                   "rmsprop": "RMSprop"}
@@ -41,13 +44,37 @@ def given(c: Ctx) -> Part:
     for k in s.params:  # train.state: the optimiser state before the step
         pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
                   for st, v in s.state.get(k, {}).items()]
-    part.items.append(Values(pairs, label=s.id))
+    flat = [(k, v) for k, v in pairs if v.array.ndim <= 2]
+    part.items.append(Values(flat, label=s.id))
+    if len(flat) < len(pairs):  # images, kernels: maps side by side
+        part.items.append(Eqs([st for k, v in pairs if v.array.ndim > 2
+                               for st in given_maps(k, v)]))
     return part
+
+
+def given_maps(name: str, v: Val) -> list[Step]:
+    """A given value of three or more dimensions (X [m, C, h, w], W [F, C, kh, kw]) as maps:
+    one line per sample (filter), its channels side by side."""
+    a = v.array
+    stacks = a.reshape(-1, *a.shape[-3:]) if a.ndim > 3 else a[None]
+    k = power(a, v.digits)
+    word = "filter" if name.startswith("W") else "sample"
+    return [Step(name if a.ndim == 3 else sym(name, i) if word == "sample"
+                 else indexed(name, str(i + 1)),
+                 None, list(maps(st, v.digits, factor=k,
+                                 labels=None if st.shape[0] > 1 else [""])), None, asked=False)
+            for i, st in enumerate(stacks)]
+
+
+def times(shape: tuple[int, ...]) -> str:
+    """A shape as written: 2 \\times 1 \\times 3 \\times 3."""
+    return r" \times ".join(str(x) for x in shape)
 
 
 def architecture_table(c: Ctx) -> Table:
     s, n = c.s, c.n
-    rows = [["Input", "", str(s.units[0]), "", "", ""]]
+    rows = [["Input", "", r" $\times$ ".join(str(x) for x in s.shapes[0]) if s.shapes
+             else str(s.units[0]), "", "", ""]]
     total = 0
     for l in range(1, s.depth + 1):
         fi, fo = s.units[l - 1], s.units[l]
@@ -56,8 +83,9 @@ def architecture_table(c: Ctx) -> Table:
             shapes = {k: s.params[k].shape for k in own_params(c, l)}
             count = sum(int(np.prod(sh)) for sh in shapes.values())
             total += count
-            rows.append([name, F.ACT_NAME[s.activations[l - 1]], str(fo), ", ".join(
-                f"${n(k)}$: ${sh[0]} \\times {sh[1]}$" for k, sh in
+            fo_s = r" $\times$ ".join(str(x) for x in s.shapes[l]) if s.shapes else str(fo)
+            rows.append([name, F.ACT_NAME[s.activations[l - 1]], fo_s, ", ".join(
+                f"${n(k)}$: ${times(sh)}$" for k, sh in
                 ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), "none",
                 str(count)])
             continue

@@ -16,6 +16,7 @@ from ..content import Eqs, Para, Part
 from ..lines import applied
 from ..steps import Piece, Step, Val
 from .base import Ctx
+from .ndmaps import split_maps
 
 INTRO = {
     "sgd": "",
@@ -71,7 +72,7 @@ def update(c: Ctx) -> Part:
                 steps.append(Step(name + r"^{\text{new}}", name, None, None, asked=False,
                                   note=f"${name}$ is frozen: it is never updated"))
                 continue
-            steps += param_update(c, key)
+            steps += split_maps(param_update(c, key))
     part.items.append(Eqs(steps))
     return part
 

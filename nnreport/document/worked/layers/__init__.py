@@ -56,3 +56,13 @@ def worked_layer(c: Ctx, l: int) -> WorkedLayer:
 from . import dense  # noqa: E402  (the shipped types register here)
 
 register("dense", WorkedLayer(dense.forward, dense.grads, dense.back, dense.formula))
+
+from . import shaped as S  # noqa: E402  (issue 25: the configured image and norm layers)
+
+register("conv", WorkedLayer(S.conv_forward, S.conv_grads, S.conv_back, S.conv_formula))
+register("pool", WorkedLayer(S.pool_forward, S.no_grads, S.pool_back, S.pool_formula))
+register("flatten", WorkedLayer(S.flatten_forward, S.no_grads, S.flatten_back,
+                                S.flatten_formula))
+register("batchnorm", WorkedLayer(S.bn_forward, S.bn_grads, S.bn_back, S.bn_formula))
+register("dropout", WorkedLayer(S.dropout_forward, S.no_grads, S.dropout_back,
+                                S.dropout_formula))
