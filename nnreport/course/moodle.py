@@ -73,9 +73,12 @@ def _given_html(given: list[list[Any]]) -> str:
     for name, value, digits in given:
         a = np.asarray(value, dtype=float)
         a = a.reshape(1, -1) if a.ndim < 2 else a
-        rows = "".join("<tr>" + "".join(f"<td>{_number_html(float(x), digits)}</td>"
-                                         for x in r) + "</tr>" for r in a)
-        parts.append(f"<p>{html.escape(name)} =</p><table border=\"1\">{rows}</table>")
+        # a stack of maps (X [m, C, h, w]): one table per map, headed by its index
+        for at in np.ndindex(*a.shape[:-2]):
+            rows = "".join("<tr>" + "".join(f"<td>{_number_html(float(x), digits)}</td>"
+                                             for x in r) + "</tr>" for r in a[at])
+            label = name + ("[" + ", ".join(str(i + 1) for i in at) + "]" if at else "")
+            parts.append(f"<p>{html.escape(label)} =</p><table border=\"1\">{rows}</table>")
     return "".join(parts)
 
 

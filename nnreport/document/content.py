@@ -26,6 +26,7 @@ class Eqs:
 
     steps: list[Step]
     kind: str = "eqs"
+    whole: bool = False  # shown whole on the question sheet too (given values as maps)
 
     def body(self) -> str:
         return align_body(self.steps)

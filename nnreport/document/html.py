@@ -114,6 +114,7 @@ class Page:
     # ---- worked steps, values, tables ---------------------------------------------------------
 
     def steps(self, eqs: Eqs, questions: bool) -> Markup:
+        questions = questions and not eqs.whole  # given values as maps: shown whole
         out = []
         for st in eqs.steps:
             if questions and not (st.asked and st.result is not None):

@@ -48,7 +48,7 @@ def given(c: Ctx) -> Part:
     part.items.append(Values(flat, label=s.id))
     if len(flat) < len(pairs):  # images, kernels: maps side by side
         part.items.append(Eqs([st for k, v in pairs if v.array.ndim > 2
-                               for st in given_maps(k, v)]))
+                               for st in given_maps(k, v)], whole=True))
     return part
 
 
@@ -80,11 +80,13 @@ def architecture_table(c: Ctx) -> Table:
         fi, fo = s.units[l - 1], s.units[l]
         name = "Output" if l == s.depth else f"Hidden {l}"
         if s.kinds and s.kinds[l - 1] != "dense":  # another layer type: its own parameters
-            shapes = {k: s.params[k].shape for k in own_params(c, l)}
+            shapes = {k: s.params[k].shape for k in s.params  # all of its own (conv's W, b)
+                      if k[len(k.rstrip("0123456789")):] == str(l)}
             count = sum(int(np.prod(sh)) for sh in shapes.values())
             total += count
             fo_s = r" $\times$ ".join(str(x) for x in s.shapes[l]) if s.shapes else str(fo)
-            rows.append([name, F.ACT_NAME[s.activations[l - 1]], fo_s, ", ".join(
+            act = F.ACT_NAME[s.activations[l - 1]] if c.has_z(l) else s.kinds[l - 1]
+            rows.append([name, act, fo_s, ", ".join(
                 f"${n(k)}$: ${times(sh)}$" for k, sh in
                 ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), "none",
                 str(count)])
