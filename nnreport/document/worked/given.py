@@ -7,12 +7,12 @@ import numpy as np
 
 from ...engine.intermediates import decayed
 from ...render import formulas as F
+from ...render.maps import maps
 from ...render.numbers import fmt
 from ...spec.setups import PARAM_KINDS
-from ...render.maps import maps
 from ..content import Eqs, Para, Part, Table, Values
-from ..steps import Step, Val
 from ..escape import escape
+from ..steps import Step, Val
 from .base import Ctx, indexed, samples
 from .layers import worked_layer
 from .layers.conv import power, sym

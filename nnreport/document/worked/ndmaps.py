@@ -4,6 +4,8 @@ the value's JSON name (the key graded as one value; its maps its printed form)."
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ...render import formulas as F
@@ -58,18 +60,20 @@ def split_maps(steps: list[Step]) -> list[Step]:
             out.append(st)
             continue
         shape = big[0].array.shape
-        k = {id(v): power(v.array, v.digits) for v in big}
-
-        def cut(p: object, at: tuple[int, ...]) -> object:
-            if isinstance(p, Val) and p.array.shape == shape:
-                return Val(p.array[at], p.digits, factor=k[id(p)])
-            return p
-
+        powers = {id(v): power(v.array, v.digits) for v in big}
         for n, at in enumerate(np.ndindex(*shape[:-2])):
             sub = ",".join(str(i + 1) for i in at)
-            res = cut(st.result, at)
-            out.append(Step(rf"\left({st.lhs}\right)_{{{sub}}}", st.formula,
-                            None if st.subst is None else [cut(p, at) for p in st.subst],  # type: ignore[misc]
+            subst = None if st.subst is None else [_cut(p, at, shape, powers) for p in st.subst]
+            res = _cut(st.result, at, shape, powers)
+            out.append(Step(rf"\left({st.lhs}\right)_{{{sub}}}", st.formula, subst,
                             res if isinstance(res, Val) else None, key=st.key,
                             shape=st.shape, note=st.note if n == 0 else "", asked=st.asked))
     return out
+
+
+def _cut(p: Any, at: tuple[int, ...], shape: tuple[int, ...], powers: dict[int, bool | int]
+         ) -> Any:
+    """Map `at` of a value of that shape (with its quantity's power of ten); else p."""
+    if isinstance(p, Val) and p.array.shape == shape:
+        return Val(p.array[at], p.digits, factor=powers[id(p)])
+    return p
