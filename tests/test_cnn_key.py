@@ -281,3 +281,38 @@ def test_html_page_renders_without_katex_errors(tmp_path):
     for page in sorted((out / "cnn_exam").glob("*.html")):
         r = CHROMIUM_TEST.probe(page, tmp_path)
         assert r["errors"] == 0 and r["math"] > 20 and r["empty"] == 0, (page.name, r)
+
+
+SMOKE = {
+    # two conv layers (the second's dH passes through the first), a 3-D X (one channel),
+    # Adam's state per map
+    "two-conv-adam": ([{"type": "conv", "filters": 2, "kernel": [3, 2], "activation": "relu"},
+                       {"type": "conv", "filters": 2, "kernel": 2, "activation": "tanh"},
+                       {"type": "flatten"}, {"units": 1, "activation": "linear"}],
+                      (2, 6, 6), "mse", "adam"),
+    # flatten, batchnorm, dropout after a conv layer, a softmax output, momentum
+    "conv-bn-dropout": ([{"type": "conv", "filters": 1, "kernel": 2, "activation": "sigmoid"},
+                         {"type": "flatten"}, {"type": "batchnorm"},
+                         {"type": "dropout", "p": 0.5, "mask": [[1, 0, 1, 1], [0, 1, 1, 0]]},
+                         {"units": 2, "activation": "softmax"}],
+                        (2, 1, 3, 3), "cce", "momentum"),
+}
+
+
+@pytest.mark.parametrize("name", SMOKE)
+def test_other_networks_build_key_and_html(tmp_path, name):
+    """The key (.tex) and the HTML page, whose build renders every formula with KaTeX (a
+    formula it cannot parse fails the build, exit 4)."""
+    from ndref import spec_text
+
+    layers, shape, loss, opt = SMOKE[name]
+    rs = np.random.RandomState(3)
+    X = np.round(rs.randn(*shape), 1)
+    Y = np.array([[1, 0], [0, 1]]) if loss == "cce" else np.round(rs.randn(2, 1), 1)
+    path = tmp_path / "s.yaml"
+    path.write_text(spec_text(layers, X, Y, {}, loss=loss, optimizer=opt))
+    run("build", str(path), "-o", str(tmp_path / "o"), "--no-pdf")
+    run("build", str(path), "-o", str(tmp_path / "o"), "--format", "html", "--no-pdf")
+    tex = (tmp_path / "o" / "s" / "s-key.tex").read_text()
+    assert r"H_{1}_{" not in tex  # a channel of H_1 is (H_1)_c
+    assert (tmp_path / "o" / "s" / "s-key.html").exists()

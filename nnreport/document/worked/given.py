@@ -13,7 +13,7 @@ from ...spec.setups import PARAM_KINDS
 from ..content import Eqs, Para, Part, Table, Values
 from ..escape import escape
 from ..steps import Step, Val
-from .base import Ctx, indexed, samples
+from .base import Ctx, samples
 from .layers import worked_layer
 from .layers.conv import power, sym
 
@@ -60,7 +60,7 @@ def given_maps(name: str, v: Val) -> list[Step]:
     k = power(a, v.digits)
     word = "filter" if name.startswith("W") else "sample"
     return [Step(name if a.ndim == 3 else sym(name, i) if word == "sample"
-                 else indexed(name, str(i + 1)),
+                 else sym(name, None, str(i + 1)),  # filter i: (W_1)_i, as the lines write it
                  None, list(maps(st, v.digits, factor=k,
                                  labels=None if st.shape[0] > 1 else [""])), None, asked=False)
             for i, st in enumerate(stacks)]
@@ -136,7 +136,12 @@ def conventions(c: Ctx) -> str:
                if not c.cols else
                r"columns layout: $X$ is features $\times$ samples and $Z = W X + b$" + b)
     else:  # each layer's own, as its type writes it
-        lay = ((r"rows layout: $X$ is samples $\times$ features" if not c.cols else
+        image = s.kinds[0] == "conv"  # images; else a 3-D X is a sequence
+        dims = {4: r"samples $\times$ channels $\times$ height $\times$ width",
+                3: r"samples $\times$ height $\times$ width" if image else
+                r"samples $\times$ steps $\times$ features"}.get(s.X.ndim, "")
+        lay = ((f"rows layout: $X$ is {dims}" if dims else
+                r"rows layout: $X$ is samples $\times$ features" if not c.cols else
                 r"columns layout: $X$ is features $\times$ samples") + ", "
                + ", ".join(f"${worked_layer(c, l).formula(c, l)}$"
                            for l in range(1, s.depth + 1))

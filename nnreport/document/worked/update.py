@@ -190,6 +190,9 @@ def error_signal_update(c: Ctx, key: str) -> Step:
 
 def _quotient(c: Ctx, eta: str, top: Val, under_root: Val, eps: str) -> list[Piece]:
     """eta * top / (sqrt(under_root) + eps), elementwise, with the matrices in."""
+    if under_root.array.ndim > 2:  # maps: split per map later (split_maps), so not set yet
+        return [f"{eta} \\cdot", top, r"\oslash \left(\left(", under_root,
+                r"\right)^{\circ \frac{1}{2}}", f"+ {eps}" + r"\right)"]
     root = applied(r"\sqrt{{{}}}", under_root)
     return [f"{eta} \\cdot", top, r"\oslash \left(", root, f"+ {eps}" + r"\right)"]
 

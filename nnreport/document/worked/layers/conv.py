@@ -340,8 +340,8 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
         shown = [n for n in few(m) if n is not None][:3]
         stack = xp[shown, c]
         steps.append(Step(
-            _padded(names.x, None, padding) + (
-                f"_{{{c + 1}}}" if x.shape[1] > 1 else ""),
+            sym(_padded(names.x, None, padding), None, str(c + 1)) if x.shape[1] > 1
+            else _padded(names.x, None, padding),  # (H_1)_c, never H_1_c
             None, pieces(maps(stack, d, labels=[f"sample {n + 1}" for n in shown],
                        windows=np.broadcast_to(mask, stack.shape))), None, asked=False,
             note=rf"the input entries that ${sym(names.w, None, idx(f, c, p, q))}$ meets "
