@@ -199,6 +199,12 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     dHn, Hn = n(f"dH{l}"), n(f"H{l}")
     dH = sol.named[f"dH{l}"]
     steps = worked_layer(c, l + 1).back(c, l + 1)
+    if not c.own_activation(l):  # no activation of its own: layer l's lines take it from here
+        if c.layer_type(l) is not None and c.layer_type(l).inside:  # its dH is every step's
+            for st in steps:  # (its own lines carry the name)
+                if st.key == f"dH{l}":
+                    st.key, st.asked = "", False
+        return steps
     dHv = c.v(dH, f"dH{l}")
     a = s.activations[l - 1]
     dz = sol.step.dZ[l - 1]

@@ -31,7 +31,8 @@ def forward(c: Ctx) -> Part:
     steps: list[Step] = []
     for l in range(1, s.depth + 1):
         steps += worked_layer(c, l).forward(c, l)
-        steps += activation(c, l)
+        if c.own_activation(l):  # not for a layer without Z or with its activation inside
+            steps += activation(c, l)
     part.items.append(Eqs(steps))
     return part
 

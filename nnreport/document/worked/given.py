@@ -31,6 +31,10 @@ def given(c: Ctx) -> Part:
         pairs = [("X", c.v(c.sol.Xb)), ("Y", c.v(c.sol.Yb))]
     else:
         pairs = [("X", c.v(s.X)), ("Y", c.v(s.Y))]
+    if pairs[0][1].array.ndim > 2:  # sequences (or images): each sample's matrix
+        X = np.asarray(pairs[0][1].value, dtype=float)
+        pairs[:1] = [("X" if len(X) == 1 else rf"X^{{({i + 1})}}", c.v(X[i]))
+                     for i in range(len(X))]
     for l in range(1, s.depth + 1):
         for p in PARAM_KINDS:
             k = f"{p}{l}"
@@ -47,6 +51,7 @@ def given(c: Ctx) -> Part:
 
 def architecture_table(c: Ctx) -> Table:
     s, n = c.s, c.n
+    times = r" \times "
     rows = [["Input", "", str(s.units[0]), "", "", ""]]
     total = 0
     for l in range(1, s.depth + 1):
@@ -56,9 +61,15 @@ def architecture_table(c: Ctx) -> Table:
             shapes = {k: s.params[k].shape for k in own_params(c, l)}
             count = sum(int(np.prod(sh)) for sh in shapes.values())
             total += count
-            rows.append([name, F.ACT_NAME[s.activations[l - 1]], str(fo), ", ".join(
-                f"${n(k)}$: ${sh[0]} \\times {sh[1]}$" for k, sh in
-                ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), "none",
+            bias = "none"
+            if f"b{l}" in s.params:  # an rnn's b: [units]
+                count += int(s.params[f"b{l}"].size)
+                total += int(s.params[f"b{l}"].size)
+                bias = f"${n(f'b{l}')}$: ${s.params[f'b{l}'].size}$"
+            act = c.cfg(l).get("activation", s.activations[l - 1])  # an rnn's acts inside
+            rows.append([name, F.ACT_NAME.get(act, act), str(fo), ", ".join(
+                f"${n(k)}$: ${times.join(map(str, sh))}$" for k, sh in
+                ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), bias,
                 str(count)])
             continue
         wshape = (fi, fo) if not c.cols else (fo, fi)
@@ -76,8 +87,8 @@ def own_params(c: Ctx, l: int) -> list[str]:
     """Layer l's parameters when its type is not dense (a2 of a scaling layer ...)."""
     if not c.s.kinds or c.s.kinds[l - 1] == "dense":
         return []
-    return [k for k in c.s.params if k.rstrip("0123456789") not in PARAM_KINDS
-            and k[len(k.rstrip("0123456789")):] == str(l)]
+    return [k for k in c.s.params if (k.rstrip("0123456789") not in PARAM_KINDS
+            and k[len(k.rstrip("0123456789")):] == str(l)) or k == f"h0{l}"]
 
 
 def l2_convention(c: Ctx) -> str:

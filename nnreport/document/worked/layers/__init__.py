@@ -53,6 +53,11 @@ def worked_layer(c: Ctx, l: int) -> WorkedLayer:
     return WORKED[kinds[l - 1] if kinds else "dense"]
 
 
-from . import dense  # noqa: E402  (the shipped types register here)
+from . import dense, flatten, sequences  # noqa: E402  (the shipped types register here)
 
 register("dense", WorkedLayer(dense.forward, dense.grads, dense.back, dense.formula))
+register("flatten", WorkedLayer(flatten.forward, flatten.grads, flatten.back, flatten.formula))
+register("rnn", WorkedLayer(sequences.rnn_forward, sequences.rnn_grads, sequences.rnn_back,
+                            sequences.rnn_formula))
+register("attention", WorkedLayer(sequences.attention_forward, sequences.attention_grads,
+                                  sequences.attention_back, sequences.attention_formula))
