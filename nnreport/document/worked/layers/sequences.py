@@ -22,6 +22,14 @@ from ..base import Ctx
 from . import attention, rnn
 
 
+def short(a: Any) -> np.ndarray:
+    """Values as the lines above print them: a float a few ulps from a short decimal (the
+    engine's -0.19999999999999998 for x W + b = -0.2) is that decimal."""
+    a = rnn.shown(a)
+    out = np.array([float(f"{x:.12g}") if np.isfinite(x) else x for x in a.ravel()])
+    return out.reshape(a.shape)
+
+
 def _per_sample(c: Ctx, lhs: str, formula: str | None, value: Any, key: str,
                 note: str = "", asked: bool = True) -> list[Step]:
     """A 3-D value one sample at a time, each line carrying the value's name."""
@@ -29,7 +37,7 @@ def _per_sample(c: Ctx, lhs: str, formula: str | None, value: Any, key: str,
     out = []
     for i in range(a.shape[0]):
         name = lhs if a.shape[0] == 1 else rf"{lhs}^{{({i + 1})}}"
-        out.append(Step(name, formula, None, Val(rnn.shown(a[i]), c.dig(key)), key=key,
+        out.append(Step(name, formula, None, Val(short(a[i]), c.dig(key)), key=key,
                         shape=True, note=note if i == 0 else "", asked=asked))
     return out
 
@@ -162,7 +170,7 @@ def attention_forward(c: Ctx, l: int) -> list[Step]:
             a = np.asarray(v[key] if key in v else c.H(l), dtype=float)
             for i in range(1, m):
                 steps.append(Step(rf"{getattr(names, k)}^{{({i + 1})}}", None, None,
-                                  Val(rnn.shown(a[i]), c.dig(key)), key=key, shape=True,
+                                  Val(short(a[i]), c.dig(key)), key=key, shape=True,
                                   note=f"sample {i + 1}" if k == "Q" else ""))
     return steps
 
