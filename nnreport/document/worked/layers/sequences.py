@@ -50,6 +50,9 @@ def _stacked(base: str, T: int) -> str:
     return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
 
 
+STEP = r"{{{}^{{\langle # \rangle}}}}"  # a batch's matrix at step #
+
+
 # --- the recurrent layer -------------------------------------------------------------------
 
 def _rnn(c: Ctx, l: int) -> tuple[np.ndarray, dict[str, np.ndarray], str, str, rnn.Names]:
@@ -58,6 +61,9 @@ def _rnn(c: Ctx, l: int) -> tuple[np.ndarray, dict[str, np.ndarray], str, str, r
     P = {k: np.asarray(c.s.params[f"{k}{l}"], dtype=float) for k in ("Wx", "Wh", "b", "h0")
          if f"{k}{l}" in c.s.params}
     names = rnn.Names(Wx=c.n(f"Wx{l}"), Wh=c.n(f"Wh{l}"), b=c.n(f"b{l}"))
+    if X.shape[0] > 1:  # a batch's step matrices X^<t>, Z^<t> ...: Z_1, H_2 are layers'
+        names = rnn.Names(X=STEP.format("X"), H=STEP.format("H"), Z=STEP.format("Z"),
+                          G=STEP.format("G"), Wx=names.Wx, Wh=names.Wh, b=names.b)
     return X, P, cfg.get("activation", "tanh"), cfg.get("return", "last"), names
 
 
