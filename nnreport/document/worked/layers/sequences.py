@@ -13,6 +13,7 @@ name, so the question sheet has a box per sample, the value's points are shared 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,8 @@ def _per_sample(c: Ctx, lhs: str, formula: str | None, value: Any, key: str,
     out = []
     for i in range(a.shape[0]):
         name = lhs if a.shape[0] == 1 else rf"{lhs}^{{({i + 1})}}"
+        if formula and a.shape[0] > 1:  # sample i's rows: z^{(i)}_t
+            formula = re.sub(r"(\^\{\(\d+\)\})?_\{(\d+)\}", rf"^{{({i + 1})}}_{{\2}}", formula)
         out.append(Step(name, formula, None, Val(short(a[i]), c.dig(key)), key=key,
                         shape=True, note=note if i == 0 else "", asked=asked))
     return out
