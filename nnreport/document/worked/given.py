@@ -52,7 +52,11 @@ def given(c: Ctx) -> Part:
 def architecture_table(c: Ctx) -> Table:
     s, n = c.s, c.n
     times = r" \times "
-    rows = [["Input", "", str(s.units[0]), "", "", ""]]
+    def width(l: int) -> str:  # a configured network's N-d shapes as they are: 3 x 2
+        sh = s.shapes[l] if s.shapes else ()
+        return f"${times.join(map(str, sh))}$" if len(sh) > 1 else str(s.units[l])
+
+    rows = [["Input", "", width(0), "", "", ""]]
     total = 0
     for l in range(1, s.depth + 1):
         fi, fo = s.units[l - 1], s.units[l]
@@ -67,7 +71,7 @@ def architecture_table(c: Ctx) -> Table:
                 total += int(s.params[f"b{l}"].size)
                 bias = f"${n(f'b{l}')}$: ${s.params[f'b{l}'].size}$"
             act = c.cfg(l).get("activation", s.activations[l - 1])  # an rnn's acts inside
-            rows.append([name, F.ACT_NAME.get(act, act), str(fo), ", ".join(
+            rows.append([name, F.ACT_NAME.get(act, act), width(l), ", ".join(
                 f"${n(k)}$: ${times.join(map(str, sh))}$" for k, sh in
                 ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), bias,
                 str(count)])
