@@ -2,7 +2,7 @@
 reads them: every graded result printed in the key (.tex) is the value of an independent
 reference (tests/ndref.py: explicit loops, central finite differences; never nnreport's own
 numbers) correctly rounded (tests/seqtex.py), for problems/sequences_exam.yaml and variants
-(return: sequence over a batch of two, causal attention, a relu rnn with h0 given); `check`
+(return: sequence over a batch of two, causal attention, a relu rnn with h0 given, L2); `check`
 marks a submission of the reference's values right and one wrong entry WRONG (a causal mask's
 -infinity submitted as null, as answers.json holds it); the Moodle export asks the graded
 values; the HTML pages have no KaTeX error."""
@@ -50,8 +50,11 @@ def reference(p: dict) -> dict[str, np.ndarray]:
             out[k] = v
     out["loss"] = np.array(losses(out["yhat"], Y, "mse").mean())
     lr = p["train"]["lr"]
+    l2 = p.get("regularization", {}).get("l2", 0.0)
+    decayed = [k for k in P if k[:2] in ("Wx", "Wh", "Wq", "Wk", "Wv") or (
+        k.startswith("W") and k[1:].isdigit())]
     for name, a in P.items():
-        g = fd(lambda: batch_loss(layers, P, X, Y, "mse"), a)
+        g = fd(lambda: batch_loss(layers, P, X, Y, "mse", l2, decayed), a)
         out[f"d{name}"] = g.reshape(np.shape(p["params"][name])) if name.startswith("b") and \
             layers[int(name[1:]) - 1].get("type") == "rnn" else g
         out[f"{name}_new"] = a - lr * g
@@ -217,6 +220,8 @@ VARIANTS = {
                                        {"units": 1, "activation": "linear"}]},
         params={**_rnn_problem()["params"], "h01": [0.2, -0.1]},
         ask=["Z1", "H1", "dH1", "dWx1", "dWh1", "db1", "Wx1_new"]),
+    "l2": lambda: _rnn_problem(id="l2", regularization={"l2": 0.1},
+                               ask=["dWx1", "dWh1", "db1", "Wx1_new", "Wh1_new"]),
     "causal": lambda: {**yaml.safe_load(EXAM.read_text())["problems"][1], "id": "causal",
                        "network": {"layers": [{"type": "attention", "d_k": 2, "d_v": 2,
                                                "causal": True}, {"type": "flatten"},

@@ -120,8 +120,8 @@ def _with_l2(c: Ctx, steps: list[Step]) -> list[Step]:
         key = st.key[1:] if st.key.startswith("d") else ""
         if key in c.s.params and key in (c.sol.step.grads or {}) and key[:2] in ("Wx", "Wh",
                                                                                "Wq", "Wk", "Wv"):
-            st.key = ""
-            st.asked = False
+            st.key, st.asked = "", False
+            st.lhs += r"^{\text{data}}"  # the data loss's part; the line below adds L2's
             out.append(st)
             name = c.n(key)
             out.append(c.step(c.n.d(key), rf"{st.lhs} + \frac{{\lambda}}{{{c.m}}} {name}",
