@@ -124,7 +124,7 @@ def check_answers(answers: dict[str, Any], submitted: dict[str, Any], rules: Rul
                                                               f" in problem {pid}")))
                 continue
             want = np.asarray(key[pid][name], dtype=float)
-            got, why = shaped(given, want.shape)
+            got, why = shaped(unmasked(given, want), want.shape)
             if got is None:
                 out.append(Verdict(pid, name, False, why))
                 continue
@@ -146,10 +146,26 @@ def accepted(answers: dict[str, Any], pid: str, name: str,
     from .lms_numbers import ranges
 
     want = np.asarray(answers["problems"][pid][name], dtype=float)
-    entries = ranges(answers, pid, name, digits)
-    lo = np.array([float(e[2]) for e in entries]).reshape(want.shape)
-    hi = np.array([float(e[3]) for e in entries]).reshape(want.shape)
+    lo, hi = np.full(want.shape, -np.inf), np.full(want.shape, np.inf)  # a masked -inf: any
+    for idx, _, low, high, _ in ranges(answers, pid, name, digits):
+        lo[idx], hi[idx] = float(low), float(high)
     return lo, hi
+
+
+def unmasked(given: Any, want: np.ndarray) -> Any:
+    """A submission of a value with masked entries (a causal score's -infinity, null in
+    answers.json): those entries are no answer, whatever is given there (null) reads as 0."""
+    bad = ~np.isfinite(want)
+    if not bad.any():
+        return given
+    try:
+        a = np.array(given, dtype=object)
+    except ValueError:
+        return given
+    if a.shape != want.shape:
+        return given
+    a[bad] = 0.0
+    return a.tolist()
 
 
 def _verdict(answers: dict[str, Any], pid: str, name: str, got: np.ndarray, rules: Rules,
@@ -157,6 +173,9 @@ def _verdict(answers: dict[str, Any], pid: str, name: str, got: np.ndarray, rule
     want = np.asarray(answers["problems"][pid][name], dtype=float)
     named = rules.per_value.get(f"{pid}.{name}", rules.per_value.get(name))
     r, a = named or (rules.rtol, rules.atol)
+    masked = ~np.isfinite(want)  # a causal mask's -infinity: no answer, not compared
+    if masked.any():
+        want, got = np.where(masked, 0.0, want), np.where(masked, 0.0, got)
     err = np.abs(got - want)
     abs_err = float(err.max()) if err.size else 0.0
     rel_err = float((err / np.maximum(np.abs(want), 1e-300)).max()) if err.size else 0.0

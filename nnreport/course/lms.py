@@ -63,7 +63,15 @@ def given_of(doc: Any) -> dict[str, list[list[Any]]]:
             show = [(n, v.T if s.layout == "columns" and v.ndim == 2 else v) for n, v in vals]
         else:
             show = list(s.given.items())
-        out[s.id] = [[n, np.asarray(v, dtype=float).tolist(), s.digits] for n, v in show]
+        rows = []
+        for n, v in show:
+            a = np.asarray(v, dtype=float)
+            if a.ndim > 2:  # sequences, images: each sample's matrix (steps x features ...)
+                rows += [[f"{n}[{i + 1}]", a[i].reshape(-1, a.shape[-1]).tolist(), s.digits]
+                         for i in range(a.shape[0])]
+            else:
+                rows.append([n, a.tolist(), s.digits])
+        out[s.id] = rows
     return out
 
 

@@ -61,7 +61,8 @@ def unit(x: float, digits: int) -> Decimal:
 
 def ranges(answers: dict[str, Any], pid: str, name: str, digits: int) -> list[Entry]:
     """Every entry of one asked value: (index, value, low, high, unit), exact decimals in the
-    value's own units (not scaled)."""
+    value's own units (not scaled). An entry that is not finite (a causal mask's score,
+    -infinity, null in answers.json) is no answer: it has no entry."""
     v = np.asarray(answers["problems"][pid][name], dtype=float)
     tol = answers.get("tolerance", {}).get(pid, {}).get(name)
     lows = highs = None
@@ -72,6 +73,8 @@ def ranges(answers: dict[str, Any], pid: str, name: str, digits: int) -> list[En
     with localcontext(_CTX):
         for idx in np.ndindex(v.shape):
             x = float(v[idx])
+            if not math.isfinite(x):
+                continue
             d, u = Decimal(repr(x)), unit(x, digits)
             if lows is None or highs is None:
                 lo, hi = d - u, d + u
@@ -87,6 +90,7 @@ def moodle_scale(v: Any) -> int:
     """The power of ten a whole value is shown in on Moodle: 0 unless its largest entry is
     below 0.01 or at least 10^5 (for reading only: Moodle compares typed numbers unrounded)."""
     a = np.abs(np.asarray(v, dtype=float))
+    a = a[np.isfinite(a)]  # a causal mask's -infinity is no answer
     top = float(a.max()) if a.size else 0.0
     if top == 0 or 1e-2 <= top < 1e5:
         return 0
@@ -174,7 +178,8 @@ def entry_points(points: dict[str, dict[str, float]], answers: dict[str, Any],
                  names: list[tuple[str, str, int]]) -> dict[tuple[str, str], Fraction]:
     """Each asked value's points divided by its number of entries, as a fraction."""
     return {(pid, name): _fraction(points[pid][name])
-            / max(np.asarray(answers["problems"][pid][name]).size, 1)
+            / max(int(np.isfinite(np.asarray(answers["problems"][pid][name],
+                                             dtype=float)).sum()), 1)
             for pid, name, _ in names}
 
 

@@ -138,7 +138,13 @@ def moodle_xml(title: str, rows: list[Row], names: Names) -> str:
                 shape, k = np.shape(v), moodle_scale(v)
                 cols = shape[-1] if len(shape) >= 2 else max(int(np.size(v)), 1)
                 pieces.append(f"<p>{html.escape(unit_label(name, k))} =</p><table>")
-                for i, (_, _, lo, hi, _) in enumerate(ranges(row["answers"], pid, name, digits)):
+                ents = {e[0]: e for e in ranges(row["answers"], pid, name, digits)}
+                for i, idx in enumerate(np.ndindex(shape)):
+                    if idx not in ents:  # a causal mask's -infinity: no answer asked
+                        pieces += ["<tr>" * (i % cols == 0) + "<td>&minus;&infin;",
+                                   "</td>" + "</tr>" * ((i + 1) % cols == 0)]
+                        continue
+                    _, _, lo, hi, _ = ents[idx]
                     a, t = moodle_pair(scaled(lo, k), scaled(hi, k))
                     pieces += ["<tr>" * (i % cols == 0) + "<td>",
                                Box(f"{{{w[(pid, name)]}:NUMERICAL:={text(a)}:{text(t)}}}"),

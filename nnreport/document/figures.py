@@ -36,6 +36,8 @@ def default_figures(s: NetworkSetup, document: str) -> list[str]:
         out.append("loss_curve")
     if document == "report":
         out.append("activations")
+    if s.X.ndim > 2:  # sequences or images: no scatter of the features
+        return out
     two_d = s.X.shape[1] == 2 and s.task == "classification"
     if two_d and s.epochs > 1:
         out.append("decision_boundary")
@@ -90,7 +92,9 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     placed: Placed = {"given": [], "update": [], "training": [], "evaluation": [],
                       "experiments": []}
     lab = f"fig:{s.id}"
-    if "network" in kinds and drawable(s):
+    if "network" in kinds and s.layer_cfgs:  # configured layers: each draws its own figure
+        placed["given"] += layer_figures(sol, folder, cache)  # where the diagram would go
+    elif "network" in kinds and drawable(s):
         small = max(s.units) <= 6
         what = "initial weights and biases" if small else "layers wider than six units collapsed"
         if small and s.depth > 2:
@@ -146,6 +150,46 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
                   "training."))
     report_figures(sol, placed, folder, cache)
     return placed
+
+
+def _rnn_figure(sol: NetworkSolution, l: int, folder: Path, cache: Path | None) -> Figure:
+    from ..render.sequences import unrolled_figure
+
+    s = sol.setup
+    cfg = s.layer_cfgs[l - 1]
+    steps = s.shapes[l - 1][0]
+    path = unrolled_figure(steps, folder, cache, cfg.get("return", "last"), f"h0{l}" in s.params,
+                           cfg.get("activation", "tanh"))
+    label = f"fig:{s.id}-rnn{l}"
+    return Figure(path, f"Layer {l} unrolled over its {steps} steps: the same weights at every "
+                  "step.", r"0.8\linewidth", label=label,
+                  intro=f"{_ref(label)} unrolls the recurrent layer {l}.")
+
+
+def _attention_figure(sol: NetworkSolution, l: int, folder: Path, cache: Path | None
+                      ) -> Figure:
+    from ..render.sequences import attention_figure
+
+    s = sol.setup
+    A = np.asarray(sol.step.values[f"A{l}"], dtype=float)[0]
+    mask = np.tril(np.ones(A.shape, dtype=bool)) if s.layer_cfgs[l - 1].get("causal") else None
+    path = attention_figure(A, folder, cache, s.digits, mask)
+    label = f"fig:{s.id}-attention{l}"
+    who = " of the first sample" if sol.step.H[0].shape[0] > 1 else ""
+    return Figure(path, f"The attention weights $A$ of layer {l}{who} (computed in the forward "
+                  "pass).", r"0.45\linewidth", in_questions=False, label=label,
+                  intro=f"{_ref(label)} shows the attention weights as a heat map.")
+
+
+LAYER_FIGURES = {"rnn": _rnn_figure, "attention": _attention_figure}  # kind -> its figure
+
+
+def layer_figures(sol: NetworkSolution, folder: Path, cache: Path | None) -> list[Figure]:
+    """The figures of a network of configured layers, where the diagram of units goes: each
+    layer's own (the rnn unrolled, attention's weights); none for a type without one."""
+    kinds = sol.setup.kinds
+    return [LAYER_FIGURES[k](sol, l, folder, cache) for l, k in enumerate(kinds, 1)
+            if k in LAYER_FIGURES]
 
 
 IMAGES_SHOWN = 24  # test images in the grid

@@ -199,7 +199,17 @@ def hidden_delta(c: Ctx, l: int) -> list[Step]:
     dHn, Hn = n(f"dH{l}"), n(f"H{l}")
     dH = sol.named[f"dH{l}"]
     steps = worked_layer(c, l + 1).back(c, l + 1)
-    if not c.has_z(l):  # no activation of its own: dH_l goes on to its own back lines
+    if not c.own_activation(l):  # no activation of its own: layer l's lines take it from here
+        if c.layer_type(l) is not None and c.layer_type(l).inside:  # its dH is every step's
+            said = False
+            for st in steps:  # (its own lines carry the name): this is the output's G_l
+                if st.key == f"dH{l}":
+                    st.key, st.asked = "", False
+                    st.lhs = st.lhs.replace(dHn, f"G_{{{l}}}")
+                    st.note = st.note if said else (
+                        (st.note + "; " if st.note else "") + f"$G_{{{l}}}$: the gradient that "
+                        f"reaches layer {l}'s output (its rows are the $g_t$ below)")
+                    said = True
         return steps
     dHv = c.v(dH, f"dH{l}")
     a = s.activations[l - 1]

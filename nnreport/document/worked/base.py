@@ -4,6 +4,7 @@ as the problem shows them, and a short-hand for building Steps."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,9 @@ MAX_TERMS = 6  # terms of an entry's sum written out; longer sums show the first
 
 
 FAMILY = re.compile(r"(dZ|dH|dW|db|dtheta|delta|Z|H|W|b|theta)(\d+)")
+
+
+PARAM_SUB = re.compile(r"([A-Z]|h)([a-z]|0)(\d+)")
 
 
 def indexed(tex: str, index: str) -> str:
@@ -48,6 +52,9 @@ class Namer:
             return indexed(F.symbol(self.symbols[m.group(1)]), m.group(2))
         if key[0] in "WbZH" and key[1:].isdigit():
             return f"{key[0]}_{{{key[1:]}}}"
+        sub = PARAM_SUB.fullmatch(key)  # another layer type's parameter: Wx1 -> W_{x,1}
+        if sub:
+            return f"{sub.group(1)}_{{{sub.group(2)},{sub.group(3)}}}"
         if m and m.group(1) in ("dZ", "dH", "delta"):
             return (r"\delta" if m.group(1) == "delta" else m.group(1)) + f"_{{{m.group(2)}}}"
         return F.symbol(key)
@@ -159,6 +166,22 @@ class Ctx:
         kinds = self.s.kinds
         t = TYPES[kinds[l - 1]] if kinds else None
         return t is None or (getattr(t, "has_z", True) and not getattr(t, "inside", False))
+
+    def layer_type(self, l: int) -> Any:
+        """Layer l's configured type (spec/shaped.py), None for a dense layer."""
+        from ...spec.shapes import SHAPED
+
+        return SHAPED.get(self.s.kinds[l - 1]) if self.s.kinds else None
+
+    def cfg(self, l: int) -> dict[str, Any]:
+        """Layer l's configuration ({} for a dense layer)."""
+        return dict(self.s.layer_cfgs[l - 1]) if self.s.layer_cfgs else {}
+
+    def own_activation(self, l: int) -> bool:
+        """Whether the network applies layer l's activation after it (H_l = f(Z_l), its own
+        lines and dZ_l): not for a layer without Z (pool, flatten, attention ...) or one whose
+        activation acts inside it (the rnn: its worked module writes every step)."""
+        return self.has_z(l)
 
     def has_bias(self, l: int) -> bool:
         return bias_name(self.s.params, l) is not None

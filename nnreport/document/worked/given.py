@@ -3,6 +3,8 @@ given value."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ...engine.intermediates import decayed
@@ -34,6 +36,11 @@ def given(c: Ctx) -> Part:
         pairs = [("X", c.v(c.sol.Xb)), ("Y", c.v(c.sol.Yb))]
     else:
         pairs = [("X", c.v(s.X)), ("Y", c.v(s.Y))]
+    if pairs[0][1].array.ndim == 3:  # sequences: each sample's steps x features matrix
+        # (a stack of images, 4-D, is given as maps below: given_maps)
+        X = np.asarray(pairs[0][1].value, dtype=float)
+        pairs[:1] = [("X" if len(X) == 1 else rf"X^{{({i + 1})}}", c.v(X[i]))
+                     for i in range(len(X))]
     for l in range(1, s.depth + 1):
         for p in PARAM_KINDS:
             k = f"{p}{l}"
@@ -73,8 +80,11 @@ def times(shape: tuple[int, ...]) -> str:
 
 def architecture_table(c: Ctx) -> Table:
     s, n = c.s, c.n
-    rows = [["Input", "", r" $\times$ ".join(str(x) for x in s.shapes[0]) if s.shapes
-             else str(s.units[0]), "", "", ""]]
+    def width(l: int) -> str:  # a configured network's N-d shapes as they are: 3 x 2
+        sh = s.shapes[l] if s.shapes else ()
+        return f"${times(sh)}$" if len(sh) > 1 else str(s.units[l])
+
+    rows = [["Input", "", width(0), "", "", ""]]
     total = 0
     for l in range(1, s.depth + 1):
         fi, fo = s.units[l - 1], s.units[l]
@@ -84,9 +94,10 @@ def architecture_table(c: Ctx) -> Table:
                       if k[len(k.rstrip("0123456789")):] == str(l)}
             count = sum(int(np.prod(sh)) for sh in shapes.values())
             total += count
-            fo_s = r" $\times$ ".join(str(x) for x in s.shapes[l]) if s.shapes else str(fo)
-            act = F.ACT_NAME[s.activations[l - 1]] if c.has_z(l) else s.kinds[l - 1]
-            rows.append([name, act, fo_s, ", ".join(
+            own = c.cfg(l).get("activation")  # an rnn's acts inside it
+            act = (F.ACT_NAME[s.activations[l - 1]] if c.has_z(l)
+                   else F.ACT_NAME.get(own, own) if own else s.kinds[l - 1])
+            rows.append([name, act, width(l), ", ".join(
                 f"${n(k)}$: ${times(sh)}$" for k, sh in
                 ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), "none",
                 str(count)])
@@ -106,8 +117,8 @@ def own_params(c: Ctx, l: int) -> list[str]:
     """Layer l's parameters when its type is not dense (a2 of a scaling layer ...)."""
     if not c.s.kinds or c.s.kinds[l - 1] == "dense":
         return []
-    return [k for k in c.s.params if k.rstrip("0123456789") not in PARAM_KINDS
-            and k[len(k.rstrip("0123456789")):] == str(l)]
+    return [k for k in c.s.params if (k.rstrip("0123456789") not in PARAM_KINDS
+            and k[len(k.rstrip("0123456789")):] == str(l)) or k == f"h0{l}"]
 
 
 def l2_convention(c: Ctx) -> str:
@@ -120,6 +131,13 @@ def l2_convention(c: Ctx) -> str:
     names = " + ".join(rf"\lVert {c.n(w)} \rVert^2" for w in decayed(s))
     return (f"L2 regularisation $\\frac{{\\lambda}}{{2m}}\\left({names or '0'}\\right)$ with "
             f"$\\lambda = {fmt(s.l2)}$ (no other parameter)")
+
+
+def inline(formula: str) -> str:
+    """A layer's formula in running text: each of its equations its own $...$, so the line can
+    break between them (attention's H = ..., Q = X W_q, K = ..., V = ... ran 7pt past the
+    margin as one formula)."""
+    return "$" + "$, $".join(re.split(r",\\quad\s*|,\\\s*", formula)) + "$"
 
 
 def conventions(c: Ctx) -> str:
@@ -143,7 +161,7 @@ def conventions(c: Ctx) -> str:
         lay = ((f"rows layout: $X$ is {dims}" if dims else
                 r"rows layout: $X$ is samples $\times$ features" if not c.cols else
                 r"columns layout: $X$ is features $\times$ samples") + ", "
-               + ", ".join(f"${worked_layer(c, l).formula(c, l)}$"
+               + ", ".join(inline(worked_layer(c, l).formula(c, l))
                            for l in range(1, s.depth + 1))
                + b.replace(" (no $b$ where a layer has none)", ""))
     red = "averaged over" if s.reduction == "mean" else "summed over"

@@ -53,7 +53,7 @@ def worked_layer(c: Ctx, l: int) -> WorkedLayer:
     return WORKED[kinds[l - 1] if kinds else "dense"]
 
 
-from . import dense  # noqa: E402  (the shipped types register here)
+from . import dense, flatten, sequences  # noqa: E402  (the shipped types register here)
 
 register("dense", WorkedLayer(dense.forward, dense.grads, dense.back, dense.formula))
 
@@ -61,8 +61,11 @@ from . import shaped as S  # noqa: E402  (issue 25: the configured image and nor
 
 register("conv", WorkedLayer(S.conv_forward, S.conv_grads, S.conv_back, S.conv_formula))
 register("pool", WorkedLayer(S.pool_forward, S.no_grads, S.pool_back, S.pool_formula))
-register("flatten", WorkedLayer(S.flatten_forward, S.no_grads, S.flatten_back,
-                                S.flatten_formula))
 register("batchnorm", WorkedLayer(S.bn_forward, S.bn_grads, S.bn_back, S.bn_formula))
 register("dropout", WorkedLayer(S.dropout_forward, S.no_grads, S.dropout_back,
                                 S.dropout_formula))
+register("flatten", WorkedLayer(flatten.forward, flatten.grads, flatten.back, flatten.formula))
+register("rnn", WorkedLayer(sequences.rnn_forward, sequences.rnn_grads, sequences.rnn_back,
+                            sequences.rnn_formula))
+register("attention", WorkedLayer(sequences.attention_forward, sequences.attention_grads,
+                                  sequences.attention_back, sequences.attention_formula))

@@ -89,7 +89,10 @@ def summed(terms: list[Val], pre: str) -> list[Piece]:
 
 
 def _sub(base: str, t: int | str, sample: int | None = None) -> str:
-    """x_{t}, or x^{(i)}_{t} for sample i of a batch."""
+    """x_{t}, or x^{(i)}_{t} for sample i of a batch; a name with a '#' puts the step there
+    (X^{<#>} gives X^{<t>}: the batch's matrices beside the layers' X, Z_l, H_l)."""
+    if "#" in base:
+        return base.replace("#", str(t))
     sup = f"^{{({sample + 1})}}" if sample is not None else ""
     return f"{base}{sup}_{{{t}}}"
 
