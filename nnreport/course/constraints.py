@@ -4,7 +4,8 @@
 Per draw: no_saturation, no_dead_relu, nonzero_gradient (the worked step), mixed_labels
 (every class in the worked batch), nonzero_features (no all-zero input column), no_exact_ties
 (no asked value within `limit` of a unit in its last shown digit from a rounding boundary, so
-hand rounding cannot flip it). Across versions: distinct_versions (no two versions with the
+hand rounding cannot flip it), no_ties (no max-pool window with two maxima, no two equal
+attention scores in a row: the worked batch's layers say, each by its type's `ties`). Across versions: distinct_versions (no two versions with the
 same asked answers at the shown digits), decided in version order so that a version can be
 rebuilt, solved and checked on its own.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.layers import layers_of
+from ..engine.layers import configured, layers_of
 from ..engine.solution import NetworkSolution
 from ..render.numbers import fmt
 from ..spec.setups import Document, NetworkSetup, Setup, network_value_names, optimizer_kind
@@ -89,6 +90,11 @@ def holds(name: str, limit: float, s: Setup, sol: Any) -> bool:
         return bool(np.all(np.abs(s.X).max(axis=0) > 0))
     if name == "distinct_versions":  # decided across versions, not per draw
         return True
+    if name == "no_ties":  # no layer with a tie its rule must break (a max-pool window's two
+        # maxima, two equal attention scores): each configured type says (engine/layers/)
+        bound = configured(s.kinds, s.layer_cfgs, s.depth)
+        checks = [(l, getattr(lay, "ties", None)) for l, lay in enumerate(bound, 1)]
+        return not any(tie(st.H[l - 1], s.params, l) for l, tie in checks if tie is not None)
     # nonzero_gradient: every gradient entry that can be nonzero is nonzero (each parameter of
     # each layer, as its type names them; a weight's rows of an all-zero input are left out)
     for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):

@@ -22,7 +22,7 @@ SYMBOL_FAMILIES = ("Z", "H", "W", "b", "theta", "dZ", "dH", "dW", "db", "dtheta"
                    "delta")  # what `symbols:` can rename in the key (Z renames Z1, Z2, ...)
 CONSTRAINTS = {"no_saturation": 4.0, "no_dead_relu": 0.0, "nonzero_gradient": 0.0,
                "mixed_labels": 0.0, "nonzero_features": 0.0, "no_exact_ties": 0.05,
-               "distinct_versions": 0.0}
+               "distinct_versions": 0.0, "no_ties": 0.0}
 
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:

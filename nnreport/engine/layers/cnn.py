@@ -82,6 +82,13 @@ class Pool(Configured, PoolType):
     def exact_forward(self, h: Exact | None, P: dict[str, Any], l: int) -> Exact | None:
         return pool.exact_forward(h, **self._geo())
 
+    def ties(self, h: Array, params: dict[str, Array], l: int) -> bool:
+        """A max-pool window whose maximum is there twice (the no_ties constraint: which one
+        gets the gradient is a convention a student may not know)."""
+        if self.cfg["kind"] != "max":
+            return False
+        return bool(np.any(pool.argmax(h, self.cfg["size"], self.cfg["stride"]).ties))
+
     def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int,
                    h: Any = None) -> Exact | None:
         return pool.exact_back(dz, h, **self._geo())

@@ -148,5 +148,15 @@ class Attention(Configured, AttentionType):
         f = self._pass(h, params, l)[0]
         return {f"Q{l}": f.Q, f"K{l}": f.K, f"V{l}": f.V, f"S{l}": f.S, f"A{l}": f.A}
 
+    def ties(self, h: Array, params: dict[str, Array], l: int) -> bool:
+        """Two equal scores in a row (the no_ties constraint: equal attention weights make a
+        question whose rows can be copied); the masked -inf of a causal row are no scores."""
+        S = self._pass(h, params, l)[0].S
+        for row in S.reshape(-1, S.shape[-1]):
+            seen = np.sort(row[np.isfinite(row)])
+            if np.any(np.isclose(np.diff(seen), 0.0, rtol=0, atol=1e-9)):
+                return True
+        return False
+
 
 RNN, ATTENTION = Rnn(), Attention()
