@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 from click.testing import CliRunner
+from fdiff import central
 
 ACT = {"relu": lambda z: np.maximum(z, 0.0), "linear": lambda z: z,
        "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh}
@@ -152,25 +153,13 @@ def batch_loss(layers, P, X, Y, loss, l2=0.0, decayed=()):
     return losses(yh, Y, loss).mean() + l2 / (2 * m) * sum((P[w] ** 2).sum() for w in decayed)
 
 
-def fd(fn, a: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central finite differences of fn() with respect to each entry of a (changed in place)."""
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        keep = a[i]
-        a[i] = keep + h
-        up = fn()
-        a[i] = keep - h
-        down = fn()
-        a[i] = keep
-        g[i] = (up - down) / (2 * h)
-    return g
 
 
 def dH(layers, P, X, Y, loss, l: int) -> np.ndarray:
     """d(sum of the samples' losses)/dH_l, by finite differences from layer l's output."""
     H = forward(layers, P, X)[f"H{l}"].copy()
     L = len(layers)
-    return fd(lambda: losses(forward(layers, P, X, l, H)[f"H{L}"], Y, loss).sum(), H)
+    return central(lambda: losses(forward(layers, P, X, l, H)[f"H{L}"], Y, loss).sum(), H)
 
 
 def spec_text(layers, X, Y, params, loss="mse", optimizer="sgd", lr=0.1, epochs=1,
@@ -225,7 +214,7 @@ def check_all(tmp_path, layers, X, Y, P, loss="mse", optimizer="sgd", lr=0.1, l2
         arr = np.array(a, dtype=float)
         P2 = {k: np.array(x, dtype=float) for k, x in P.items()}
         P2[name] = arr
-        g = fd(lambda P2=P2: batch_loss(layers, P2, X, Y, loss, l2, decayed), arr)
+        g = central(lambda P2=P2: batch_loss(layers, P2, X, Y, loss, l2, decayed), arr)
         grads[name] = g
         np.testing.assert_allclose(np.array(v[f"d{name}"], float), g, 1e-4, 1e-6,
                                    err_msg=f"d{name}")

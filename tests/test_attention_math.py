@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fdiff import central
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,18 +63,6 @@ def draw(rng: np.random.Generator, m: int, n: int, F: int, dk: int, dv: int
                                         "Wv": rng.normal(size=(F, dv))}
 
 
-def fd(f: Any, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar f() with respect to each entry of a (in place)."""
-    g = np.zeros(a.shape)
-    for idx in np.ndindex(a.shape):
-        keep = a[idx]
-        a[idx] = keep + eps
-        up = f()
-        a[idx] = keep - eps
-        down = f()
-        a[idx] = keep
-        g[idx] = (up - down) / (2 * eps)
-    return g
 
 
 def close(a: Any, b: Any, tol: float = 1e-6) -> None:
@@ -126,11 +115,11 @@ def test_backward_equals_finite_differences(causal, seed):
         for i in range(m):  # each sample's loss: G zero outside sample i
             Gi = np.zeros_like(G)
             Gi[i] = G[i]
-            g = fd(lambda Gi=Gi: loss(g=Gi), P[k])
+            g = central(lambda Gi=Gi: loss(g=Gi), P[k])
             close(back.per_sample[k][i], g)
             total += g
         close(back.grads[k], total / m)
-    close(back.dX, fd(loss, X))
+    close(back.dX, central(loss, X))
     close(sum(back.dX_parts.values()), back.dX, 1e-12)
     eps = 1e-6
     for name, got in (("Q", back.dQ), ("K", back.dK), ("V", back.dV), ("S", back.dS),
@@ -260,9 +249,9 @@ def test_any_shape(m, n, F, dk, dv, causal, seed):
     def loss() -> float:
         return float((G * ref_forward(X, P, causal)["H"]).sum())
 
-    close(b.dX, fd(loss, X))
+    close(b.dX, central(loss, X))
     for k in att.KINDS:
-        close(b.grads[k], fd(loss, P[k]))
+        close(b.grads[k], central(loss, P[k]))
 
 
 GOOD = {"Wq": np.zeros((3, 2)), "Wk": np.zeros((3, 2)), "Wv": np.zeros((3, 4))}

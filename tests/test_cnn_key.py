@@ -16,7 +16,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import PROBLEMS
-from ndref import dH, fd, forward, losses
+from fdiff import central
+from ndref import dH, forward, losses
 from texnumbers import parse_matrix, parse_number
 from workedtex import correct, matrices
 
@@ -138,7 +139,7 @@ def reference(layers, X, Y, P, loss: str, lr: float) -> dict[str, np.ndarray]:
     v["yhat"] = v[f"H{L}"]
     P2 = {k: np.array(a, dtype=float) for k, a in P.items()}
     for name in P2:
-        v[f"d{name}"] = fd(lambda: losses(forward(layers, P2, X)[f"H{L}"], Y, loss).mean(),
+        v[f"d{name}"] = central(lambda: losses(forward(layers, P2, X)[f"H{L}"], Y, loss).mean(),
                            P2[name])
         v[f"{name}_new"] = P2[name] - lr * v[f"d{name}"]
     for l in range(1, L):
@@ -258,7 +259,7 @@ def test_exam_batchnorm_and_dropout_lines(tmp_path):
     assert printed_ok(st["H_{2}"], v["H2"], 4, True)
     P2 = {k: a.copy() for k, a in P.items()}
     lay = bn["network"]["layers"]
-    dg = fd(lambda: losses(forward(lay, P2, X)["H3"], Y, "mse").mean(), P2["gamma2"])
+    dg = central(lambda: losses(forward(lay, P2, X)["H3"], Y, "mse").mean(), P2["gamma2"])
     assert printed_ok(st[r"d\gamma_{2}"], dg, 4, False)
     do = probs[2]
     P = {k: np.asarray(a, float) for k, a in do["params"].items()}

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from fdiff import central
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,18 +70,6 @@ def naive_conv_back(x, w, dz, stride, padding):
     return dx, dw, db
 
 
-def numgrad(loss, a, eps=1e-6):
-    """Central finite differences of loss() in each entry of a (changed in place, restored)."""
-    g = np.zeros(a.shape)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        up = loss()
-        a[idx] = old - eps
-        down = loss()
-        a[idx] = old
-        g[idx] = (up - down) / (2 * eps)
-    return g
 
 
 def q(a):
@@ -140,9 +129,9 @@ def test_gradients_equal_finite_differences(c):
         return float((G * conv.forward(x, w, b, s, p)).sum())
 
     dW, db = conv.grads(x, G, w, s, p)
-    assert np.allclose(conv.back(G, w, x.shape, s, p), numgrad(loss, x), atol=1e-6)
-    assert np.allclose(dW, numgrad(loss, w), atol=1e-6)
-    assert np.allclose(db, numgrad(loss, b), atol=1e-6)
+    assert np.allclose(conv.back(G, w, x.shape, s, p), central(loss, x), atol=1e-6)
+    assert np.allclose(dW, central(loss, w), atol=1e-6)
+    assert np.allclose(db, central(loss, b), atol=1e-6)
 
 
 @settings(max_examples=40, deadline=None)
@@ -391,7 +380,7 @@ def test_pool_equals_the_loops_and_finite_differences(kind, k):
     G = rng.normal(size=h.shape)
     dx = pool.back(G, x, kind, size, stride)
     assert np.allclose(dx, naive_pool_back(x, G, kind, sz, st_))
-    num = numgrad(lambda: float((G * pool.forward(x, kind, size, stride)).sum()), x)
+    num = central(lambda: float((G * pool.forward(x, kind, size, stride)).sum()), x)
     assert np.allclose(dx, num, atol=1e-6)
     if kind == "max":
         a = pool.argmax(x, size, stride)
@@ -544,6 +533,6 @@ def test_conv_pool_flatten_dense_chain_equals_finite_differences():
     da = pool.back(dp, a, "max", 3, 3)
     dz = da * (z > 0)
     dW, db = conv.grads(x, dz, w, 1, 1)
-    assert np.allclose(conv.back(dz, w, x.shape, 1, 1), numgrad(loss, x), atol=1e-5)
-    assert np.allclose(dW, numgrad(loss, w), atol=1e-5)
-    assert np.allclose(db, numgrad(loss, b), atol=1e-5)
+    assert np.allclose(conv.back(dz, w, x.shape, 1, 1), central(loss, x), atol=1e-5)
+    assert np.allclose(dW, central(loss, w), atol=1e-5)
+    assert np.allclose(db, central(loss, b), atol=1e-5)

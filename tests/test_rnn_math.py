@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fdiff import central
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,18 +136,6 @@ def gout(rng: np.random.Generator, m: int, T: int, U: int, ret: str) -> np.ndarr
     return rng.normal(size=(m, U) if ret == "last" else (m, T, U))
 
 
-def fd(f: Any, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar f() with respect to each entry of a (in place)."""
-    g = np.zeros(a.shape)
-    for idx in np.ndindex(a.shape):
-        keep = a[idx]
-        a[idx] = keep + eps
-        up = f()
-        a[idx] = keep - eps
-        down = f()
-        a[idx] = keep
-        g[idx] = (up - down) / (2 * eps)
-    return g
 
 
 def close(a: Any, b: Any, tol: float = 1e-6) -> None:
@@ -193,7 +182,7 @@ def test_bptt_equals_finite_differences(act, ret, h0, seed):
         Gi = np.zeros_like(G)
         Gi[i] = G[i]
         for k in kinds:
-            g = fd(lambda Gi=Gi: loss(g=Gi), P[k])
+            g = central(lambda Gi=Gi: loss(g=Gi), P[k])
             close(back.per_sample[k][i], g)
             total[k] += g
     for k in kinds:
@@ -202,7 +191,7 @@ def test_bptt_equals_finite_differences(act, ret, h0, seed):
         close(back.steps[k].sum(axis=0), back.grads[k], 1e-12)
     assert set(back.grads) == set(kinds) == set(back.per_sample)
     assert set(back.steps) == {"Wx", "Wh", "b"}
-    close(back.dX, fd(loss, X))
+    close(back.dX, central(loss, X))
     eps = 1e-6
     for what, arr in (("z", back.dZ), ("h", back.dH)):
         for i, t, u in np.ndindex(m, T, U):
@@ -259,9 +248,9 @@ def test_any_shape(m, T, F, U, act, ret, h0, seed):
     close(f.Z, Z, 1e-12)
     close(f.output(ret), ref_output(H, ret), 1e-12)
     back = rnn.backward(X, P, f, G, ret, act)
-    close(back.dX, fd(lambda: ref_loss(X, P, act, G, ret), X))
+    close(back.dX, central(lambda: ref_loss(X, P, act, G, ret), X))
     for k in P:
-        close(back.grads[k], fd(lambda: ref_loss(X, P, act, G, ret), P[k]))
+        close(back.grads[k], central(lambda: ref_loss(X, P, act, G, ret), P[k]))
 
 
 # by hand

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from ndref import batch_loss, fd, forward, losses
+from fdiff import central
+from ndref import batch_loss, forward, losses
 from seqtex import check_value, matrices
 from test_seq_solve import rnn_dH
 
@@ -54,7 +55,7 @@ def reference(p: dict) -> dict[str, np.ndarray]:
     decayed = [k for k in P if k[:2] in ("Wx", "Wh", "Wq", "Wk", "Wv") or (
         k.startswith("W") and k[1:].isdigit())]
     for name, a in P.items():
-        g = fd(lambda: batch_loss(layers, P, X, Y, "mse", l2, decayed), a)
+        g = central(lambda: batch_loss(layers, P, X, Y, "mse", l2, decayed), a)
         out[f"d{name}"] = g.reshape(np.shape(p["params"][name])) if name.startswith("b") and \
             layers[int(name[1:]) - 1].get("type") == "rnn" else g
         out[f"{name}_new"] = a - lr * g

@@ -9,9 +9,10 @@ import math
 
 import numpy as np
 import pytest
+from fdiff import central
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ndref import ACT, check_all, fd, forward, losses, solve_json, spec_text
+from ndref import ACT, check_all, forward, losses, solve_json, spec_text
 
 
 def rnd(rs, *shape, scale=0.5):
@@ -40,7 +41,7 @@ def rnn_dH(layers, P, X, Y, l: int) -> np.ndarray:
     g = np.zeros_like(Hs)
     for t in range(T):
         H = Hs.copy()
-        g[:, t] = fd(lambda t=t, H=H: loss_from(t, H), H)[:, t]
+        g[:, t] = central(lambda t=t, H=H: loss_from(t, H), H)[:, t]
     return g
 
 
