@@ -23,6 +23,7 @@ Array = np.ndarray
 class Scale:
     name = "scale"
     has_z = True
+    chain = True
     couples = False
 
     def bind(self, cfg: dict[str, Any]) -> Scale:
@@ -96,10 +97,12 @@ class Scale:
     def exact_per_sample(self, h: Any, dz: Any, P: dict[str, Any], l: int, name: str) -> Any:
         return exact.maybe(lambda h, d: (h * d)[:, None, :], h, dz)
 
-    def worked_forward(self, h: Array, P: dict[str, Array], l: int) -> Array:
+    def worked_forward(self, h: Array, P: dict[str, Array], l: int, keep: Any, c: Any
+                       ) -> Array:
         return h * P[f"a{l}"]
 
-    def worked_back(self, dz: Array, P: dict[str, Array], l: int) -> Array:
+    def worked_back(self, dz: Array, P: dict[str, Array], l: int, h: Array, keep: Any, c: Any
+                    ) -> Array:
         return dz * P[f"a{l}"]
 
     def worked_backward(self, h: Array, dz: Array, P: dict[str, Array], l: int, m: int,

@@ -26,7 +26,7 @@ import numpy as np
 from ..spec.setups import ExpressionSetup, NetworkSetup
 from .expressions import evaluate
 from .functions import ACTIVATIONS
-from .layers import Layer, layer
+from .layers import Layer, configured
 from .printed import (
     PER_SAMPLE_SHOWN,
     closed_delta,
@@ -41,9 +41,11 @@ Array = np.ndarray
 Rounder = Callable[[str, Array], Array]
 
 
-def layer_of(s: NetworkSetup, l: int) -> Layer:
-    """Layer l's type (engine/layers/)."""
-    return layer(s.kinds[l - 1] if s.kinds else "dense")
+def own_z(lay: Layer) -> bool:
+    """The network writes the layer's Z_l and activation lines (a dense or conv layer); a pool,
+    flatten, batchnorm or dropout layer's lines give H_l; an rnn's activation acts inside it
+    (it keeps its own per-step Z_l, H_l, dZ_l, dH_l)."""
+    return lay.has_z and not getattr(lay, "inside", False)
 
 
 def output_name(l: int, depth: int) -> str:
@@ -78,10 +80,16 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
     Y = c("Y", Yb)
     H = [c("X", Xb)]
     Z = []
+    layers = configured(s.kinds, s.layer_cfgs, L)
     with np.errstate(all="ignore"):
-        for l in range(1, L + 1):  # forward: Z = H W + b, H = f(Z)
-            Z.append(keep(f"Z{l}", layer_of(s, l).worked_forward(H[-1], P, l)))
-            H.append(keep(output_name(l, L), _activate(s, l, Z[-1], keep, c)))
+        for l, lay in enumerate(layers, 1):  # forward: Z = H W + b, H = f(Z)
+            out = lay.worked_forward(H[-1], P, l, keep, c)
+            if own_z(lay):
+                Z.append(keep(f"Z{l}", out))
+                H.append(keep(output_name(l, L), _activate(s, l, Z[-1], keep, c)))
+            else:  # its output is H_l (an rnn keeps its own H_l: every step's)
+                Z.append(out)
+                H.append(out if getattr(lay, "inside", False) else keep(output_name(l, L), out))
         yh = H[-1]
         keep("loss", _loss(s, yh, Y, Yb, P, keep, c))
         if closed_delta(s.loss, s.activations[-1], s.eps):
@@ -91,7 +99,7 @@ def network_values(s: NetworkSetup, Xb: Array, Yb: Array, dW_batch: dict[str, Ar
             dZ = keep(f"dZ{L}", sc * (yh * sums - Y))
         else:
             dZ = keep(f"dZ{L}", _through(s, L, Z[-1], yh, _dyhat(s, yh, Y, keep, c), keep, c))
-        grads = _backward(s, H, Z, dZ, P, per_sample, keep, c)
+        grads = _backward(s, layers, H, Z, dZ, P, per_sample, keep, c)
         if dW_batch is not None:  # the update uses the whole batch's gradient, as printed
             grads = {name: r(f"d{name}_batch", np.asarray(g, dtype=float))
                      for name, g in dW_batch.items()}
@@ -125,8 +133,9 @@ def _loss(s: NetworkSetup, yh: Array, Y: Array, Yb: Array, P: dict[str, Array],
     data = total if s.reduction == "sum" else total / m
     if not s.l2:
         return data
-    norms = sum(c(f"norm{l}", (P[w] ** 2).sum()) for l in range(1, s.depth + 1)
-                for w in layer_of(s, l).decayed(l))
+    norms = sum(c(f"norm{l}", (P[w] ** 2).sum())
+                for l, lay in enumerate(configured(s.kinds, s.layer_cfgs, s.depth), 1)
+                for w in lay.decayed(l))
     return data + keep("loss_l2", c("l2", s.l2) / (2 * m) * norms)
 
 
@@ -166,21 +175,27 @@ def _through(s: NetworkSetup, l: int, z: Array, h: Array, g: Array,
     return g * keep(f"dact{l}", d)
 
 
-def _backward(s: NetworkSetup, H: list[Array], Z: list[Array], dZ: Array, P: dict[str, Array],
-              per_sample: bool, keep: Callable[[str, Any], Array],
+def _backward(s: NetworkSetup, layers: list[Layer], H: list[Array], Z: list[Array], dZ: Array,
+              P: dict[str, Array], per_sample: bool, keep: Callable[[str, Any], Array],
               c: Callable[[str, Any], Array]) -> dict[str, Array]:
+    """From the output layer down; `dZ` is dL/dZ_l of a layer with its own Z, else dL/d(its
+    output); an rnn below gets dL/d(its output) and keeps its own per-step dH, dZ."""
     L, m = s.depth, H[0].shape[0]
     scale = 1.0 if s.reduction == "sum" else 1.0 / m
     grads: dict[str, Array] = {}
     for l in range(L, 0, -1):
-        if s.delta == "error":  # the error signal as printed: -dZ, its digits
+        lay = layers[l - 1]
+        if s.delta == "error" and own_z(lay):  # the error signal as printed: -dZ, its digits
             keep(f"delta{l}", -dZ)
-        lay = layer_of(s, l)
         grads.update(lay.worked_backward(H[l - 1], dZ, P, l, m, scale, s.l2, per_sample,
                                          s.units, keep, c))
         if l > 1:
-            dH = keep(f"dH{l - 1}", lay.worked_back(dZ, P, l))
-            dZ = keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, keep, c))
+            below = layers[l - 2]
+            dH = lay.worked_back(dZ, P, l, H[l - 1], keep, c)
+            if not getattr(below, "inside", False):
+                dH = keep(f"dH{l - 1}", dH)
+            dZ = (keep(f"dZ{l - 1}", _through(s, l - 1, Z[l - 2], H[l - 1], dH, keep, c))
+                  if own_z(below) else dH)
     return grads
 
 

@@ -46,6 +46,7 @@ class DenseType:
     as it always has: an estimate, not the count)."""
 
     name = "dense"
+    chain = True  # `rounding: chain` works its lines (engine/worked.py)
 
     def shapes(self, units_in: int, units_out: int, bias: bool | str
                ) -> dict[str, tuple[int, int]]:

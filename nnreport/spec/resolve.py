@@ -254,10 +254,13 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
             self.add(at + ("layout",) if p.layout else at, "a network with "
                      f"{', '.join(sorted({la.type for la in layers if la.type in SHAPED}))} "
                      "layers has its samples first (the rows layout)", "use layout: rows")
-        if (p.rounding or spec.rounding) == "chain":
+        unchained = sorted({la.type for la in layers  # a type says (its spec type's `chain`)
+                            if not getattr(TYPES.get(la.type) or SHAPED.get(la.type), "chain",
+                                           False)})
+        if (p.rounding or spec.rounding) == "chain" and unchained:
             ok = False
             self.add(at + ("rounding",) if p.rounding else at, "rounding: chain is not "
-                     "worked for conv, pool, batchnorm, dropout, rnn or attention layers yet",
+                     f"worked for {', '.join(unchained)} layers yet",
                      "leave rounding out (full precision)")
         return nd if ok else None
 

@@ -97,6 +97,7 @@ class ShapedType:
     activation: str | None = None
     activations: tuple[str, ...] = ()
     inside = False
+    chain = False  # `rounding: chain` takes it: its engine worked_* are written (engine/worked.py)
     named: tuple[str, ...] = ()  # its own values' families in the JSON (mu, var ... Q, K ...)
 
     # what spec/layertypes.py asks of a type (its parameters' kinds; budgets use `params`)

@@ -43,6 +43,7 @@ class Layer(Protocol):
 
     name: str
     has_z: bool  # a pre-activation Z{l} of its own and an activation (JSON Z{l}, dZ{l})
+    chain: bool  # its worked_* are written: `rounding: chain` takes it (else a located error)
     couples: bool  # its output mixes the samples: the layers below have no per-sample grads
 
     def bind(self, cfg: dict[str, Any]) -> Layer:
@@ -116,8 +117,12 @@ class Layer(Protocol):
                          name: str) -> Exact | None:
         """per_sample of one parameter on exact rationals."""
 
-    def worked_forward(self, h: Array, P: dict[str, Array], l: int) -> Array:
-        """Z_l as its worked line computes it from the printed numbers."""
+    def worked_forward(self, h: Array, P: dict[str, Array], l: int, keep: Keep, c: Keep
+                       ) -> Array:
+        """Z_l as its worked line computes it from the printed numbers (`h`, `P` as printed);
+        a type without a Z of its own (pool, flatten, batchnorm, dropout, rnn) returns its
+        output H_l. Its own named values (mu, var, xhat; Q ... A; an rnn's every step) go
+        through `keep`, any other number a line prints through `c` (engine/worked.py)."""
 
     def worked_backward(self, h: Array, dz: Array, P: dict[str, Array], l: int, m: int,
                         scale: float, l2: float, per_sample: bool, units: tuple[int, ...],
@@ -126,8 +131,10 @@ class Layer(Protocol):
         parameter; each value through `keep` under its JSON name, each other printed number
         through `c`."""
 
-    def worked_back(self, dz: Array, P: dict[str, Array], l: int) -> Array:
-        """dH_{l-1} as its worked line computes it."""
+    def worked_back(self, dz: Array, P: dict[str, Array], l: int, h: Array, keep: Keep,
+                    c: Keep) -> Array:
+        """dH_{l-1} as its worked line computes it (`dz`: dL/dZ_l, or dL/d(its output) for a
+        type without a Z of its own; `h`: H_{l-1} as printed)."""
 
 
 LAYERS: dict[str, Layer] = {}

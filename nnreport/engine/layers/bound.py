@@ -76,10 +76,12 @@ class Configured(ShapedType):
                          name: str) -> Exact | None:
         return None
 
-    def worked_forward(self, h: Array, P: dict[str, Array], l: int) -> Array:
+    def worked_forward(self, h: Array, P: dict[str, Array], l: int, keep: Any, c: Any
+                       ) -> Array:
         raise NotImplementedError(f"the worked key for {self.name} layers is not written yet")
 
-    def worked_back(self, dz: Array, P: dict[str, Array], l: int) -> Array:
+    def worked_back(self, dz: Array, P: dict[str, Array], l: int, h: Array, keep: Any, c: Any
+                    ) -> Array:
         raise NotImplementedError(f"the worked key for {self.name} layers is not written yet")
 
     def worked_backward(self, h: Array, dz: Array, P: dict[str, Array], l: int, m: int,

@@ -34,6 +34,7 @@ class Dense:
     name = "dense"
     has_z = True
     couples = False
+    chain = True
 
     def bind(self, cfg: dict[str, Any]) -> Dense:
         return self  # nothing to configure
@@ -139,10 +140,12 @@ class Dense:
         return exact.maybe(lambda h, d: h[:, :, None] * d[:, None, :], h, dz)
 
     # the worked lines along a rounding path (engine/worked.py)
-    def worked_forward(self, h: Array, P: dict[str, Array], l: int) -> Array:
+    def worked_forward(self, h: Array, P: dict[str, Array], l: int, keep: Any, c: Any
+                       ) -> Array:
         return h @ P[f"W{l}"] + bias(P, l)
 
-    def worked_back(self, dz: Array, P: dict[str, Array], l: int) -> Array:
+    def worked_back(self, dz: Array, P: dict[str, Array], l: int, h: Array, keep: Any, c: Any
+                    ) -> Array:
         return dz @ P[f"W{l}"].T
 
     def worked_backward(self, h: Array, dz: Array, P: dict[str, Array], l: int, m: int,
