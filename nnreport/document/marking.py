@@ -100,6 +100,8 @@ def mark_chain(sol: Any, parts: list[Part]) -> None:
         if st.result is None or st.key not in chain:
             continue
         want = np.asarray(chain[st.key], dtype=float)
+        if st.at and want.ndim > len(st.at):  # a map or a sample of an N-d value
+            want = want[st.at]
         full = st.result.array
         if want.size != full.size:
             continue

@@ -52,6 +52,8 @@ class Step:
     points: float | None = None       # set by marking.py: what the answer is worth, if graded
     chain: Val | None = None          # rounding: chain, when it prints differently (marking.py)
     keep: bool = False                # stays on the page of the step before (a closing line)
+    at: tuple[int, ...] = ()          # the part of the key's value it prints (a map (n, f), a
+    #                                   sample (i,)); () the whole value
 
     @property
     def elided(self) -> bool:

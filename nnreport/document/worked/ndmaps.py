@@ -22,7 +22,7 @@ def each_map(c: Ctx, a: np.ndarray, lhs: str, formula: str, key: str, note: str 
     k = power(a, d)
     return [Step(sym(lhs, n, str(f + 1)), formula.replace("#", f"^{{({n + 1})}}_{{{f + 1}}}"),
                  None, Val(a[n, f], d, factor=k), key=key, shape=True,
-                 note=note if (n, f) == (0, 0) else "")
+                 note=note if (n, f) == (0, 0) else "", at=(n, f))
             for n in range(a.shape[0]) for f in range(a.shape[1])]
 
 
@@ -67,7 +67,8 @@ def split_maps(steps: list[Step]) -> list[Step]:
             res = _cut(st.result, at, shape, powers)
             out.append(Step(rf"\left({st.lhs}\right)_{{{sub}}}", st.formula, subst,
                             res if isinstance(res, Val) else None, key=st.key,
-                            shape=st.shape, note=st.note if n == 0 else "", asked=st.asked))
+                            shape=st.shape, note=st.note if n == 0 else "", asked=st.asked,
+                            at=(*st.at, *at)))
     return out
 
 

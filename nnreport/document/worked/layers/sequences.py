@@ -41,7 +41,7 @@ def _per_sample(c: Ctx, lhs: str, formula: str | None, value: Any, key: str,
         if formula and a.shape[0] > 1:  # sample i's rows: z^{(i)}_t
             formula = re.sub(r"(\^\{\(\d+\)\})?_\{(\d+)\}", rf"^{{({i + 1})}}_{{\2}}", formula)
         out.append(Step(name, formula, None, Val(short(a[i]), c.dig(key)), key=key,
-                        shape=True, note=note if i == 0 else "", asked=asked))
+                        shape=True, note=note if i == 0 else "", asked=asked, at=(i,)))
     return out
 
 
@@ -180,7 +180,7 @@ def attention_forward(c: Ctx, l: int) -> list[Step]:
             for i in range(1, m):
                 steps.append(Step(rf"{getattr(names, k)}^{{({i + 1})}}", None, None,
                                   Val(short(a[i]), c.dig(key)), key=key, shape=True,
-                                  note=f"sample {i + 1}" if k == "Q" else ""))
+                                  note=f"sample {i + 1}" if k == "Q" else "", at=(i,)))
     return steps
 
 
