@@ -220,7 +220,7 @@ VARIANTS = {
         id="relu", network={"layers": [{"type": "rnn", "units": 2, "activation": "relu"},
                                        {"units": 1, "activation": "linear"}]},
         params={**_rnn_problem()["params"], "h01": [0.2, -0.1]},
-        ask=["Z1", "H1", "dH1", "dWx1", "dWh1", "db1", "Wx1_new"]),
+        ask=["Z1", "H1", "dH1", "dWx1", "dWh1", "db1", "Wx1_new", "dh01", "h01_new"]),
     "l2": lambda: _rnn_problem(id="l2", regularization={"l2": 0.1},
                                ask=["dWx1", "dWh1", "db1", "Wx1_new", "Wh1_new"]),
     "causal": lambda: {**yaml.safe_load(EXAM.read_text())["problems"][1], "id": "causal",

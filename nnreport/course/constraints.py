@@ -35,7 +35,8 @@ def asked_names(setup: Setup, available: Any) -> list[str]:
             "threshold" if f"theta{l}" in setup.params else f"b{l}" in setup.params
             for l in range(1, setup.depth + 1)),
                                     optimizer_kind(setup.optimizer), frozen=setup.freeze,
-                                    show=setup.show, delta=setup.delta, kinds=setup.kinds)
+                                    show=setup.show, delta=setup.delta, kinds=setup.kinds,
+                                    given=frozenset(setup.params))
     else:
         names = [st.name for st in setup.steps]
     return [n for n in names if n in available]

@@ -153,7 +153,7 @@ def task_text(setup: Setup, names: list[str], parts: list[Part] | None = None) -
     lhs: dict[str, str] = {}
     for st in _steps(parts or []):
         if st.key and st.result is not None:
-            lhs.setdefault(st.key, st.lhs)
+            lhs.setdefault(st.key, whole(st.lhs) if st.at else st.lhs)
     if isinstance(setup, ExpressionSetup):
         what = [_describe(n, lhs) for n in names] or ["every value"]
         return "Compute " + _join(what) + " from the given values."
@@ -162,9 +162,58 @@ def task_text(setup: Setup, names: list[str], parts: list[Part] | None = None) -
     acts = ", ".join(dict.fromkeys(ACTIVATION_WORDS.get(a, a) for a in s.activations[:-1]))
     last = ACTIVATION_WORDS.get(s.activations[-1], s.activations[-1])
     head = escape(f"A {shape} network ({acts or 'no'} hidden units, a {last} output) is trained "
-                  f"with the {s.loss.upper()} loss.")
+                  f"with the {s.loss.upper()} loss." if not s.layer_cfgs else
+                  f"A network of {_join(layer_words(s))} is trained with the "
+                  f"{s.loss.upper()} loss.")
     shown = [_describe(n, lhs) for n in names[:8]] + (["the other values asked below"] if len(names) > 8 else [])
     return head + " Compute " + _join(shown or ["every value of the worked step"]) + "."
+
+
+def whole(lhs: str) -> str:
+    """The value's own name on a line that prints a part of it: (Z_{1})^{(1)}_{2} -> Z_{1}
+    (a map), H^{(2)} -> H (a sample), (W_{1}^{new})_{1,1} -> W_{1}^{new}."""
+    m = re.fullmatch(r"\\left\((.*)\\right\)(\^\{\(\d+\)\})?(_\{[\d,]+\})?", lhs)
+    if m:
+        return m.group(1)
+    m = re.fullmatch(r"(.+?)\^\{\(\d+\)\}(_\{[\d,]+\})?", lhs)  # X^{(1)}_{2}, Z_{1}^{(2)}
+    return m.group(1) if m else lhs
+
+
+def layer_words(s: Any) -> list[str]:
+    """Each layer of a network with configured layers in words (the task sentence: its
+    widths alone, 16-9-4-4-1, say nothing of a convolution)."""
+    def act(a: str) -> str:
+        return ACTIVATION_WORDS.get(a, a)
+
+    def unit(n: int) -> str:
+        return f"{n} unit" + ("s" if n != 1 else "")
+    out = []
+    for l, kind in enumerate(s.kinds, 1):
+        cfg = s.layer_cfgs[l - 1]
+        if kind == "conv":
+            kh, kw = cfg["kernel"]
+            extra = "".join(f", {k} {'x'.join(str(v) for v in dict.fromkeys(cfg[k]))}"
+                            for k, plain in (("stride", (1, 1)), ("padding", (0, 0)))
+                            if tuple(cfg[k]) != plain)
+            out.append(f"a {kh}x{kw} convolution ({cfg['filters']} filter"
+                       f"{'s' if cfg['filters'] != 1 else ''}{extra}, {act(cfg['activation'])})")
+        elif kind == "pool":
+            kh, kw = cfg["size"]
+            out.append(f"{cfg['kind']} pooling over {kh}x{kw} windows")
+        elif kind == "flatten":
+            out.append("a flatten")
+        elif kind == "batchnorm":
+            out.append("batch normalisation")
+        elif kind == "dropout":
+            out.append(f"dropout (p = {cfg['p']:g})")
+        elif kind == "rnn":
+            out.append(f"a recurrent layer of {unit(cfg['units'])} ({act(cfg['activation'])})")
+        elif kind == "attention":
+            out.append("single-head self-attention" + (" (causal)" if cfg.get("causal") else ""))
+        else:  # dense, or a registered type: its width and activation
+            name = "a dense layer" if kind == "dense" else f"a {kind} layer"
+            out.append(f"{name} of {unit(s.units[l])} ({act(s.activations[l - 1])})")
+    return out
 
 
 def _join(items: list[str]) -> str:

@@ -58,7 +58,8 @@ def value_names(p: Problem, layers: Any, acts: tuple[str, ...], loss: str
                                    p.loss.eps if p.loss else None,
                                    p.regularization.l2, working=True, computed=computed,
                                    frozen=frozen, show=shown, delta=p.delta,
-                                   kinds=tuple(layer.type for layer in layers))
+                                   kinds=tuple(layer.type for layer in layers),
+                                   given=frozenset(p.params or ()))
 
     asked = names(False, tuple(p.train.freeze), show)
     asked += [f"steps[{i}].{n}" for i in range(1, p.worked_steps) for n in asked]  # later steps

@@ -167,7 +167,8 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
                         working: bool = False, computed: bool = False,
                         frozen: frozenset[str] | tuple[str, ...] = (),
                         show: tuple[str, ...] | None = None,
-                        delta: str = "gradient", kinds: tuple[str, ...] = ()) -> list[str]:
+                        delta: str = "gradient", kinds: tuple[str, ...] = (),
+                        given: frozenset[str] = frozenset()) -> list[str]:
     """The worked-step values a question can ask for (`ask`, `points`, `digits_for`), by
     canonical JSON name, in the order the key reaches them: the one list of names.
     `optimizer`: its name, or `heavy_ball` for momentum in that form (`optimizer_kind`).
@@ -177,7 +178,8 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
     (docs/spec.md, the JSON contract): SGD's step `W1_step`, the softmax exponentials `E{l}`
     and their row sums `Esum{l}`, the L2 penalty `loss_l2`, dL/dyhat `dyhat`, the activation
     derivatives `dact{l}` (f'(Z_l)) and `dH{l}` (dL/dH_l), which can be asked like any
-    value (the resolver's list)."""
+    value (the resolver's list). `given`: the parameters `params:` gives, for a type's
+    parameters that exist only when given (an rnn's h0{l})."""
     L = depth
     kinds = kinds or ("dense",) * L  # each layer's type: W's, biases, then other types'
     # a configured layer without an activation of its own has no Z, dZ (spec/shaped.py)
@@ -190,7 +192,10 @@ def network_value_names(depth: int, biases: tuple[bool | str, ...], optimizer: s
         f"{'theta' if biases[l - 1] == 'threshold' else 'b'}{l}" for l in range(1, L + 1)
         if biases[l - 1] and kinds[l - 1] == "dense"] + [
         f"{k}{l}" for l in range(1, L + 1) if kinds[l - 1] != "dense"
-        for k in TYPES[kinds[l - 1]].shapes(1, 1, biases[l - 1])]
+        for k in TYPES[kinds[l - 1]].shapes(1, 1, biases[l - 1])] + [
+        f"{k}{l}" for l in range(1, L + 1) if kinds[l - 1] != "dense"
+        for k in getattr(TYPES[kinds[l - 1]], "optional", lambda: ())()
+        if f"{k}{l}" in given]
     names += [f"d{p}" for p in params] + [f"d{p}_per_sample" for p in params]
     states = {"sgd": [], "momentum": ["v", "step"], "rmsprop": ["s", "step"],
               "adam": ["m", "v", "mhat", "vhat", "step"],

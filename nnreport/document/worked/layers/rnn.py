@@ -59,6 +59,8 @@ class Names:
     b: str = "b"
     g: str = "g"  # the gradient reaching h_t from the layer's output
     G: str = "G"  # the same for the batch
+    h0: str = "h_{0}"    # the initial state as a parameter (h_{0,1}: `params:` gives h01)
+    dh0: str = "dh_{0}"  # its gradient, as the update line names it
 
 
 def scale_tex(scale: float, m: int, digits: int = 4) -> str:
@@ -204,9 +206,9 @@ def forward(X: Any, params: Mapping[str, Any], fwd: engine.Forward | None = None
         steps.append(Step(_sub(n.h, 0, i), None, None, _row(fw.h0[sample], d), asked=False,
                           note=f"{who}step by step; the state starts at zero"))
     else:
-        steps.append(Step(_sub(n.h, 0, i), n.h + "_{0}", None, _row(fw.h0[sample], d),
+        steps.append(Step(_sub(n.h, 0, i), n.h0, None, _row(fw.h0[sample], d),
                           asked=False, note=f"{who}step by step; the initial state is the "
-                          "parameter $h_0$"))
+                          f"parameter ${n.h0}$"))
     for t in range(1, T + 1):
         x, hp = X[sample, t - 1], fw.h0[sample] if t == 1 else fw.H[sample, t - 2]
         z, h = fw.Z[sample, t - 1], fw.H[sample, t - 1]
@@ -412,7 +414,7 @@ def grads(X: Any, params: Mapping[str, Any], grad: Any, fwd: engine.Forward | No
             sub0 = summed(dh0, pre)
         elif pre:
             sub0 = [pre, dh0[0]]
-        steps.append(Step(rf"\frac{{\partial L}}{{\partial {n.h}_{{0}}}}", f, sub0,
+        steps.append(Step(n.dh0, f, sub0,
                           _row(bw.grads["h0"], d), key=key("h0"),
                           note="the initial state's gradient, a parameter's"))
     return steps

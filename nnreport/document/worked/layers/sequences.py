@@ -63,10 +63,12 @@ def _rnn(c: Ctx, l: int) -> tuple[np.ndarray, dict[str, np.ndarray], str, str, r
     X = np.asarray(c.H(l - 1), dtype=float)
     P = {k: np.asarray(c.s.params[f"{k}{l}"], dtype=float) for k in ("Wx", "Wh", "b", "h0")
          if f"{k}{l}" in c.s.params}
-    names = rnn.Names(Wx=c.n(f"Wx{l}"), Wh=c.n(f"Wh{l}"), b=c.n(f"b{l}"))
+    names = rnn.Names(Wx=c.n(f"Wx{l}"), Wh=c.n(f"Wh{l}"), b=c.n(f"b{l}"),
+                      h0=c.n(f"h0{l}"), dh0=c.n.d(f"h0{l}"))
     if X.shape[0] > 1:  # a batch's step matrices X^<t>, Z^<t> ...: Z_1, H_2 are layers'
         names = rnn.Names(X=STEP.format("X"), H=STEP.format("H"), Z=STEP.format("Z"),
-                          G=STEP.format("G"), Wx=names.Wx, Wh=names.Wh, b=names.b)
+                          G=STEP.format("G"), Wx=names.Wx, Wh=names.Wh, b=names.b,
+                          h0=names.h0, dh0=names.dh0)
     return X, P, cfg.get("activation", "tanh"), cfg.get("return", "last"), names
 
 

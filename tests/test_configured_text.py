@@ -1,0 +1,111 @@
+"""What the key says of a network with configured layers when the spec gives no text, and the
+rnn's initial state as a parameter (issues 25, 26).
+
+The task sentence names each layer in words (its widths alone, 16-9-4-4-1, said nothing of a
+convolution and called an rnn's tanh units "linear"); a value printed map by map or sample by
+sample is named as a whole (Z_1, not its first map). `h0{l}`, given in `params:`, is a
+parameter like the others: `dh0{l}` and `h0{l}_new` can be asked (and only then), the key
+names the state h_{0,1} where it enters and dh_{0,1} on its graded line, and the numbers are
+the reference's (tests/ndref.py: loops and central differences, nothing of nnreport's)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import yaml
+from click.testing import CliRunner
+from fdiff import central
+from ndref import batch_loss
+
+from nnreport.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _without_text(name: str) -> dict:
+    d = yaml.safe_load((ROOT / "problems" / name).read_text())
+    for p in d["problems"]:
+        p.pop("text", None)
+    return d
+
+
+def _build(tmp: Path, d: dict, *args: str) -> tuple[int, str, Path]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "spec.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    r = CliRunner().invoke(cli, ["build", str(path), "-o", str(tmp / "out"), "--no-pdf", *args])
+    return r.exit_code, r.stdout + r.stderr, tmp / "out" / "spec"
+
+
+def _sentences(tex: str) -> dict[str, str]:
+    part = re.split(r"^% nnreport problem: (\S+)$", tex, flags=re.M)
+    return {pid: re.search(r"^A network of .*$", body, re.M).group(0)
+            for pid, body in zip(part[1::2], part[2::2], strict=True)}
+
+
+def test_task_sentence_names_each_layer(tmp_path):
+    code, out, folder = _build(tmp_path, _without_text("cnn_exam.yaml"), "--key")
+    assert code == 0, out
+    said = _sentences((folder / "spec-key.tex").read_text())
+    assert said["conv"].startswith(
+        "A network of a 2x2 convolution (1 filter, ReLU), max pooling over 2x2 windows, a "
+        "flatten and a dense layer of 1 unit (sigmoid) is trained with the BCE loss.")
+    assert said["bn"].startswith("A network of a dense layer of 2 units (linear), batch "
+                                 "normalisation and a dense layer of 1 unit (linear)")
+    assert "dropout (p = 0.5)" in said["dropout"]
+    assert "$H_{1}$" in said["dropout"]
+    code, out, folder = _build(tmp_path / "s", _without_text("sequences_exam.yaml"), "--key")
+    assert code == 0, out
+    said = _sentences((folder / "spec-key.tex").read_text())
+    assert said["rnn"].startswith("A network of a recurrent layer of 2 units (tanh) and a "
+                                  "dense layer of 1 unit (linear) is trained with the MSE loss.")
+    assert said["attention"].startswith("A network of single-head self-attention, a flatten and")
+    # values printed sample by sample are named whole: H_{1}, not H_{1}^{(1)}
+    assert r"\hat{Y}" in said["attention"] and "^{(1)}" not in said["attention"]
+    assert "linear hidden units" not in said["rnn"]
+
+
+def _row(tex: str) -> list[float]:
+    """The last printed row vector of a line, with its common factor (10^{-3} [3.972 3.568])."""
+    m = re.findall(r"(?:10\^\{(-?\d+)\} )?\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}", tex)[-1]
+    scale = 10.0 ** int(m[0]) if m[0] else 1.0
+    return [float(x) * scale for x in m[1].split("&")]
+
+
+def _rnn(h0: bool, ask: list[str]) -> dict:
+    d = yaml.safe_load((ROOT / "problems" / "sequences_exam.yaml").read_text())
+    p = d["problems"][0]
+    if h0:
+        p["params"]["h01"] = [0.2, -0.4]
+    p["ask"] = ask
+    d["problems"] = [p]
+    return d
+
+
+def test_h0_gradient_and_update_asked_only_when_given(tmp_path):
+    code, out, _ = _build(tmp_path / "no", _rnn(False, ["dh01"]))
+    assert code == 2 and "'dh01' is not a value of problem 'rnn'" in out, out
+    assert "Traceback" not in out
+    d = _rnn(True, ["dh01", "h01_new"])
+    code, out, folder = _build(tmp_path / "yes", d, "--key")
+    assert code == 0, out
+    tex = (folder / "spec-key.tex").read_text()
+    p = d["problems"][0]
+    layers = p["network"]["layers"]
+    X = np.array(p["data"]["X"], dtype=float)
+    Y = np.array(p["data"]["Y"], dtype=float)
+    P = {k: np.array(v, dtype=float) for k, v in p["params"].items()}
+    P["b2"] = P["b2"].reshape(1, -1)
+    g = central(lambda: batch_loss(layers, P, X, Y, "mse"), P["h01"])
+    line = re.search(r"^  dh_\{0,1\} &= dh_\{0\} = (.*)$", tex, re.M)
+    assert line, "the graded dh0 line names the parameter"
+    assert np.allclose(_row(line.group(1)), [float(f"{v:.4g}") for v in g], rtol=1e-12)
+    new = P["h01"] - p["train"]["lr"] * g
+    up = re.search(r"^  h_\{0,1\}\^\{\\text\{new\}\} &= h_\{0,1\} - \\eta\\, dh_\{0,1\}", tex, re.M)
+    assert up, "the update line names h0 as the parameter"
+    rest = tex[up.end():].split(r"\tag*")[0]
+    last = rest.split(" = ")[-1]
+    assert np.allclose(_row(last), [float(f"{v:.4g}") for v in new], rtol=1e-12)
+    assert re.search(r"^  h_\{0\} &= h_\{0,1\} = ", tex, re.M), "the state starts at h_{0,1}"
