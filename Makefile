@@ -30,6 +30,10 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	# PyTorch, test-only (tests/test_torch_oracle.py): the CPU wheel these machines keep on
+	# disk, never a download of a CUDA build; without it those tests skip
+	for w in /opt/wheels/torch-*+cpu-cp311-*.whl; do \
+	  if [ -f "$$w" ]; then $(BIN)/pip install -q "$$w"; else echo "no local torch wheel: the PyTorch oracle tests skip"; fi; done
 	touch $(STAMP)
 
 # TeX (and bubblewrap, its sandbox) come from Debian's packages; skipped when already there.
