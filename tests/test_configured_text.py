@@ -109,3 +109,33 @@ def test_h0_gradient_and_update_asked_only_when_given(tmp_path):
     last = rest.split(" = ")[-1]
     assert np.allclose(_row(last), [float(f"{v:.4g}") for v in new], rtol=1e-12)
     assert re.search(r"^  h_\{0\} &= h_\{0,1\} = ", tex, re.M), "the state starts at h_{0,1}"
+
+
+def _table_rows(tex: str, pid: str) -> list[list[str]]:
+    part = re.split(r"^% nnreport problem: (\S+)$", tex, flags=re.M)
+    body = dict(zip(part[1::2], part[2::2], strict=True))[pid]
+    table = body.split("Layer&Activation&Units&Weights&Bias&Parameters")[1].split(r"\bottomrule")[0]
+    return [r.rstrip("\\%").split("&") for r in table.split("\n")
+            if "&" in r and not r.startswith("Total")]
+
+
+def test_architecture_table_lists_biases_under_bias(tmp_path):
+    """A conv's b_1, batchnorm's beta under Bias; its kernel, gamma, an rnn's W_x, W_h under
+    Weights; each row's parameter count the product of the shapes the spec gives."""
+    d = yaml.safe_load((ROOT / "problems" / "cnn_exam.yaml").read_text())
+    code, out, folder = _build(tmp_path, d, "--key")
+    assert code == 0, out
+    tex = (folder / "spec-key.tex").read_text()
+    conv = {r[0]: r for r in _table_rows(tex, "conv")}
+    assert conv["Hidden 1"][3:] == ["$W_{1}$: $1 \\times 1 \\times 2 \\times 2$", "$b_{1}$: $1$",
+                                    "5"]
+    assert conv["Hidden 2"][1] == "max pool"
+    bn = {r[0]: r for r in _table_rows(tex, "bn")}
+    assert bn["Hidden 2"][3:] == [r"$\gamma_{2}$: $2$", r"$\beta_{2}$: $2$", "4"]
+    d = _rnn(True, ["dWx1"])
+    code, out, folder = _build(tmp_path / "r", d, "--key")
+    assert code == 0, out
+    rnn = {r[0]: r for r in _table_rows((folder / "spec-key.tex").read_text(), "rnn")}
+    weights, bias, count = rnn["Hidden 1"][3:]
+    assert "W_{x,1}" in weights and "W_{h,1}" in weights and "h_{0,1}" in weights
+    assert bias == "$b_{1}$: $2$" and count == str(2 * 2 + 2 * 2 + 2 + 2)

@@ -78,6 +78,9 @@ def times(shape: tuple[int, ...]) -> str:
     return r" \times ".join(str(x) for x in shape)
 
 
+BIASES = ("b", "beta")  # a configured layer's parameters listed under Bias (the rest: Weights)
+
+
 def architecture_table(c: Ctx) -> Table:
     s, n = c.s, c.n
     def width(l: int) -> str:  # a configured network's N-d shapes as they are: 3 x 2
@@ -90,17 +93,23 @@ def architecture_table(c: Ctx) -> Table:
         fi, fo = s.units[l - 1], s.units[l]
         name = "Output" if l == s.depth else f"Hidden {l}"
         if s.kinds and s.kinds[l - 1] != "dense":  # another layer type: its own parameters
-            shapes = {k: s.params[k].shape for k in s.params  # all of its own (conv's W, b)
-                      if k[len(k.rstrip("0123456789")):] == str(l)}
+            t = c.layer_type(l)  # all of its own (conv's W, b; an rnn's h0 when given)
+            kinds = ((*t.kinds(), *t.optional()) if t is not None else  # a registered type
+                     tuple(k[:-len(str(l))] for k in s.params if k.endswith(str(l))
+                           and k[:-len(str(l))].isalpha()))
+            shapes = {f"{k}{l}": s.params[f"{k}{l}"].shape for k in kinds
+                      if f"{k}{l}" in s.params}
             count = sum(int(np.prod(sh)) for sh in shapes.values())
             total += count
             own = c.cfg(l).get("activation")  # an rnn's acts inside it
             act = (F.ACT_NAME[s.activations[l - 1]] if c.has_z(l)
-                   else F.ACT_NAME.get(own, own) if own else s.kinds[l - 1])
+                   else F.ACT_NAME.get(own, own) if own else
+                   f"{c.cfg(l)['kind']} pool" if s.kinds[l - 1] == "pool" else s.kinds[l - 1])
+            listed = [(k[:-len(str(l))], f"${n(k)}$: ${times(sh if not c.cols else sh[::-1])}$")
+                      for k, sh in shapes.items()]
             rows.append([name, act, width(l), ", ".join(
-                f"${n(k)}$: ${times(sh)}$" for k, sh in
-                ((k, sh if not c.cols else sh[::-1]) for k, sh in shapes.items())), "none",
-                str(count)])
+                txt for k, txt in listed if k not in BIASES) or "none",
+                ", ".join(txt for k, txt in listed if k in BIASES) or "none", str(count)])
             continue
         wshape = (fi, fo) if not c.cols else (fo, fi)
         bshape = (1, fo) if not c.cols else (fo, 1)
