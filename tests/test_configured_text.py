@@ -35,7 +35,8 @@ def _build(tmp: Path, d: dict, *args: str) -> tuple[int, str, Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "spec.yaml"
     path.write_text(yaml.safe_dump(d, sort_keys=False))
-    r = CliRunner().invoke(cli, ["build", str(path), "-o", str(tmp / "out"), "--no-pdf", *args])
+    pdf = [] if tmp.name == "pdf" else ["--no-pdf"]
+    r = CliRunner().invoke(cli, ["build", str(path), "-o", str(tmp / "out"), *pdf, *args])
     return r.exit_code, r.stdout + r.stderr, tmp / "out" / "spec"
 
 
@@ -139,3 +140,25 @@ def test_architecture_table_lists_biases_under_bias(tmp_path):
     weights, bias, count = rnn["Hidden 1"][3:]
     assert "W_{x,1}" in weights and "W_{h,1}" in weights and "h_{0,1}" in weights
     assert bias == "$b_{1}$: $2$" and count == str(2 * 2 + 2 * 2 + 2 + 2)
+
+
+def test_dense_after_an_rnn_reads_its_last_state(tmp_path):
+    """H_1 is every step's state (3 x 2, printed just above); the dense layer reads the last
+    one, so its lines name it h_3 (a batch: H^<3>, each sample's row h_3^(i)), and the numbers
+    they substitute are that row."""
+    d = _rnn(False, ["Z2", "dW2"])
+    code, out, folder = _build(tmp_path / "one", d, "--key")
+    assert code == 0, out
+    tex = (folder / "spec-key.tex").read_text()
+    assert r"Z_{2} &= h_{3} W_{2} + b_{2} = \begin{bmatrix} 0.07051 & -0.4453 \end{bmatrix}" in tex
+    assert r"dW_{2} &= h_{3}^{T} dZ_{2}" in tex and "H_{1} W_{2}" not in tex
+    p = d["problems"][0]
+    p["data"] = {"X": [p["data"]["X"][0], [[0.2, -0.4], [1.0, 0.3], [-0.6, 0.8]]],
+                 "Y": [[0.5], [-0.2]]}
+    code, out, folder = _build(tmp_path / "two", d, "--key")
+    assert code == 0, out
+    tex = (folder / "spec-key.tex").read_text()
+    assert r"Z_{2} &= {H^{\langle 3 \rangle}} W_{2} + b_{2}" in tex
+    assert r"h_{3}^{(2)T} dz^{(2)}_{2}" in tex
+    code, out, folder = _build(tmp_path / "pdf", d)  # it typesets
+    assert code == 0 and (folder / "spec-key.pdf").exists(), out

@@ -183,6 +183,17 @@ class Ctx:
         activation acts inside it (the rnn: its worked module writes every step)."""
         return self.has_z(l)
 
+    def inp(self, l: int, row: bool = False) -> str:
+        """The name of what layer l reads: H_{l-1} (`row`: a sample's row, h_{l-1}); after an
+        rnn that passes on its last state, h_T (its H_{l-1} is every step's state; the rnn's
+        lines name the last state h_T, a batch's H^<T>, a sample's row h_T^(i))."""
+        if l > 1 and self.s.kinds and self.s.kinds[l - 2] == "rnn" and \
+                self.cfg(l - 1).get("return", "last") == "last" and self.s.shapes:
+            T = int(self.s.shapes[l - 2][0])  # the rnn's steps: its input's first axis
+            return f"h_{{{T}}}" if self.m == 1 or row else rf"{{H^{{\langle {T} \rangle}}}}"
+        Hp = self.n(f"H{l - 1}")
+        return ("x" if Hp == "X" else Hp.lower()) if row else Hp
+
     def has_bias(self, l: int) -> bool:
         return bias_name(self.s.params, l) is not None
 

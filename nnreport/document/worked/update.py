@@ -174,7 +174,7 @@ def error_signal_update(c: Ctx, key: str) -> Step:
     name, eta = c.n(key), fmt(s.lr, c.digits)
     pre = c.mean() + " " if c.mean() else ""
     if kind == "W":
-        Hp = c.n(f"H{l - 1}")
+        Hp = c.inp(l)
         dn = c.n(f"delta{l}")
         prod = rf"{Hp}^{{T}} {dn}" if not c.cols else rf"{dn} {Hp}^{{T}}"
     else:

@@ -15,7 +15,7 @@ def product(c: Ctx, l: int) -> str:
     """H_{l-1} W_l + b_l in symbols (W H + b in the columns layout; - theta for a threshold,
     the weight of a constant -1 input; no b without bias)."""
     sign = "-" if c.threshold(l) else "+"
-    return c.prod(c.n(f"H{l - 1}"), c.n(f"W{l}")) + (
+    return c.prod(c.inp(l), c.n(f"W{l}")) + (
         f" {sign} {c.n(c.bias(l))}" if c.has_bias(l) else "")
 
 
@@ -58,8 +58,8 @@ def entry_sum(c: Ctx, l: int) -> Step:
 
 def grads(c: Ctx, l: int) -> list[Step]:
     s, n, sol, m = c.s, c.n, c.sol, c.m
-    W, Hp = n(f"W{l}"), n(f"H{l - 1}")
-    hp = Hp.lower() if Hp != "X" else "x"
+    W, Hp = n(f"W{l}"), c.inp(l)
+    hp = c.inp(l, row=True)
     steps: list[Step] = []
     ps = sol.step.per_sample.get(f"W{l}")
     dZ = sol.step.dZ[l - 1]
