@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ...errors import ComputeError
 from .. import exact
 from ..exact import Exact
 
@@ -56,12 +57,17 @@ def check(x: Array, gamma: Array, beta: Array | None = None, eps: float = EPS) -
         raise ValueError(f"eps must be 0 or more, not {eps!r}")
 
 
+class ZeroVariance(ComputeError, ValueError):
+    """A feature constant over the batch with eps 0: the CLI's compute error (exit 5)."""
+
+
 def _std(var: Array, eps: float) -> Array:
     std = np.sqrt(var + eps)
     if not np.all(std > 0):
         f = int(np.flatnonzero(~(std > 0))[0])
-        raise ValueError(f"feature {f + 1} has the same value in every sample: its variance is 0 "
-                         f"and with eps 0 the normalisation divides by zero")
+        raise ZeroVariance(f"batchnorm: feature {f + 1} has the same value in every sample: its "
+                           "variance is 0 and with eps 0 the normalisation divides by zero "
+                           "(give the layer eps > 0, e.g. PyTorch's 1e-5)")
     return std
 
 
