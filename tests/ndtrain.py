@@ -460,7 +460,7 @@ def solve(p: dict[str, Any]) -> dict[str, Any]:
     first: dict[str, Any] = {}
     state: dict[str, np.ndarray] = {}
     history, t = [], 0
-    for e in range(train.get("epochs", 1)):
+    for _e in range(train.get("epochs", 1)):
         history.append(full(P)["loss"])
         for start in range(0, m, B):
             idx = list(range(start, min(start + B, m)))
