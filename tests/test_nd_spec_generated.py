@@ -14,7 +14,7 @@ real command line and:
   the HTML page (a quarter of the specs) has no KaTeX error;
 - `nnreport check` marks answers.json's own values of the asked names right.
 
-12 fixed examples in the default run (PDFs for a third), 300 fresh ones with --runslow.
+8 fixed examples in the default run (PDFs for a third), 300 fresh ones with --runslow.
 Every failure found becomes a regular test in tests/test_nd_generated_finds.py."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from specgen_nd import nd_document
 
 from nnreport.compile import tex_available
 
-FAST, SLOW = 12, 300
+FAST, SLOW = 8, 300  # 8: about 60 s on 2 cores (12 took 93 s)
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
