@@ -10,6 +10,7 @@ from ..content import Eqs, Para, Part, Table
 from ..placeholders import percent
 from ..steps import Step
 from .base import Ctx
+from .ndmaps import split_maps
 
 TWO_COLUMNS = 8  # a report prints a longer loss log as two column pairs
 
@@ -38,8 +39,9 @@ def training(c: Ctx) -> Part:
     for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
         for key in lay.param_names(sol.final_params, l):  # as its type names them
             if key in sol.final_params:
-                steps.append(c.step(n(key) + r"^{\text{final}}", None, None, sol.final_params[key],
-                                    key=f"{key}_final", asked=False))
+                steps += split_maps([c.step(n(key) + r"^{\text{final}}", None, None,
+                                            sol.final_params[key], key=f"{key}_final",
+                                            asked=False)])  # a kernel: one line per map
     steps.append(c.step(r"\hat{Y}^{\text{final}}", None, None, sol.yhat_final, key="yhat_final",
                         asked=False))
     if c.large:
