@@ -255,22 +255,43 @@ def test_variant_scripts_reproduce_an_independent_reference(tmp_path, name):
 
 
 def test_two_layers_of_a_type_share_one_helper(tmp_path):
-    """Two conv layers (the second with stride 1, padding 1 on 2 channels): conv_forward is
-    written once and called twice, and the numbers still follow the reference."""
+    """Two conv layers (the second a 2 x 3 kernel with padding 1 on 2 channels): conv_forward
+    is written once and called twice, and the numbers still follow the reference."""
     rs = np.random.RandomState(5)
     layers = [{"type": "conv", "filters": 2, "kernel": 2, "activation": "relu"},
-              {"type": "conv", "filters": 1, "kernel": 2, "padding": 1, "activation": "tanh"},
+              {"type": "conv", "filters": 1, "kernel": [2, 3], "padding": 1,
+               "activation": "tanh"},
               {"type": "flatten"}, {"units": 1, "activation": "sigmoid"}]
     p = {"id": "p", "network": {"layers": layers},
          "data": {"X": rnd(rs, 2, 3, 3), "Y": [[1.0], [0.0]]},
          "params": {"W1": rnd(rs, 2, 1, 2, 2, scale=0.6), "b1": [0.1, 0.2],
-                    "W2": rnd(rs, 1, 2, 2, 2, scale=0.6), "b2": [0.0],
-                    "W4": rnd(rs, 9, 1, scale=0.5), "b4": [[0.0]]},
+                    "W2": rnd(rs, 1, 2, 2, 3, scale=0.6), "b2": [0.0],
+                    "W4": rnd(rs, 6, 1, scale=0.5), "b4": [[0.0]]},
          "loss": "bce", "train": {"optimizer": "sgd", "lr": 0.5, "epochs": 2}}
     spec = tmp_path / "two.yaml"
     spec.write_text(yaml.safe_dump({"title": "t", "problems": [p]}, sort_keys=False))
     text = compare(tmp_path, spec, p)
     assert text.count("def conv_forward(") == 1 and text.count("conv_forward(H[-1]") == 2
+
+
+def test_a_max_pool_tie_goes_to_the_first_maximum(tmp_path):
+    """By hand: a 1 x 1 kernel [1, 1] over two channels gives Z = x0 + x1 = [[3, 3], [0, 0]]
+    (x0 = [[1, 2], [0, 0]], x1 = [[2, 1], [0, 0]]); 2 x 2 max pooling ties at (0, 0) and
+    (0, 1). yhat = 3, Y = 0, mse: dyhat = 6, which goes to the first maximum, (0, 0): dW1 =
+    6 [x0, x1] there = [6, 12] (the other maximum would give [12, 6]), db1 = 6, dW4 = 6 * 3."""
+    p = {"id": "p", "network": {"layers": [
+        {"type": "conv", "filters": 1, "kernel": 1, "activation": "linear"},
+        {"type": "pool", "kind": "max", "size": 2}, {"type": "flatten"},
+        {"units": 1, "activation": "linear"}]},
+        "data": {"X": [[[[1, 2], [0, 0]], [[2, 1], [0, 0]]]], "Y": [[0]]},
+        "params": {"W1": [[[[1]], [[1]]]], "b1": [0], "W4": [[1]], "b4": [[0]]},
+        "loss": "mse", "train": {"optimizer": "sgd", "lr": 0.01, "epochs": 1}}
+    spec = tmp_path / "tie.yaml"
+    spec.write_text(yaml.safe_dump({"title": "t", "problems": [p]}, sort_keys=False))
+    history, _, dump = run_script(tmp_path, code_of(spec), 1)
+    assert history == [9.0]
+    assert np.array(dump["grads"]["W1"]).ravel().tolist() == [6.0, 12.0]
+    assert dump["grads"]["b1"] == [6.0] and dump["grads"]["W4"] == [[18.0]]
 
 
 def test_spec_strings_do_not_reach_the_script(tmp_path):
