@@ -358,3 +358,36 @@ problems:
     v = json.loads(j.stdout)["problems"]["d"]
     np.testing.assert_allclose(history, v["loss_history"], rtol=0, atol=1e-10)
     assert final == pytest.approx(v["loss_final"], abs=1e-10)
+
+
+def test_conv_helpers_with_a_different_stride_and_padding_per_axis(tmp_path):
+    """stride [2, 1], padding [1, 0]: the script's conv_forward against ndref's loops and
+    conv_backward's dX, dW, db against central differences of sum(Z * R) (R fixed)."""
+    import runpy
+
+    from ndref import conv
+
+    layers = [{"type": "conv", "filters": 2, "kernel": [3, 2], "stride": [2, 1],
+               "padding": [1, 0], "activation": "relu"},
+              {"type": "flatten"}, {"units": 1, "activation": "linear"}]
+    rs = np.random.RandomState(8)
+    X = np.array(rnd(rs, 2, 2, 5, 4))
+    p = {"id": "p", "network": {"layers": layers}, "data": {"X": X.tolist(), "Y": [[1], [0]]},
+         "params": {"W1": rnd(rs, 2, 2, 3, 2), "b1": [0.5, -0.5], "W3": rnd(rs, 18, 1),
+                    "b3": [[0]]}, "loss": "mse", "train": {"lr": 0.1, "epochs": 1}}
+    spec = tmp_path / "geo.yaml"
+    spec.write_text(yaml.safe_dump({"title": "t", "problems": [p]}, sort_keys=False))
+    path = tmp_path / "geo.py"
+    path.write_text(code_of(spec))
+    assert "(2, 1), (1, 0)" in path.read_text()
+    g = runpy.run_path(str(path))
+    W, b = np.array(p["params"]["W1"], float), np.array(p["params"]["b1"], float)
+    Z = g["conv_forward"](X, W, b, (2, 1), (1, 0))
+    assert Z.shape == (2, 2, 3, 3)
+    np.testing.assert_allclose(Z, conv(X, W, b, (2, 1), (1, 0)), rtol=1e-12, atol=1e-12)
+    R = rs.randn(*Z.shape)
+    dX, dW, db = g["conv_backward"](X, W, R, (2, 1), (1, 0))
+    f = lambda: float((conv(X, W, b, (2, 1), (1, 0)) * R).sum())  # noqa: E731
+    np.testing.assert_allclose(dX, central(f, X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dW, central(f, W), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(db, central(f, b), rtol=1e-6, atol=1e-8)
