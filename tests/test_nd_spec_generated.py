@@ -40,7 +40,7 @@ from specgen_nd import nd_document
 
 from nnreport.compile import tex_available
 
-FAST, SLOW = 8, 300  # 8: about 60 s on 2 cores (12 took 93 s)
+FAST, SLOW = 4, 300  # about 16 s a spec on 2 cores (builds, PDFs for a third): 4 in make test
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

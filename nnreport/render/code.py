@@ -8,8 +8,11 @@ MAX_LITERAL entries) are written out as literals; scikit-learn data sets and gen
 called as nnreport calls them, with the same scaling, split and seeded weight draws.
 
 Each layer's own lines (Z from H, its gradients, dH passed down) are its type's
-(`Layer.code`, engine/layers/); a type that writes none is refused by name (`NotWritten`)
-rather than written as wrong code."""
+(`Layer.code`, engine/layers/), bound to its configuration: the configured types (conv,
+pool, flatten, batchnorm, dropout, rnn, attention: engine/layers/code_nd.py) call a helper
+function of their type, written once into a script that uses it; their arrays are N-d,
+samples first, and their initial values are written out. A type that writes none is refused
+by name (`NotWritten`) rather than written as wrong code."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.layers import LayerCode, decayed, layers_of
+from ..engine.layers import LayerCode, configured, decayed, layers_of
+from ..engine.layers.code_nd import literal
 from ..spec.setups import NetworkSetup
 
 MAX_LITERAL = 5000
@@ -35,7 +39,7 @@ def layer_code(s: NetworkSetup) -> list[LayerCode]:
     """Each layer's lines, layer 1 first; NotWritten for the first that has none."""
     scale = "1.0" if s.reduction == "sum" else "1.0 / m"
     out = []
-    for l, lay in enumerate(layers_of(s.kinds, s.depth), 1):
+    for l, lay in enumerate(configured(s.kinds, s.layer_cfgs, s.depth), 1):
         code = lay.code(l, s.params, scale, s.l2)
         if code is None:
             raise NotWritten(l, lay.name)
@@ -50,6 +54,8 @@ def _wrap(values: list[int]) -> str:
 
 
 def _lit(a: np.ndarray) -> str:
+    if np.ndim(a) != 2:  # a configured layer's: X [samples, C, H, W], a kernel, a bias [F]
+        return literal(a)
     rows = ",\n    ".join("[" + ", ".join(repr(float(x)) for x in row) + "]" for row in np.atleast_2d(a))
     return f"np.array([\n    {rows}])"
 
@@ -136,14 +142,24 @@ def script(s: NetworkSetup, spec_data: Any, source: str, split: Any = None) -> s
              "import numpy as np", "",
              f"SPEC = {str(source)!r}",
              f"PROBLEM = {str(s.id)!r}", ""]
-    lines += _data(s, spec_data, split)
-    lines += ["", "# initial parameters (rows layout: W is inputs x outputs)"]
+    data = _data(s, spec_data, split)
+    if s.X.ndim > 2 and not data[0].startswith("X = np.array("):  # loaded as rows
+        shape = tuple(int(n) for n in s.X.shape[1:])  # digits as 8 x 8 images ...
+        data += [f"X = X.reshape((len(X),) + {shape})"] + (
+            [f"X_test = X_test.reshape((len(X_test),) + {shape})"] if s.X_test is not None else [])
+    lines += data
+    lines += ["", "# initial parameters (rows layout: W is inputs x outputs)" if not s.layer_cfgs else
+              "# initial parameters (a dense layer's W is inputs x outputs; samples come first)"]
     lines += _init(s)
     lines.append("params = {" + ", ".join(f"'{k}': {k}" for k in s.params) + "}")
+    for code in layers:
+        lines += ["", *code.constants] if code.constants else []
     lines += ["", ""]
     if "softmax" in s.activations:
         lines += ["def softmax(z):", "    e = np.exp(z - z.max(axis=1, keepdims=True))",
                   "    return e / e.sum(axis=1, keepdims=True)", "", ""]
+    for text in dict.fromkeys(x for c in layers for x in c.helpers):  # each type's, once
+        lines += [text.rstrip("\n"), "", ""]
     lines += ["def forward(params, X):", "    Z, H = [], [X]"]
     for l in range(1, L + 1):
         f = ACT[s.activations[l - 1]][0].format(alpha=repr(s.alphas[l - 1]))
@@ -160,7 +176,7 @@ def _init(s: NetworkSetup) -> list[str]:
     """Seeded draws as nnreport makes them (one RandomState; each layer's first parameter,
     W1, W2, ..., in order, the others 0: spec/params.py) unless the spec gave values, which
     are written out."""
-    if s.explicit or not s.init:
+    if s.explicit or not s.init or s.layer_cfgs:
         return [f"{k} = {_lit(v)}" for k, v in s.params.items()]
     method, scale, seed = s.init["method"], s.init["scale"], s.init["seed"]
     out = [f"rs_init = np.random.RandomState({seed!r})"]
@@ -216,6 +232,8 @@ def _backward(s: NetworkSetup, layers: list[LayerCode]) -> list[str]:
                 f"    dZ = {f!r} * ({ACT[last][1].format(alpha=repr(s.alphas[-1]))})"]
     out.append("    grads = {}")
     for l in range(L, 0, -1):
+        if layers[l - 1].grads or l > 1:  # a helper's call that gives dX and the grads
+            out += [f"    {line}" for line in layers[l - 1].backward]
         out += [f"    {line}" for line in layers[l - 1].grads]
         if l > 1:
             bw = ACT[s.activations[l - 2]][1].format(alpha=repr(s.alphas[l - 2]))

@@ -5,8 +5,10 @@ first (engine/layers/cnn.py, norm.py, seq.py, each over its self-contained math 
 
 The parts of the protocol a worked key needs (the rounded chain's `worked_*`, the diagram's
 `edges`) are not written for them yet: a build refuses such a spec at its layer's `type:`
-(build.py), `nnreport code` refuses it too (`code` returns None), and `rounding: chain` is a
-located error. The exact passes default to None (the float value stands)."""
+(build.py), and `rounding: chain` is a located error. Each shipped type writes its
+`nnreport code` lines (its `code`, over engine/layers/code_nd.py); a configured type without
+one refuses the script (`code` returns None). The exact passes default to None (the float
+value stands)."""
 
 from __future__ import annotations
 

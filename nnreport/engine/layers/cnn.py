@@ -6,14 +6,16 @@ and flatten have none (H_l = Z_l). All of them run on exact rationals too."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 
 from ...spec.shaped import ConvType, FlattenType, PoolType
 from ..exact import Exact
-from . import conv, flatten, pool
+from . import code_nd, conv, flatten, pool
 from .bound import Configured
+from .code import LayerCode
 
 Array = np.ndarray
 
@@ -67,6 +69,10 @@ class Conv(Configured, ConvType):
         dW, db = conv.exact_per_sample(h, dz, W.shape, **self._geo())
         return dW if name == f"W{l}" else db
 
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.conv(l, self.cfg, params, scale, l2)
+
 
 class Pool(Configured, PoolType):
     def _geo(self) -> dict[str, Any]:
@@ -93,6 +99,10 @@ class Pool(Configured, PoolType):
                    h: Any = None) -> Exact | None:
         return pool.exact_back(dz, h, **self._geo())
 
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.pool(l, self.cfg)
+
 
 class Flatten(Configured, FlattenType):
     def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
@@ -107,6 +117,10 @@ class Flatten(Configured, FlattenType):
     def exact_back(self, dz: Exact | None, P: dict[str, Any], l: int,
                    h: Any = None) -> Exact | None:
         return None if h is None else flatten.exact_back(dz, h.shape)
+
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.flatten(l)
 
 
 CONV, POOL, FLATTEN = Conv(), Pool(), Flatten()

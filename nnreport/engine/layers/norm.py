@@ -9,6 +9,7 @@ order (row i % rows for a longer pass, such as the final pass over every sample)
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,9 @@ import numpy as np
 from ...spec.shaped import BatchNormType, DropoutType
 from .. import exact
 from ..exact import Exact
-from . import batchnorm, dropout
+from . import batchnorm, code_nd, dropout
 from .bound import Configured
+from .code import LayerCode
 
 Array = np.ndarray
 
@@ -64,6 +66,10 @@ class BatchNorm(Configured, BatchNormType):
         b = exact.maybe(lambda d: d.sum(axis=0) * red, dz)
         return {f"gamma{l}": g, f"beta{l}": b}
 
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.batchnorm(l, self.cfg, scale)
+
 
 class Dropout(Configured, DropoutType):
     def _mask(self, n: int) -> Array:
@@ -87,6 +93,10 @@ class Dropout(Configured, DropoutType):
                    h: Any = None) -> Exact | None:
         return None if dz is None else dropout.exact_back(dz, self._mask(dz.shape[0]),
                                                           self.cfg["p"])
+
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.dropout(l, self.cfg)
 
 
 BATCHNORM, DROPOUT = BatchNorm(), Dropout()

@@ -11,6 +11,7 @@ softmax leaves the rationals."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,9 @@ import numpy as np
 from ...spec.shaped import AttentionType, RnnType
 from .. import exact
 from ..exact import Exact
-from . import attention, rnn
+from . import attention, code_nd, rnn
 from .bound import Configured, decay
+from .code import LayerCode
 
 Array = np.ndarray
 
@@ -108,6 +110,10 @@ class Rnn(Configured, RnnType):
                 out[f"{k}{l}"] = np.asarray(g, dtype=object)
         return out
 
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.rnn(l, self.cfg, params, scale, l2)
+
 
 class Attention(Configured, AttentionType):
     def decayed(self, l: int) -> list[str]:
@@ -157,6 +163,10 @@ class Attention(Configured, AttentionType):
             if np.any(np.isclose(np.diff(seen), 0.0, rtol=0, atol=1e-9)):
                 return True
         return False
+
+    def code(self, l: int, params: Collection[str], scale: str, l2: float
+             ) -> LayerCode | None:
+        return code_nd.attention(l, self.cfg, scale, l2)
 
 
 RNN, ATTENTION = Rnn(), Attention()
