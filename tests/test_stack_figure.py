@@ -306,3 +306,19 @@ def test_figure_compiles_inside_the_text_width(tmp_path, name):
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page),
                     "-singlefile", str(out / f"{name}-key.pdf"), str(png)], check=True)
     assert png.with_suffix(".png").stat().st_size > 1000
+
+
+@needs_tex
+def test_html_pages_show_the_figure_as_svg(tmp_path):
+    """The HTML pages (key and question sheet) show the picture as the PDF does: drawn once,
+    inlined as an SVG image under the sentence that refers to it."""
+    import base64
+
+    run("build", str(PROBLEMS / "cnn_exam.yaml"), "-o", str(tmp_path), "--format", "html")
+    for page in ("key", "questions"):
+        html = (tmp_path / "cnn_exam" / f"cnn_exam-{page}.html").read_text()
+        m = re.search(r'draws the network\.</p><figure id="fig:conv-network">\s*'
+                      r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)
+        assert m, page
+        svg = base64.b64decode(m.group(1)).decode()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<path" in svg
