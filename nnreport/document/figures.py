@@ -20,6 +20,8 @@ from ..engine.solve import make_net
 from ..render import formulas as F
 from ..render import plots, regions
 from ..render.diagram import tikz_network
+from ..render.numbers import fmt
+from ..render.stack import Stage, tikz_stack
 from ..spec.setups import Document, NetworkSetup
 from .content import Figure
 from .escape import escape
@@ -70,6 +72,57 @@ def _diagram(s: NetworkSetup, params: dict[str, np.ndarray], caption: str, label
     return Figure("", caption, label=label, intro=intro, tikz=tikz)
 
 
+def _pair(name: str, p: tuple[int, int]) -> str:
+    return rf"\text{{{name} }}{p[0]}" if p[0] == p[1] else rf"\text{{{name} }}({p[0]}, {p[1]})"
+
+
+def _op(kind: str, cfg: dict[str, Any], act: str, digits: int) -> list[str]:
+    """What a layer does, as lines of math on the arrow into its output: conv 2 x 2,
+    stride 1, ReLU. Only validated numbers and fixed words: nothing a spec writes freely."""
+    if kind == "conv":
+        (kh, kw), pad = cfg["kernel"], cfg["padding"]
+        out = [rf"\text{{conv }}{kh} \times {kw}", _pair("stride", cfg["stride"])]
+        if pad != (0, 0):
+            out.append(_pair("padding", pad))
+        return out + [rf"\text{{{F.ACT_NAME[cfg['activation']]}}}"]
+    if kind == "pool":
+        (h, w) = cfg["size"]
+        return [rf"\text{{{cfg['kind']} pool }}{h} \times {w}", _pair("stride", cfg["stride"])]
+    if kind == "dropout":
+        return [r"\text{dropout}", f"p = {fmt(cfg['p'], digits)}"]
+    if kind == "rnn":
+        what = "last state" if cfg["return"] == "last" else "every state"
+        return [rf"\text{{rnn, {F.ACT_NAME[cfg['activation']]}}}", rf"\text{{{what}}}"]
+    if kind == "attention":
+        out = [r"\text{attention}", rf"d_k = {cfg['d_k']},\ d_v = {cfg['d_v']}"]
+        return out + ([r"\text{causal}"] if cfg["causal"] else [])
+    if kind in ("flatten", "batchnorm"):
+        return [rf"\text{{{kind}}}"]
+    # a dense layer (or another unconfigured type): its type and activation
+    head = "dense" if kind == "dense" else kind.replace("_", r"\_")
+    return [rf"\text{{{head}}}", rf"\text{{{F.ACT_NAME[act]}}}"]
+
+
+def _stack(s: NetworkSetup, label: str, intro: str) -> Figure:
+    """The network as what flows through it (render/stack.py): each layer's output for one
+    sample, named as the key names it, with its shape, the layer written on the arrow."""
+    L = s.depth
+    namer = Namer(s.names, L, s.symbols)
+    stages = [Stage(namer(f"H{l}"), tuple(int(n) for n in s.shapes[l])) for l in range(L + 1)]
+    ops = [_op(k, s.layer_cfgs[l], s.activations[l], s.digits)
+           for l, k in enumerate(s.kinds or ("dense",) * L)]
+    what = ["a vector as a column of units"]
+    if any(len(st.shape) == 3 for st in stages):
+        what.insert(0, "a stack of feature maps (channels $\\times$ height $\\times$ width) as "
+                    "slabs")
+    if any(len(st.shape) == 2 for st in stages):
+        what.insert(0, "a sequence (steps $\\times$ features) as its steps' vectors side by "
+                    "side")
+    caption = ("The network: each layer's output for one sample, " + "; ".join(what) +
+               ". The layer that makes it is written on the arrow.")
+    return Figure("", caption, label=label, intro=intro, tikz=tikz_stack(stages, ops))
+
+
 def drawable(s: Any) -> bool:
     """Every layer of the network draws its edges (a conv, pool or other configured layer
     does not yet: the figure is left out, the Given part shows the values)."""
@@ -92,8 +145,10 @@ def network_figures(sol: NetworkSolution, document: str, folder: Path,
     placed: Placed = {"given": [], "update": [], "training": [], "evaluation": [],
                       "experiments": []}
     lab = f"fig:{s.id}"
-    if "network" in kinds and s.layer_cfgs:  # configured layers: each draws its own figure
-        placed["given"] += layer_figures(sol, folder, cache)  # where the diagram would go
+    if "network" in kinds and s.layer_cfgs:  # configured layers: the stack of what flows
+        placed["given"].append(_stack(s, f"{lab}-network",  # through it, then each layer's own
+                                      f"{_ref(lab + '-network')} draws the network."))
+        placed["given"] += layer_figures(sol, folder, cache)
     elif "network" in kinds and drawable(s):
         small = max(s.units) <= 6
         what = "initial weights and biases" if small else "layers wider than six units collapsed"
