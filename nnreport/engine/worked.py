@@ -189,6 +189,7 @@ def _backward(s: NetworkSetup, layers: list[Layer], H: list[Array], Z: list[Arra
             keep(f"delta{l}", -dZ)
         grads.update(lay.worked_backward(H[l - 1], dZ, P, l, m, scale, s.l2, per_sample,
                                          s.units, keep, c))
+        per_sample = per_sample and not getattr(lay, "couples", False)  # none below batchnorm
         if l > 1:
             below = layers[l - 2]
             dH = lay.worked_back(dZ, P, l, H[l - 1], keep, c)

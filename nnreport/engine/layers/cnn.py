@@ -14,11 +14,12 @@ from ...spec.shaped import ConvType, FlattenType, PoolType
 from ..exact import Exact
 from . import conv, flatten, pool
 from .bound import Configured
+from .cnn_worked import ConvWorked, FlattenWorked, PoolWorked
 
 Array = np.ndarray
 
 
-class Conv(Configured, ConvType):
+class Conv(ConvWorked, Configured, ConvType):
     def _geo(self) -> dict[str, Any]:
         return {"stride": self.cfg["stride"], "padding": self.cfg["padding"]}
 
@@ -68,7 +69,7 @@ class Conv(Configured, ConvType):
         return dW if name == f"W{l}" else db
 
 
-class Pool(Configured, PoolType):
+class Pool(PoolWorked, Configured, PoolType):
     def _geo(self) -> dict[str, Any]:
         return {"kind": self.cfg["kind"], "size": self.cfg["size"],
                 "stride": self.cfg["stride"]}
@@ -94,7 +95,7 @@ class Pool(Configured, PoolType):
         return pool.exact_back(dz, h, **self._geo())
 
 
-class Flatten(Configured, FlattenType):
+class Flatten(FlattenWorked, Configured, FlattenType):
     def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
         return flatten.forward(h)
 

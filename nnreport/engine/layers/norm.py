@@ -18,11 +18,12 @@ from .. import exact
 from ..exact import Exact
 from . import batchnorm, dropout
 from .bound import Configured
+from .norm_worked import BatchNormWorked, DropoutWorked
 
 Array = np.ndarray
 
 
-class BatchNorm(Configured, BatchNormType):
+class BatchNorm(BatchNormWorked, Configured, BatchNormType):
     def _fwd(self, h: Array, params: dict[str, Array], l: int) -> batchnorm.BatchNorm:
         return batchnorm.forward(h, params[f"gamma{l}"], params[f"beta{l}"], self.cfg["eps"])
 
@@ -65,7 +66,7 @@ class BatchNorm(Configured, BatchNormType):
         return {f"gamma{l}": g, f"beta{l}": b}
 
 
-class Dropout(Configured, DropoutType):
+class Dropout(DropoutWorked, Configured, DropoutType):
     def _mask(self, n: int) -> Array:
         mask = self.cfg["mask"]
         return mask[np.arange(n) % mask.shape[0]]
