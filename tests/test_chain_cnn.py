@@ -471,3 +471,46 @@ problems:
     # at least every path's Z1, H1, dZ1, dH1: 2 samples x 8 maps of 62 x 62
     assert int(m.group(1).replace(",", "")) >= 50 * 4 * 2 * 8 * 62 * 62
     assert "chain_entries" in msg and "Traceback" not in msg
+
+
+SIGMOID_CONV = """title: chain sigmoid conv
+rounding: chain
+digits: 2
+problems:
+  - id: s
+    data:
+      X: [[[[-2, -2, 1], [0, 1, -2], [0, -1, 1]]]]
+      Y: [[1]]
+    network:
+      layers:
+        - {type: conv, filters: 1, kernel: 2, activation: sigmoid}
+        - {type: flatten}
+        - {units: 1, activation: linear}
+    params:
+      W1: [[[[0.2, -0.4], [-0.5, 0.2]]]]
+      b1: [0]
+      W3: [[0.1], [-1.5], [0.1], [-1.3]]
+      b3: [[0]]
+    loss: mse
+    train: {optimizer: sgd, lr: 0.1, epochs: 1}
+    figures: []
+"""
+
+
+def test_a_sigmoid_conv_multiplies_its_derivative_in_unrounded(tmp_path):
+    """A conv layer's dZ line prints dH (.) sigma'(Z) with no derivative's values: the chain
+    multiplies H (1 - H) in from the printed H unrounded (dact1 in answers.json is rounded,
+    as printed there), and so differs from a dense layer's line, which prints H (1 - H)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SIGMOID_CONV)
+    ch = json.loads(run("solve", str(spec), "--json"))["chain"]["s"]
+    X = np.array([[[[-2, -2, 1], [0, 1, -2], [0, -1, 1]]]], float)
+    W1 = np.array([[[[0.2, -0.4], [-0.5, 0.2]]]])
+    W3 = np.array([[0.1], [-1.5], [0.1], [-1.3]])
+    H1 = rd(1 / (1 + np.exp(-rd(conv_loops(X, W1, [0.0])))))
+    yh = rd(rd(H1.reshape(1, -1)) @ W3)
+    dH1 = rd(rd(rd(2 * (yh - 1.0)) @ W3.T).reshape(H1.shape))
+    want = rd(dH1 * H1 * (1 - H1))
+    assert np.allclose(ch["dZ1"], want, rtol=0, atol=1e-12), (ch["dZ1"], want)
+    assert np.allclose(ch["dact1"], rd(H1 * (1 - H1)), rtol=0, atol=1e-12)
+    assert not np.allclose(want, rd(dH1 * rd(H1 * rd(1 - H1))))  # the dense line's way differs
