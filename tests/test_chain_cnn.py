@@ -514,3 +514,21 @@ def test_a_sigmoid_conv_multiplies_its_derivative_in_unrounded(tmp_path):
     assert np.allclose(ch["dZ1"], want, rtol=0, atol=1e-12), (ch["dZ1"], want)
     assert np.allclose(ch["dact1"], rd(H1 * (1 - H1)), rtol=0, atol=1e-12)
     assert not np.allclose(want, rd(dH1 * rd(H1 * rd(1 - H1))))  # the dense line's way differs
+
+
+def test_conv_with_l2_adds_lambda_over_m_times_the_printed_kernel(tmp_path):
+    """L2 decays the conv kernel: dW1 = (1/m) (the products) + (lambda/m) W1, lambda and W1
+    as printed; the dense W4 likewise (its dW from H^T dZ, not the per-sample sum)."""
+    spec = tmp_path / "l2.yaml"
+    spec.write_text(CONV.replace("    figures: []", "    figures: []\n    regularization: {l2: 0.1}"))
+    ans = json.loads(run("solve", str(spec), "--json"))
+    chain, full, tol = ans["chain"]["c"], ans["problems"]["c"], ans["tolerance"]["c"]
+    v = conv_chain(rd)  # the forward pass and dZ do not depend on lambda
+    m = X.shape[0]
+    dW1 = rd(kernel_grad_loops(X, v["dZ1"], 2, 2).sum(axis=0) / m + 0.1 / m * W1)
+    dW4 = rd(v["H3"].T @ v["dZ4"] / m + 0.1 / m * W4)
+    for name, want in (("dW1", dW1), ("W1_new", rd(W1 - LR * dW1)), ("dW4", dW4),
+                       ("dZ1", v["dZ1"])):
+        assert np.allclose(chain[name], want, rtol=0, atol=1e-12), (name, chain[name], want)
+        assert within(tol[name], chain[name]) and within(tol[name], full[name]), name
+    assert not np.allclose(dW1, v["dW1"])  # the penalty shows at 2 digits
