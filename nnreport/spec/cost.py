@@ -78,15 +78,16 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                + epochs + samples * units[-1] + 2  # history, yhat_final, loss/accuracy final
                + extra[0] * B + extra[1])
     worked = 4 * B * hidden_and_out + 2 * B + B * P + 12 * P  # forward, backward, per
-    # a configured layer's multiply-adds (a conv's kernel x map x channels: forward, dW, dX)
-    # on every path: NumPy's ~1 ns each against ~1.8 us a rounded number, counted at 1/100
-    worked += 3 * B * unit_work // MACS_PER_NUMBER
     if steps > 1:  # sample, state; the later steps: their batch, pass, state and update
         Bb = min(batch_size, samples)
         later = (3 * Bb * hidden_and_out + 2 * Bb + 1 + 2 * P + (Bb * P if per_sample else 0)
                  + STATE_ARRAYS.get(optimizer, 5) * P)
         answers += (steps - 1) * later + B * (3 * hidden_and_out + 1) + 3 * P  # + steps[0]
         worked += (steps - 1) * (4 * Bb * hidden_and_out + 2 * Bb + Bb * P + 12 * P)
+    # a configured layer's multiply-adds (a conv's kernel x map x channels: forward, dW, dX)
+    # of every worked step on every path: NumPy's ~1 ns each against ~1.8 us a rounded
+    # number, counted at 1/100
+    worked += 3 * B * unit_work * steps // MACS_PER_NUMBER
     return NetworkCost(parameters=P,  # sample, state
                        train_work=float(samples) * (unit_work or P) * epochs, unit_work=unit_work,
                        train_steps=epochs * batches, activations=samples * sum(units),
