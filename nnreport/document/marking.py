@@ -93,7 +93,7 @@ def _nothing_asked(part: Part) -> bool:
 def mark_chain(sol: Any, parts: list[Part]) -> None:
     """With rounding: chain, give each step whose rounded-chain value prints differently from
     its full-precision value that chain value (the key shows both)."""
-    from ..render.numbers import fmt
+    from ..engine.printed import shown
 
     chain = getattr(sol, "chain", None) or {}
     for st in _steps(parts):
@@ -106,8 +106,9 @@ def mark_chain(sol: Any, parts: list[Part]) -> None:
         if want.size != full.size:
             continue
         d = st.result.digits
-        if any(fmt(float(a), d) != fmt(float(b), d) for a, b in zip(full.ravel(), want.ravel(),
-                                                                    strict=True)):
+        # as numbers: the full 1.98 prints 2.0 and the chain's exact 2 prints 2, the same
+        a, b = (np.array([shown(float(x), d) for x in v.ravel()]) for v in (full, want))
+        if not np.array_equal(a, b, equal_nan=True):
             st.chain = Val(want.reshape(full.shape), d, st.result.column)
 
 

@@ -165,14 +165,16 @@ def _through(s: NetworkSetup, l: int, z: Array, h: Array, g: Array,
         return g
     if act == "softmax":
         return h * (g - c(f"inner{l}", (g * h).sum(axis=1, keepdims=True)))
-    if act == "sigmoid":
-        d = h * c(f"1-H{l}", 1 - h)
+    maps = np.ndim(h) > 2  # a conv layer's dZ line prints dH (.) f'(Z), no f' values
+    if act == "sigmoid":  # (document/worked/ndmaps.py): it enters unrounded
+        d = h * (1 - h if maps else c(f"1-H{l}", 1 - h))
     elif act == "tanh":
         d = 1 - h * h
     else:  # relu, leaky relu: 1 where Z > 0, else 0 or alpha
         alpha = float(c(f"alpha{l}", s.alphas[l - 1])) if act == "leaky_relu" else 0.0
         d = np.where(z > 0, 1.0, alpha)
-    return g * keep(f"dact{l}", d)
+    kept = keep(f"dact{l}", d)
+    return g * (d if maps else kept)
 
 
 def _backward(s: NetworkSetup, layers: list[Layer], H: list[Array], Z: list[Array], dZ: Array,
@@ -189,6 +191,7 @@ def _backward(s: NetworkSetup, layers: list[Layer], H: list[Array], Z: list[Arra
             keep(f"delta{l}", -dZ)
         grads.update(lay.worked_backward(H[l - 1], dZ, P, l, m, scale, s.l2, per_sample,
                                          s.units, keep, c))
+        per_sample = per_sample and not getattr(lay, "couples", False)  # none below batchnorm
         if l > 1:
             below = layers[l - 2]
             dH = lay.worked_back(dZ, P, l, H[l - 1], keep, c)

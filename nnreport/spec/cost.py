@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..budgets import Budgets
 from .layertypes import parameter_count
 
+MACS_PER_NUMBER = 100    # the chain's multiply-adds that cost what one rounded number does
 STEP_WORK = 30_000       # one optimiser step of a small network: ~100 us of Python
 TRY_WORK = 500_000       # drawing, validating and resolving one version: ~1.4 ms
 NAMED_PER_LAYER = 21     # named values of a worked step per layer (Z, H, dZ, dW, state ...)
@@ -83,6 +84,10 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                  + STATE_ARRAYS.get(optimizer, 5) * P)
         answers += (steps - 1) * later + B * (3 * hidden_and_out + 1) + 3 * P  # + steps[0]
         worked += (steps - 1) * (4 * Bb * hidden_and_out + 2 * Bb + Bb * P + 12 * P)
+    # a configured layer's multiply-adds (a conv's kernel x map x channels: forward, dW, dX)
+    # of every worked step on every path: NumPy's ~1 ns each against ~1.8 us a rounded
+    # number, counted at 1/100
+    worked += 3 * B * unit_work * steps // MACS_PER_NUMBER
     return NetworkCost(parameters=P,  # sample, state
                        train_work=float(samples) * (unit_work or P) * epochs, unit_work=unit_work,
                        train_steps=epochs * batches, activations=samples * sum(units),

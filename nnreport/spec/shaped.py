@@ -46,6 +46,7 @@ RNN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 
 class ConvType(ShapedType):
     name = "conv"
+    chain = True  # rounding: chain works its lines (engine/layers/*_worked.py)
     keys = ("filters", "kernel", "stride", "padding", "activation")
     has_z = True
     activation = "relu"
@@ -87,6 +88,7 @@ class ConvType(ShapedType):
 
 class PoolType(ShapedType):
     name = "pool"
+    chain = True  # rounding: chain works its lines (engine/layers/*_worked.py)
     keys = ("kind", "size", "stride")
 
     def config(self, la: Any) -> Cfg:
@@ -108,6 +110,7 @@ class PoolType(ShapedType):
 
 class FlattenType(ShapedType):
     name = "flatten"
+    chain = True  # rounding: chain works its lines (engine/layers/*_worked.py)
 
     def config(self, la: Any) -> Cfg:
         return {}
@@ -122,6 +125,7 @@ class FlattenType(ShapedType):
 
 class BatchNormType(ShapedType):
     name = "batchnorm"
+    chain = True  # rounding: chain works its lines (engine/layers/*_worked.py)
     keys = ("eps",)
     couples = True
     named = ("mu", "var", "xhat")
@@ -154,6 +158,7 @@ class BatchNormType(ShapedType):
 
 class DropoutType(ShapedType):
     name = "dropout"
+    chain = True  # rounding: chain works its lines (engine/layers/*_worked.py)
     keys = ("p", "mask")
 
     def config(self, la: Any) -> Cfg:

@@ -15,12 +15,13 @@ from ...spec.shaped import ConvType, FlattenType, PoolType
 from ..exact import Exact
 from . import code_nd, conv, flatten, pool
 from .bound import Configured
+from .cnn_worked import ConvWorked, FlattenWorked, PoolWorked
 from .code import LayerCode
 
 Array = np.ndarray
 
 
-class Conv(Configured, ConvType):
+class Conv(ConvWorked, Configured, ConvType):
     def _geo(self) -> dict[str, Any]:
         return {"stride": self.cfg["stride"], "padding": self.cfg["padding"]}
 
@@ -74,7 +75,7 @@ class Conv(Configured, ConvType):
         return code_nd.conv(l, self.cfg, params, scale, l2)
 
 
-class Pool(Configured, PoolType):
+class Pool(PoolWorked, Configured, PoolType):
     def _geo(self) -> dict[str, Any]:
         return {"kind": self.cfg["kind"], "size": self.cfg["size"],
                 "stride": self.cfg["stride"]}
@@ -104,7 +105,7 @@ class Pool(Configured, PoolType):
         return code_nd.pool(l, self.cfg)
 
 
-class Flatten(Configured, FlattenType):
+class Flatten(FlattenWorked, Configured, FlattenType):
     def forward(self, h: Array, params: dict[str, Array], l: int) -> Array:
         return flatten.forward(h)
 

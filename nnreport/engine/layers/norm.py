@@ -20,11 +20,12 @@ from ..exact import Exact
 from . import batchnorm, code_nd, dropout
 from .bound import Configured
 from .code import LayerCode
+from .norm_worked import BatchNormWorked, DropoutWorked
 
 Array = np.ndarray
 
 
-class BatchNorm(Configured, BatchNormType):
+class BatchNorm(BatchNormWorked, Configured, BatchNormType):
     def _fwd(self, h: Array, params: dict[str, Array], l: int) -> batchnorm.BatchNorm:
         return batchnorm.forward(h, params[f"gamma{l}"], params[f"beta{l}"], self.cfg["eps"])
 
@@ -71,7 +72,7 @@ class BatchNorm(Configured, BatchNormType):
         return code_nd.batchnorm(l, self.cfg, scale)
 
 
-class Dropout(Configured, DropoutType):
+class Dropout(DropoutWorked, Configured, DropoutType):
     def _mask(self, n: int) -> Array:
         mask = self.cfg["mask"]
         return mask[np.arange(n) % mask.shape[0]]

@@ -261,7 +261,7 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, digits: int,
                 mapf = mapf.replace(r"\sum_{c} ", "")
             steps.append(Step(sym(names.z, s, str(g + 1)), mapf, None,
                               Val(Z[s, g], d, factor=zpow),
-                              key=key, shape=True,
+                              key=key, shape=True, at=(s, g),
                               note=(moving if s == (samples or [0])[0] and g == 0 else "")))
     return steps
 
@@ -281,7 +281,7 @@ def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool
         for n in (n for n in few(m) if n is not None):
             steps.append(Step(rf"\frac{{\partial L_{{{n + 1}}}}}{{\partial {names.b}}}",
                               rf"\sum_{{i,j}} {sym(names.dz, n, 'f,ij')}", None,
-                              Val(per[n], d), key=per_sample_key,
+                              Val(per[n], d), key=per_sample_key, at=(n,),
                               note=("each sample's gradient: its $dZ$ map summed, filter by "
                                     "filter") if n == 0 else ""))
     for f in range(F):
@@ -360,6 +360,7 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                         rf"{{\partial {sym(names.w, None, f'{g + 1},{k + 1}')}}}",
                         rf"{xk} \ast {sym(names.dz, n, str(g + 1))}", None,
                         Val(ps[n, g, k], d, factor=ppow), key=per_sample_key, shape=True,
+                        at=(n, g, k),
                         note="each sample's gradient: its input correlated with its $dZ$"
                         if (n, g, k) == (0, 0, 0) else ""))
     sl = [xp[n, c][mask].reshape(oh, ow) for n in range(m)]
@@ -400,7 +401,7 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
                       + (rf" + \frac{{\lambda}}{{{m}}} {sym(names.w, None, f'{g + 1},{k + 1}')}"
                          if l2 else ""))
             steps.append(Step(sym(names.dw, None, f"{g + 1},{k + 1}"), form_w, None,
-                              Val(dW[g, k], d, factor=wpow), key=key, shape=True,
+                              Val(dW[g, k], d, factor=wpow), key=key, shape=True, at=(g, k),
                               note=("the correlation of the input with $dZ$" + (
                                   f", $dZ$'s entries {sh} apart (the stride)"
                                   if (sh, sw) != (1, 1) else ""))
@@ -480,7 +481,7 @@ def input_grad(dz: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], digits: 
                       + ("f," if F > 1 else "1,") + f"{k + 1}}}")
             steps.append(Step(sym(names.dx, s, str(k + 1)), form_s, None,
                               Val(dX[s, k], d, factor=xpow),
-                              key=key, shape=True,
+                              key=key, shape=True, at=(s, k),
                               note=("the full convolution" + crop) if (s, k) == (
                                   (samples or [0])[0], 0) else ""))
     return steps

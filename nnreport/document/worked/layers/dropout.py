@@ -61,7 +61,7 @@ def _lines(a: np.ndarray, mask: np.ndarray, p: float, digits: int, src: str, dst
             steps.append(Step(sym(dst, n, str(c + 1)),
                               rf"\frac{{1}}{{1 - p}}\, {sym(src, n, str(c + 1))} \odot "
                               rf"{sym(mname, n, str(c + 1))}", sub,
-                              Val(out[n, c], d, factor=k), key=key, shape=True,
+                              Val(out[n, c], d, factor=k), key=key, shape=True, at=(n, c),
                               note=note if (n, c) == (0, 0) else ""))
     return steps
 

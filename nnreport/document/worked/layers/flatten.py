@@ -49,6 +49,8 @@ def back(c: Ctx, l: int) -> list[Step]:
         lhs = name if dH.shape[0] == 1 else rf"{name}^{{({i + 1})}}"
         note = (rf"the rows of $d{c.n(f'H{l}')}$ folded back into ${c.n(f'H{l - 1}')}$'s shape"
                 if i == 0 else "")
-        out.append(c.step(lhs, None, None, dH[i], key=f"dH{l - 1}", shape=True, note=note,
-                          asked=False))
+        st = c.step(lhs, None, None, dH[i], key=f"dH{l - 1}", shape=True, note=note,
+                    asked=False)
+        st.at = (i,)  # sample i of the value (a rounded-chain row shows its part)
+        out.append(st)
     return out

@@ -132,6 +132,7 @@ def forward(x: np.ndarray, kind: str, digits: int, names: Names = Names(), *,
             steps.append(Step(sym(names.h, s, str(k + 1)),
                               rf"{_op(kind, size)}\left({sym(names.x, s, str(k + 1))}\right)",
                               None, Val(Hx[s, k], d, factor=hpow), key=key, shape=True,
+                              at=(s, k),
                               note=("every window's " + ("maximum" if kind == "max" else "mean")
                                     + ", " + _moving(kh, kw, sh, sw)) if first else ""))
             first = False
@@ -184,7 +185,7 @@ def back(dh: np.ndarray, x: np.ndarray, kind: str, digits: int, names: Names = N
         for k in range(x.shape[1]):
             steps.append(Step(sym(names.dx, s, str(k + 1)), None, None,
                               Val(dX[s, k], d, factor=xpow),
-                              key=key, shape=True,
+                              key=key, shape=True, at=(s, k),
                               note=(("each window's gradient at its chosen entry, 0 elsewhere"
                                      if kind == "max" else
                                      f"each window's gradient spread evenly, "

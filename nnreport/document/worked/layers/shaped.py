@@ -203,6 +203,7 @@ def flatten_back(c: Ctx, l: int) -> list[Step]:
             steps.append(Step(CW.sym(name, n, str(ch + 1)),
                               rf"\operatorname{{reshape}}\left({CW.sym(src, n)}\right)_{{{ch + 1}}}",
                               None, Val(dh[n, ch], d, factor=k), key=key, shape=True,
+                              at=(n, ch),
                               note=(f"each row of ${src}$ read back into the maps, row by "
                                     "row, channel after channel") if (n, ch) == (0, 0) else ""))
     return pinned(c, steps)
