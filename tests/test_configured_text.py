@@ -68,6 +68,16 @@ def test_task_sentence_names_each_layer(tmp_path):
     assert "linear hidden units" not in said["rnn"]
 
 
+def test_task_sentence_names_a_value_printed_by_maps_whole(tmp_path):
+    d = _without_text("cnn_exam.yaml")
+    d["problems"] = [d["problems"][0]]
+    d["problems"][0]["ask"] = ["Z1", "H1", "dH1"]
+    code, out, folder = _build(tmp_path, d, "--key")
+    assert code == 0, out
+    said = _sentences((folder / "spec-key.tex").read_text())["conv"]
+    assert "Compute $Z_{1}$, $H_{1}$ and $dH_{1}$." in said, said
+
+
 def _row(tex: str) -> list[float]:
     """The last printed row vector of a line, with its common factor (10^{-3} [3.972 3.568])."""
     m = re.findall(r"(?:10\^\{(-?\d+)\} )?\\begin\{bmatrix\} (.*?) \\end\{bmatrix\}", tex)[-1]
