@@ -93,7 +93,7 @@ def _nothing_asked(part: Part) -> bool:
 def mark_chain(sol: Any, parts: list[Part]) -> None:
     """With rounding: chain, give each step whose rounded-chain value prints differently from
     its full-precision value that chain value (the key shows both)."""
-    from ..render.numbers import fmt
+    from ..engine.printed import shown_array
 
     chain = getattr(sol, "chain", None) or {}
     for st in _steps(parts):
@@ -105,9 +105,8 @@ def mark_chain(sol: Any, parts: list[Part]) -> None:
         full = st.result.array
         if want.size != full.size:
             continue
-        d = st.result.digits
-        if any(fmt(float(a), d) != fmt(float(b), d) for a, b in zip(full.ravel(), want.ravel(),
-                                                                    strict=True)):
+        d = st.result.digits  # the same number printed "0.60" and, exactly short, "0.6": no row
+        if not np.array_equal(shown_array(full, d), shown_array(want.reshape(full.shape), d)):
             st.chain = Val(want.reshape(full.shape), d, st.result.column)
 
 

@@ -20,6 +20,7 @@ from .. import exact
 from ..exact import Exact
 from . import attention, rnn
 from .bound import Configured, decay
+from .seq_worked import AttentionWorked, RnnWorked
 
 Array = np.ndarray
 
@@ -29,7 +30,7 @@ def _mine(params: dict[str, Any], l: int, kinds: tuple[str, ...]) -> dict[str, A
     return {k: params[f"{k}{l}"] for k in kinds if f"{k}{l}" in params}
 
 
-class Rnn(Configured, RnnType):
+class Rnn(RnnWorked, Configured, RnnType):
     KINDS = ("Wx", "Wh", "b", "h0")
 
     def decayed(self, l: int) -> list[str]:
@@ -109,7 +110,7 @@ class Rnn(Configured, RnnType):
         return out
 
 
-class Attention(Configured, AttentionType):
+class Attention(AttentionWorked, Configured, AttentionType):
     def decayed(self, l: int) -> list[str]:
         return [f"Wq{l}", f"Wk{l}", f"Wv{l}"]
 
