@@ -28,7 +28,7 @@ from seqtex import matrices
 from nnreport.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-DIG = 2
+DIG = {"n": 2}  # the digits this file rounds to (the problems' `digits:`)
 D = Decimal
 
 
@@ -56,7 +56,7 @@ def r(x) -> Decimal:
     d = x if isinstance(x, Decimal) else D(repr(float(x)))
     if d == 0 or not d.is_finite():
         return d
-    return d.quantize(D(1).scaleb(d.adjusted() - DIG + 1), rounding=ROUND_HALF_UP)
+    return d.quantize(D(1).scaleb(d.adjusted() - DIG["n"] + 1), rounding=ROUND_HALF_UP)
 
 
 def dec(a) -> list:
@@ -114,16 +114,16 @@ problems:
 """
 
 
-def rnn_chain() -> dict:
+def rnn_chain(text: str = RNN) -> dict:
     """Every value of the rnn's rounded chain, by loops: z_t = [x_t W_x] + [h_{t-1} W_h] + b
     (each product printed), h_t = [tanh z_t]; G = [dz_2 W_2^T]; dh_T = g_T,
     dh_t = [dz_{t+1} W_h^T], dz_t = [dh_t (.) [1 - h_t h_t]]; dW_x = [sum_t [x_t^T dz_t]],
     dW_h = [sum_t [h_{t-1}^T dz_t]], db = [sum_t dz_t]; W_new = [W - 0.5 dW]."""
-    p = yaml.safe_load(RNN)["problems"][0]
-    X = dec(p["data"]["X"])[0]
-    P = {k: dec(v) for k, v in p["params"].items()}
+    p = yaml.safe_load(text)["problems"][0]
+    X = R(dec(p["data"]["X"]))[0]  # the given values as printed (at the problem's digits)
+    P = {k: R(dec(v)) for k, v in p["params"].items()}
     Wx, Wh, b, W2, b2 = P["Wx1"], P["Wh1"], P["b1"], P["W2"], P["b2"][0]
-    y = D("0.5")
+    y = r(dec(p["data"]["Y"])[0][0])
     h = [D(0), D(0)]
     Z, H = [], []
     for t in range(3):
@@ -189,15 +189,15 @@ problems:
 """
 
 
-def att_chain() -> dict:
+def att_chain(text: str = ATT) -> dict:
     """Attention's rounded chain by loops: Q, K, V = [X W]; [Q K^T]; S = [QK / sqrt 2] (the
     fraction as a calculator takes it); per row e = [exp [S_j - max S]], [sum e],
     A = [e / sum]; H = [A V]; dV = [A^T dH], dA = [dH V^T], per row [sum_j dA A],
     [dA - that], dS = [A (.) it]; dQ = [[dS K] / sqrt 2], dK = [[dS^T Q] / sqrt 2];
     dW = [X^T d.]; W_new = [W - 0.5 dW]."""
-    p = yaml.safe_load(ATT)["problems"][0]
-    X = dec(p["data"]["X"])[0]
-    P = {k: dec(v) for k, v in p["params"].items()}
+    p = yaml.safe_load(text)["problems"][0]
+    X = R(dec(p["data"]["X"]))[0]  # the given values as printed (at the problem's digits)
+    P = {k: R(dec(v)) for k, v in p["params"].items()}
     Q, K, V = (R(mm(X, P[f"W{k}1"])) for k in "qkv")
     root = D(repr(math.sqrt(2)))
 
@@ -216,8 +216,9 @@ def att_chain() -> dict:
     flat = [v for rw in H for v in rw]
     W3, b3 = P["W3"], P["b3"][0]
     yhat = r(sum((flat[i] * W3[i][0] for i in range(6)), D(0)) + b3)
-    loss = r((yhat - 1) ** 2)
-    dz = r(2 * (yhat - 1))
+    y = r(dec(p["data"]["Y"])[0][0])
+    loss = r((yhat - y) ** 2)
+    dz = r(2 * (yhat - y))
     dW3 = R([[v * dz] for v in flat])
     dflat = R([dz * W3[i][0] for i in range(6)])
     dH = [dflat[0:2], dflat[2:4], dflat[4:6]]
@@ -264,6 +265,13 @@ def check(tmp: Path, text: str, sub: dict) -> str:
 
 
 CASES = {"rnn": (RNN, rnn_chain), "att": (ATT, att_chain)}
+ROUGH = {"[[[1.0, 0.5], [-0.5, 1.0], [0.5, -1.0]]]": "[[[0.73, 0.41], [-0.52, 0.96], [0.35, -0.88]]]",
+         "[[[1.0, 0.0], [0.5, 1.0], [-0.5, 0.5]]]": "[[[0.93, 0.17], [0.46, 1.12], [-0.57, 0.38]]]",
+         "Y: [[0.5]]": "Y: [[0.47]]", "Y: [[1.0]]": "Y: [[0.83]]",
+         "Wx1: [[0.5, -0.3], [0.2, 0.4]]": "Wx1: [[0.47, -0.31], [0.23, 0.38]]",
+         "Wh1: [[0.1, 0.2], [-0.2, 0.3]]": "Wh1: [[0.12, 0.21], [-0.18, 0.33]]",
+         "Wq1: [[0.5, -0.2], [0.3, 0.4]]": "Wq1: [[0.52, -0.23], [0.31, 0.44]]",
+         "Wv1: [[1.0, -0.5], [0.2, 0.3]]": "Wv1: [[0.97, -0.53], [0.21, 0.34]]"}
 
 
 @pytest.fixture(scope="module")
@@ -294,15 +302,34 @@ def as_float(a) -> np.ndarray:
     return np.asarray(ew(float, a) if isinstance(a, list) else float(a), dtype=float)
 
 
-@pytest.mark.parametrize("pid", list(CASES))
-def test_every_chain_entry_is_the_loops_rounded_chain(built, pid):
-    _, _, answers = built[pid]
-    chain, want = answers["chain"][pid], CASES[pid][1]()
+def same_chain(chain: dict, want: dict) -> None:
     assert set(chain) == set(want), set(chain) ^ set(want)
     for name, w in want.items():
         got = np.asarray(chain[name], dtype=float)
         assert got.shape == as_float(w).shape, name
         assert np.array_equal(got, as_float(w)), (name, got.tolist(), ew(str, w))
+
+
+@pytest.mark.parametrize("pid", list(CASES))
+def test_every_chain_entry_is_the_loops_rounded_chain(built, pid):
+    _, _, answers = built[pid]
+    same_chain(answers["chain"][pid], CASES[pid][1]())
+
+
+@pytest.mark.parametrize("digits", [2, 3, 4])
+@pytest.mark.parametrize("pid", list(CASES))
+def test_the_chain_at_more_digits_is_the_loops_too(tmp_path, monkeypatch, pid, digits):
+    """With data of more digits (at 2, 3 and 4 digits), other intermediates decide (x_t W_x,
+    f'(z_t), the exponentials, ...)."""
+    text = CASES[pid][0].replace("digits: 2", f"digits: {digits}")
+    for a, b in ROUGH.items():
+        text = text.replace(a, b)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    r_ = CliRunner().invoke(cli, ["solve", "--json", str(spec)])
+    assert r_.exit_code == 0, (r_.stdout, r_.exception)
+    monkeypatch.setitem(DIG, "n", digits)
+    same_chain(json.loads(r_.stdout)["chain"][pid], CASES[pid][1](text))
 
 
 def test_the_chain_differs_visibly_from_the_full_key(built):
@@ -447,3 +474,87 @@ def test_a_huge_rnn_on_the_chain_is_refused_by_its_budget(tmp_path):
     assert "chain_entries" in r_.stderr
     spec.write_text(text.replace("rounding: chain", "rounding: full"))
     assert CliRunner().invoke(cli, ["validate", str(spec)]).exit_code == 0
+
+
+# --- the other forms: at 12 digits the chain is the full key --------------------------------
+
+X2 = [[[1.0, 0.5], [-0.5, 1.0], [0.5, -1.0]], [[0.2, -0.4], [1.0, 0.3], [-0.6, 0.8]]]
+Y2 = [[0.5], [-0.2]]
+RNN_P = {"Wx1": [[0.5, -0.3], [0.2, 0.4]], "Wh1": [[0.1, 0.2], [-0.2, 0.3]], "b1": [0.1, -0.1]}
+ATT_P = {"Wq1": [[0.5, -0.2], [0.3, 0.4]], "Wk1": [[0.4, 0.1], [-0.3, 0.6]],
+         "Wv1": [[1.0, -0.5], [0.2, 0.3]]}
+LIN = {"units": 1, "activation": "linear"}
+
+
+def _form(layers: list, params: dict, **more) -> dict:
+    return {"data": {"X": X2, "Y": Y2}, "network": {"layers": layers}, "params": params,
+            "loss": "mse", "train": {"lr": 0.5}, **more}
+
+
+FORMS = {
+    "sequence": _form([{"type": "rnn", "units": 2, "return": "sequence"}, {"type": "flatten"},
+                       LIN], RNN_P),
+    "relu_h0": _form([{"type": "rnn", "units": 2, "activation": "relu"}, LIN],
+                     {**RNN_P, "h01": [0.2, -0.1]}),
+    "sigmoid_h0_sum": _form([{"type": "rnn", "units": 2, "activation": "sigmoid"}, LIN],
+                            {**RNN_P, "h01": [0.2, -0.1]},
+                            loss={"name": "mse", "reduction": "sum"}),
+    "linear_l2_adam": _form([{"type": "rnn", "units": 2, "activation": "linear"}, LIN], RNN_P,
+                            regularization={"l2": 0.1},
+                            train={"optimizer": {"name": "adam"}, "lr": 0.1}),
+    "causal_momentum": _form([{"type": "attention", "causal": True}, {"type": "flatten"}, LIN],
+                             ATT_P, train={"optimizer": {"name": "momentum", "beta": 0.9},
+                                           "lr": 0.5}),
+    "attention_rnn": _form([{"type": "attention"}, {"type": "rnn", "units": 2}, LIN],
+                           {**ATT_P, "Wx2": RNN_P["Wx1"], "Wh2": RNN_P["Wh1"]}),
+    "rnn_attention": _form([{"type": "rnn", "units": 2, "return": "sequence"},
+                            {"type": "attention"}, {"type": "flatten"}, LIN],
+                           {**RNN_P, **{k.replace("1", "2"): v for k, v in ATT_P.items()}},
+                           regularization={"l2": 0.05}),
+}
+
+
+def solve_chain(tmp: Path, form: dict, digits: int) -> tuple[dict, dict, dict]:
+    spec = tmp / f"f{digits}.yaml"
+    spec.write_text(yaml.safe_dump({"title": "f", "problems": [
+        {"id": "f", "digits": digits, "rounding": "chain", **form}]}, sort_keys=False))
+    r_ = CliRunner().invoke(cli, ["solve", "--json", str(spec)])
+    assert r_.exit_code == 0, (r_.stdout[-2000:], r_.stderr, r_.exception)
+    out = json.loads(r_.stdout)
+    return out["problems"]["f"], out["chain"]["f"], out["tolerance"]["f"]
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_every_form_on_the_chain(tmp_path, form):
+    """At 12 digits nothing a line prints is rounded enough to matter: every chain value is
+    the full key's (computed by the engine's own passes, which tests/test_seq_key.py checks
+    against tests/ndref.py): the worked lines' arithmetic is the layers' (BPTT with
+    return: sequence, h0, sigmoid's f', relu's kink, L2, Adam, causal masks, an rnn under
+    attention and over it). At 3 digits both keys lie in every range."""
+    full, chain, _ = solve_chain(tmp_path, FORMS[form], 12)
+    assert {"dH1", "dWq1", "dWx1", "dWx2", "dWq2"} & set(chain)
+    for name, v in chain.items():
+        f, c = np.asarray(full[name], dtype=float), np.asarray(v, dtype=float)
+        ok = np.isfinite(f)
+        assert np.array_equal(ok, np.isfinite(c)), name
+        assert np.allclose(c[ok], f[ok], rtol=1e-9, atol=1e-13), (name, c, f)
+    full, chain, tol = solve_chain(tmp_path, FORMS[form], 3)
+    for name, v in chain.items():
+        f, c = np.asarray(full[name], dtype=float), np.asarray(v, dtype=float)
+        lo, hi = (np.asarray(tol[name][k], dtype=float) for k in ("low", "high"))
+        ok = np.isfinite(f)
+        for key in (f, c):
+            assert np.all((lo[ok] <= key[ok]) & (key[ok] <= hi[ok])), name
+
+
+def test_a_causal_chain_is_checked_with_its_masked_scores_null(tmp_path):
+    text = yaml.safe_dump({"title": "c", "problems": [
+        {"id": "c", "digits": 3, "rounding": "chain", **FORMS["causal_momentum"],
+         "ask": ["S1", "A1", "dWq1", "Wq1_new"]}]}, sort_keys=False)
+    _, chain, _ = solve_chain(tmp_path, FORMS["causal_momentum"], 3)
+    sub = {"c": {n: chain[n] for n in ("S1", "A1", "dWq1", "Wq1_new")}}
+    assert sub["c"]["S1"][0][0][1] is None  # -infinity, null as answers.json writes it
+    report = check(tmp_path, text, sub)
+    assert "4 of 4 right" in report, report
+    sub["c"]["A1"][1][2][1] *= 1.05
+    assert "WRONG  c.A1" in check(tmp_path, text, sub)

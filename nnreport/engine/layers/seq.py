@@ -7,7 +7,8 @@ what the next layer sees: h_T, or every h_t with `return: sequence`); its JSON Z
 dZ{l} and dH{l} are every step's, [samples, steps, U] (BPTT over the full length). Attention
 has no activation; its JSON adds Q, K, V, S (-inf above the diagonal when causal: null in
 the JSON) and A. The rnn's passes run on exact rationals with relu and linear; attention's
-softmax leaves the rationals."""
+softmax leaves the rationals. Their lines along a rounding path (`rounding: chain`) are the
+mixins of seq_worked.py."""
 
 from __future__ import annotations
 
