@@ -129,8 +129,9 @@ def first_order_reach(s: Any, sol: Any, digits: Callable[[str], int]
         lo, hi = v0 + down[name], v0 + up[name]
         g = shown_array(lo, d)
         same = g == shown_array(hi, d)
-        err_lo = np.where(same, g - hi, -unit(v0, d))
-        err_hi = np.where(same, g - lo, unit(v0, d))
+        with np.errstate(invalid="ignore"):  # a causal mask's -inf: no error, not NaN
+            err_lo = np.where(same & np.isfinite(v0), g - hi, -unit(v0, d))
+            err_hi = np.where(same & np.isfinite(v0), g - lo, unit(v0, d))
         mixed = rs.rand(*np.shape(v0)) < 0.5
         moves = []
         for delta in (err_lo, err_hi, np.where(mixed, err_lo, err_hi),
@@ -217,5 +218,6 @@ def chain_and_tolerance(s: Any, sol: Any
     for k in base:  # plus float noise: a path's value + half a unit may be a tie that rounds up
         half = np.maximum(unit(lo[k], digits(k)), unit(hi[k], digits(k)))
         noise = SLACK * np.maximum(np.abs(lo[k]), np.abs(hi[k]))
-        tol[k] = (lo[k] - half - noise, hi[k] + half + noise)
+        with np.errstate(invalid="ignore"):  # -inf (a causal mask): no range (null)
+            tol[k] = (lo[k] - half - noise, hi[k] + half + noise)
     return ch, tol

@@ -34,6 +34,7 @@ class NetworkCost:
     depth: int = 1
     steps: int = 1       # worked optimiser steps (worked_steps:)
     unit_work: int = 0   # configured layers: multiply-adds of one sample's pass (else P)
+    chain_names: int = 0  # configured layers: names their worked lines round (an rnn's steps)
 
     @property
     def chain_entries(self) -> int:
@@ -41,6 +42,7 @@ class NetworkCost:
         first-order reach once more per named value it moves (engine/chain.py; about
         NAMED_PER_LAYER a layer and step), which grows with the square of worked_steps."""
         reach = 4 * NAMED_PER_LAYER * self.depth * (self.steps - 1) * self.worked
+        reach += 4 * self.chain_names * self.steps * self.worked  # each moved once more
         return (CHAIN_PATHS + 2) * self.worked + reach
 
     @property
@@ -56,14 +58,17 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                  budgets: Budgets, optimizer: str = "sgd",
                  worked: int | None = None, extra: tuple[int, int] = (0, 0),
                  steps: int = 1, kinds: tuple[str, ...] = (),
-                 counted: tuple[int, int] | None = None) -> NetworkCost:
+                 counted: tuple[int, int] | None = None,
+                 chained: tuple[int, int] = (0, 0)) -> NetworkCost:
     """Cost of solving a network problem: `units` starts with the input width; `extra` the
     numbers per worked sample and once of the values printed on the way (setups.printed_extra);
     `steps` worked optimiser steps (worked_steps:), each later one with a whole batch's values
     in the JSON's steps list; `kinds` each layer's type (spec/layertypes.py; empty: all dense),
     which counts its parameters; `counted`: (parameters, multiply-adds of one sample's forward
     pass) of a network with configured layers (spec/shaped.py: a conv layer's kernel x map x
-    channels, an rnn's steps x units, attention's tokens^2), counted from its shapes."""
+    channels, an rnn's steps x units, attention's tokens^2), counted from its shapes;
+    `chained`: (numbers per worked sample, names) the rounded chain adds for such layers
+    (their own values and their lines' intermediates; names: an rnn's every step)."""
     P = parameter_count(kinds, units) if counted is None else counted[0]
     unit_work = 0 if counted is None else max(counted[1], P)
     B = min(batch_size, samples, worked or samples)  # the worked step's samples
@@ -78,6 +83,7 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                + epochs + samples * units[-1] + 2  # history, yhat_final, loss/accuracy final
                + extra[0] * B + extra[1])
     worked = 4 * B * hidden_and_out + 2 * B + B * P + 12 * P  # forward, backward, per
+    worked += B * chained[0]
     if steps > 1:  # sample, state; the later steps: their batch, pass, state and update
         Bb = min(batch_size, samples)
         later = (3 * Bb * hidden_and_out + 2 * Bb + 1 + 2 * P + (Bb * P if per_sample else 0)
@@ -92,7 +98,7 @@ def network_cost(units: tuple[int, ...], samples: int, batch_size: int, epochs: 
                        train_work=float(samples) * (unit_work or P) * epochs, unit_work=unit_work,
                        train_steps=epochs * batches, activations=samples * sum(units),
                        answers=answers, per_sample=per_sample, worked=worked,
-                       depth=len(units) - 1, steps=steps)
+                       depth=len(units) - 1, steps=steps, chain_names=chained[1])
 
 
 def over_budget(c: NetworkCost, b: Budgets, samples: int, epochs: int,

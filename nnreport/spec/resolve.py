@@ -139,7 +139,8 @@ class _Checker(ExpressionChecks, BudgetChecks, MarkingChecks):
                             p.worked_steps, kinds,
                             None if nd is None else (
                                 sum(math.prod(v[0]) for n, v in nd.params.items()
-                                    if n not in nd.optional), nd.work))
+                                    if n not in nd.optional), nd.work),
+                            (0, 0) if nd is None else (3 * nd.answers, nd.chain_names))
         if not self.network_budgets(p, at, cost, m, (p.rounding or spec.rounding) == "chain"):
             return None
         ok = fits

@@ -209,6 +209,7 @@ class RnnType(ShapedType):
     activation = "tanh"
     activations = RNN_ACTIVATIONS
     inside = True
+    chain = True  # rounding: chain works its lines (engine/layers/seq_worked.py)
 
     def kinds(self) -> tuple[str, ...]:
         return ("Wx", "Wh", "b")
@@ -242,11 +243,17 @@ class RnnType(ShapedType):
     def answers(self, in_shape: Shape, cfg: Cfg) -> int:
         return 4 * in_shape[0] * cfg["units"]  # Z, H, dZ, dH of every step
 
+    def chain_names(self, in_shape: Shape, cfg: Cfg) -> int:
+        # a dozen a step (its products, z, h, dh, f', dz, contributions), each reach pass
+        # a Python loop over the steps: measured ~2.5 times a dense number, so 30 a step
+        return 30 * in_shape[0]
+
 
 class AttentionType(ShapedType):
     name = "attention"
     keys = ("d_k", "d_v", "causal")
     named = ("Q", "K", "V", "S", "A")
+    chain = True  # rounding: chain works its lines (engine/layers/seq_worked.py)
 
     def kinds(self) -> tuple[str, ...]:
         return ("Wq", "Wk", "Wv")
@@ -274,6 +281,9 @@ class AttentionType(ShapedType):
     def answers(self, in_shape: Shape, cfg: Cfg) -> int:
         T = in_shape[0]
         return T * (2 * cfg["d_k"] + cfg["d_v"]) + 2 * T * T  # Q, K, V; S, A
+
+    def chain_names(self, in_shape: Shape, cfg: Cfg) -> int:
+        return 16  # Q K^T, each row's shift, e and sum; dV, dA ... dK; the three products
 
 
 SHAPED.update({t.name: t for t in (

@@ -149,6 +149,12 @@ class ShapedType:
         attention's Q, K, V, S, A ...), beyond Z, H, dZ, dH of its flattened width."""
         return 0
 
+    def chain_names(self, in_shape: Shape, cfg: Cfg) -> int:
+        """Numbers `rounding: chain` rounds under names of their own beyond the network's
+        (an rnn's every step's lines): the first-order reach moves each once more
+        (engine/chain.py), so the chain_entries budget counts them (spec/cost.py)."""
+        return 0
+
 
 def _pairs(la: Any, key: str, default: Size, least: int = 1) -> Pair:
     v = getattr(la, key)
@@ -195,6 +201,7 @@ class Layers:
         self.optional: set[str] = set()
         self.work = 0
         self.answers = 0  # numbers per sample of the layers' own JSON values
+        self.chain_names = 0  # names the rounded chain rounds of the layers' own lines
 
 
 def infer(layers: Sequence[Any], x_shape: Shape, batch: int
@@ -245,6 +252,7 @@ def infer(layers: Sequence[Any], x_shape: Shape, batch: int
                                        else "linear")
                 out.work += t.work(shape, cfg)
                 out.answers += t.answers(shape, cfg)
+                out.chain_names += t.chain_names(shape, cfg)
                 for kind, spec in t.params(shape, cfg).items():
                     out.params[f"{kind}{k + 1}"] = spec
                     if kind in t.optional():

@@ -7,7 +7,8 @@ what the next layer sees: h_T, or every h_t with `return: sequence`); its JSON Z
 dZ{l} and dH{l} are every step's, [samples, steps, U] (BPTT over the full length). Attention
 has no activation; its JSON adds Q, K, V, S (-inf above the diagonal when causal: null in
 the JSON) and A. The rnn's passes run on exact rationals with relu and linear; attention's
-softmax leaves the rationals."""
+softmax leaves the rationals. Their lines along a rounding path (`rounding: chain`) are the
+mixins of seq_worked.py."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..exact import Exact
 from . import attention, code_nd, rnn
 from .bound import Configured, decay
 from .code import LayerCode
+from .seq_worked import AttentionWorked, RnnWorked
 
 Array = np.ndarray
 
@@ -31,7 +33,7 @@ def _mine(params: dict[str, Any], l: int, kinds: tuple[str, ...]) -> dict[str, A
     return {k: params[f"{k}{l}"] for k in kinds if f"{k}{l}" in params}
 
 
-class Rnn(Configured, RnnType):
+class Rnn(RnnWorked, Configured, RnnType):
     KINDS = ("Wx", "Wh", "b", "h0")
 
     def decayed(self, l: int) -> list[str]:
@@ -115,7 +117,7 @@ class Rnn(Configured, RnnType):
         return code_nd.rnn(l, self.cfg, params, scale, l2)
 
 
-class Attention(Configured, AttentionType):
+class Attention(AttentionWorked, Configured, AttentionType):
     def decayed(self, l: int) -> list[str]:
         return [f"Wq{l}", f"Wk{l}", f"Wv{l}"]
 

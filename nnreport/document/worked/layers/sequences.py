@@ -170,8 +170,8 @@ def attention_forward(c: Ctx, l: int) -> list[Step]:
     keys = {getattr(names, k): (f"{k}{l}" if k != "H" else c.hkey(l) or f"H{l}")
             for k in KINDS}
     for st in steps:
-        if st.lhs in keys:
-            st.key = keys[st.lhs]
+        if st.lhs in keys:  # sample 1's value: part (0,) of the [samples, tokens, d] value
+            st.key, st.at = keys[st.lhs], (0,)
             st.result = Val(st.result.value, c.dig(st.key)) if st.result is not None else None
     m = X.shape[0]
     if m > 1:  # the other samples' values, as results
@@ -213,6 +213,6 @@ def attention_back(c: Ctx, l: int) -> list[Step]:
         if X.shape[0] > 1:
             part[-1].lhs = rf"d{names.X}^{{({i + 1})}}"
         if l > 1:
-            part[-1].key = f"dH{l - 1}"
+            part[-1].key, part[-1].at = f"dH{l - 1}", (i,)
         steps += part
     return steps
