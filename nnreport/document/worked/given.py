@@ -36,11 +36,6 @@ def given(c: Ctx) -> Part:
         pairs = [("X", c.v(c.sol.Xb)), ("Y", c.v(c.sol.Yb))]
     else:
         pairs = [("X", c.v(s.X)), ("Y", c.v(s.Y))]
-    if pairs[0][1].array.ndim == 3:  # sequences: each sample's steps x features matrix
-        # (a stack of images, 4-D, is given as maps below: given_maps)
-        X = np.asarray(pairs[0][1].value, dtype=float)
-        pairs[:1] = [("X" if len(X) == 1 else rf"X^{{({i + 1})}}", c.v(X[i]))
-                     for i in range(len(X))]
     for l in range(1, s.depth + 1):
         for p in PARAM_KINDS:
             k = f"{p}{l}"
@@ -51,12 +46,29 @@ def given(c: Ctx) -> Part:
     for k in s.params:  # train.state: the optimiser state before the step
         pairs += [(rf"{st}^{{\text{{old}}}}_{{{n(k)}}}", c.v(v))
                   for st, v in s.state.get(k, {}).items()]
-    flat = [(k, v) for k, v in pairs if v.array.ndim <= 2]
-    part.items.append(Values(flat, label=s.id))
-    if len(flat) < len(pairs):  # images, kernels: maps side by side
-        part.items.append(Eqs([st for k, v in pairs if v.array.ndim > 2
-                               for st in given_maps(k, v)], whole=True))
+    part.items += value_items(c, pairs, s.id)
     return part
+
+
+def value_items(c: Ctx, pairs: list[tuple[str, Val]], label: str, in_questions: bool = True
+                ) -> list[Values | Eqs]:
+    """Given values as the Given part prints them: matrices packed in rows; a 3-D X (a batch
+    of sequences) one sample's steps x features matrix at a time; images and kernels (4-D) as
+    maps side by side (`given_maps`). `in_questions`: also on the question sheet."""
+    out: list[tuple[str, Val]] = []
+    for k, v in pairs:
+        if k == "X" and v.array.ndim == 3:
+            X = np.asarray(v.value, dtype=float)
+            out += [("X" if len(X) == 1 else rf"X^{{({i + 1})}}", c.v(X[i]))
+                    for i in range(len(X))]
+        else:
+            out.append((k, v))
+    flat = [(k, v) for k, v in out if v.array.ndim <= 2]
+    items: list[Values | Eqs] = [Values(flat, label=label, in_questions=in_questions)]
+    if len(flat) < len(out):  # images, kernels: maps side by side
+        items.append(Eqs([st for k, v in out if v.array.ndim > 2 for st in given_maps(k, v)],
+                         whole=in_questions))
+    return items
 
 
 def given_maps(name: str, v: Val) -> list[Step]:

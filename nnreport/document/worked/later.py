@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...engine.solution import NetworkSolution, later_solution
-from ..content import Eqs, Para, Part, Values
+from ..content import Eqs, Para, Part
 from .base import Ctx, samples
+from .given import value_items
 
 
 def later_parts(sol: NetworkSolution, builders: dict[str, Callable[[Ctx], Part]]) -> list[Part]:
@@ -30,8 +31,8 @@ def later_parts(sol: NetworkSolution, builders: dict[str, Callable[[Ctx], Part]]
                  + (" and the optimiser state" if w.state else "")
                  + f" after step {w.t - 1}"
                  + (" (the state marked old)" if w.state else "") + ":"),
-            Values([("X", c.v(w.Xb)), ("Y", c.v(w.Yb))], label=f"{s.id}-step{w.t}"),
-            Values(start, label=f"{s.id}-step{w.t}", in_questions=False)])]
+            *value_items(c, [("X", c.v(w.Xb)), ("Y", c.v(w.Yb))], f"{s.id}-step{w.t}"),
+            *value_items(c, start, f"{s.id}-step{w.t}", in_questions=False)])]
         for name in ("forward", "loss", "backward", "update"):
             if name in s.show:
                 part = builders[name](c)
