@@ -172,3 +172,39 @@ def test_dense_after_an_rnn_reads_its_last_state(tmp_path):
     assert r"h_{3}^{(2)T} dz^{(2)}_{2}" in tex
     code, out, folder = _build(tmp_path / "pdf", d)  # it typesets
     assert code == 0 and (folder / "spec-key.pdf").exists(), out
+
+
+def test_attention_below_a_batchnorm_prints_terms_not_sample_gradients(tmp_path):
+    """Below a batch normalisation a sample's gradient is not its own (answers.json has no
+    dWq1_per_sample): attention's per-sample lines are the sum's terms X^(i)T dQ^(i), not
+    dL_i/dW_q; the batch gradient they add up to is the reference's (finite differences)."""
+    d = yaml.safe_load((ROOT / "problems" / "sequences_exam.yaml").read_text())
+    p = d["problems"][1]
+    p["data"] = {"X": [p["data"]["X"][0], [[0.2, -0.4], [1.0, 0.3], [-0.6, 0.8]]],
+                 "Y": [[1.0], [-0.5]]}
+    p["network"]["layers"] = [{"type": "attention", "d_k": 2, "d_v": 2}, {"type": "flatten"},
+                              {"units": 2, "activation": "linear"}, {"type": "batchnorm"},
+                              {"units": 1, "activation": "linear"}]
+    rs = np.random.RandomState(0)
+    p["params"] = {"Wq1": p["params"]["Wq1"], "Wk1": p["params"]["Wk1"],
+                   "Wv1": p["params"]["Wv1"], "W3": np.round(rs.randn(6, 2), 1).tolist(),
+                   "b3": [0.1, -0.1], "gamma4": [1.0, 1.0], "beta4": [0.0, 0.0],
+                   "W5": [[0.5], [-0.4]], "b5": [0.1]}
+    p["ask"] = ["dWq1"]
+    d["problems"] = [p]
+    code, out, folder = _build(tmp_path, d, "--key")
+    assert code == 0, out
+    tex = (folder / "spec-key.tex").read_text()
+    assert r"\frac{\partial L_{1}}{\partial W_{q,1}}" not in tex
+    assert re.search(r"^  X\^\{\(1\)T\} dQ\^\{\(1\)\} &= ", tex, re.M), "sample 1's term"
+    P = {k: np.array(v, dtype=float) for k, v in p["params"].items()}
+    P["b3"], P["b5"] = P["b3"].reshape(1, -1), P["b5"].reshape(1, -1)
+    X, Y = np.array(p["data"]["X"], dtype=float), np.array(p["data"]["Y"], dtype=float)
+    g = central(lambda: batch_loss(p["network"]["layers"], P, X, Y, "mse"), P["Wq1"])
+    line = re.search(r"^  dW_\{q,1\} &= .*\n  &= (?:10\^\{(-?\d+)\} )?\\begin\{bmatrix\} (.*?) "
+                     r"\\end\{bmatrix\}", tex, re.M)
+    assert line, "the batch line and its result"
+    scale = 10.0 ** int(line.group(1)) if line.group(1) else 1.0
+    printed = [[float(x) * scale for x in row.split("&")] for row in line.group(2).split(r"\\")]
+    np.testing.assert_allclose(printed, [[float(f"{v:.4g}") for v in row] for row in g],
+                               rtol=1e-12)

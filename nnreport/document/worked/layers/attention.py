@@ -243,11 +243,12 @@ MAX_SUMMED = 4  # samples whose matrices a batch gradient's sum writes out
 def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None = None,
           bwd: engine.Backward | None = None, *, causal: bool = False, scale: float = 1.0,
           digits: int = 4, sample: int = 0, names: Names = Names(),
-          layer: int | None = None) -> list[Step]:
+          layer: int | None = None, coupled: bool = False) -> list[Step]:
     """dW_q = X^T dQ, dW_k = X^T dK, dW_v = X^T dV for sample `sample` with the numbers; for a
     batch, the sum over the samples' matrices (written out up to MAX_SUMMED samples) times
     `scale` = the batch gradient. With `layer` l, the batch gradients carry their JSON names
-    (dWq{l}, dWk{l}, dWv{l}) as keys."""
+    (dWq{l}, dWk{l}, dWv{l}) as keys. `coupled`: a layer above mixes the samples (batch
+    normalisation), so sample i's product is its term of the sum, not dL_i/dW."""
     X, P, fw = _passes(X, params, causal, fwd)
     bw = bwd if bwd is not None else engine.backward(X, P, fw, dH, scale)
     n, d, i = names, digits, sample
@@ -260,11 +261,15 @@ def grads(X: Any, params: Mapping[str, Any], dH: Any, fwd: engine.Forward | None
         dPi = (bw.dQ, bw.dK, bw.dV)[k][i]
         batch = m > 1 or scale != 1  # a batch line follows: this one is sample i's
         lhs = rf"\frac{{\partial L_{{{i + 1}}}}}{{\partial {W}}}" if batch else f"d{W}"
-        f = (rf"{n.X}^{{({i + 1})T}} d{dP}^{{({i + 1})}}" if m > 1 else
-             rf"{n.X}^{{T}} d{dP}")
+        f: str | None = (rf"{n.X}^{{({i + 1})T}} d{dP}^{{({i + 1})}}" if m > 1 else
+                         rf"{n.X}^{{T}} d{dP}")
+        if coupled and m > 1:  # sample i's term of the sum: no loss of its own
+            lhs, f = f or lhs, None
         note = ""
         if k == 0 and m > 1:
-            note = f"sample {i + 1}'s gradients of the weights"
+            note = (f"sample {i + 1}'s term of the sum below (a layer above normalises over "
+                    "the batch: a sample's gradient is not its own)" if coupled else
+                    f"sample {i + 1}'s gradients of the weights")
         steps.append(Step(lhs, f, times(_mat(X[i].T, d), _mat(dPi, d)),
                           _mat(bw.per_sample[kind][i], d), note=note,
                           key=f"d{kind}{layer}" if layer is not None and not batch else ""))

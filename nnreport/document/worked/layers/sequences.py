@@ -199,8 +199,9 @@ def attention_grads(c: Ctx, l: int) -> list[Step]:
     for i in range(m):
         steps += attention.backward(X, P, dH, causal=causal, digits=c.digits, sample=i,
                                     names=names)
+    coupled = any(getattr(c.layer_type(k), "couples", False) for k in range(l + 1, c.L + 1))
     out = attention.grads(X, P, dH, causal=causal, scale=scale, digits=c.digits,
-                          names=names, layer=l)
+                          names=names, layer=l, coupled=coupled)
     return steps + _with_l2(c, out)
 
 
