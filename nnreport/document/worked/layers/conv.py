@@ -28,12 +28,14 @@ import numpy as np
 from ....engine import exact
 from ....engine.layers import conv as C
 from ....render.maps import decide, maps
-from ....render.matrices import Tex
+from ....render.matrices import MAX_COLS, MAX_ROWS, Tex
 from ....render.numbers import fmt
 from ...lines import piece_tex
 from ...steps import Piece, Step, Val
 
 FULL_TERMS = 18  # products of an entry written out; a longer sum shows the first and last
+UNIT_EM = 26.0  # widest group of maps set as one piece (sum([window] (.) [kernel])): a wider
+#                 one is set as its pieces, the line breaking between its maps
 EXACT_ENTRIES = 4096  # inputs up to this many entries are worked in exact rationals
 
 
@@ -148,12 +150,14 @@ def few(m: int) -> list[int | None]:
     return list(range(m)) if m <= SHOWN_SAMPLES else [0, 1, 2, None, m - 1]
 
 
-def samples_sum(m: int, one: Callable[[int], Piece], pre: str = "") -> list[Piece]:
+def samples_sum(m: int, one: Callable[[int], Piece | list[Piece]], pre: str = ""
+                ) -> list[Piece]:
     r"""pre (one(1) + one(2) + ...) over the batch's samples; a large batch: the first three,
-    \cdots and the last."""
+    \cdots and the last. `one` gives a piece or a list of pieces (a group set apart)."""
     out: list[Piece] = [pre + r"\left(" if pre else ""]
     for k, n in enumerate(few(m)):
-        out += (["+"] if k else []) + [r"\cdots" if n is None else one(n)]
+        t = r"\cdots" if n is None else one(n)
+        out += (["+"] if k else []) + (t if isinstance(t, list) else [t])
     if pre:
         out.append(r"\right)")
     return out
@@ -182,14 +186,27 @@ def unit(*parts: Piece) -> Tex:
     return Tex(" ".join(t.tex for t in ts), sum(t.width for t in ts))
 
 
+def joint(*parts: Piece) -> list[Piece]:
+    """Pieces set as one (a unit) when that fits the width a line leaves (UNIT_EM); a wider
+    group as its pieces, so the line breaks between its maps (sum([A] then (.) [B]) on the
+    next row), never runs off the page."""
+    u = unit(*parts)
+    return [u] if u.width <= UNIT_EM else list(parts)
+
+
+def elided(*maps_: np.ndarray) -> bool:
+    """Whether a map would print with rows or columns left out (corners and dots)."""
+    return any(np.shape(a)[-2] > MAX_ROWS or np.shape(a)[-1] > MAX_COLS for a in maps_)
+
+
 def _window_product(windows: list[np.ndarray], kernels: list[np.ndarray], d: int
                     ) -> list[Piece]:
     """sum(window_c (.) kernel_c) + ... over the channels, with the matrices; each channel's
-    product one unit, the line breaking only before a +."""
+    product one unit (its pieces when too wide), the line breaking before a +."""
     out: list[Piece] = []
     for k, (win, ker) in enumerate(zip(windows, kernels, strict=True)):
-        out += ([] if k == 0 else ["+"]) + [unit(r"\sum\left(", Val(win, d), r"\odot",
-                                                 Val(ker, d), r"\right)")]
+        out += ([] if k == 0 else ["+"]) + joint(r"\sum\left(", Val(win, d), r"\odot",
+                                                 Val(ker, d), r"\right)")
     return out
 
 
@@ -288,14 +305,18 @@ def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool
         lhs = sym(names.db, None, str(f + 1)) if F > 1 else names.db
         form = (pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "") + \
             rf"\sum_{{i,j}} {sym(names.dz, 'n' if m > 1 else 0, f'{f + 1},ij')}"
-        sub = samples_sum(m, partial(_summed, dz[:, f], d), pre)
         sums = [fmt(float(per[n, f]), d) for n in range(m)]
+        sub: list[Piece] | None = samples_sum(m, partial(_summed, dz[:, f], d), pre)
         more = [sum_of(sums, pre)] if m > 1 else []
+        if elided(dz):  # a large map: its entries cannot be added up from the corners shown,
+            sub, more = (more[0] if more else None), []  # each map's sum is written instead
         steps.append(Step(lhs, form, sub, Val(float(db[f]), d), more=more,
                           key="" if F > 1 else key, asked=F == 1,
                           note=f"${names.dz}$'s entries added up, over positions" + (
                               " and samples" if m > 1 else "") + (
-                              f", divided by $m = {m}$" if pre else "") if f == 0 else ""))
+                              f", divided by $m = {m}$" if pre else "") + (
+                              " (each sample's map summed first)" if m > 1 and elided(dz)
+                              else "") if f == 0 else ""))
     if F > 1:
         steps.append(Step(names.db, None, None, Val(db, d), key=key, shape=True))
     return steps
@@ -371,8 +392,11 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
     dzs = sym(names.dz, "n" if m > 1 else 0, str(f + 1))
     form = ((pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "")
             + rf"\sum\left({xs} \odot {dzs}\right)")
-    sub = samples_sum(m, lambda n: unit(r"\sum\left(", Val(sl[n], d), r"\odot",
-                                        Val(dz[n, f], d), r"\right)"), pre)
+    sub: list[Piece] | None = samples_sum(
+        m, lambda n: joint(r"\sum\left(", Val(sl[n], d), r"\odot", Val(dz[n, f], d),
+                           r"\right)"), pre)
+    if elided(dz):  # a large map's corners say little: the products written out show it
+        sub = None
     terms: list[str] = []
     for n in range(m):
         terms += [term(float(a), float(g), d) for a, g, k in
@@ -384,7 +408,8 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
         wv = fmt(float(w[f, c, p, q]), d)
         pen = rf"+ \frac{{{fmt(l2, d)}}}{{{m}}} \cdot " + (rf"\left({wv}\right)"
                                                          if wv.startswith("-") else wv)
-        sub.append(pen)
+        if sub is not None:
+            sub.append(pen)
         more.append(pen)
     steps.append(Step(ename, form + lam, sub, Val(float(dW[f, c, p, q]), d),
                       more=[more], asked=False,
