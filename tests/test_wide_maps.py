@@ -356,3 +356,30 @@ def test_correct_rule_reader_sanity():
         r"1.5 \cdot \left(-2\right) + 0.1 \cdot 3 - 0.2 \cdot 1")] == [
         (Fraction("1.5"), Fraction(-2)), (Fraction("0.1"), Fraction(3)),
         (Fraction("-0.2"), Fraction(1))]
+
+
+def test_batchnorm_after_an_rnn_names_its_last_state(tmp_path):
+    """Batchnorm directly above an rnn that returns its last state: its lines name their
+    input and its gradient as that state (h_3, a batch's H^<3>, as the dense lines do), never
+    (dH_1)^{(n)}_j (the JSON dH1 is [samples, steps, units]); the entry and the whole
+    gradient are the finite-difference gradient with respect to the last state."""
+    layers = [{"type": "rnn", "units": 2, "activation": "tanh"}, {"type": "batchnorm"},
+              {"units": 1, "activation": "linear"}]
+    X = np.array([[[1, 0], [0.5, -1], [2, 1]], [[0, 1], [1, 1], [-1, 0.5]]])
+    Y = np.array([[1.0], [0.0]])
+    P = {"Wx1": np.array([[0.5, -0.3], [0.2, 0.8]]), "Wh1": np.array([[0.1, 0.4], [-0.6, 0.3]]),
+         "b1": np.array([0.05, -0.1]), "gamma2": np.array([1.0, 1.5]),
+         "beta2": np.array([0.0, 0.2]), "W3": np.array([[0.7], [-0.4]]), "b3": np.zeros((1, 1))}
+    c = {"layers": layers, "X": X, "Y": Y, "P": P, "loss": "mse", "opt": "sgd"}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec_doc(c), sort_keys=False))
+    r = CliRunner().invoke(cli, ["build", str(path), "-o", str(tmp_path / "o"), "--no-pdf"])
+    assert r.exit_code == 0, (r.stdout, r.exception)
+    tex = (tmp_path / "o" / "s" / "s-key.tex").read_text()
+    assert r"\left(dH_{1}\right)^{(1)}" not in tex
+    st = key_steps(tex)
+    g = grad_h(c, 1)  # of the sum of the samples' losses, with respect to h_3
+    last = r"{H^{\langle 3 \rangle}}"
+    assert near(result(step(st, rf"d{last}^{{(1)}}_{{1}}")), g[0, 0])
+    assert check_fd(result(step(st, f"d{last}", 0)), g) == 4
+    assert rf"\left({last} - \mu_{{2}}\right)" in tex
