@@ -383,3 +383,16 @@ def test_batchnorm_after_an_rnn_names_its_last_state(tmp_path):
     assert near(result(step(st, rf"d{last}^{{(1)}}_{{1}}")), g[0, 0])
     assert check_fd(result(step(st, f"d{last}", 0)), g) == 4
     assert rf"\left({last} - \mu_{{2}}\right)" in tex
+
+
+def test_a_marked_maps_leading_minus_stays_a_sign():
+    """Every row of a map with a shaded window gets a strut (rows stay even); before a
+    leading minus the strut made it a binary minus ('- 1.24', set apart). The strut now
+    follows such an entry."""
+    from nnreport.render.maps import feature_map
+
+    a = np.array([[1.0, 2.0, 3.0], [-1.24, 0.5, 0.25], [-2.5, 1.0, 0.0]])
+    t = feature_map(a, 4, shaded=np.array([[1, 1, 0], [0, 0, 0], [0, 0, 0]], bool)).tex
+    rows = t.split(r"\\")
+    assert rows[1].strip().startswith("-1.24\\vphantom") and "\\vphantom" in rows[0]
+    assert "0$}}-" not in t  # no strut (\vphantom{\colorbox{..}{$0$}}) right before a minus

@@ -123,9 +123,9 @@ def feature_map(a: np.ndarray, digits: int, *, label: str = "",
     if sh.any() or bx.any():  # every row as tall as a marked one, so the rows stay even
         strut = rf"\vphantom{{{cell('0', True, True)}}}" if (sh & bx).any() else \
             rf"\vphantom{{{cell('0', boxed=True) if bx.any() else cell('0', shaded=True)}}}"
-        for row in cells:
+        for row in cells:  # the strut after a leading minus, which it would make binary
             if row[0] not in (r"\vdots", r"\ddots"):
-                row[0] = strut + row[0]
+                row[0] = row[0] + strut if row[0].startswith("-") else strut + row[0]
     body = r" \\ ".join(" & ".join(row) for row in cells)
     tex = rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
     width = (sum(widths) + COLSEP_EM * len(widths)) * WIDTH_SAFETY + DELIM_EM
