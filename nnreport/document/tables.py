@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..render.matrices import Tex, value
+from ..render.matrices import COLSEP_EM, WIDTH_SAFETY, Tex, text_width, value
 from ..render.numbers import fmt
 from .steps import Val
 
 FULL_WIDTH_EM = 40.0
 FULL_ROWS = 24       # taller than this and a matrix reads better as a table
 TABLE_COLS = 10      # columns of one table; wider data is split into several tables
+TABLE_WIDTH_EM = 43.0  # a table's row (numbers, column gaps) within the text width
 
 
 def full_value(v: Val) -> Tex | None:
@@ -33,7 +34,11 @@ def data_table(v: Val, name: str, label: str) -> str:
     """A longtable of every entry, rows numbered, columns numbered, at `v.digits`."""
     a = v.array
     a = a.reshape(1, -1) if a.ndim < 2 else a
-    chunks = [list(range(j, min(j + TABLE_COLS, a.shape[1]))) for j in range(0, a.shape[1], TABLE_COLS)]
+    per = TABLE_COLS  # fewer columns a table when its numbers are wide (-0.06388)
+    col = max([text_width(fmt(float(x), v.digits)) for x in a.ravel()] + [1.0]) * WIDTH_SAFETY
+    while per > 1 and (per + 1) * (col + COLSEP_EM) > TABLE_WIDTH_EM:
+        per -= 1
+    chunks = [list(range(j, min(j + per, a.shape[1]))) for j in range(0, a.shape[1], per)]
     out = []
     for k, cols in enumerate(chunks):
         part = f" (columns {cols[0] + 1}--{cols[-1] + 1})" if len(chunks) > 1 else ""

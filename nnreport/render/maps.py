@@ -45,10 +45,13 @@ def window_mask(shape: tuple[int, int], window: Window | None) -> np.ndarray:
 def _kept(n: int, limit: int, must: Sequence[int]) -> list[int]:
     """The rows (columns) a map shows: all when they fit; else the first limit - 2 and the
     last one, as render/matrices.py elides; a marked window (`must`) past those is kept too,
-    with fewer first ones (at least one), so the map grows by little more than the window."""
+    with fewer first ones (at least one), so the map grows by little more than the window;
+    a mark of `limit` rows or more is not kept (the map would not shrink)."""
     if n <= limit:
         return list(range(n))
     head = limit - 2
+    if len(set(must)) >= limit:  # a mark over most of the map (the entries a kernel entry
+        must = []  # meets): elided as any map, the shown entries that are marked shaded
     if any(i >= head and i != n - 1 for i in must):
         head = max(1, head - len(set(must)))
     return sorted(set(range(head)) | {n - 1} | set(must))
@@ -120,9 +123,9 @@ def feature_map(a: np.ndarray, digits: int, *, label: str = "",
     if sh.any() or bx.any():  # every row as tall as a marked one, so the rows stay even
         strut = rf"\vphantom{{{cell('0', True, True)}}}" if (sh & bx).any() else \
             rf"\vphantom{{{cell('0', boxed=True) if bx.any() else cell('0', shaded=True)}}}"
-        for row in cells:
+        for row in cells:  # the strut after a leading minus, which it would make binary
             if row[0] not in (r"\vdots", r"\ddots"):
-                row[0] = strut + row[0]
+                row[0] = row[0] + strut if row[0].startswith("-") else strut + row[0]
     body = r" \\ ".join(" & ".join(row) for row in cells)
     tex = rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
     width = (sum(widths) + COLSEP_EM * len(widths)) * WIDTH_SAFETY + DELIM_EM

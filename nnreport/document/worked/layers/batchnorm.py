@@ -22,7 +22,7 @@ import numpy as np
 from ....engine.layers import batchnorm as BN
 from ....render.numbers import fmt
 from ...steps import Piece, Step, Val
-from .conv import mean_scale, nearest, samples_sum, unit
+from .conv import joint, mean_scale, nearest, samples_sum, unit
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,8 @@ def forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, digits: int,
              note="the mean of each feature over the batch's samples (the rows)"),
     ]
     dev = nearest(lambda a, b: a - b, x, mu)
-    subst = samples_sum(m, lambda i: unit(r"\left(", Val(x[i], d), "-", Val(mu, d),
-                                          r"\right)^{2}"), pre)
+    subst = samples_sum(m, lambda i: joint(r"\left(", Val(x[i], d), "-", Val(mu, d),
+                                           r"\right)^{2}"), pre)
     more = _rows_sum(dev, d, pre, lambda v: unit(v, "^{2}"))
     steps.append(Step(names.var, rf"{pre} \sum_{{n=1}}^{{{m}}} \left({row(names.xr, 'n')} - "
                       rf"{names.mu}\right)^{{2}}", subst, Val(var, d), key=k("var"),
@@ -146,7 +146,7 @@ def forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, digits: int,
                            "deviation"))
     steps.append(Step(names.xhat, rf"\left({names.x} - {names.mu}\right) \oslash "
                       rf"\sqrt{{{names.var} + \epsilon}}",
-                      [unit(r"\left(", Val(x, d), "-", Val(mu, d), r"\right)"), r"\oslash",
+                      [*joint(r"\left(", Val(x, d), "-", Val(mu, d), r"\right)"), r"\oslash",
                        Val(std, d)], Val(xhat, d), key=k("xhat"), shape=True,
                       note=r"$\mu$ taken from every row, each column divided by its own "
                            "standard deviation"))
@@ -188,7 +188,7 @@ def grads(dh: np.ndarray, x: np.ndarray, digits: int, names: Names = Names(), *,
     dg = nearest(lambda a, b: (a * b).sum(axis=0) * mean_scale(a, m, bool(pre)), dh, xhat)
     dbx = nearest(lambda a: a.sum(axis=0) * mean_scale(a, m, bool(pre)), dh)
     lead = pre + " " if pre else ""
-    sub = samples_sum(m, lambda n: unit(Val(dh[n], d), r"\odot", Val(xhat[n], d)), pre)
+    sub = samples_sum(m, lambda n: joint(Val(dh[n], d), r"\odot", Val(xhat[n], d)), pre)
     k = names.key
     return [
         Step(f"d{names.gamma}", rf"{lead}\sum_{{n=1}}^{{{m}}} {row(names.dhr, 'n')} \odot "
@@ -223,7 +223,7 @@ def back(dh: np.ndarray, x: np.ndarray, gamma: np.ndarray, digits: int,
         Step(rf"{one} {dxn}", None, [one, Val(dxh, d)], Val(s1, d), asked=False,
              note=r"the two sums over the samples the closed form needs (column sums)"),
         Step(rf"{one} \left({dxn} \odot {names.xhat}\right)", None,
-             [one + r"\left(", unit(Val(dxh, d), r"\odot", Val(xhat, d)), r"\right)"],
+             [one + r"\left(", *joint(Val(dxh, d), r"\odot", Val(xhat, d)), r"\right)"],
              Val(s2, d), asked=False),
     ]
     top = (rf"{m} \cdot {_neg(fmt(float(dxh[n, j]), d))} {_minus(fmt(float(s1[j]), d))} "

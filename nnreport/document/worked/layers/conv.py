@@ -17,44 +17,35 @@ Indices in the lines are 1-based: (Z_1)^{(n)}_{f,ij} is sample n, filter f, row 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import partial
-from typing import Any
 
 import numpy as np
 
-from ....engine import exact
 from ....engine.layers import conv as C
-from ....render.maps import decide, maps
-from ....render.matrices import Tex
+from ....render.maps import maps
 from ....render.numbers import fmt
-from ...lines import piece_tex
 from ...steps import Piece, Step, Val
+from .mapparts import (
+    elided,
+    few,
+    idx,
+    joint,
+    mean_of,
+    mean_scale,
+    nearest,
+    pieces,
+    power,
+    samples_sum,
+    sum_of,
+    sym,
+    term,
+    unit,
+)
 
-FULL_TERMS = 18  # products of an entry written out; a longer sum shows the first and last
-EXACT_ENTRIES = 4096  # inputs up to this many entries are worked in exact rationals
-
-
-def nearest(fn: Callable[..., Any], *arrays: Any) -> Any:
-    """fn of the arrays as the solution prints it: on small finite inputs computed in exact
-    rationals and each value the float nearest to its exact value (a sum that cancels is 0,
-    never -1.1e-16: engine/solve.py's rule for an exact step), else in floats. A tuple result
-    is converted entry by entry; None arguments are passed through."""
-    if sum(int(np.size(a)) for a in arrays if a is not None) <= EXACT_ENTRIES:
-        rs = [None if a is None else exact.rational(a) for a in arrays]
-        if all(r is not None for r, a in zip(rs, arrays, strict=True) if a is not None):
-            out = fn(*rs)
-            if isinstance(out, tuple):
-                return tuple(_float(o) for o in out)
-            return _float(out)
-    return fn(*[None if a is None else np.asarray(a, dtype=float) for a in arrays])
-
-
-def _float(e: Any) -> Any:
-    f = exact.to_float(np.asarray(e, dtype=object))
-    return f if np.ndim(e) else float(f)
+__all__ = ["Names", "bias_grad", "formula", "forward", "input_grad", "weight_grad", "elided",
+           "few", "idx", "joint", "mean_of", "mean_scale", "nearest", "pieces", "power",
+           "samples_sum", "sum_of", "sym", "term", "unit"]  # the shared pieces, as before
 
 
 @dataclass(frozen=True)
@@ -80,56 +71,6 @@ class Names:
                    db=f"db_{{{l}}}")
 
 
-def idx(*ks: int) -> str:
-    """1-based indices as a subscript: (0, 1, 2) -> '1,23'; a row and column written together
-    (23) unless one of them has two digits (1,10,2)."""
-    *head, i, j = [k + 1 for k in ks] if len(ks) >= 2 else [0, *[k + 1 for k in ks]]
-    tail = f"{i}{j}" if i < 10 and j < 10 else f"{i},{j}"
-    return ",".join([*(str(h) for h in head), tail]) if len(ks) >= 2 else str(ks[0] + 1)
-
-
-def sym(name: str, n: int | str | None = None, sub: str = "") -> str:
-    """An entry or a map of a quantity: X^{(n)}_{sub} (n 0-based, or a letter such as 'n');
-    a name with a subscript of its own is put in parentheses, (Z_{1})^{(n)}_{sub}, as the
-    dense lines write (Z_{1})_{11}."""
-    base = rf"\left({name}\right)" if "_" in name and (n is not None or sub) else name
-    sup = "" if n is None else f"^{{({n})}}" if isinstance(n, str) else f"^{{({n + 1})}}"
-    return base + sup + (f"_{{{sub}}}" if sub else "")
-
-
-def term(a: float, b: float, d: int) -> str:
-    """'a \\cdot b', a negative factor in parentheses."""
-    x, y = fmt(a, d), fmt(b, d)
-    return f"{x} \\cdot " + (rf"\left({y}\right)" if y.startswith("-") else y)
-
-
-def sum_of(terms: list[str], pre: str = "") -> list[Piece]:
-    """`pre (t1 + t2 - t3 ...)` as separate pieces (a long sum breaks between its terms);
-    more than FULL_TERMS terms: the first ones, \\cdots and the last one."""
-    if not terms:
-        terms = ["0"]
-    if len(terms) > FULL_TERMS:
-        terms = terms[:FULL_TERMS - 2] + [r"\cdots", terms[-1]]
-    out: list[Piece] = [(pre + r"\left(" if pre else "") + terms[0]]
-    for t in terms[1:]:
-        out.append("- " + t[1:] if t.startswith("-") else "+ " + t)
-    if pre:
-        out.append(r"\right)")
-    return out
-
-
-def mean_of(m: int, mean: bool) -> str:
-    """The mean's 1/m before a sum over the batch (none for a batch of one or a sum)."""
-    return rf"\frac{{1}}{{{m}}}" if mean and m > 1 else ""
-
-
-def mean_scale(a: np.ndarray, m: int, mean: bool) -> Any:
-    """1/m (exact on exact arrays) or 1."""
-    if not mean:
-        return 1
-    return Fraction(1, m) if a.dtype == object else 1 / m
-
-
 def formula(names: Names = Names()) -> str:
     """Z_l = H_{l-1} * W_l + b_l for the conventions sentence (* the cross-correlation)."""
     return rf"{names.z} = {names.x} \ast {names.w} + {names.b}"
@@ -140,56 +81,19 @@ def _padded(name: str, n: int | str | None, padding: C.Size) -> str:
             if any(C.pair(padding, "padding", 0)) else sym(name, n))
 
 
-SHOWN_SAMPLES = 5  # samples written out in a sum over the batch; more: 3, dots and the last
-
-
-def few(m: int) -> list[int | None]:
-    """The samples a sum over the batch writes out (None: the dots)."""
-    return list(range(m)) if m <= SHOWN_SAMPLES else [0, 1, 2, None, m - 1]
-
-
-def samples_sum(m: int, one: Callable[[int], Piece], pre: str = "") -> list[Piece]:
-    r"""pre (one(1) + one(2) + ...) over the batch's samples; a large batch: the first three,
-    \cdots and the last."""
-    out: list[Piece] = [pre + r"\left(" if pre else ""]
-    for k, n in enumerate(few(m)):
-        out += (["+"] if k else []) + [r"\cdots" if n is None else one(n)]
-    if pre:
-        out.append(r"\right)")
-    return out
-
-
 def _summed(maps_: np.ndarray, d: int, n: int) -> Piece:
     """Sample n's map with a sum sign: the sum of its entries."""
     return unit(r"\sum", Val(maps_[n], d))
 
 
-def power(maps_: np.ndarray, d: int) -> bool | int:
-    """One power of ten for all the maps of a quantity (issue 22.4: Z's maps read alike),
-    decided from the entries they show; False: none."""
-    k = decide(list(np.asarray(maps_, dtype=float).reshape(-1, *np.shape(maps_)[-2:])), d)
-    return False if k is None else k
-
-
-def pieces(ts: list[Tex]) -> list[Piece]:
-    """Maps (render/maps.py's Tex pieces) as one side of a Step."""
-    return [*ts]
-
-
-def unit(*parts: Piece) -> Tex:
-    """Pieces set as one (a line never breaks inside): sum([window] (.) [kernel])."""
-    ts = [piece_tex(p) for p in parts]
-    return Tex(" ".join(t.tex for t in ts), sum(t.width for t in ts))
-
-
 def _window_product(windows: list[np.ndarray], kernels: list[np.ndarray], d: int
                     ) -> list[Piece]:
     """sum(window_c (.) kernel_c) + ... over the channels, with the matrices; each channel's
-    product one unit, the line breaking only before a +."""
+    product one unit (its pieces when too wide), the line breaking before a +."""
     out: list[Piece] = []
     for k, (win, ker) in enumerate(zip(windows, kernels, strict=True)):
-        out += ([] if k == 0 else ["+"]) + [unit(r"\sum\left(", Val(win, d), r"\odot",
-                                                 Val(ker, d), r"\right)")]
+        out += ([] if k == 0 else ["+"]) + joint(r"\sum\left(", Val(win, d), r"\odot",
+                                                 Val(ker, d), r"\right)")
     return out
 
 
@@ -288,14 +192,18 @@ def bias_grad(dz: np.ndarray, digits: int, names: Names = Names(), *, mean: bool
         lhs = sym(names.db, None, str(f + 1)) if F > 1 else names.db
         form = (pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "") + \
             rf"\sum_{{i,j}} {sym(names.dz, 'n' if m > 1 else 0, f'{f + 1},ij')}"
-        sub = samples_sum(m, partial(_summed, dz[:, f], d), pre)
         sums = [fmt(float(per[n, f]), d) for n in range(m)]
+        sub: list[Piece] | None = samples_sum(m, partial(_summed, dz[:, f], d), pre)
         more = [sum_of(sums, pre)] if m > 1 else []
+        if elided(dz):  # a large map: its entries cannot be added up from the corners shown,
+            sub, more = (more[0] if more else None), []  # each map's sum is written instead
         steps.append(Step(lhs, form, sub, Val(float(db[f]), d), more=more,
                           key="" if F > 1 else key, asked=F == 1,
                           note=f"${names.dz}$'s entries added up, over positions" + (
                               " and samples" if m > 1 else "") + (
-                              f", divided by $m = {m}$" if pre else "") if f == 0 else ""))
+                              f", divided by $m = {m}$" if pre else "") + (
+                              " (each sample's map summed first)" if m > 1 and elided(dz)
+                              else "") if f == 0 else ""))
     if F > 1:
         steps.append(Step(names.db, None, None, Val(db, d), key=key, shape=True))
     return steps
@@ -371,8 +279,11 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
     dzs = sym(names.dz, "n" if m > 1 else 0, str(f + 1))
     form = ((pre + " " if pre else "") + (r"\sum_{n}" if m > 1 else "")
             + rf"\sum\left({xs} \odot {dzs}\right)")
-    sub = samples_sum(m, lambda n: unit(r"\sum\left(", Val(sl[n], d), r"\odot",
-                                        Val(dz[n, f], d), r"\right)"), pre)
+    sub: list[Piece] | None = samples_sum(
+        m, lambda n: joint(r"\sum\left(", Val(sl[n], d), r"\odot", Val(dz[n, f], d),
+                           r"\right)"), pre)
+    if elided(dz):  # a large map's corners say little: the products written out show it
+        sub = None
     terms: list[str] = []
     for n in range(m):
         terms += [term(float(a), float(g), d) for a, g, k in
@@ -384,7 +295,8 @@ def weight_grad(x: np.ndarray, dz: np.ndarray, w_shape: tuple[int, ...], digits:
         wv = fmt(float(w[f, c, p, q]), d)
         pen = rf"+ \frac{{{fmt(l2, d)}}}{{{m}}} \cdot " + (rf"\left({wv}\right)"
                                                          if wv.startswith("-") else wv)
-        sub.append(pen)
+        if sub is not None:
+            sub.append(pen)
         more.append(pen)
     steps.append(Step(ename, form + lam, sub, Val(float(dW[f, c, p, q]), d),
                       more=[more], asked=False,

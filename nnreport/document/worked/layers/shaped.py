@@ -10,6 +10,7 @@ key is graded as one value (answers.json's nested list), its maps the printed fo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -212,7 +213,14 @@ def flatten_back(c: Ctx, l: int) -> list[Step]:
 # batch normalisation
 
 def bn_names(c: Ctx, l: int) -> BNW.Names:
-    return BNW.Names.layer(l)
+    """Layer l's names; after an rnn that passes on its last state, the input is that state
+    as the dense lines name it (Ctx.inp: h_T, a batch's H^<T>) and so is its gradient: the
+    line holds dH_{l-1}[:, T-1], never the rnn's whole dH_{l-1} [samples, steps, units]."""
+    names = BNW.Names.layer(l)
+    x = c.inp(l)
+    if l == 1 or x == c.n(f"H{l - 1}"):
+        return names
+    return replace(names, x=x, xr=c.inp(l, row=True), dx=f"d{x}")
 
 
 def bn_formula(c: Ctx, l: int) -> str:
