@@ -130,7 +130,7 @@ def expected(r: dict, sample: int, h0: bool) -> dict[str, np.ndarray]:
     want |= {"dW_{x}": r["dWx"], "dW_{h}": r["dWh"], "db": r["db"]}
     if h0:
         want |= {f"dh{s}_{{0}}": r["dh0"][sample],
-                 "dh_{0}": r["dh0_grad"]}
+                 r"\frac{\partial L}{\partial h_{0}}": r["dh0_grad"]}
     return want
 
 

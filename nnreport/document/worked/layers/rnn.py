@@ -60,7 +60,8 @@ class Names:
     g: str = "g"  # the gradient reaching h_t from the layer's output
     G: str = "G"  # the same for the batch
     h0: str = "h_{0}"    # the initial state as a parameter (h_{0,1}: `params:` gives h01)
-    dh0: str = "dh_{0}"  # its gradient, as the update line names it
+    dh0: str = r"\frac{\partial L}{\partial h_{0}}"  # its gradient (in a key: dh_{0,1},
+    #                                                  as the update line names it)
 
 
 def scale_tex(scale: float, m: int, digits: int = 4) -> str:
