@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from keycheck import delimiter_problems
@@ -121,3 +122,20 @@ def test_generated_configured_specs_build_and_agree_with_the_reference():
 def test_many_generated_configured_specs():
     stats = run_property(SLOW, fixed=False)
     print(dict(stats))
+
+
+SHIPPED = [(f, i) for f, n in (("cnn_exam.yaml", 3), ("sequences_exam.yaml", 2)) for i in range(n)]
+
+
+@pytest.mark.parametrize("name,i", SHIPPED)
+def test_shipped_exam_problem_every_printed_number(name, i):
+    """The shipped exams through the same checker: every JSON value against the loop
+    reference, every printed number the key reader can name (maps, rnn steps, attention
+    rows, batchnorm statistics) against its value correctly rounded, PDF without Overfull
+    boxes, HTML without KaTeX errors, `check` marks answers.json right."""
+    root = Path(__file__).resolve().parent.parent / "problems"
+    p = yaml.safe_load((root / name).read_text())["problems"][i]
+    stats: Counter = Counter()
+    one({"title": "Shipped", "problems": [p]}, pdf=True, html=True, stats=stats)
+    assert stats["printed entries checked"] >= 70 and stats["JSON entries vs reference"] >= 90
+    assert stats["key lines skipped"] <= 6, stats
