@@ -148,6 +148,10 @@ def attention_value(lhs: str, n: int, p: dict[str, Any], ref: dict[str, Any]) ->
         dA = dH @ V.T
         dS = A * (dA - (dA * A).sum(axis=1, keepdims=True))
         dQ, dK = dS @ K / np.sqrt(dk), dS.T @ Q / np.sqrt(dk)
+        xin = (np.asarray(p["data"]["X"], dtype=float) if l == 1 else ref[f"H{l - 1}"])[n]
+        xn = "X" if l == 1 else f"H_{{{l - 1}}}"
+        for k, g in (("Q", dQ), ("K", dK), ("V", A.T @ dH)):  # below a batchnorm: the terms
+            vals[f"{xn}^{{({n + 1})T}} d{k}"] = xin.T @ g
         vals.update({"dV": A.T @ dH, "dA": dA, "dS": dS, "dQ": dQ, "dK": dK,
                      f"dQ W_{{q,{l}}}^{{T}}": dQ @ W["q"].T, f"dK W_{{k,{l}}}^{{T}}": dK @ W["k"].T,
                      f"dV W_{{v,{l}}}^{{T}}": (A.T @ dH) @ W["v"].T})
@@ -210,6 +214,12 @@ def value_of(lhs: str, p: dict[str, Any], values: dict[str, Any], names: dict[st
             for part in sub.split(","):
                 v = v[int(part) - 1] if len(part) == 1 else v[int(part[0]) - 1, int(part[1]) - 1]
         return key, v
+    term = re.fullmatch(r"(X|H_\{\d+\})\^\{\((\d+)\)T\} d([QKV])\^\{\(\d+\)\}", lhs)
+    if term:  # below a batchnorm, sample i's term of attention's weight gradient
+        i = int(term.group(2)) - 1
+        v = attention_value(f"{term.group(1)}^{{({i + 1})T}} d{term.group(3)}", i, p, values)
+        assert v is not None, f"a line with no name: {lhs}"
+        return lhs, v
     v = rnn_value(lhs, p, values)
     if v is None and n is None and attention_value(base, 0, p, values) is not None:
         m_ = np.shape(values["yhat"])[0]  # a batch: the line is one of the samples'

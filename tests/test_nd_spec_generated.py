@@ -139,3 +139,37 @@ def test_shipped_exam_problem_every_printed_number(name, i):
     one({"title": "Shipped", "problems": [p]}, pdf=True, html=True, stats=stats)
     assert stats["printed entries checked"] >= 70 and stats["JSON entries vs reference"] >= 90
     assert stats["key lines skipped"] <= 6, stats
+
+
+NOVEL = """
+id: mix
+digits: {decimals: 3}
+data:
+  X: [[[1.0, 0.5], [-0.5, 1.0], [0.5, -1.0]], [[0.2, -0.4], [1.0, 0.3], [-0.6, 0.8]]]
+  Y: [[1, 0, 0], [0, 0, 1]]
+network:
+  layers:
+    - {type: rnn, units: 2, activation: relu, return: sequence}
+    - {type: attention, d_k: 2, d_v: 2, causal: true}
+    - {type: flatten}
+    - {units: 3, activation: tanh}
+    - {type: batchnorm}
+    - {type: dropout, p: 0.25, mask: [[1, 0, 1], [1, 1, 0]]}
+    - {units: 3, activation: softmax}
+  init: {seed: 4, scale: 0.5}
+params: {h01: [0.1, -0.2]}
+loss: cce
+train: {optimizer: {name: momentum, beta: 0.9}, lr: 0.05, epochs: 1}
+ask: [H1, A2, mu5, dWq2, dWx1, dh01, Wx1_new]
+points: 14
+"""
+
+
+def test_rnn_attention_batchnorm_dropout_softmax_at_decimal_places():
+    """Options the shipped exams never combine (an rnn with h0 into causal attention, dense,
+    batchnorm, dropout, softmax with CCE, momentum, three decimal places, points): every JSON
+    value and every printed number (attention's per-sample terms below the batchnorm too)."""
+    stats: Counter = Counter()
+    one({"title": "Novel", "problems": [yaml.safe_load(NOVEL)]}, pdf=False, html=True,
+        stats=stats)
+    assert stats["JSON entries vs reference"] >= 600 and stats["printed entries checked"] >= 800
