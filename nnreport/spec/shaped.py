@@ -214,6 +214,9 @@ class RnnType(ShapedType):
     def kinds(self) -> tuple[str, ...]:
         return ("Wx", "Wh", "b")
 
+    def last_step(self, in_shape: Shape, cfg: Cfg) -> int | None:
+        return int(in_shape[0]) if cfg.get("return", "last") == "last" else None
+
     def optional(self) -> tuple[str, ...]:
         return ("h0",)
 

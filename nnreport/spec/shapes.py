@@ -136,6 +136,11 @@ class ShapedType:
         """Parameter kinds the layer has only when `params:` gives them (rnn's h0)."""
         return ()
 
+    def last_step(self, in_shape: Shape, cfg: Cfg) -> int | None:
+        """T when the layer passes on only its last step's state (an rnn's `return: last`:
+        the next layer reads h_T, not the H{l} of every step); else None."""
+        return None
+
     def work(self, in_shape: Shape, cfg: Cfg) -> int:
         return int(np.prod(in_shape))
 

@@ -187,9 +187,9 @@ class Ctx:
         """The name of what layer l reads: H_{l-1} (`row`: a sample's row, h_{l-1}); after an
         rnn that passes on its last state, h_T (its H_{l-1} is every step's state; the rnn's
         lines name the last state h_T, a batch's H^<T>, a sample's row h_T^(i))."""
-        if l > 1 and self.s.kinds and self.s.kinds[l - 2] == "rnn" and \
-                self.cfg(l - 1).get("return", "last") == "last" and self.s.shapes:
-            T = int(self.s.shapes[l - 2][0])  # the rnn's steps: its input's first axis
+        below = self.layer_type(l - 1) if l > 1 and self.s.shapes else None
+        T = below.last_step(self.s.shapes[l - 2], self.cfg(l - 1)) if below else None
+        if T is not None:  # the type says so (spec/shaped.py: an rnn's return: last)
             return f"h_{{{T}}}" if self.m == 1 or row else rf"{{H^{{\langle {T} \rangle}}}}"
         Hp = self.n(f"H{l - 1}")
         return ("x" if Hp == "X" else Hp.lower()) if row else Hp
